@@ -1,0 +1,132 @@
+// swift-tools-version:6.2
+import PackageDescription
+
+/// Settings every target of ours shares: Swift 6 mode, explicit existentials, imports that
+/// do not leak into public API, and warnings that fail the build.
+let strictSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+    .treatAllWarnings(as: .error),
+]
+
+let nioCore = Target.Dependency.product(name: "NIOCore", package: "swift-nio")
+let nioPosix = Target.Dependency.product(name: "NIOPosix", package: "swift-nio")
+let nioSSL = Target.Dependency.product(name: "NIOSSL", package: "swift-nio-ssl")
+let logging = Target.Dependency.product(name: "Logging", package: "swift-log")
+let metrics = Target.Dependency.product(name: "Metrics", package: "swift-metrics")
+let hummingbird = Target.Dependency.product(name: "Hummingbird", package: "hummingbird")
+let hummingbirdTesting = Target.Dependency.product(name: "HummingbirdTesting", package: "hummingbird")
+let hummingbirdWebSocket = Target.Dependency.product(name: "HummingbirdWebSocket", package: "hummingbird-websocket")
+let crypto = Target.Dependency.product(name: "Crypto", package: "swift-crypto")
+let httpClient = Target.Dependency.product(name: "AsyncHTTPClient", package: "async-http-client")
+let serviceLifecycle = Target.Dependency.product(name: "ServiceLifecycle", package: "swift-service-lifecycle")
+let argumentParser = Target.Dependency.product(name: "ArgumentParser", package: "swift-argument-parser")
+
+let package = Package(
+    name: "switchboard",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "switchboard", targets: ["switchboard"]),
+        .executable(name: "socketio-conformance-server", targets: ["socketio-conformance-server"]),
+        .library(name: "RESP", targets: ["RESP"]),
+        .library(name: "SMTP", targets: ["SMTP"]),
+        .library(name: "EngineIO", targets: ["EngineIO"]),
+        .library(name: "SocketIO", targets: ["SocketIO"]),
+        .library(name: "SocketIOHummingbird", targets: ["SocketIOHummingbird"]),
+        .library(name: "Messenger", targets: ["Messenger"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.0"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-crypto.git", "3.12.0"..<"5.0.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.0"),
+        .package(url: "https://github.com/apple/swift-configuration.git", from: "1.4.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.0"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-websocket.git", from: "2.8.0"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.0"),
+        .package(url: "https://github.com/vapor/sqlite-nio.git", from: "1.13.0"),
+    ],
+    targets: [
+        // MARK: Protocol libraries (no Switchboard knowledge)
+        .target(name: "RESP", dependencies: [nioCore, nioPosix, nioSSL, logging], swiftSettings: strictSettings),
+        .target(name: "SMTP", dependencies: [nioCore, nioPosix, nioSSL, logging], swiftSettings: strictSettings),
+        .target(name: "EngineIO", dependencies: [nioCore], swiftSettings: strictSettings),
+        .target(name: "SocketIO", dependencies: ["EngineIO", nioCore, logging, metrics], swiftSettings: strictSettings),
+        .target(
+            name: "SocketIOHummingbird",
+            dependencies: ["EngineIO", "SocketIO", hummingbird, hummingbirdWebSocket, nioCore, logging, metrics],
+            swiftSettings: strictSettings
+        ),
+        .target(name: "Messenger", dependencies: [crypto, httpClient, nioCore, logging], swiftSettings: strictSettings),
+
+        // MARK: Switchboard
+        .target(name: "SwitchboardCore", dependencies: ["Messenger", logging], swiftSettings: strictSettings),
+        .target(
+            name: "SwitchboardStore",
+            dependencies: [
+                "SwitchboardCore", "Messenger", logging, metrics, nioCore, nioPosix,
+                .product(name: "SQLiteNIO", package: "sqlite-nio"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .target(
+            name: "SwitchboardServices",
+            dependencies: ["SwitchboardCore", "Messenger", logging, metrics, serviceLifecycle],
+            swiftSettings: strictSettings
+        ),
+        .target(
+            name: "GraphEmulator",
+            dependencies: ["Messenger", hummingbird, httpClient, crypto, logging, nioCore, serviceLifecycle],
+            swiftSettings: strictSettings
+        ),
+        .target(
+            name: "SwitchboardApp",
+            dependencies: [
+                "SwitchboardCore", "SwitchboardStore", "SwitchboardServices", "Messenger", "GraphEmulator",
+                "SocketIO", "SocketIOHummingbird", hummingbird, httpClient, crypto, logging, metrics,
+                serviceLifecycle, nioCore,
+                .product(name: "Configuration", package: "swift-configuration"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(
+            name: "switchboard",
+            dependencies: ["SwitchboardApp", "SwitchboardCore", "SwitchboardStore", "GraphEmulator", argumentParser, logging],
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(
+            name: "socketio-conformance-server",
+            dependencies: ["SocketIO", "SocketIOHummingbird", hummingbird, argumentParser, logging, serviceLifecycle],
+            swiftSettings: strictSettings
+        ),
+        .target(
+            name: "TestSupport",
+            dependencies: ["SwitchboardCore", "SwitchboardStore", "Messenger", logging],
+            swiftSettings: strictSettings
+        ),
+
+        // MARK: Tests
+        .testTarget(name: "RESPTests", dependencies: ["RESP", nioCore, nioPosix], swiftSettings: strictSettings),
+        .testTarget(name: "SMTPTests", dependencies: ["SMTP", nioCore, nioPosix], swiftSettings: strictSettings),
+        .testTarget(name: "EngineIOTests", dependencies: ["EngineIO", nioCore], swiftSettings: strictSettings),
+        .testTarget(name: "SocketIOTests", dependencies: ["SocketIO", "EngineIO", nioCore], swiftSettings: strictSettings),
+        .testTarget(name: "MessengerTests", dependencies: ["Messenger", crypto, nioCore], swiftSettings: strictSettings),
+        .testTarget(name: "SwitchboardCoreTests", dependencies: ["SwitchboardCore", "Messenger"], swiftSettings: strictSettings),
+        .testTarget(
+            name: "IntegrationTests",
+            dependencies: [
+                "SwitchboardApp", "SwitchboardCore", "SwitchboardStore", "SwitchboardServices", "Messenger",
+                "GraphEmulator", "TestSupport", hummingbird, hummingbirdTesting, httpClient, crypto, nioCore, logging,
+            ],
+            swiftSettings: strictSettings
+        ),
+    ]
+)
