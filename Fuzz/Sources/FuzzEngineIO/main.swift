@@ -1,0 +1,1 @@
+// placeholder: the FuzzEngineIO libFuzzer entry point goes here

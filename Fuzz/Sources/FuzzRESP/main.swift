@@ -1,0 +1,1 @@
+// placeholder: the FuzzRESP libFuzzer entry point goes here

@@ -1,0 +1,1 @@
+// placeholder: the FuzzSocketIO libFuzzer entry point goes here
