@@ -1,0 +1,86 @@
+/// The customer side of a conversation.
+public struct Contact: Codable, Sendable, Equatable {
+    public var psid: String
+    public var name: String?
+    public var avatarUrl: String?
+    public var firstSeenAt: String
+    public var unreachable: Bool
+
+    public init(psid: String, name: String?, avatarUrl: String?, firstSeenAt: String, unreachable: Bool) {
+        self.psid = psid
+        self.name = name
+        self.avatarUrl = avatarUrl
+        self.firstSeenAt = firstSeenAt
+        self.unreachable = unreachable
+    }
+}
+
+/// Whether Messenger lets the Page write now (architecture invariant 7), for the UI.
+public struct WindowInfo: Codable, Sendable, Equatable {
+    /// `open` (any reply), `human_agent` (a human's reply, tagged), `closed` (nothing).
+    public var state: String
+    /// When the current state ends; nil when closed.
+    public var closesAt: String?
+
+    public init(state: String, closesAt: String?) {
+        self.state = state
+        self.closesAt = closesAt
+    }
+}
+
+/// Whether the bot answers this conversation, and why not when it does not.
+public struct BotInfo: Codable, Sendable, Equatable {
+    public var state: String
+    public var reason: String?
+
+    public init(state: String, reason: String?) {
+        self.state = state
+        self.reason = reason
+    }
+}
+
+/// The API's Conversation object (`shared/design/api.md`); the same shape goes over Socket.IO.
+public struct Conversation: Codable, Sendable, Equatable {
+    public var id: String
+    public var pageId: String
+    public var contact: Contact
+    public var lastMessageAt: String?
+    public var lastInboundAt: String?
+    public var lastMessagePreview: String?
+    public var messageCount: Int
+    public var unreadCount: Int
+    public var window: WindowInfo
+    public var bot: BotInfo
+    public var assigneeId: String?
+    public var createdAt: String
+
+    public init(
+        id: String, pageId: String, contact: Contact, lastMessageAt: String?, lastInboundAt: String?,
+        lastMessagePreview: String?, messageCount: Int, unreadCount: Int, window: WindowInfo, bot: BotInfo,
+        assigneeId: String?, createdAt: String
+    ) {
+        self.id = id
+        self.pageId = pageId
+        self.contact = contact
+        self.lastMessageAt = lastMessageAt
+        self.lastInboundAt = lastInboundAt
+        self.lastMessagePreview = lastMessagePreview
+        self.messageCount = messageCount
+        self.unreadCount = unreadCount
+        self.window = window
+        self.bot = bot
+        self.assigneeId = assigneeId
+        self.createdAt = createdAt
+    }
+}
+
+/// One page of a list, with the opaque cursor of the next page (nil at the end).
+public struct Page<Item: Sendable>: Sendable {
+    public var items: [Item]
+    public var nextCursor: String?
+
+    public init(items: [Item], nextCursor: String?) {
+        self.items = items
+        self.nextCursor = nextCursor
+    }
+}

@@ -1,0 +1,133 @@
+
+/// Which way a message went.
+public enum MessageDirection: String, Codable, Sendable {
+    case inbound = "in"
+    case outbound = "out"
+}
+
+/// Who wrote a message. `otherApp` is a human answering in Meta's own inbox (or another
+/// app), seen through an echo that our app did not send.
+public enum MessageAuthor: String, Codable, Sendable {
+    case customer
+    case agent
+    case bot
+    case otherApp = "other_app"
+}
+
+/// A message's delivery state. Outbound states only ever move forward
+/// (queued → sent → delivered → read); `failed` is terminal for that attempt.
+public enum MessageStatus: String, Codable, Sendable, Comparable {
+    case received
+    case queued
+    case sent
+    case delivered
+    case read
+    case failed
+
+    /// The order in which outbound statuses may advance (invariant 3).
+    var rank: Int {
+        switch self {
+        case .received, .failed: 0
+        case .queued: 1
+        case .sent: 2
+        case .delivered: 3
+        case .read: 4
+        }
+    }
+
+    public static func < (lhs: Self, rhs: Self) -> Bool { lhs.rank < rhs.rank }
+}
+
+/// An attachment as stored and shown: the kind Meta reported and, when there is one,
+/// the URL (Meta's CDN URLs expire; see the README).
+public struct Attachment: Codable, Sendable, Equatable {
+    public var type: String
+    public var url: String?
+    public var title: String?
+    public var stickerId: String?
+
+    public init(type: String, url: String? = nil, title: String? = nil, stickerId: String? = nil) {
+        self.type = type
+        self.url = url
+        self.title = title
+        self.stickerId = stickerId
+    }
+}
+
+/// Why a send failed, as Meta said it (`code`, `subcode`) and as a person reads it.
+public struct MessageError: Codable, Sendable, Equatable {
+    public var code: Int?
+    public var subcode: Int?
+    public var message: String
+    public var fbtraceId: String?
+
+    public init(code: Int?, subcode: Int?, message: String, fbtraceId: String? = nil) {
+        self.code = code
+        self.subcode = subcode
+        self.message = message
+        self.fbtraceId = fbtraceId
+    }
+}
+
+/// A reaction on a message, latest state per customer.
+public struct Reaction: Codable, Sendable, Equatable {
+    public var reaction: String?
+    public var emoji: String?
+    public var at: String
+}
+
+/// The API's Message object (`shared/design/api.md`); the same shape goes over Socket.IO.
+public struct Message: Codable, Sendable, Equatable {
+    public var id: String
+    public var conversationId: String
+    public var direction: MessageDirection
+    public var author: MessageAuthor
+    public var authorId: String?
+    public var kind: String
+    public var text: String?
+    public var attachments: [Attachment]
+    public var quickReplyPayload: String?
+    public var postbackPayload: String?
+    public var replyToMid: String?
+    public var facebookMessageId: String?
+    public var clientId: String?
+    public var status: MessageStatus
+    public var error: MessageError?
+    public var reactions: [Reaction]
+    public var timestamp: String
+    public var createdAt: String
+    public var sentAt: String?
+    public var deliveredAt: String?
+    public var readAt: String?
+
+    public init(
+        id: String, conversationId: String, direction: MessageDirection, author: MessageAuthor,
+        authorId: String?, kind: String, text: String?, attachments: [Attachment],
+        quickReplyPayload: String?, postbackPayload: String?, replyToMid: String?,
+        facebookMessageId: String?, clientId: String?, status: MessageStatus, error: MessageError?,
+        reactions: [Reaction], timestamp: String, createdAt: String, sentAt: String?,
+        deliveredAt: String?, readAt: String?
+    ) {
+        self.id = id
+        self.conversationId = conversationId
+        self.direction = direction
+        self.author = author
+        self.authorId = authorId
+        self.kind = kind
+        self.text = text
+        self.attachments = attachments
+        self.quickReplyPayload = quickReplyPayload
+        self.postbackPayload = postbackPayload
+        self.replyToMid = replyToMid
+        self.facebookMessageId = facebookMessageId
+        self.clientId = clientId
+        self.status = status
+        self.error = error
+        self.reactions = reactions
+        self.timestamp = timestamp
+        self.createdAt = createdAt
+        self.sentAt = sentAt
+        self.deliveredAt = deliveredAt
+        self.readAt = readAt
+    }
+}

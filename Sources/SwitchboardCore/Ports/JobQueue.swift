@@ -1,0 +1,108 @@
+public import Foundation
+
+/// What a job is for; the worker dispatches on it.
+public struct JobKind: RawRepresentable, Hashable, Sendable, Codable, CustomStringConvertible {
+    public let rawValue: String
+    public init(rawValue: String) { self.rawValue = rawValue }
+    public var description: String { rawValue }
+
+    /// Split a stored webhook body into per-conversation work.
+    public static let splitWebhook = JobKind(rawValue: "webhook.split")
+    /// Apply one conversation's inbound events.
+    public static let applyInbound = JobKind(rawValue: "inbound.apply")
+    /// Fetch or refresh a contact's profile.
+    public static let fetchProfile = JobKind(rawValue: "contact.profile")
+}
+
+/// A job to enqueue. Jobs sharing a `partition` run one at a time in enqueue order
+/// (invariant 4); jobs without one run in any order, in parallel.
+public struct NewJob: Sendable, Equatable {
+    public var kind: JobKind
+    public var partition: String?
+    public var payload: [UInt8]
+    public var maxAttempts: Int
+    public var runAt: Date?
+
+    public init(kind: JobKind, partition: String?, payload: [UInt8], maxAttempts: Int = 8, runAt: Date? = nil) {
+        self.kind = kind
+        self.partition = partition
+        self.payload = payload
+        self.maxAttempts = maxAttempts
+        self.runAt = runAt
+    }
+}
+
+/// A claimed job: the worker owns it until it completes, fails, or its lease lapses.
+public struct Job: Sendable, Equatable {
+    public var id: String
+    public var kind: JobKind
+    public var partition: String?
+    public var payload: [UInt8]
+    /// 1 on the first run.
+    public var attempt: Int
+    public var maxAttempts: Int
+    public var enqueuedAt: Date
+
+    public init(id: String, kind: JobKind, partition: String?, payload: [UInt8], attempt: Int, maxAttempts: Int, enqueuedAt: Date) {
+        self.id = id
+        self.kind = kind
+        self.partition = partition
+        self.payload = payload
+        self.attempt = attempt
+        self.maxAttempts = maxAttempts
+        self.enqueuedAt = enqueuedAt
+    }
+}
+
+/// Counts for `status`, `/api/status` and `/metrics`.
+public struct QueueStats: Sendable, Equatable, Codable {
+    public var ready: Int
+    public var delayed: Int
+    public var inFlight: Int
+    public var dead: Int
+    /// Age of the oldest runnable job, in seconds (0 when none waits).
+    public var oldestReadyAgeSeconds: Double
+    public var byKind: [String: Int]
+
+    public init(ready: Int, delayed: Int, inFlight: Int, dead: Int, oldestReadyAgeSeconds: Double, byKind: [String: Int]) {
+        self.ready = ready
+        self.delayed = delayed
+        self.inFlight = inFlight
+        self.dead = dead
+        self.oldestReadyAgeSeconds = oldestReadyAgeSeconds
+        self.byKind = byKind
+    }
+}
+
+/// A dead-lettered job and why it died.
+public struct DeadJob: Sendable, Equatable, Codable {
+    public var id: String
+    public var kind: String
+    public var partition: String?
+    public var attempts: Int
+    public var reason: String
+}
+
+/// The queue between the webhook, the REST API and the workers. Delivery is at least
+/// once; handlers are idempotent (invariant 3). Two implementations: the embedded one in
+/// the database (default) and Redis Streams.
+public protocol JobQueue: Sendable {
+    /// Adds jobs; they are durable when this returns.
+    func enqueue(_ jobs: [NewJob]) async throws
+    /// Leases up to `limit` runnable jobs to `worker` for `lease`. Never hands out a job
+    /// whose partition has an earlier job unfinished.
+    func claim(limit: Int, worker: String, lease: Duration) async throws -> [Job]
+    /// The job is done; it will not run again.
+    func complete(_ job: Job) async throws
+    /// The job failed. With `retryAt` it runs again then (keeping its place at the head of
+    /// its partition); without, or past its attempts, it is dead-lettered with `reason`.
+    func fail(_ job: Job, reason: String, retryAt: Date?) async throws
+    /// Hands unfinished jobs back (graceful shutdown) without counting an attempt.
+    func release(_ jobs: [Job]) async throws
+    /// Depths and ages.
+    func stats() async throws -> QueueStats
+    /// Dead-lettered jobs, newest first.
+    func deadJobs(limit: Int) async throws -> [DeadJob]
+    /// Resolves when new work may be available or `timeout` passes, whichever is first.
+    func waitForWork(timeout: Duration) async
+}

@@ -1,0 +1,95 @@
+public import Foundation
+
+/// A connected Facebook Page as stored. The token is sealed (AES-GCM, invariant 8); only
+/// the sender and the Graph checks open it.
+public struct PageRecord: Sendable, Equatable {
+    public enum State: String, Sendable, Codable {
+        case active
+        case reauthorizationRequired = "reauthorization_required"
+        case rateLimited = "rate_limited"
+    }
+
+    public var id: String
+    public var name: String?
+    public var sealedAccessToken: [UInt8]?
+    public var sealedAppSecret: [UInt8]?
+    public var state: State
+    public var stateReason: String?
+    public var pausedUntil: Date?
+    public var subscribedAt: Date?
+
+    public init(
+        id: String, name: String?, sealedAccessToken: [UInt8]?, sealedAppSecret: [UInt8]? = nil, state: State = .active,
+        stateReason: String? = nil, pausedUntil: Date? = nil, subscribedAt: Date? = nil
+    ) {
+        self.id = id
+        self.name = name
+        self.sealedAccessToken = sealedAccessToken
+        self.sealedAppSecret = sealedAppSecret
+        self.state = state
+        self.stateReason = stateReason
+        self.pausedUntil = pausedUntil
+        self.subscribedAt = subscribedAt
+    }
+}
+
+/// Which conversations a list shows.
+public struct ConversationQuery: Sendable, Equatable {
+    public var pageId: String?
+    public var unreadOnly: Bool
+    public var search: String?
+    public var limit: Int
+    public var cursor: String?
+
+    public init(pageId: String? = nil, unreadOnly: Bool = false, search: String? = nil, limit: Int = 50, cursor: String? = nil) {
+        self.pageId = pageId
+        self.unreadOnly = unreadOnly
+        self.search = search
+        self.limit = limit
+        self.cursor = cursor
+    }
+}
+
+/// An event for browsers, recorded in the realtime log in the same transaction as the
+/// change it describes and emitted only after that commit (invariant 6). `id` is
+/// monotonic, so a client that reconnects asks for everything after the last it saw.
+public struct RealtimeEvent: Sendable, Equatable, Codable {
+    public var id: Int64
+    public var name: String
+    public var conversationId: String?
+    /// The event's JSON argument, exactly as emitted.
+    public var payload: String
+    public var at: String
+
+    public init(id: Int64, name: String, conversationId: String?, payload: String, at: String) {
+        self.id = id
+        self.name = name
+        self.conversationId = conversationId
+        self.payload = payload
+        self.at = at
+    }
+}
+
+/// Where realtime events go after commit: the Socket.IO layer in production, a recorder in
+/// tests. Publishing never fails the caller: the log is the fallback.
+public protocol EventPublisher: Sendable {
+    func publish(_ events: [RealtimeEvent]) async
+}
+
+/// A publisher that drops everything (CLI commands, workers without sockets).
+public struct DiscardingEventPublisher: EventPublisher {
+    public init() {}
+    public func publish(_ events: [RealtimeEvent]) async {}
+}
+
+/// Counts for `status` and the dashboard.
+public struct StoreCounts: Sendable, Equatable, Codable {
+    public var pages: Int
+    public var contacts: Int
+    public var conversations: Int
+    public var messages: Int
+    public var webhooksReceived: Int
+    public var webhooksPending: Int
+    public var webhooksFailed: Int
+    public var unhandledEvents: Int
+}

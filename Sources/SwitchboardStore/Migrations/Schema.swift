@@ -1,0 +1,241 @@
+/// One step of the schema's history. Steps are append-only: a released step is never
+/// edited, a change is a new step. The same text runs on SQLite and PostgreSQL (dialect
+/// tokens such as `{{id}}` are filled per database).
+struct Migration: Sendable {
+    var version: Int
+    var name: String
+    var statements: [String]
+}
+
+/// The whole history, oldest first.
+enum Schema {
+    static let migrations: [Migration] = [initial]
+
+    static var latestVersion: Int { migrations.last?.version ?? 0 }
+
+    /// Pages, contacts, conversations, messages, the raw webhook log, the embedded queue,
+    /// users and sessions, sign-in tokens, API tokens, bot settings, the audit log and
+    /// the realtime event log (architecture, "Data"). Times are milliseconds since 1970.
+    static let initial = Migration(
+        version: 1, name: "initial",
+        statements: [
+            """
+            CREATE TABLE pages (
+                id TEXT PRIMARY KEY,
+                name TEXT,
+                access_token {{bytes}},
+                app_secret {{bytes}},
+                state TEXT NOT NULL DEFAULT 'active',
+                state_reason TEXT,
+                paused_until BIGINT,
+                subscribed_at BIGINT,
+                created_at BIGINT NOT NULL,
+                updated_at BIGINT NOT NULL
+            )
+            """,
+            """
+            CREATE TABLE contacts (
+                id {{id}},
+                page_id TEXT NOT NULL,
+                psid TEXT NOT NULL,
+                name TEXT,
+                first_name TEXT,
+                last_name TEXT,
+                avatar_url TEXT,
+                profile_fetched_at BIGINT,
+                profile_requested_at BIGINT,
+                profile_error TEXT,
+                unreachable_at BIGINT,
+                first_seen_at BIGINT NOT NULL,
+                UNIQUE (page_id, psid)
+            )
+            """,
+            """
+            CREATE TABLE conversations (
+                id {{id}},
+                page_id TEXT NOT NULL,
+                contact_id BIGINT NOT NULL REFERENCES contacts(id),
+                last_inbound_at BIGINT,
+                last_message_at BIGINT,
+                last_message_preview TEXT,
+                message_count BIGINT NOT NULL DEFAULT 0,
+                unread_count BIGINT NOT NULL DEFAULT 0,
+                delivered_watermark BIGINT NOT NULL DEFAULT 0,
+                read_watermark BIGINT NOT NULL DEFAULT 0,
+                bot_state TEXT NOT NULL DEFAULT 'off',
+                bot_reason TEXT,
+                assignee_id TEXT,
+                created_at BIGINT NOT NULL,
+                updated_at BIGINT NOT NULL,
+                UNIQUE (page_id, contact_id)
+            )
+            """,
+            "CREATE INDEX conversations_activity ON conversations (last_message_at DESC, id DESC)",
+            "CREATE INDEX conversations_page_activity ON conversations (page_id, last_message_at DESC, id DESC)",
+            """
+            CREATE TABLE messages (
+                id {{id}},
+                conversation_id BIGINT NOT NULL REFERENCES conversations(id),
+                page_id TEXT NOT NULL,
+                direction TEXT NOT NULL,
+                author TEXT NOT NULL,
+                author_id TEXT,
+                kind TEXT NOT NULL DEFAULT 'message',
+                text TEXT,
+                attachments TEXT,
+                quick_reply_payload TEXT,
+                postback_payload TEXT,
+                referral TEXT,
+                reply_to_mid TEXT,
+                mid TEXT,
+                client_id TEXT,
+                status TEXT NOT NULL,
+                error_code BIGINT,
+                error_subcode BIGINT,
+                error_message TEXT,
+                fbtrace_id TEXT,
+                sent_timestamp BIGINT NOT NULL,
+                created_at BIGINT NOT NULL,
+                sent_at BIGINT,
+                delivered_at BIGINT,
+                read_at BIGINT,
+                failed_at BIGINT,
+                UNIQUE (page_id, mid),
+                UNIQUE (conversation_id, client_id)
+            )
+            """,
+            "CREATE INDEX messages_thread ON messages (conversation_id, sent_timestamp, id)",
+            """
+            CREATE TABLE reactions (
+                id {{id}},
+                page_id TEXT NOT NULL,
+                mid TEXT NOT NULL,
+                psid TEXT NOT NULL,
+                action TEXT NOT NULL,
+                reaction TEXT,
+                emoji TEXT,
+                event_timestamp BIGINT NOT NULL,
+                UNIQUE (page_id, mid, psid, event_timestamp, action)
+            )
+            """,
+            "CREATE INDEX reactions_message ON reactions (page_id, mid)",
+            """
+            CREATE TABLE webhook_events (
+                id {{id}},
+                received_at BIGINT NOT NULL,
+                body {{bytes}} NOT NULL,
+                processed_at BIGINT,
+                event_count BIGINT,
+                error TEXT
+            )
+            """,
+            """
+            CREATE TABLE unhandled_events (
+                id {{id}},
+                webhook_event_id BIGINT NOT NULL,
+                event_index BIGINT NOT NULL,
+                page_id TEXT,
+                kind TEXT NOT NULL,
+                reason TEXT,
+                body TEXT NOT NULL,
+                UNIQUE (webhook_event_id, event_index)
+            )
+            """,
+            """
+            CREATE TABLE jobs (
+                id {{id}},
+                kind TEXT NOT NULL,
+                partition_key TEXT,
+                payload {{bytes}} NOT NULL,
+                state TEXT NOT NULL DEFAULT 'ready',
+                attempts BIGINT NOT NULL DEFAULT 0,
+                max_attempts BIGINT NOT NULL,
+                run_at BIGINT NOT NULL,
+                lease_until BIGINT,
+                leased_by TEXT,
+                last_error TEXT,
+                created_at BIGINT NOT NULL
+            )
+            """,
+            "CREATE INDEX jobs_ready ON jobs (state, run_at, id)",
+            "CREATE INDEX jobs_partition ON jobs (partition_key, id)",
+            """
+            CREATE TABLE users (
+                id {{id}},
+                email TEXT NOT NULL UNIQUE,
+                name TEXT,
+                role TEXT NOT NULL DEFAULT 'agent',
+                created_at BIGINT NOT NULL,
+                disabled_at BIGINT
+            )
+            """,
+            """
+            CREATE TABLE sessions (
+                id {{id}},
+                user_id BIGINT NOT NULL REFERENCES users(id),
+                token_hash TEXT NOT NULL UNIQUE,
+                created_at BIGINT NOT NULL,
+                expires_at BIGINT NOT NULL,
+                last_seen_at BIGINT,
+                revoked_at BIGINT,
+                user_agent TEXT,
+                ip TEXT
+            )
+            """,
+            """
+            CREATE TABLE sign_in_tokens (
+                id {{id}},
+                email TEXT NOT NULL,
+                token_hash TEXT NOT NULL UNIQUE,
+                created_at BIGINT NOT NULL,
+                expires_at BIGINT NOT NULL,
+                used_at BIGINT,
+                requested_ip TEXT
+            )
+            """,
+            """
+            CREATE TABLE api_tokens (
+                id {{id}},
+                name TEXT NOT NULL,
+                token_hash TEXT NOT NULL UNIQUE,
+                user_id BIGINT,
+                created_at BIGINT NOT NULL,
+                last_used_at BIGINT,
+                revoked_at BIGINT
+            )
+            """,
+            """
+            CREATE TABLE bot_settings (
+                page_id TEXT PRIMARY KEY,
+                enabled BIGINT NOT NULL DEFAULT 0,
+                llm_base_url TEXT,
+                llm_model TEXT,
+                llm_api_key {{bytes}},
+                system_prompt TEXT,
+                knowledge TEXT,
+                settings TEXT,
+                updated_at BIGINT NOT NULL
+            )
+            """,
+            """
+            CREATE TABLE audit_log (
+                id {{id}},
+                at BIGINT NOT NULL,
+                actor TEXT NOT NULL,
+                action TEXT NOT NULL,
+                subject TEXT,
+                detail TEXT
+            )
+            """,
+            """
+            CREATE TABLE realtime_events (
+                id {{id}},
+                at BIGINT NOT NULL,
+                name TEXT NOT NULL,
+                conversation_id BIGINT,
+                payload TEXT NOT NULL
+            )
+            """,
+        ]
+    )
+}

@@ -1,0 +1,177 @@
+public import Foundation
+public import SwitchboardCore
+
+/// The default queue: a `jobs` table in Switchboard's own database. A job enqueued in the
+/// same transaction as the data it points at is never lost and never orphaned, it
+/// survives restarts and `kill -9` (leases lapse and the job runs again), and partitions
+/// keep a conversation's jobs in order.
+public final class EmbeddedJobQueue: JobQueue {
+    let database: any SQLDatabase
+    let clock: any WallClock
+    let signal = WorkSignal()
+
+    public init(database: any SQLDatabase, clock: any WallClock = SystemWallClock()) {
+        self.database = database
+        self.clock = clock
+    }
+
+    public func enqueue(_ jobs: [NewJob]) async throws {
+        guard !jobs.isEmpty else { return }
+        try await database.transaction { [self] db in try await self.enqueue(jobs, in: db) }
+        signal.notify()
+    }
+
+    /// Adds jobs inside the caller's transaction; call ``wake()`` after the commit.
+    public func enqueue(_ jobs: [NewJob], in db: any SQLExecutor) async throws {
+        let now = clock.now().millisecondsSince1970
+        for chunk in stride(from: 0, to: jobs.count, by: 100).map({ Array(jobs[$0..<min($0 + 100, jobs.count)]) }) {
+            var values: [String] = []
+            var binds: [SQLValue] = []
+            for job in chunk {
+                let n = binds.count
+                values.append("($\(n + 1), $\(n + 2), $\(n + 3), 'ready', 0, $\(n + 4), $\(n + 5), $\(n + 6))")
+                binds += [
+                    .text(job.kind.rawValue), SQLValue(job.partition), .bytes(job.payload), .int(Int64(job.maxAttempts)),
+                    .int(job.runAt?.millisecondsSince1970 ?? now), .int(now),
+                ]
+            }
+            try await db.query(
+                "INSERT INTO jobs (kind, partition_key, payload, state, attempts, max_attempts, run_at, created_at) VALUES "
+                    + values.joined(separator: ", "),
+                binds
+            )
+        }
+    }
+
+    /// Tells local workers that jobs committed elsewhere in this process are ready.
+    public func wake() { signal.notify() }
+
+    public func claim(limit: Int, worker: String, lease: Duration) async throws -> [Job] {
+        let now = clock.now().millisecondsSince1970
+        let until = now + Int64(lease.components.seconds * 1000 + lease.components.attoseconds / 1_000_000_000_000_000)
+        let rows = try await database.transaction { db in
+            try await db.query(
+                """
+                UPDATE jobs SET state = 'leased', lease_until = $2, leased_by = $3, attempts = attempts + 1
+                WHERE id IN (
+                    SELECT j.id FROM jobs j
+                    WHERE ((j.state = 'ready' AND j.run_at <= $1) OR (j.state = 'leased' AND j.lease_until < $1))
+                      AND (j.partition_key IS NULL OR NOT EXISTS (
+                          SELECT 1 FROM jobs k WHERE k.partition_key = j.partition_key AND k.id < j.id AND k.state <> 'dead'))
+                    ORDER BY j.id LIMIT $4 {{skip_locked}}
+                )
+                RETURNING id, kind, partition_key, payload, attempts, max_attempts, created_at
+                """,
+                .int(now), .int(until), .text(worker), .int(Int64(limit))
+            )
+        }
+        return rows.map { row in
+            Job(
+                id: String(row.int("id") ?? 0), kind: JobKind(rawValue: row.string("kind") ?? ""),
+                partition: row.string("partition_key"), payload: row["payload"].bytes ?? [],
+                attempt: Int(row.int("attempts") ?? 1), maxAttempts: Int(row.int("max_attempts") ?? 1),
+                enqueuedAt: Date(millisecondsSince1970: row.int("created_at") ?? 0)
+            )
+        }.sorted { (Int64($0.id) ?? 0) < (Int64($1.id) ?? 0) }
+    }
+
+    public func complete(_ job: Job) async throws {
+        try await database.transaction { db in try await self.complete(job, in: db) }
+        signal.notify()
+    }
+
+    /// Completes a job inside the caller's transaction, so the work and its acknowledgement
+    /// commit together (exactly-once effect for the embedded queue).
+    public func complete(_ job: Job, in db: any SQLExecutor) async throws {
+        try await db.query("DELETE FROM jobs WHERE id = $1", .int(Int64(job.id) ?? 0))
+    }
+
+    public func fail(_ job: Job, reason: String, retryAt: Date?) async throws {
+        let retry = retryAt.flatMap { job.attempt < job.maxAttempts ? $0 : nil }
+        try await database.transaction { db in
+            try await db.query(
+                "UPDATE jobs SET state = $2, run_at = $3, last_error = $4, lease_until = NULL, leased_by = NULL WHERE id = $1",
+                .int(Int64(job.id) ?? 0), .text(retry == nil ? "dead" : "ready"),
+                .int(retry?.millisecondsSince1970 ?? self.clock.now().millisecondsSince1970), .text(reason)
+            )
+        }
+        signal.notify()
+    }
+
+    public func release(_ jobs: [Job]) async throws {
+        guard !jobs.isEmpty else { return }
+        try await database.transaction { db in
+            for job in jobs {
+                try await db.query(
+                    "UPDATE jobs SET state = 'ready', attempts = attempts - 1, lease_until = NULL, leased_by = NULL WHERE id = $1 AND state = 'leased'",
+                    .int(Int64(job.id) ?? 0)
+                )
+            }
+        }
+        signal.notify()
+    }
+
+    /// Hands back every lease not held by `worker`. Only safe when this process is the
+    /// database's sole user (the embedded SQLite file, guarded by a lock file): any other
+    /// holder died with the previous run.
+    @discardableResult
+    public func reclaimLeases(notHeldBy worker: String) async throws -> Int {
+        let rows = try await database.transaction { db in
+            try await db.query(
+                "UPDATE jobs SET state = 'ready', lease_until = NULL, leased_by = NULL WHERE state = 'leased' AND leased_by <> $1 RETURNING id",
+                .text(worker)
+            )
+        }
+        if !rows.isEmpty { signal.notify() }
+        return rows.count
+    }
+
+    public func stats() async throws -> QueueStats {
+        let now = clock.now().millisecondsSince1970
+        let rows = try await database.read { db in
+            try await db.query(
+                """
+                SELECT kind,
+                       SUM(CASE WHEN state = 'ready' AND run_at <= $1 THEN 1 ELSE 0 END) AS ready,
+                       SUM(CASE WHEN state = 'ready' AND run_at > $1 THEN 1 ELSE 0 END) AS delayed,
+                       SUM(CASE WHEN state = 'leased' THEN 1 ELSE 0 END) AS leased,
+                       SUM(CASE WHEN state = 'dead' THEN 1 ELSE 0 END) AS dead,
+                       MIN(CASE WHEN state = 'ready' AND run_at <= $1 THEN run_at END) AS oldest
+                FROM jobs GROUP BY kind
+                """,
+                .int(now)
+            )
+        }
+        var stats = QueueStats(ready: 0, delayed: 0, inFlight: 0, dead: 0, oldestReadyAgeSeconds: 0, byKind: [:])
+        var oldest: Int64?
+        for row in rows {
+            let ready = Int(row.int("ready") ?? 0)
+            stats.ready += ready
+            stats.delayed += Int(row.int("delayed") ?? 0)
+            stats.inFlight += Int(row.int("leased") ?? 0)
+            stats.dead += Int(row.int("dead") ?? 0)
+            stats.byKind[row.string("kind") ?? "?"] = ready + Int(row.int("delayed") ?? 0) + Int(row.int("leased") ?? 0)
+            if let o = row.int("oldest") { oldest = min(oldest ?? o, o) }
+        }
+        if let oldest { stats.oldestReadyAgeSeconds = Double(max(0, now - oldest)) / 1000 }
+        return stats
+    }
+
+    public func deadJobs(limit: Int) async throws -> [DeadJob] {
+        try await database.read { db in
+            try await db.query(
+                "SELECT id, kind, partition_key, attempts, last_error FROM jobs WHERE state = 'dead' ORDER BY id DESC LIMIT $1",
+                .int(Int64(limit))
+            )
+        }.map { row in
+            DeadJob(
+                id: String(row.int("id") ?? 0), kind: row.string("kind") ?? "", partition: row.string("partition_key"),
+                attempts: Int(row.int("attempts") ?? 0), reason: row.string("last_error") ?? ""
+            )
+        }
+    }
+
+    public func waitForWork(timeout: Duration) async {
+        await signal.wait(timeout: timeout)
+    }
+}

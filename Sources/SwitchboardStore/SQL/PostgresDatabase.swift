@@ -1,0 +1,150 @@
+public import Logging
+import NIOCore
+import NIOSSL
+import PostgresNIO
+public import SwitchboardCore
+
+/// The scaled-out database: PostgreSQL through PostgresNIO's connection pool. Several
+/// `serve` processes share it; row locks (`SKIP LOCKED`) keep their queues apart.
+public final class PostgresDatabase: SQLDatabase {
+    public let dialect = SQLDialect.postgres
+    private let client: PostgresClient
+    private let logger: Logger
+
+    /// Connection settings parsed from a `postgres://` URL.
+    public struct Endpoint: Sendable, Equatable {
+        public var host: String
+        public var port: Int
+        public var user: String
+        public var password: String?
+        public var database: String
+        public var requireTLS: Bool
+
+        /// Parses `postgresql://user:pass@host:port/db?sslmode=require`; nil when the URL
+        /// has no host or no user.
+        public init?(url: String) {
+            guard let components = ConnectionURL(url), ["postgres", "postgresql"].contains(components.scheme),
+                let host = components.host, !host.isEmpty, let user = components.user
+            else { return nil }
+            self.host = host
+            self.port = components.port ?? 5432
+            self.user = user
+            self.password = components.password
+            self.database = components.path.isEmpty ? user : components.path
+            let sslmode = components.query["sslmode"] ?? "prefer"
+            self.requireTLS = ["require", "verify-ca", "verify-full"].contains(sslmode)
+        }
+    }
+
+    public init(endpoint: Endpoint, maxConnections: Int = 10, logger: Logger) {
+        var configuration = PostgresClient.Configuration(
+            host: endpoint.host, port: endpoint.port, username: endpoint.user, password: endpoint.password,
+            database: endpoint.database,
+            tls: endpoint.requireTLS ? .require(.makeClientConfiguration()) : .disable
+        )
+        configuration.options.maximumConnections = maxConnections
+        configuration.options.minimumConnections = 1
+        configuration.options.connectTimeout = .seconds(5)
+        client = PostgresClient(configuration: configuration, backgroundLogger: logger)
+        self.logger = logger
+    }
+
+    /// Runs the connection pool until the task is cancelled; the owner (a service group or
+    /// a CLI command) keeps this running while it uses the database.
+    public func run() async {
+        await client.run()
+    }
+
+    public func read<T: Sendable>(_ body: @Sendable (any SQLExecutor) async throws -> T) async throws -> T {
+        try await Self.mapErrors { try await body(ClientExecutor(client: client, logger: logger)) }
+    }
+
+    public func transaction<T: Sendable>(_ body: @Sendable (any SQLExecutor) async throws -> T) async throws -> T {
+        try await Self.mapErrors {
+            try await client.withTransaction(logger: logger) { connection in
+                try await body(ConnectionExecutor(connection: connection, logger: logger))
+            }
+        }
+    }
+
+    public func close() async {}
+
+    private static func mapErrors<T>(_ body: () async throws -> T) async throws -> T {
+        do {
+            return try await body()
+        } catch let error as PSQLError {
+            if let state = error.serverInfo?[.sqlState] {
+                if state == "23505" { throw SQLFailure(kind: .uniqueViolation, message: error.serverInfo?[.message] ?? state) }
+                if state == "40001" || state == "40P01" { throw SQLFailure(kind: .busy, message: error.serverInfo?[.message] ?? state) }
+                throw SQLFailure(kind: .other, message: "\(state): \(error.serverInfo?[.message] ?? "")")
+            }
+            throw SwitchboardError(.storageUnavailable, "PostgreSQL is unavailable: \(error.code)")
+        }
+    }
+
+    static func makeQuery(_ sql: String, _ binds: [SQLValue]) -> PostgresQuery {
+        var bindings = PostgresBindings(capacity: binds.count)
+        for bind in binds {
+            switch bind {
+            case .null: bindings.appendNull()
+            case .int(let v): bindings.append(v)
+            case .double(let d): bindings.append(d)
+            case .text(let s): bindings.append(s)
+            case .bytes(let b): bindings.append(ByteBuffer(bytes: b))
+            }
+        }
+        return PostgresQuery(unsafeSQL: SQLDialect.postgres.render(sql), binds: bindings)
+    }
+
+    static func collect(_ sequence: PostgresRowSequence) async throws -> [SQLRow] {
+        var rows: [SQLRow] = []
+        for try await row in sequence {
+            var columns: [String] = []
+            var values: [SQLValue] = []
+            columns.reserveCapacity(row.count)
+            values.reserveCapacity(row.count)
+            for cell in row {
+                columns.append(cell.columnName)
+                values.append(try value(of: cell))
+            }
+            rows.append(SQLRow(columns: columns, values: values))
+        }
+        return rows
+    }
+
+    private static func value(of cell: PostgresCell) throws -> SQLValue {
+        guard cell.bytes != nil else { return .null }
+        switch cell.dataType {
+        case .int2, .int4, .int8: return .int(try cell.decode(Int64.self))
+        case .bool: return .int(try cell.decode(Bool.self) ? 1 : 0)
+        case .float4, .float8: return .double(try cell.decode(Double.self))
+        case .bytea: return .bytes(Array(try cell.decode(ByteBuffer.self).readableBytesView))
+        case .numeric: return .double(Double(try cell.decode(String.self)) ?? 0)
+        default: return .text(try cell.decode(String.self))
+        }
+    }
+
+    struct ClientExecutor: SQLExecutor {
+        let client: PostgresClient
+        let logger: Logger
+        var dialect: SQLDialect { .postgres }
+
+        func query(_ sql: String, _ binds: [SQLValue]) async throws -> [SQLRow] {
+            try await PostgresDatabase.mapErrors {
+                try await PostgresDatabase.collect(client.query(PostgresDatabase.makeQuery(sql, binds), logger: logger))
+            }
+        }
+    }
+
+    struct ConnectionExecutor: SQLExecutor, @unchecked Sendable {
+        let connection: PostgresConnection
+        let logger: Logger
+        var dialect: SQLDialect { .postgres }
+
+        func query(_ sql: String, _ binds: [SQLValue]) async throws -> [SQLRow] {
+            try await PostgresDatabase.mapErrors {
+                try await PostgresDatabase.collect(connection.query(PostgresDatabase.makeQuery(sql, binds), logger: logger))
+            }
+        }
+    }
+}

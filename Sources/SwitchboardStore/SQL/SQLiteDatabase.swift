@@ -1,0 +1,142 @@
+import Logging
+import NIOCore
+import SQLiteNIO
+public import SwitchboardCore
+
+/// The embedded database: one SQLite file in WAL mode. Writes go through a single
+/// connection in arrival order (SQLite has one writer anyway); reads use their own
+/// connection so a long write never stalls the dashboard.
+public final class SQLiteDatabase: SQLDatabase {
+    public let dialect = SQLDialect.sqlite
+    private let writer: SQLiteConnection
+    private let reader: SQLiteConnection
+    private let writeLock = AsyncLock()
+    private let readLock = AsyncLock()
+    public let path: String
+
+    /// How hard SQLite syncs a commit to disk. `full` keeps acknowledged webhooks across a
+    /// power loss; `normal` only across a process crash.
+    public enum Durability: String, Sendable {
+        case full = "FULL"
+        case normal = "NORMAL"
+    }
+
+    public init(path: String, durability: Durability = .full, logger: Logger) async throws {
+        self.path = path
+        do {
+            writer = try await SQLiteConnection.open(storage: .file(path: path), logger: logger)
+            for pragma in [
+                "PRAGMA journal_mode=WAL", "PRAGMA synchronous=\(durability.rawValue)", "PRAGMA busy_timeout=10000",
+                "PRAGMA foreign_keys=ON",
+            ] {
+                _ = try await writer.query(pragma, [])
+            }
+            reader = try await SQLiteConnection.open(storage: .file(path: path), logger: logger)
+            _ = try await reader.query("PRAGMA busy_timeout=10000", [])
+        } catch {
+            throw SwitchboardError(.storageUnavailable, "Cannot open the SQLite database at \(path): \(error)")
+        }
+    }
+
+    public func read<T: Sendable>(_ body: @Sendable (any SQLExecutor) async throws -> T) async throws -> T {
+        try await readLock.withLock { try await body(Executor(connection: reader)) }
+    }
+
+    public func transaction<T: Sendable>(_ body: @Sendable (any SQLExecutor) async throws -> T) async throws -> T {
+        try await writeLock.withLock {
+            let executor = Executor(connection: writer)
+            try await executor.query("BEGIN IMMEDIATE", [])
+            do {
+                let result = try await body(executor)
+                try await executor.query("COMMIT", [])
+                return result
+            } catch {
+                _ = try? await executor.query("ROLLBACK", [])
+                throw error
+            }
+        }
+    }
+
+    public func close() async {
+        try? await writer.close()
+        try? await reader.close()
+    }
+
+    struct Executor: SQLExecutor {
+        let connection: SQLiteConnection
+        var dialect: SQLDialect { .sqlite }
+
+        func query(_ sql: String, _ binds: [SQLValue]) async throws -> [SQLRow] {
+            let rendered = SQLiteDatabase.numberedPlaceholders(dialect.render(sql))
+            do {
+                let rows = try await connection.query(rendered, binds.map(Self.sqliteData))
+                return rows.map { row in
+                    SQLRow(columns: row.columns.map(\.name), values: row.columns.map { Self.value($0.data) })
+                }
+            } catch let error as SQLiteError {
+                throw SQLFailure(sqlite: error)
+            }
+        }
+
+        static func sqliteData(_ value: SQLValue) -> SQLiteData {
+            switch value {
+            case .null: .null
+            case .int(let v): .integer(Int(v))
+            case .double(let d): .float(d)
+            case .text(let s): .text(s)
+            case .bytes(let b): .blob(ByteBuffer(bytes: b))
+            }
+        }
+
+        static func value(_ data: SQLiteData) -> SQLValue {
+            switch data {
+            case .null: .null
+            case .integer(let v): .int(Int64(v))
+            case .float(let d): .double(d)
+            case .text(let s): .text(s)
+            case .blob(let buffer): .bytes(Array(buffer.readableBytesView))
+            }
+        }
+    }
+
+    /// `$1` → `?1`: SQLite reads `$name` as a *named* parameter numbered by first use,
+    /// which would silently misbind a statement that mentions `$2` before `$1`.
+    static func numberedPlaceholders(_ sql: String) -> String {
+        guard sql.contains("$") else { return sql }
+        var out = ""
+        out.reserveCapacity(sql.utf8.count)
+        var previous: Character = " "
+        for character in sql {
+            if previous == "$", character.isNumber {
+                out.removeLast()
+                out.append("?")
+            }
+            out.append(character)
+            previous = character
+        }
+        return out
+    }
+}
+
+/// A statement the database refused, with what kind of refusal it was.
+public struct SQLFailure: Error, CustomStringConvertible {
+    public enum Kind: Sendable { case uniqueViolation, busy, other }
+    public var kind: Kind
+    public var message: String
+
+    init(sqlite error: SQLiteError) {
+        message = error.message
+        switch error.reason {
+        case .constraint, .constraintUniqueFailed, .constraintPrimaryKeyFailed: kind = .uniqueViolation
+        case .busy, .locked, .busyTimeout: kind = .busy
+        default: kind = .other
+        }
+    }
+
+    init(kind: Kind, message: String) {
+        self.kind = kind
+        self.message = message
+    }
+
+    public var description: String { message }
+}

@@ -1,0 +1,125 @@
+public import Foundation
+import Logging
+public import SwitchboardCore
+
+/// Switchboard's state in SQL, written once for both databases (invariants 1–4 live
+/// here: durable raw webhooks, idempotent apply, per-conversation order via the queue's
+/// partitions). The embedded queue shares its transactions, so work and the jobs that
+/// follow from it commit together.
+public final class SQLStore: Sendable {
+    public let database: any SQLDatabase
+    public let queue: EmbeddedJobQueue
+    public let clock: any WallClock
+    let ingestor: WebhookIngestor
+
+    public init(database: any SQLDatabase, clock: any WallClock = SystemWallClock(), maxIngestBatch: Int = 256) {
+        self.database = database
+        self.clock = clock
+        self.queue = EmbeddedJobQueue(database: database, clock: clock)
+        self.ingestor = WebhookIngestor(database: database, queue: queue, clock: clock, maxBatch: maxIngestBatch)
+    }
+
+    var now: Int64 { clock.now().millisecondsSince1970 }
+
+    // MARK: Webhook log
+
+    /// Stores a verified webhook body and queues its split; returns once both are
+    /// committed. Concurrent calls share one transaction (group commit).
+    public func storeWebhook(body: [UInt8]) async throws -> Int64 {
+        try await ingestor.store(body)
+    }
+
+    /// The raw body of a stored webhook.
+    public func webhookBody(id: Int64) async throws -> [UInt8]? {
+        try await database.read { db in
+            try await db.first("SELECT body FROM webhook_events WHERE id = $1", .int(id))?["body"].bytes
+        }
+    }
+
+    /// Marks a webhook split: its per-conversation jobs and its unhandled events are
+    /// recorded in the same transaction, and the split job is acknowledged with them.
+    public func finishWebhookSplit(
+        id: Int64, eventCount: Int, jobs: [NewJob], unhandled: [UnhandledEvent], error: String?, splitJob: Job
+    ) async throws {
+        let now = self.now
+        try await database.transaction { [queue] db in
+            try await queue.enqueue(jobs, in: db)
+            for event in unhandled {
+                try await Self.recordUnhandled(event, webhookEventId: id, in: db)
+            }
+            try await db.query(
+                "UPDATE webhook_events SET processed_at = $2, event_count = $3, error = $4 WHERE id = $1",
+                .int(id), .int(now), .int(Int64(eventCount)), SQLValue(error)
+            )
+            try await queue.complete(splitJob, in: db)
+        }
+        queue.wake()
+    }
+
+    static func recordUnhandled(_ event: UnhandledEvent, webhookEventId: Int64, in db: any SQLExecutor) async throws {
+        try await db.query(
+            """
+            INSERT INTO unhandled_events (webhook_event_id, event_index, page_id, kind, reason, body)
+            VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (webhook_event_id, event_index) DO NOTHING
+            """,
+            .int(webhookEventId), .int(Int64(event.index)), SQLValue(event.pageId), .text(event.kind),
+            SQLValue(event.reason), .text(event.json)
+        )
+    }
+
+    /// Every stored webhook id, oldest first (for replays and the crash test).
+    public func webhookIds(after: Int64 = 0, limit: Int = 1000) async throws -> [Int64] {
+        try await database.read { db in
+            try await db.query("SELECT id FROM webhook_events WHERE id > $1 ORDER BY id LIMIT $2", .int(after), .int(Int64(limit)))
+                .compactMap { $0.int("id") }
+        }
+    }
+
+    // MARK: Counts
+
+    public func counts() async throws -> StoreCounts {
+        try await database.read { db in
+            let row = try await db.first(
+                """
+                SELECT (SELECT COUNT(*) FROM pages) AS pages,
+                       (SELECT COUNT(*) FROM contacts) AS contacts,
+                       (SELECT COUNT(*) FROM conversations) AS conversations,
+                       (SELECT COUNT(*) FROM messages) AS messages,
+                       (SELECT COUNT(*) FROM webhook_events) AS received,
+                       (SELECT COUNT(*) FROM webhook_events WHERE processed_at IS NULL) AS pending,
+                       (SELECT COUNT(*) FROM webhook_events WHERE error IS NOT NULL) AS failed,
+                       (SELECT COUNT(*) FROM unhandled_events) AS unhandled
+                """
+            )
+            func n(_ key: String) -> Int { Int(row?.int(key) ?? 0) }
+            return StoreCounts(
+                pages: n("pages"), contacts: n("contacts"), conversations: n("conversations"), messages: n("messages"),
+                webhooksReceived: n("received"), webhooksPending: n("pending"), webhooksFailed: n("failed"),
+                unhandledEvents: n("unhandled")
+            )
+        }
+    }
+
+    /// A cheap round trip, for `/readyz`.
+    public func ping() async throws {
+        _ = try await database.read { db in try await db.query("SELECT 1 AS one") }
+    }
+}
+
+/// An event kept but not applied (unknown kind, malformed, or not modelled yet), so
+/// nothing Meta sent is lost and `/metrics` can count it.
+public struct UnhandledEvent: Sendable, Equatable {
+    public var index: Int
+    public var pageId: String?
+    public var kind: String
+    public var reason: String?
+    public var json: String
+
+    public init(index: Int, pageId: String?, kind: String, reason: String?, json: String) {
+        self.index = index
+        self.pageId = pageId
+        self.kind = kind
+        self.reason = reason
+        self.json = json
+    }
+}
