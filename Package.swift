@@ -66,7 +66,7 @@ let package = Package(
         .target(name: "Messenger", dependencies: [crypto, httpClient, nioCore, logging], swiftSettings: strictSettings),
 
         // MARK: Switchboard
-        .target(name: "SwitchboardCore", dependencies: ["Messenger", logging], swiftSettings: strictSettings),
+        .target(name: "SwitchboardCore", dependencies: ["Messenger", crypto, logging], swiftSettings: strictSettings),
         .target(
             name: "SwitchboardStore",
             dependencies: [

@@ -1,36 +1,6 @@
 import Foundation
-public import Messenger
+import Messenger
 public import SwitchboardCore
-
-/// One conversation's share of a webhook: the events of one (Page, customer), in the
-/// order the worker must apply them.
-public struct InboundBatch: Sendable {
-    public var pageId: String
-    public var psid: String
-    public var events: [WebhookEvent]
-    /// Our Facebook app's id: echoes carrying it are ours, others are a human in Meta's
-    /// inbox or another app.
-    public var ourAppId: String?
-
-    public init(pageId: String, psid: String, events: [WebhookEvent], ourAppId: String?) {
-        self.pageId = pageId
-        self.psid = psid
-        self.events = events.sorted { $0.timestamp < $1.timestamp }
-        self.ourAppId = ourAppId
-    }
-}
-
-/// What applying a batch changed.
-public struct InboundOutcome: Sendable {
-    public var conversationId: String
-    public var contactId: Int64
-    /// The contact has no profile yet and nobody asked for one recently.
-    public var needsProfile: Bool
-    public var realtime: [RealtimeEvent]
-    /// Applied events by kind (for metrics); duplicates are not counted.
-    public var applied: [String: Int]
-    public var duplicates: Int
-}
 
 extension SQLStore {
     /// Applies one conversation's events in one transaction. Idempotent (invariant 3):
@@ -127,7 +97,7 @@ struct InboundApplication {
             let mid = postback.mid ?? Self.postbackKey(event, payload: postback.payload)
             try await insertInbound(
                 event, mid: mid, kind: "postback", text: postback.title, attachments: [], postbackPayload: postback.payload,
-                referral: postback.referral.map(Self.referralJSON)
+                referral: postback.referral.map(UnhandledEvent.referralJSON)
             )
         case .echo(let echo):
             try await applyEcho(event, echo)
@@ -280,17 +250,6 @@ struct InboundApplication {
                 .int(conversationId), .int(read), .int(now)
             )
         }
-    }
-
-    static func referralJSON(_ r: Referral) -> String {
-        JSONText.object(["ref": r.ref, "source": r.source, "type": r.type])
-    }
-
-    static func threadJSON(_ t: ThreadControl) -> String {
-        JSONText.object([
-            "new_owner_app_id": t.newOwnerAppId, "previous_owner_app_id": t.previousOwnerAppId,
-            "requested_owner_app_id": t.requestedOwnerAppId, "metadata": t.metadata,
-        ])
     }
 
     /// A postback without `mid` (older API versions) is keyed by who, when and what.

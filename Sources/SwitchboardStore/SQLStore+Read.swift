@@ -49,12 +49,11 @@ extension SQLStore {
             throw SwitchboardError(.conversationNotFound, "No conversation has the id \(conversationId).")
         }
         let limit = max(1, min(limit, 500))
-        var beforeKey: (Int64, Int64)?
-        if let before {
+        let beforeKey: (Int64, Int64)? = try before.map { before in
             guard let key = Cursor.decode(before) else {
                 throw SwitchboardError(.invalidArgument, "The cursor is not one this server issued.")
             }
-            beforeKey = key
+            return key
         }
         return try await database.read { db in
             guard let pageRow = try await db.first("SELECT page_id FROM conversations WHERE id = $1", .int(conversation)) else {

@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 import Logging
 public import SwitchboardCore
 
@@ -6,7 +6,7 @@ public import SwitchboardCore
 /// here: durable raw webhooks, idempotent apply, per-conversation order via the queue's
 /// partitions). The embedded queue shares its transactions, so work and the jobs that
 /// follow from it commit together.
-public final class SQLStore: Sendable {
+public final class SQLStore: Store {
     public let database: any SQLDatabase
     public let queue: EmbeddedJobQueue
     public let clock: any WallClock
@@ -106,20 +106,3 @@ public final class SQLStore: Sendable {
     }
 }
 
-/// An event kept but not applied (unknown kind, malformed, or not modelled yet), so
-/// nothing Meta sent is lost and `/metrics` can count it.
-public struct UnhandledEvent: Sendable, Equatable {
-    public var index: Int
-    public var pageId: String?
-    public var kind: String
-    public var reason: String?
-    public var json: String
-
-    public init(index: Int, pageId: String?, kind: String, reason: String?, json: String) {
-        self.index = index
-        self.pageId = pageId
-        self.kind = kind
-        self.reason = reason
-        self.json = json
-    }
-}

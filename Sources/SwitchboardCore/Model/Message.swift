@@ -70,10 +70,16 @@ public struct MessageError: Codable, Sendable, Equatable {
 }
 
 /// A reaction on a message, latest state per customer.
-public struct Reaction: Codable, Sendable, Equatable {
+public struct MessageReaction: Codable, Sendable, Equatable {
     public var reaction: String?
     public var emoji: String?
     public var at: String
+
+    public init(reaction: String?, emoji: String?, at: String) {
+        self.reaction = reaction
+        self.emoji = emoji
+        self.at = at
+    }
 }
 
 /// The API's Message object (`shared/design/api.md`); the same shape goes over Socket.IO.
@@ -93,7 +99,7 @@ public struct Message: Codable, Sendable, Equatable {
     public var clientId: String?
     public var status: MessageStatus
     public var error: MessageError?
-    public var reactions: [Reaction]
+    public var reactions: [MessageReaction]
     public var timestamp: String
     public var createdAt: String
     public var sentAt: String?
@@ -105,7 +111,7 @@ public struct Message: Codable, Sendable, Equatable {
         authorId: String?, kind: String, text: String?, attachments: [Attachment],
         quickReplyPayload: String?, postbackPayload: String?, replyToMid: String?,
         facebookMessageId: String?, clientId: String?, status: MessageStatus, error: MessageError?,
-        reactions: [Reaction], timestamp: String, createdAt: String, sentAt: String?,
+        reactions: [MessageReaction], timestamp: String, createdAt: String, sentAt: String?,
         deliveredAt: String?, readAt: String?
     ) {
         self.id = id

@@ -52,9 +52,9 @@ public struct MessageStatusPayload: Codable, Sendable, Equatable {
 public struct MessageReactionPayload: Codable, Sendable, Equatable {
     public var messageId: String
     public var conversationId: String
-    public var reactions: [Reaction]
+    public var reactions: [MessageReaction]
 
-    public init(messageId: String, conversationId: String, reactions: [Reaction]) {
+    public init(messageId: String, conversationId: String, reactions: [MessageReaction]) {
         self.messageId = messageId
         self.conversationId = conversationId
         self.reactions = reactions

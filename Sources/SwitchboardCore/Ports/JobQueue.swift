@@ -81,6 +81,14 @@ public struct DeadJob: Sendable, Equatable, Codable {
     public var partition: String?
     public var attempts: Int
     public var reason: String
+
+    public init(id: String, kind: String, partition: String?, attempts: Int, reason: String) {
+        self.id = id
+        self.kind = kind
+        self.partition = partition
+        self.attempts = attempts
+        self.reason = reason
+    }
 }
 
 /// The queue between the webhook, the REST API and the workers. Delivery is at least

@@ -92,4 +92,56 @@ public struct StoreCounts: Sendable, Equatable, Codable {
     public var webhooksPending: Int
     public var webhooksFailed: Int
     public var unhandledEvents: Int
+
+    public init(
+        pages: Int, contacts: Int, conversations: Int, messages: Int, webhooksReceived: Int, webhooksPending: Int,
+        webhooksFailed: Int, unhandledEvents: Int
+    ) {
+        self.pages = pages
+        self.contacts = contacts
+        self.conversations = conversations
+        self.messages = messages
+        self.webhooksReceived = webhooksReceived
+        self.webhooksPending = webhooksPending
+        self.webhooksFailed = webhooksFailed
+        self.unhandledEvents = unhandledEvents
+    }
+}
+
+/// Switchboard's state (architecture: `Store`). One SQL implementation serves SQLite and
+/// PostgreSQL; the same test suite runs on both.
+public protocol Store: Sendable {
+    /// Stores a verified webhook body and queues its split; durable when it returns
+    /// (invariant 1).
+    func storeWebhook(body: [UInt8]) async throws -> Int64
+    func webhookBody(id: Int64) async throws -> [UInt8]?
+    /// Records the split of a webhook: per-conversation jobs, unhandled events, and the
+    /// split job's completion, atomically.
+    func finishWebhookSplit(
+        id: Int64, eventCount: Int, jobs: [NewJob], unhandled: [UnhandledEvent], error: String?, splitJob: Job
+    ) async throws
+    /// Applies one conversation's events idempotently (invariant 3), completing `job` in
+    /// the same transaction when given.
+    func applyInbound(_ batch: InboundBatch, completing job: Job?) async throws -> InboundOutcome
+
+    func contactKey(id: Int64) async throws -> (pageId: String, psid: String)?
+    func updateContactProfile(
+        id: Int64, name: String?, firstName: String?, lastName: String?, avatarURL: String?, error: String?
+    ) async throws -> [RealtimeEvent]
+
+    func savePage(_ page: PageRecord) async throws
+    func page(id: String) async throws -> PageRecord?
+    func pages() async throws -> [PageRecord]
+
+    func conversations(_ query: ConversationQuery) async throws -> Page<Conversation>
+    func conversation(id: String) async throws -> Conversation?
+    func messages(conversationId: String, limit: Int, before: String?) async throws -> Page<Message>
+    func markRead(conversationId: String) async throws -> (Conversation, RealtimeEvent?)
+    func realtimeEvents(after id: Int64, limit: Int) async throws -> [RealtimeEvent]
+
+    func createAPIToken(name: String, tokenHash: String) async throws -> Int64
+    func apiTokenName(hash: String) async throws -> String?
+
+    func counts() async throws -> StoreCounts
+    func ping() async throws
 }

@@ -1,4 +1,4 @@
-public import SwitchboardCore
+import SwitchboardCore
 
 /// Applies the schema history. Idempotent: each step runs once, in its own transaction,
 /// recorded in `schema_migrations`; running it again finds nothing to do.

@@ -2,7 +2,7 @@ public import Logging
 import NIOCore
 import NIOSSL
 import PostgresNIO
-public import SwitchboardCore
+import SwitchboardCore
 
 /// The scaled-out database: PostgreSQL through PostgresNIO's connection pool. Several
 /// `serve` processes share it; row locks (`SKIP LOCKED`) keep their queues apart.
@@ -55,10 +55,12 @@ public final class PostgresDatabase: SQLDatabase {
         await client.run()
     }
 
+    @discardableResult
     public func read<T: Sendable>(_ body: @Sendable (any SQLExecutor) async throws -> T) async throws -> T {
         try await Self.mapErrors { try await body(ClientExecutor(client: client, logger: logger)) }
     }
 
+    @discardableResult
     public func transaction<T: Sendable>(_ body: @Sendable (any SQLExecutor) async throws -> T) async throws -> T {
         try await Self.mapErrors {
             try await client.withTransaction(logger: logger) { connection in
@@ -129,6 +131,7 @@ public final class PostgresDatabase: SQLDatabase {
         let logger: Logger
         var dialect: SQLDialect { .postgres }
 
+        @discardableResult
         func query(_ sql: String, _ binds: [SQLValue]) async throws -> [SQLRow] {
             try await PostgresDatabase.mapErrors {
                 try await PostgresDatabase.collect(client.query(PostgresDatabase.makeQuery(sql, binds), logger: logger))
@@ -141,6 +144,7 @@ public final class PostgresDatabase: SQLDatabase {
         let logger: Logger
         var dialect: SQLDialect { .postgres }
 
+        @discardableResult
         func query(_ sql: String, _ binds: [SQLValue]) async throws -> [SQLRow] {
             try await PostgresDatabase.mapErrors {
                 try await PostgresDatabase.collect(connection.query(PostgresDatabase.makeQuery(sql, binds), logger: logger))

@@ -1,3 +1,5 @@
+import Foundation
+
 /// The two SQL dialects Switchboard speaks. Queries are written once, in PostgreSQL's
 /// `$1` placeholder style, with the few differences (auto-increment keys, byte columns,
 /// row locking) spelled as `{{…}}` tokens that ``render(_:)`` fills in.
@@ -48,8 +50,10 @@ extension SQLExecutor {
 public protocol SQLDatabase: Sendable {
     var dialect: SQLDialect { get }
     /// Runs `body` on a connection outside any explicit transaction (reads, single writes).
+    @discardableResult
     func read<T: Sendable>(_ body: @Sendable (any SQLExecutor) async throws -> T) async throws -> T
     /// Runs `body` in one transaction: committed when it returns, rolled back when it throws.
+    @discardableResult
     func transaction<T: Sendable>(_ body: @Sendable (any SQLExecutor) async throws -> T) async throws -> T
     /// Closes every connection.
     func close() async

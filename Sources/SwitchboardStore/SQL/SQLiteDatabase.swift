@@ -1,7 +1,7 @@
-import Logging
+public import Logging
 import NIOCore
 import SQLiteNIO
-public import SwitchboardCore
+import SwitchboardCore
 
 /// The embedded database: one SQLite file in WAL mode. Writes go through a single
 /// connection in arrival order (SQLite has one writer anyway); reads use their own
@@ -38,10 +38,12 @@ public final class SQLiteDatabase: SQLDatabase {
         }
     }
 
+    @discardableResult
     public func read<T: Sendable>(_ body: @Sendable (any SQLExecutor) async throws -> T) async throws -> T {
         try await readLock.withLock { try await body(Executor(connection: reader)) }
     }
 
+    @discardableResult
     public func transaction<T: Sendable>(_ body: @Sendable (any SQLExecutor) async throws -> T) async throws -> T {
         try await writeLock.withLock {
             let executor = Executor(connection: writer)
@@ -66,6 +68,7 @@ public final class SQLiteDatabase: SQLDatabase {
         let connection: SQLiteConnection
         var dialect: SQLDialect { .sqlite }
 
+        @discardableResult
         func query(_ sql: String, _ binds: [SQLValue]) async throws -> [SQLRow] {
             let rendered = SQLiteDatabase.numberedPlaceholders(dialect.render(sql))
             do {

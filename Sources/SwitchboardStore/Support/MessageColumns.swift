@@ -27,14 +27,14 @@ enum MessageColumns {
 
     /// Builds the Message for a row, with the reactions on it.
     static func message(_ row: SQLRow, in db: any SQLExecutor, pageId: String) async throws -> Message {
-        var reactions: [String: [Reaction]] = [:]
+        var reactions: [String: [MessageReaction]] = [:]
         if let mid = row.string("mid") {
             reactions = try await self.reactions(mids: [mid], pageId: pageId, in: db)
         }
         return message(row, reactions: reactions)
     }
 
-    static func message(_ row: SQLRow, reactions: [String: [Reaction]]) -> Message {
+    static func message(_ row: SQLRow, reactions: [String: [MessageReaction]]) -> Message {
         let status = MessageStatus(rawValue: row.string("status") ?? "") ?? .received
         let error = row.string("error_message").map {
             MessageError(
@@ -57,7 +57,7 @@ enum MessageColumns {
     }
 
     /// The current reactions per message: each customer's latest react/unreact wins.
-    static func reactions(mids: [String], pageId: String, in db: any SQLExecutor) async throws -> [String: [Reaction]] {
+    static func reactions(mids: [String], pageId: String, in db: any SQLExecutor) async throws -> [String: [MessageReaction]] {
         guard !mids.isEmpty else { return [:] }
         var binds: [SQLValue] = [.text(pageId)]
         let placeholders = mids.map { mid -> String in
@@ -75,7 +75,7 @@ enum MessageColumns {
         return latest.mapValues { byCustomer in
             byCustomer.values.filter { $0.string("action") == "react" }
                 .sorted { ($0.int("event_timestamp") ?? 0) < ($1.int("event_timestamp") ?? 0) }
-                .map { Reaction(reaction: $0.string("reaction"), emoji: $0.string("emoji"), at: iso($0.int("event_timestamp")) ?? "") }
+                .map { MessageReaction(reaction: $0.string("reaction"), emoji: $0.string("emoji"), at: iso($0.int("event_timestamp")) ?? "") }
         }
     }
 }

@@ -1,0 +1,88 @@
+import Configuration
+import Foundation
+public import Messenger
+
+/// Everything Switchboard reads from its environment, read once at start-up into typed
+/// values (names from the seed contract, plus Switchboard's own). A bad value stops
+/// start-up with a ``ConfigurationError`` naming the variable.
+public struct SwitchboardConfiguration: Sendable {
+    /// Where the state lives.
+    public enum DatabaseLocation: Sendable, Equatable {
+        /// The embedded default: a SQLite file.
+        case sqlite(path: String)
+        /// `postgres://…`; `migrationURL` is `DIRECT_URL` when set.
+        case postgres(url: String, migrationURL: String)
+    }
+
+    public enum Environment: String, Sendable { case development, production }
+
+    public var host = "127.0.0.1"
+    public var port = 3000
+    public var environment = Environment.development
+    public var dataDirectory = "./.switchboard"
+    public var database = DatabaseLocation.sqlite(path: "./.switchboard/switchboard.sqlite")
+    /// Signs sessions and derives the token-encryption key (`NEXTAUTH_SECRET`).
+    public var secret: Secret
+    /// True when the secret was generated into the data directory (development only).
+    public var secretGenerated = false
+    /// Public base URL (`NEXTAUTH_URL` / `PUBLIC_URL`).
+    public var publicURL: String?
+    public var redisURL: String?
+    public var webhookVerifyToken: String?
+    public var appSecret: AppSecret?
+    public var appId: String?
+    public var bootstrapPageId: String?
+    public var bootstrapPageToken: PageAccessToken?
+    public var graphAPIURL = "https://graph.facebook.com"
+    public var graphAPIVersion = "v25.0"
+    public var llmBaseURL: String?
+    public var llmAPIKey: Secret?
+    public var llmModel: String?
+    public var email: EmailSettings?
+    /// Largest webhook body accepted (`SWITCHBOARD_WEBHOOK_MAX_BYTES`, default 5 MiB).
+    public var webhookMaxBytes = 5 * 1024 * 1024
+    /// Parallel jobs per worker process (`SWITCHBOARD_WORKER_CONCURRENCY`).
+    public var workerConcurrency = 8
+    /// How long a claimed job stays ours before another worker may take it over.
+    public var jobLease: Duration = .seconds(30)
+    /// SQLite sync level (`SWITCHBOARD_SQLITE_SYNC`: `full` or `normal`).
+    public var sqliteFullSync = true
+    /// Demo mode: no Page configured, so the emulator plays Meta in-process.
+    public var demoMode: Bool { bootstrapPageId == nil && !hasConnectedPages }
+    /// Set after reading the database: Pages connected through the API count too.
+    public var hasConnectedPages = false
+
+    /// SMTP settings for sign-in mail (`EMAIL_SERVER_*`, `EMAIL_FROM`).
+    public struct EmailSettings: Sendable, Equatable {
+        public var host: String
+        public var port: Int
+        public var user: String?
+        public var password: Secret?
+        public var from: String
+    }
+
+    public init(secret: Secret) {
+        self.secret = secret
+    }
+}
+
+/// A secret configuration value: its description never shows it.
+public struct Secret: Sendable, Equatable, CustomStringConvertible, CustomDebugStringConvertible {
+    public let value: String
+    public init(_ value: String) { self.value = value }
+    public var description: String { "<redacted>" }
+    public var debugDescription: String { "<redacted>" }
+}
+
+/// A configuration value that cannot be used, named so the operator can fix it.
+public struct ConfigurationError: Error, CustomStringConvertible, Equatable {
+    public var variable: String
+    public var problem: String
+
+    public init(_ variable: String, _ problem: String) {
+        self.variable = variable
+        self.problem = problem
+    }
+
+    public var description: String { "\(variable): \(problem)" }
+}

@@ -1,0 +1,169 @@
+import Foundation
+import Hummingbird
+import NIOCore
+import SwitchboardCore
+
+/// The REST API's fixed routes (`shared/design/api.md`).
+struct APIRoutes {
+    let store: any Store
+    let status: StatusReporter
+    let publisher: any EventPublisher
+
+    func register(on group: RouterGroup<SwitchboardRequestContext>) {
+        group.get("/conversations") { request, _ in
+            let query = request.uri.queryParameters
+            let page = try await store.conversations(
+                ConversationQuery(
+                    pageId: query["pageId"].map(String.init), unreadOnly: query["unread"].map(String.init) == "true",
+                    search: query["q"].map(String.init), limit: try Self.limit(query["limit"]),
+                    cursor: query["cursor"].map(String.init)
+                )
+            )
+            return try JSONResponse(ConversationList(conversations: page.items, nextCursor: page.nextCursor))
+        }
+        group.get("/conversations/:id") { _, context in
+            let id = try context.parameters.require("id")
+            guard let conversation = try await store.conversation(id: id) else { throw Self.notFound(id) }
+            return try JSONResponse(["conversation": conversation])
+        }
+        group.get("/conversations/:id/messages") { request, context in
+            let id = try context.parameters.require("id")
+            let query = request.uri.queryParameters
+            let page = try await store.messages(
+                conversationId: id, limit: try Self.limit(query["limit"]), before: (query["before"] ?? query["cursor"]).map(String.init)
+            )
+            return try JSONResponse(MessageList(messages: page.items, nextCursor: page.nextCursor))
+        }
+        group.post("/conversations/:id/read") { _, context in
+            let id = try context.parameters.require("id")
+            let (conversation, event) = try await store.markRead(conversationId: id)
+            if let event { await publisher.publish([event]) }
+            return try JSONResponse(["conversation": conversation])
+        }
+        group.get("/events") { request, _ in
+            let query = request.uri.queryParameters
+            guard let after = query["after"].flatMap({ Int64(String($0)) }), after >= 0 else {
+                throw APIError(.badRequest, "invalid_argument", "Give the last event id you saw as ?after=ID (0 for the beginning).")
+            }
+            let events = try await store.realtimeEvents(after: after, limit: try Self.limit(query["limit"], default: 500, max: 1000))
+            return try JSONResponse(EventList(events: events.map(EventItem.init), lastEventId: events.last?.id ?? after))
+        }
+        group.get("/status") { _, _ in try JSONResponse(try await status.report()) }
+    }
+
+    static func limit(_ raw: Substring?, default value: Int = 50, max: Int = 500) throws -> Int {
+        guard let raw else { return value }
+        guard let limit = Int(raw), (1...max).contains(limit) else {
+            throw APIError(.badRequest, "invalid_argument", "limit must be a whole number from 1 to \(max).")
+        }
+        return limit
+    }
+
+    static func notFound(_ id: String) -> APIError {
+        APIError(.notFound, "conversation_not_found", "No conversation has the id \(id).")
+    }
+}
+
+struct ConversationList: Encodable {
+    var conversations: [Conversation]
+    var nextCursor: String?
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(conversations, forKey: .conversations)
+        try container.encode(nextCursor, forKey: .nextCursor)
+    }
+
+    enum CodingKeys: String, CodingKey { case conversations, nextCursor }
+}
+
+struct MessageList: Encodable {
+    var messages: [Message]
+    var nextCursor: String?
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(messages, forKey: .messages)
+        try container.encode(nextCursor, forKey: .nextCursor)
+    }
+
+    enum CodingKeys: String, CodingKey { case messages, nextCursor }
+}
+
+/// A realtime event as REST returns it: its payload as JSON, not as a string.
+struct EventItem: Encodable {
+    var event: RealtimeEvent
+    init(_ event: RealtimeEvent) { self.event = event }
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(String(event.id), forKey: .id)
+        try container.encode(event.name, forKey: .name)
+        try container.encode(event.conversationId, forKey: .conversationId)
+        try container.encode(event.at, forKey: .at)
+        try container.encode(RawJSON(event.payload), forKey: .data)
+    }
+
+    enum CodingKeys: String, CodingKey { case id, name, conversationId, at, data }
+}
+
+struct EventList: Encodable {
+    var events: [EventItem]
+    var lastEventId: Int64
+}
+
+/// Encodes already-serialised JSON as itself.
+struct RawJSON: Encodable {
+    let text: String
+    init(_ text: String) { self.text = text }
+
+    func encode(to encoder: any Encoder) throws {
+        let value = try JSONDecoder().decode(AnyJSON.self, from: Data(text.utf8))
+        try value.encode(to: encoder)
+    }
+}
+
+/// Any JSON value, for passing stored payloads through.
+enum AnyJSON: Codable {
+    case null, bool(Bool), number(Double), string(String), array([AnyJSON]), object([String: AnyJSON])
+
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        if container.decodeNil() { self = .null }
+        else if let b = try? container.decode(Bool.self) { self = .bool(b) }
+        else if let n = try? container.decode(Double.self) { self = .number(n) }
+        else if let s = try? container.decode(String.self) { self = .string(s) }
+        else if let a = try? container.decode([AnyJSON].self) { self = .array(a) }
+        else { self = .object(try container.decode([String: AnyJSON].self)) }
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        switch self {
+        case .null: try container.encodeNil()
+        case .bool(let b): try container.encode(b)
+        case .number(let n):
+            if n.rounded() == n, abs(n) < 1e15 { try container.encode(Int64(n)) } else { try container.encode(n) }
+        case .string(let s): try container.encode(s)
+        case .array(let a): try container.encode(a)
+        case .object(let o): try container.encode(o)
+        }
+    }
+}
+
+/// A JSON response with the API's encoder (sorted keys, slashes unescaped).
+struct JSONResponse: ResponseGenerator {
+    let body: ByteBuffer
+    let status: HTTPResponse.Status
+
+    init(_ value: some Encodable, status: HTTPResponse.Status = .ok) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        body = ByteBuffer(bytes: Array(try encoder.encode(value)))
+        self.status = status
+    }
+
+    func response(from request: Request, context: some RequestContext) throws -> Response {
+        Response(status: status, headers: [.contentType: "application/json; charset=utf-8", .cacheControl: "no-store"], body: .init(byteBuffer: body))
+    }
+}

@@ -1,0 +1,150 @@
+import Foundation
+public import Hummingbird
+public import Logging
+import Messenger
+public import ServiceLifecycle
+import SwitchboardCore
+public import SwitchboardServices
+public import SwitchboardStore
+
+/// Which services a `serve` process runs: the HTTP side, the job workers, or both.
+public enum ServeRole: String, Sendable, CaseIterable {
+    case web
+    case worker
+    case all
+
+    var runsWeb: Bool { self != .worker }
+    var runsWorker: Bool { self != .web }
+}
+
+/// One running Switchboard: its configuration, its database and store, and the services
+/// that `serve` starts. `main` and every test build it the same way.
+public struct Switchboard: Sendable {
+    public let configuration: SwitchboardConfiguration
+    public let database: any SQLDatabase
+    public let store: SQLStore
+    public let hub: EventHub
+    public let logger: Logger
+    let databaseService: (any Service)?
+    let lock: DataDirectoryLock?
+
+    /// Opens the database: the embedded SQLite file is created and migrated on the spot
+    /// (and its stale job leases reclaimed); PostgreSQL is checked when the server starts
+    /// and never migrated implicitly.
+    public static func open(_ configuration: SwitchboardConfiguration, logger: Logger) async throws -> Switchboard {
+        MetricsBootstrap.bootstrap()
+        var configuration = configuration
+        try configuration.ensureSecret()
+        let (database, service, lock) = try await openDatabase(configuration, logger: logger)
+        let store = SQLStore(database: database)
+        if case .sqlite = configuration.database {
+            let applied = try await Migrator(database: database).migrate(now: Date().millisecondsSince1970)
+            if !applied.isEmpty { logger.info("migrated the embedded database", metadata: ["versions": "\(applied)"]) }
+            let reclaimed = try await store.queue.reclaimLeases(notHeldBy: workerID)
+            if reclaimed > 0 { logger.notice("returned jobs left running by the previous run to the queue", metadata: ["jobs": "\(reclaimed)"]) }
+        }
+        return Switchboard(
+            configuration: configuration, database: database, store: store, hub: EventHub(), logger: logger,
+            databaseService: service, lock: lock
+        )
+    }
+
+    /// Opens the configured database without migrating it (CLI commands).
+    static func openDatabase(
+        _ configuration: SwitchboardConfiguration, logger: Logger, forMigration: Bool = false
+    ) async throws -> (any SQLDatabase, (any Service)?, DataDirectoryLock?) {
+        switch configuration.database {
+        case .sqlite(let path):
+            let directory = (path as NSString).deletingLastPathComponent
+            try FileManager.default.createDirectory(atPath: directory.isEmpty ? "." : directory, withIntermediateDirectories: true)
+            let lock = try DataDirectoryLock(path: path + ".lock")
+            let database = try await SQLiteDatabase(path: path, durability: configuration.sqliteFullSync ? .full : .normal, logger: logger)
+            return (database, nil, lock)
+        case .postgres(let url, let migrationURL):
+            guard let endpoint = PostgresDatabase.Endpoint(url: forMigration ? migrationURL : url) else {
+                throw ConfigurationError(forMigration ? "DIRECT_URL" : "DATABASE_URL", "is not a usable PostgreSQL URL")
+            }
+            let database = PostgresDatabase(endpoint: endpoint, logger: logger)
+            return (database, DatabaseRunner(database: database), nil)
+        }
+    }
+
+    /// This process's worker identity, for job leases.
+    static let workerID = "\(ProcessInfo.processInfo.hostName)-\(ProcessInfo.processInfo.processIdentifier)-\(UInt32.random(in: 0...UInt32.max))"
+
+    var databaseKind: String {
+        if case .postgres = configuration.database { return "postgresql" }
+        return "sqlite"
+    }
+
+    /// The HTTP routes of the `web` role.
+    public func makeRouter(role: ServeRole) -> Router<SwitchboardRequestContext> {
+        let router = Router(context: SwitchboardRequestContext.self)
+        router.add(middleware: APIErrorMiddleware())
+        let status = StatusReporter(
+            store: store, queue: store.queue, databaseKind: databaseKind,
+            schemaVersion: { [database] in try await Migrator(database: database).currentVersion() },
+            redisURL: configuration.redisURL, role: role.rawValue, concurrency: configuration.workerConcurrency,
+            demoMode: configuration.demoMode, sockets: { 0 }
+        )
+        OperationsRoutes(readiness: { [store, database] in
+            do {
+                try await store.ping()
+                try await Migrator(database: database).requireCurrent()
+                return nil
+            } catch {
+                return String(describing: error)
+            }
+        }).register(on: router)
+        WebhookRoutes(
+            store: store, verifyToken: configuration.webhookVerifyToken, appSecret: configuration.appSecret,
+            maxBytes: configuration.webhookMaxBytes, logger: logger
+        ).register(on: router)
+        router.get("/api/openapi.json") { _, _ in
+            Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: .init(bytes: OpenAPIDocument.bytes)))
+        }
+        let api = router.group("/api").add(middleware: TokenAuthMiddleware(store: store))
+        APIRoutes(store: store, status: status, publisher: hub).register(on: api)
+        return router
+    }
+
+    /// The job handlers of the `worker` role.
+    func makeWorker(profiles: any ProfileSource) -> JobWorker {
+        JobWorker(
+            queue: store.queue,
+            handlers: [
+                .splitWebhook: SplitWebhookHandler(store: store, logger: logger),
+                .applyInbound: ApplyInboundHandler(store: store, queue: store.queue, publisher: hub, ourAppId: configuration.appId, logger: logger),
+                .fetchProfile: FetchProfileHandler(store: store, source: profiles, publisher: hub, logger: logger),
+            ],
+            concurrency: configuration.workerConcurrency, lease: configuration.jobLease, workerID: Self.workerID, logger: logger
+        )
+    }
+
+    /// The application `serve` runs: HTTP for `web`, the workers for `worker`, both for `all`.
+    public func application(role: ServeRole, profiles: any ProfileSource, extraServices: [any Service] = []) -> some ApplicationProtocol {
+        var services: [any Service] = []
+        if let databaseService { services.append(databaseService) }
+        if role.runsWorker { services.append(makeWorker(profiles: profiles)) }
+        services += extraServices
+        var app = Application(
+            router: makeRouter(role: role),
+            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "switchboard"),
+            services: services, logger: logger
+        )
+        let database = self.database
+        let isPostgres = databaseKind == "postgresql"
+        app.beforeServerStarts {
+            if isPostgres { try await Migrator(database: database).requireCurrent() }
+        }
+        return app
+    }
+}
+
+/// Keeps the PostgreSQL connection pool running for the life of the service group.
+struct DatabaseRunner: Service {
+    let database: PostgresDatabase
+    func run() async throws {
+        await cancelWhenGracefulShutdown { await database.run() }
+    }
+}

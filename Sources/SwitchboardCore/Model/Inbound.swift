@@ -1,0 +1,61 @@
+public import Messenger
+
+/// One conversation's share of a webhook: the events of one (Page, customer), in the
+/// order the worker must apply them.
+public struct InboundBatch: Sendable {
+    public var pageId: String
+    public var psid: String
+    public var events: [WebhookEvent]
+    /// Our Facebook app's id: echoes carrying it are ours, others are a human in Meta's
+    /// inbox or another app.
+    public var ourAppId: String?
+
+    public init(pageId: String, psid: String, events: [WebhookEvent], ourAppId: String?) {
+        self.pageId = pageId
+        self.psid = psid
+        self.events = events.sorted { $0.timestamp < $1.timestamp }
+        self.ourAppId = ourAppId
+    }
+}
+
+/// What applying a batch changed.
+public struct InboundOutcome: Sendable {
+    public var conversationId: String
+    public var contactId: Int64
+    /// The contact has no profile yet and nobody asked for one recently.
+    public var needsProfile: Bool
+    public var realtime: [RealtimeEvent]
+    /// Applied events by kind (for metrics); duplicates are not counted.
+    public var applied: [String: Int]
+    public var duplicates: Int
+
+    public init(
+        conversationId: String, contactId: Int64, needsProfile: Bool, realtime: [RealtimeEvent], applied: [String: Int],
+        duplicates: Int
+    ) {
+        self.conversationId = conversationId
+        self.contactId = contactId
+        self.needsProfile = needsProfile
+        self.realtime = realtime
+        self.applied = applied
+        self.duplicates = duplicates
+    }
+}
+
+/// An event kept but not applied (unknown kind, malformed, or not modelled yet), so
+/// nothing Meta sent is lost and `/metrics` can count it.
+public struct UnhandledEvent: Sendable, Equatable {
+    public var index: Int
+    public var pageId: String?
+    public var kind: String
+    public var reason: String?
+    public var json: String
+
+    public init(index: Int, pageId: String?, kind: String, reason: String?, json: String) {
+        self.index = index
+        self.pageId = pageId
+        self.kind = kind
+        self.reason = reason
+        self.json = json
+    }
+}
