@@ -63,7 +63,11 @@ let package = Package(
             dependencies: ["EngineIO", "SocketIO", hummingbird, hummingbirdWebSocket, nioCore, logging, metrics],
             swiftSettings: strictSettings
         ),
-        .target(name: "Messenger", dependencies: [crypto, httpClient, nioCore, logging], swiftSettings: strictSettings),
+        .target(
+            name: "Messenger",
+            dependencies: [crypto, httpClient, nioCore, .product(name: "NIOHTTP1", package: "swift-nio"), logging],
+            swiftSettings: strictSettings
+        ),
 
         // MARK: Switchboard
         .target(name: "SwitchboardCore", dependencies: ["Messenger", crypto, logging], swiftSettings: strictSettings),

@@ -1,0 +1,137 @@
+/// Per-Page send pacing as a pure value: a token bucket per Page and per class
+/// (text 300/s, audio/video 10/s, messenger-platform.md §8), slowed when Graph reports the
+/// Page's Business Use Case usage above 80 %, and paused until
+/// `estimated_time_to_regain_access` when the Page is throttled.
+///
+/// Generic over `Clock` so tests drive it with instants they choose; it never sleeps: the
+/// sender asks `reserve`, and waits for the returned delay on its own clock.
+public struct PageRateLimiter<C: Clock>: Sendable where C.Duration == Duration, C.Instant: Sendable {
+    /// Which budget a send draws from.
+    public enum SendClass: Sendable, Hashable {
+        /// Text, links, reactions, stickers, images, files, sender actions.
+        case standard
+        /// Audio and video.
+        case media
+    }
+
+    public struct Configuration: Sendable, Hashable {
+        /// Sends per second per Page for `.standard`.
+        public var standardPerSecond: Double
+        /// Sends per second per Page for `.media`.
+        public var mediaPerSecond: Double
+        /// Usage percentage above which sends are slowed.
+        public var slowDownAbovePercent: Int
+        /// The slowest rate, as a fraction of the normal one, reached at 100 % usage.
+        public var minimumFraction: Double
+
+        public init(
+            standardPerSecond: Double = 300, mediaPerSecond: Double = 10, slowDownAbovePercent: Int = 80,
+            minimumFraction: Double = 0.05
+        ) {
+            self.standardPerSecond = standardPerSecond
+            self.mediaPerSecond = mediaPerSecond
+            self.slowDownAbovePercent = slowDownAbovePercent
+            self.minimumFraction = minimumFraction
+        }
+    }
+
+    /// The answer to "may this Page send now?".
+    public enum Decision: Sendable, Hashable {
+        /// Go; a token was taken.
+        case proceed
+        /// Ask again after this long; no token was taken.
+        case wait(Duration)
+    }
+
+    struct Bucket: Sendable {
+        var tokens: Double
+        var updatedAt: C.Instant
+    }
+
+    struct PageState: Sendable {
+        var buckets: [SendClass: Bucket] = [:]
+        var usagePercent: Int = 0
+        var pausedUntil: C.Instant?
+    }
+
+    public let configuration: Configuration
+    private var pages: [String: PageState] = [:]
+
+    public init(configuration: Configuration = Configuration()) {
+        self.configuration = configuration
+    }
+
+    /// Takes a token for `page` if one is free at `now`, or says how long to wait.
+    public mutating func reserve(page: String, class sendClass: SendClass = .standard, now: C.Instant) -> Decision {
+        var state = pages[page] ?? PageState()
+        defer { pages[page] = state }
+        if let until = state.pausedUntil {
+            if now < until { return .wait(now.duration(to: until)) }
+            state.pausedUntil = nil
+        }
+        let rate = effectiveRate(sendClass, usagePercent: state.usagePercent)
+        let capacity = max(1, rate)
+        var bucket = state.buckets[sendClass] ?? Bucket(tokens: capacity, updatedAt: now)
+        let elapsed = max(0, seconds(bucket.updatedAt.duration(to: now)))
+        bucket.tokens = min(capacity, bucket.tokens + elapsed * rate)
+        bucket.updatedAt = now
+        defer { state.buckets[sendClass] = bucket }
+        if bucket.tokens >= 1 {
+            bucket.tokens -= 1
+            return .proceed
+        }
+        let missing = 1 - bucket.tokens
+        return .wait(.nanoseconds(Int64((missing / rate * 1e9).rounded(.up))))
+    }
+
+    /// Feeds the `X-Business-Use-Case-Usage` of a response: slows the Page above the
+    /// threshold and pauses it when the header says access must be regained.
+    public mutating func record(usage: BusinessUseCaseUsage, page: String, now: C.Instant) {
+        var state = pages[page] ?? PageState()
+        // The header is keyed by the Page id; if it is keyed otherwise, take the worst entry.
+        let key = usage.entries[page] != nil ? page : nil
+        state.usagePercent = usage.percent(for: key)
+        if let after = usage.regainAccessAfter(for: key) {
+            pause(&state, until: now.advanced(by: after))
+        }
+        pages[page] = state
+    }
+
+    /// Pauses the Page (after a 32/613, or a 4 with a regain time), never shortening a pause.
+    public mutating func pause(page: String, for duration: Duration, now: C.Instant) {
+        var state = pages[page] ?? PageState()
+        pause(&state, until: now.advanced(by: duration))
+        pages[page] = state
+    }
+
+    /// Until when the Page is paused, if it is at `now`.
+    public func pausedUntil(page: String, now: C.Instant) -> C.Instant? {
+        guard let until = pages[page]?.pausedUntil, now < until else { return nil }
+        return until
+    }
+
+    /// Sends per second currently allowed for the Page and class.
+    public func currentRate(page: String, class sendClass: SendClass = .standard) -> Double {
+        effectiveRate(sendClass, usagePercent: pages[page]?.usagePercent ?? 0)
+    }
+
+    private func pause(_ state: inout PageState, until: C.Instant) {
+        if let current = state.pausedUntil, current >= until { return }
+        state.pausedUntil = until
+    }
+
+    private func effectiveRate(_ sendClass: SendClass, usagePercent: Int) -> Double {
+        let base = sendClass == .media ? configuration.mediaPerSecond : configuration.standardPerSecond
+        let threshold = configuration.slowDownAbovePercent
+        guard usagePercent > threshold else { return base }
+        // Linear from full speed at the threshold down to `minimumFraction` at 100 %.
+        let over = Double(min(usagePercent, 100) - threshold) / Double(max(1, 100 - threshold))
+        let fraction = configuration.minimumFraction + (1 - over) * (1 - configuration.minimumFraction)
+        return base * fraction
+    }
+
+    private func seconds(_ duration: Duration) -> Double {
+        let (s, attoseconds) = duration.components
+        return Double(s) + Double(attoseconds) / 1e18
+    }
+}

@@ -1,0 +1,98 @@
+import Messenger
+import Testing
+
+/// Driven with instants we choose: a manual clock, no sleeping.
+@Suite struct PageRateLimiterTests {
+    typealias Limiter = PageRateLimiter<ContinuousClock>
+    let t0 = ContinuousClock.now
+
+    func usage(_ percent: Int, regainMinutes: Int = 0, id: String = "P") -> BusinessUseCaseUsage {
+        BusinessUseCaseUsage(entries: [
+            id: [.init(type: "pages", callCount: percent, totalCPUTime: 1, totalTime: 1, estimatedTimeToRegainAccess: regainMinutes)]
+        ])
+    }
+
+    func burst(_ limiter: inout Limiter, page: String = "P", class sendClass: Limiter.SendClass = .standard, at now: ContinuousClock.Instant) -> Int {
+        var count = 0
+        while limiter.reserve(page: page, class: sendClass, now: now) == .proceed { count += 1 }
+        return count
+    }
+
+    @Test func defaultBurstsAre300And10PerSecond() {
+        var limiter = Limiter()
+        #expect(burst(&limiter, at: t0) == 300)
+        #expect(burst(&limiter, class: .media, at: t0) == 10)
+        // Pages are independent.
+        #expect(burst(&limiter, page: "Q", at: t0) == 300)
+    }
+
+    @Test func refillsWithTime() {
+        var limiter = Limiter()
+        _ = burst(&limiter, class: .media, at: t0)
+        guard case .wait(let delay) = limiter.reserve(page: "P", class: .media, now: t0) else {
+            Issue.record("expected a wait")
+            return
+        }
+        #expect(delay == .milliseconds(100))
+        #expect(limiter.reserve(page: "P", class: .media, now: t0 + .milliseconds(99)) != .proceed)
+        #expect(limiter.reserve(page: "P", class: .media, now: t0 + .milliseconds(100)) == .proceed)
+        #expect(burst(&limiter, class: .media, at: t0 + .seconds(10)) == 10)
+    }
+
+    @Test func slowsDownAbove80Percent() {
+        var limiter = Limiter()
+        limiter.record(usage: usage(80), page: "P", now: t0)
+        #expect(limiter.currentRate(page: "P") == 300)
+        limiter.record(usage: usage(90), page: "P", now: t0)
+        #expect(limiter.currentRate(page: "P") < 300)
+        #expect(limiter.currentRate(page: "P") > 100)
+        limiter.record(usage: usage(100), page: "P", now: t0)
+        #expect(abs(limiter.currentRate(page: "P") - 15) < 1e-9)
+        #expect(abs(limiter.currentRate(page: "P", class: .media) - 0.5) < 1e-9)
+        limiter.record(usage: usage(10), page: "P", now: t0)
+        #expect(limiter.currentRate(page: "P") == 300)
+    }
+
+    @Test func pausesUntilAccessIsRegained() {
+        var limiter = Limiter()
+        limiter.record(usage: usage(100, regainMinutes: 5), page: "P", now: t0)
+        #expect(limiter.reserve(page: "P", now: t0 + .seconds(1)) == .wait(.seconds(299)))
+        #expect(limiter.pausedUntil(page: "P", now: t0) == t0 + .seconds(300))
+        #expect(limiter.reserve(page: "Q", now: t0) == .proceed)
+        limiter.record(usage: usage(10), page: "P", now: t0 + .seconds(300))
+        #expect(limiter.reserve(page: "P", now: t0 + .seconds(300)) == .proceed)
+        #expect(limiter.pausedUntil(page: "P", now: t0 + .seconds(300)) == nil)
+    }
+
+    @Test func explicitPauseNeverShortens() {
+        var limiter = Limiter()
+        limiter.pause(page: "P", for: .seconds(60), now: t0)
+        limiter.pause(page: "P", for: .seconds(10), now: t0)
+        #expect(limiter.pausedUntil(page: "P", now: t0) == t0 + .seconds(60))
+    }
+
+    @Test func usageKeyedByAnotherIdStillCounts() {
+        var limiter = Limiter()
+        limiter.record(usage: usage(100, regainMinutes: 1, id: "business-1"), page: "P", now: t0)
+        #expect(limiter.pausedUntil(page: "P", now: t0) == t0 + .seconds(60))
+    }
+}
+
+@Suite struct BusinessUseCaseUsageTests {
+    @Test func parsesTheHeader() throws {
+        let header = #"{"106123456789012":[{"type":"pages","call_count":28,"total_cputime":85,"total_time":20,"estimated_time_to_regain_access":0},{"type":"messenger","call_count":5,"total_cputime":1,"total_time":1,"estimated_time_to_regain_access":3}]}"#
+        let usage = try #require(BusinessUseCaseUsage(header: header))
+        #expect(usage.entries["106123456789012"]?.count == 2)
+        #expect(usage.percent(for: "106123456789012") == 85)
+        #expect(usage.regainAccessAfter(for: "106123456789012") == .seconds(180))
+        #expect(usage.percent(for: "other") == 0)
+        #expect(BusinessUseCaseUsage(header: usage.headerValue) == usage)
+    }
+
+    @Test func rejectsNonsense() {
+        #expect(BusinessUseCaseUsage(header: nil) == nil)
+        #expect(BusinessUseCaseUsage(header: "") == nil)
+        #expect(BusinessUseCaseUsage(header: "[1]") == nil)
+        #expect(BusinessUseCaseUsage(header: #"{"1":"x"}"#)?.percent() == 0)
+    }
+}
