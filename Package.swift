@@ -103,7 +103,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "switchboard",
-            dependencies: ["SwitchboardApp", "SwitchboardCore", "SwitchboardStore", "GraphEmulator", argumentParser, logging],
+            dependencies: ["SwitchboardApp", "SwitchboardCore", "SwitchboardStore", "GraphEmulator", "Messenger", argumentParser, logging],
             swiftSettings: strictSettings
         ),
         .executableTarget(

@@ -1,6 +1,7 @@
 import Foundation
 public import Hummingbird
 public import Logging
+import AsyncHTTPClient
 import Messenger
 public import ServiceLifecycle
 import SwitchboardCore
@@ -146,5 +147,59 @@ struct DatabaseRunner: Service {
     let database: PostgresDatabase
     func run() async throws {
         await cancelWhenGracefulShutdown { await database.run() }
+    }
+}
+
+extension Switchboard {
+    /// Runs `body` with the configured database open (and, for PostgreSQL, its pool
+    /// running), then closes it. For CLI commands that run outside `serve`.
+    public static func withDatabase<T: Sendable>(
+        _ configuration: SwitchboardConfiguration, logger: Logger, forMigration: Bool = false,
+        _ body: @Sendable (any SQLDatabase) async throws -> T
+    ) async throws -> T {
+        let (database, _, lock) = try await openDatabase(configuration, logger: logger, forMigration: forMigration)
+        defer { withExtendedLifetime(lock) {} }
+        guard let postgres = database as? PostgresDatabase else {
+            defer { Task { await database.close() } }
+            return try await body(database)
+        }
+        return try await withThrowingTaskGroup(of: T?.self) { group in
+            group.addTask {
+                await postgres.run()
+                return nil
+            }
+            defer { group.cancelAll() }
+            return try await body(database)
+        }
+    }
+
+    /// Connects the Page named by `FACEBOOK_PAGE_ID` / `FACEBOOK_PAGE_ACCESS_TOKEN`
+    /// (token sealed at rest), so a fresh install needs no UI step.
+    public func connectBootstrapPage() async throws {
+        guard let id = configuration.bootstrapPageId, let token = configuration.bootstrapPageToken else { return }
+        let box = SecretBox(secret: configuration.secret.value)
+        try await store.savePage(PageRecord(id: id, name: nil, sealedAccessToken: try box.seal(token.exposedValue)))
+    }
+
+    /// Profiles through the Graph API at the configured URL and version.
+    public func graphProfileSource() -> any ProfileSource {
+        GraphProfileSource(
+            graph: GraphClient(
+                httpClient: .shared,
+                configuration: .init(baseURL: configuration.graphAPIURL, apiVersion: configuration.graphAPIVersion),
+                logger: logger
+            ),
+            store: store, box: SecretBox(secret: configuration.secret.value)
+        )
+    }
+}
+
+extension Switchboard {
+    /// Where the state lives, with any password masked (for logs and banners).
+    public var databaseDescription: String {
+        switch configuration.database {
+        case .sqlite(let path): "sqlite:\(path)"
+        case .postgres(let url, _): SwitchboardConfiguration.masked(url)
+        }
     }
 }

@@ -73,3 +73,14 @@ public struct Migrator: Sendable {
         }
     }
 }
+
+extension Migrator {
+    /// The embedded SQLite database migrates itself; PostgreSQL must already be current.
+    public func requireCurrentOrMigrateEmbedded(now: Int64) async throws {
+        if database.dialect == .sqlite {
+            try await migrate(now: now)
+        } else {
+            try await requireCurrent()
+        }
+    }
+}

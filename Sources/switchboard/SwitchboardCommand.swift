@@ -1,0 +1,49 @@
+import ArgumentParser
+import Foundation
+import Logging
+import SwitchboardApp
+
+@main
+struct SwitchboardCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "switchboard",
+        abstract: "A real-time Facebook Messenger inbox: webhooks in, agents and a bot out, live in the browser.",
+        discussion: """
+            Configuration comes from the environment, then .env.local, then .env (the environment wins):
+            \(SwitchboardConfiguration.documentedVariables.map { "  \($0.0)\n      \($0.1)" }.joined(separator: "\n"))
+
+            With no DATABASE_URL, state lives in SQLite under SWITCHBOARD_DATA_DIR. With no Page configured,
+            `serve` runs in demo mode: a built-in Graph emulator plays Meta and sample customers write in.
+            """,
+        version: SwitchboardVersion.current,
+        subcommands: [Serve.self, Migrate.self, Seed.self, Status.self, Token.self],
+        defaultSubcommand: Serve.self
+    )
+}
+
+/// Reads the configuration once, turning a bad value into a clear message and exit code.
+func loadConfiguration() async throws -> SwitchboardConfiguration {
+    do {
+        return try await SwitchboardConfiguration.load()
+    } catch let error as ConfigurationError {
+        FileHandle.standardError.write(Data("switchboard: configuration error: \(error)\n".utf8))
+        throw ExitCode(78)
+    }
+}
+
+/// A logger printing to stderr at `LOG_LEVEL` (default info), bootstrapped once.
+func makeLogger(_ label: String = "switchboard") -> Logger {
+    LoggingBootstrap.once()
+    var logger = Logger(label: label)
+    logger.logLevel = ProcessInfo.processInfo.environment["LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
+    return logger
+}
+
+enum LoggingBootstrap {
+    nonisolated(unsafe) private static var done = false
+    static func once() {
+        guard !done else { return }
+        done = true
+        LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
+    }
+}
