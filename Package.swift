@@ -113,7 +113,7 @@ let package = Package(
         ),
         .target(
             name: "TestSupport",
-            dependencies: ["SwitchboardCore", "SwitchboardStore", "Messenger", logging],
+            dependencies: ["SwitchboardCore", "SwitchboardStore", "SwitchboardServices", "Messenger", crypto, logging],
             swiftSettings: strictSettings
         ),
 

@@ -4,7 +4,7 @@ public import Logging
 import AsyncHTTPClient
 import Messenger
 public import ServiceLifecycle
-import SwitchboardCore
+public import SwitchboardCore
 public import SwitchboardServices
 public import SwitchboardStore
 
@@ -201,5 +201,16 @@ extension Switchboard {
         case .sqlite(let path): "sqlite:\(path)"
         case .postgres(let url, _): SwitchboardConfiguration.masked(url)
         }
+    }
+}
+
+extension Switchboard {
+    /// A Switchboard over a database the caller opened and keeps running (tests).
+    public init(configuration: SwitchboardConfiguration, database: any SQLDatabase, clock: any WallClock = SystemWallClock(), logger: Logger) {
+        MetricsBootstrap.bootstrap()
+        self.init(
+            configuration: configuration, database: database, store: SQLStore(database: database, clock: clock), hub: EventHub(),
+            logger: logger, databaseService: nil, lock: nil
+        )
     }
 }

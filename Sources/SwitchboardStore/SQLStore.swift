@@ -36,7 +36,8 @@ public final class SQLStore: Store {
         }
     }
 
-    /// Marks a webhook split: its per-conversation jobs and its unhandled events are
+    /// Marks a webhook split (unhandled events are kept once per content, so a replayed
+    /// body adds nothing): its per-conversation jobs and its unhandled events are
     /// recorded in the same transaction, and the split job is acknowledged with them.
     public func finishWebhookSplit(
         id: Int64, eventCount: Int, jobs: [NewJob], unhandled: [UnhandledEvent], error: String?, splitJob: Job
@@ -60,7 +61,10 @@ public final class SQLStore: Store {
         try await db.query(
             """
             INSERT INTO unhandled_events (webhook_event_id, event_index, page_id, kind, reason, body)
-            VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (webhook_event_id, event_index) DO NOTHING
+            SELECT $1, $2, $3, $4, $5, $6
+            WHERE NOT EXISTS (
+                SELECT 1 FROM unhandled_events WHERE kind = $4 AND body = $6 AND COALESCE(page_id, '') = COALESCE($3, ''))
+            ON CONFLICT (webhook_event_id, event_index) DO NOTHING
             """,
             .int(webhookEventId), .int(Int64(event.index)), SQLValue(event.pageId), .text(event.kind),
             SQLValue(event.reason), .text(event.json)

@@ -141,6 +141,7 @@ enum Schema {
                 UNIQUE (webhook_event_id, event_index)
             )
             """,
+            "CREATE INDEX unhandled_events_kind ON unhandled_events (kind, page_id)",
             """
             CREATE TABLE jobs (
                 id {{id}},

@@ -1,0 +1,287 @@
+import Foundation
+import Messenger
+import SwitchboardCore
+import SwitchboardStore
+import Testing
+import TestSupport
+
+/// The store suite: every test runs on SQLite and on PostgreSQL.
+@Suite("Store")
+struct StoreTests {
+    static let ourAppId = "947561230458812"
+
+    @Test("migrate is idempotent", arguments: TestDatabaseKind.all)
+    func migrateIsIdempotent(kind: TestDatabaseKind) async throws {
+        try await TestDatabase.with(kind, migrate: false) { database in
+            let migrator = Migrator(database: database)
+            #expect(try await migrator.currentVersion() == 0)
+            await #expect(throws: SwitchboardError.self) { try await migrator.requireCurrent() }
+            #expect(try await migrator.migrate(now: 1) == [Migrator.latestVersion])
+            #expect(try await migrator.migrate(now: 2) == [])
+            #expect(try await migrator.currentVersion() == Migrator.latestVersion)
+            try await migrator.requireCurrent()
+        }
+    }
+
+    @Test("the whole corpus applied twice equals once", arguments: TestDatabaseKind.all)
+    func corpusTwiceEqualsOnce(kind: TestDatabaseKind) async throws {
+        try await TestDatabase.with(kind) { database in
+            let store = SQLStore(database: database)
+            let drain = InboundDrain(store: store, ourAppId: Self.ourAppId)
+            let corpus = try Corpus.names().map { try Corpus.body($0) }
+            for body in corpus { _ = try await store.storeWebhook(body: body) }
+            try await drain.run()
+            let once = try await Snapshot.take(store)
+            #expect(once.messages.count > 20)
+            let counts = try await store.counts()
+            #expect(counts.webhooksReceived == corpus.count)
+            #expect(counts.webhooksPending == 0)
+
+            for body in corpus { _ = try await store.storeWebhook(body: body) }
+            try await drain.run()
+            let twice = try await Snapshot.take(store)
+            #expect(twice.conversations == once.conversations)
+            #expect(twice.messages == once.messages)
+            #expect(twice.counts.messages == once.counts.messages)
+            #expect(twice.counts.unhandledEvents == once.counts.unhandledEvents)
+            #expect(try await store.queue.stats().dead == 0)
+        }
+    }
+
+    @Test("a mid duplicated inside one POST becomes one message", arguments: TestDatabaseKind.all)
+    func duplicateInOnePost(kind: TestDatabaseKind) async throws {
+        try await TestDatabase.with(kind) { database in
+            let store = SQLStore(database: database)
+            _ = try await store.storeWebhook(body: try Corpus.body("batch-duplicate-mid.json"))
+            try await InboundDrain(store: store).run()
+            let snapshot = try await Snapshot.take(store)
+            let mids = snapshot.messages.compactMap(\.facebookMessageId)
+            #expect(Set(mids).count == mids.count)
+            #expect(mids.contains("m_AbC1-text-0001"))
+        }
+    }
+
+    @Test("unreadable bodies are kept, counted, and stop nothing", arguments: TestDatabaseKind.all)
+    func undecodableBodies(kind: TestDatabaseKind) async throws {
+        try await TestDatabase.with(kind) { database in
+            let store = SQLStore(database: database)
+            let bad = try Corpus.undecodable()
+            #expect(!bad.isEmpty)
+            for (_, body) in bad { _ = try await store.storeWebhook(body: body) }
+            _ = try await store.storeWebhook(body: Webhook.body([Webhook.message(psid: "p1", mid: "m_after_bad", text: "still here", timestamp: 1)]))
+            try await InboundDrain(store: store).run()
+            let counts = try await store.counts()
+            #expect(counts.webhooksFailed == bad.count)
+            #expect(counts.webhooksPending == 0)
+            #expect(try await Snapshot.take(store).messages.map(\.facebookMessageId) == ["m_after_bad"])
+            #expect(try await store.queue.stats().dead == 0)
+        }
+    }
+
+    @Test("a new customer's first messages in parallel make one contact and one conversation", arguments: TestDatabaseKind.all)
+    func firstMessagesRace(kind: TestDatabaseKind) async throws {
+        try await TestDatabase.with(kind) { database in
+            let store = SQLStore(database: database)
+            // Through the store directly, bypassing the queue's per-conversation order: the
+            // upserts themselves must be race-safe.
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for n in 0..<16 {
+                    group.addTask {
+                        let event = WebhookEvent(
+                            pageId: Webhook.page, customerId: "race-1", timestamp: Int64(1000 + n), channel: .messaging,
+                            payload: .message(InboundMessage(mid: "m_race_\(n)", text: "hello \(n)"))
+                        )
+                        _ = try await Self.retryingBusy {
+                            try await store.applyInbound(InboundBatch(pageId: Webhook.page, psid: "race-1", events: [event], ourAppId: nil), completing: nil)
+                        }
+                    }
+                }
+                try await group.waitForAll()
+            }
+            // And through the webhook path with parallel POSTs and parallel workers.
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for n in 0..<16 {
+                    group.addTask {
+                        _ = try await store.storeWebhook(
+                            body: Webhook.body([Webhook.message(psid: "race-2", mid: "m_race2_\(n)", text: "hi \(n)", timestamp: Int64(2000 + n))])
+                        )
+                    }
+                }
+                try await group.waitForAll()
+            }
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for worker in 0..<3 {
+                    group.addTask { try await InboundDrain(store: store).run(worker: "w\(worker)") }
+                }
+                try await group.waitForAll()
+            }
+            let counts = try await store.counts()
+            #expect(counts.contacts == 2)
+            #expect(counts.conversations == 2)
+            #expect(counts.messages == 32)
+            let conversations = try await store.conversations(ConversationQuery())
+            #expect(conversations.items.map(\.messageCount).sorted() == [16, 16])
+            #expect(conversations.items.map(\.unreadCount).sorted() == [16, 16])
+        }
+    }
+
+    @Test("50 conversations shuffled across POSTs come out in timestamp order", arguments: TestDatabaseKind.all)
+    func orderPerConversation(kind: TestDatabaseKind) async throws {
+        try await TestDatabase.with(kind) { database in
+            let store = SQLStore(database: database)
+            var generator = SeededGenerator(seed: 42)
+            var events: [(psid: String, event: String)] = []
+            for c in 0..<50 {
+                for m in 0..<8 {
+                    let psid = "order-\(c)"
+                    events.append((psid, Webhook.message(psid: psid, mid: "m_o_\(c)_\(m)", text: "\(m)", timestamp: 1_000_000 + Int64(m * 1000 + c))))
+                }
+            }
+            events.shuffle(using: &generator)
+            var index = 0
+            while index < events.count {
+                let size = Int.random(in: 1...12, using: &generator)
+                let slice = events[index..<min(index + size, events.count)]
+                _ = try await store.storeWebhook(body: Webhook.body(slice.map(\.event)))
+                index += size
+            }
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for worker in 0..<3 {
+                    group.addTask { try await InboundDrain(store: store).run(worker: "w\(worker)") }
+                }
+                try await group.waitForAll()
+            }
+            let conversations = try await store.conversations(ConversationQuery(limit: 100)).items
+            #expect(conversations.count == 50)
+            for conversation in conversations {
+                let messages = try await store.messages(conversationId: conversation.id, limit: 50, before: nil).items
+                #expect(messages.map(\.text) == (0..<8).map { "\($0)" }, "conversation \(conversation.contact.psid)")
+                #expect(messages.map(\.timestamp) == messages.map(\.timestamp).sorted())
+            }
+        }
+    }
+
+    @Test("echoes, watermarks and reactions move statuses forward only", arguments: TestDatabaseKind.all)
+    func receiptsAreMonotonic(kind: TestDatabaseKind) async throws {
+        try await TestDatabase.with(kind) { database in
+            let store = SQLStore(database: database)
+            let hub = RecordingPublisher()
+            let drain = InboundDrain(store: store, publisher: hub, ourAppId: Self.ourAppId)
+            for name in ["message-text.json", "echo-own-app-metadata.json", "echo-page-inbox.json"] {
+                _ = try await store.storeWebhook(body: try Corpus.body(name))
+            }
+            try await drain.run()
+            var messages = try await Snapshot.take(store).messages
+            let outbound = messages.filter { $0.direction == .outbound }
+            #expect(outbound.count == 2)
+            #expect(Set(outbound.map(\.author)) == [.agent, .otherApp])
+            #expect(outbound.allSatisfy { $0.status == .sent })
+
+            for name in ["read.json", "delivery-watermark-only.json", "delivery-mids.json"] {
+                _ = try await store.storeWebhook(body: try Corpus.body(name))
+            }
+            try await drain.run()
+            messages = try await Snapshot.take(store).messages
+            let statuses = Dictionary(uniqueKeysWithValues: messages.compactMap { m in m.facebookMessageId.map { ($0, m.status) } })
+            // A read implies delivered; an older delivery afterwards never moves it back.
+            for message in messages where message.direction == .outbound {
+                #expect([.delivered, .read].contains(message.status), "\(message.facebookMessageId ?? "")")
+                if message.status == .read { #expect(message.deliveredAt != nil) }
+            }
+            #expect(statuses.values.contains(.read))
+            #expect(await hub.names.contains("message:status"))
+        }
+    }
+
+    @Test("message:new and conversation:updated carry the seed contract's shapes", arguments: TestDatabaseKind.all)
+    func realtimeShapes(kind: TestDatabaseKind) async throws {
+        try await TestDatabase.with(kind) { database in
+            let store = SQLStore(database: database)
+            let hub = RecordingPublisher()
+            _ = try await store.storeWebhook(body: Webhook.body([Webhook.message(psid: "shape", mid: "m_shape", text: "hello", timestamp: 5_000)]))
+            try await InboundDrain(store: store, publisher: hub).run()
+            let events = await hub.events
+            #expect(events.map(\.name) == ["message:new", "conversation:updated"])
+            let new = try JSONSerialization.jsonObject(with: Data(events[0].payload.utf8)) as? [String: Any]
+            #expect(Set(new?.keys ?? [:].keys) == ["message", "conversation"])
+            let updated = try JSONSerialization.jsonObject(with: Data(events[1].payload.utf8)) as? [String: Any]
+            #expect(Set(updated?.keys ?? [:].keys) == ["conversationId", "lastMessageAt", "messageCount"])
+            #expect(updated?["messageCount"] as? Int == 1)
+            #expect(events[0].id < events[1].id)
+            #expect(try await store.realtimeEvents(after: 0, limit: 10).map(\.id) == events.map(\.id))
+            #expect(try await store.realtimeEvents(after: events[0].id, limit: 10).map(\.name) == ["conversation:updated"])
+        }
+    }
+
+    @Test("conversations page by last activity and cursors are opaque", arguments: TestDatabaseKind.all)
+    func paging(kind: TestDatabaseKind) async throws {
+        try await TestDatabase.with(kind) { database in
+            let store = SQLStore(database: database)
+            for c in 0..<7 {
+                _ = try await store.storeWebhook(body: Webhook.body([Webhook.message(psid: "pg\(c)", mid: "m_pg\(c)", text: "t", timestamp: Int64(10_000 + c))]))
+            }
+            try await InboundDrain(store: store).run()
+            var seen: [String] = []
+            var cursor: String?
+            repeat {
+                let page = try await store.conversations(ConversationQuery(limit: 3, cursor: cursor))
+                seen += page.items.map(\.contact.psid)
+                cursor = page.nextCursor
+            } while cursor != nil
+            #expect(seen == (0..<7).reversed().map { "pg\($0)" })
+            await #expect(throws: SwitchboardError.self) { _ = try await store.conversations(ConversationQuery(cursor: "not-a-cursor")) }
+            let first = try #require(try await store.conversations(ConversationQuery(limit: 1)).items.first)
+            #expect(first.unreadCount == 1)
+            let (read, event) = try await store.markRead(conversationId: first.id)
+            #expect(read.unreadCount == 0)
+            #expect(event?.name == "conversation:read")
+            #expect(try await store.markRead(conversationId: first.id).1 == nil)
+        }
+    }
+
+    /// SQLite may report `busy` when many writers race; the worker retries such jobs.
+    static func retryingBusy<T>(_ body: () async throws -> T) async throws -> T {
+        for _ in 0..<20 {
+            do {
+                return try await body()
+            } catch let failure as SQLFailure where failure.kind == .busy {
+                continue
+            }
+        }
+        return try await body()
+    }
+}
+
+/// Everything a test compares before and after a replay.
+struct Snapshot: Equatable {
+    var conversations: [Conversation]
+    var messages: [Message]
+    var counts: StoreCounts
+
+    static func take(_ store: SQLStore) async throws -> Snapshot {
+        let conversations = try await store.conversations(ConversationQuery(limit: 500)).items
+        var messages: [Message] = []
+        for conversation in conversations.sorted(by: { $0.id < $1.id }) {
+            messages += try await store.messages(conversationId: conversation.id, limit: 500, before: nil).items
+        }
+        var counts = try await store.counts()
+        // The raw log is append-only by design; what was applied must not change.
+        counts.webhooksReceived = 0
+        counts.webhooksFailed = 0
+        return Snapshot(conversations: conversations, messages: messages, counts: counts)
+    }
+
+    static func == (a: Snapshot, b: Snapshot) -> Bool {
+        a.conversations == b.conversations && a.messages == b.messages && a.counts == b.counts
+    }
+}
+
+/// Collects what the workers publish.
+actor RecordingPublisher: EventPublisher {
+    private(set) var events: [RealtimeEvent] = []
+    var names: [String] { events.map(\.name) }
+
+    func publish(_ events: [RealtimeEvent]) async {
+        self.events += events
+    }
+}
