@@ -228,18 +228,26 @@ class Server:
     def status(self) -> dict:
         return self.api("/api/status")
 
-    def wait_drained(self, timeout: float = 120, expect_received: int | None = None) -> dict:
-        """Waits until every stored webhook is split and no job is ready, delayed or running."""
+    INGEST_KINDS = ("webhook.split", "inbound.apply")
+
+    def wait_drained(self, timeout: float = 120, expect_received: int | None = None, ingest_only: bool = True) -> dict:
+        """Waits until every stored webhook is split and applied: no webhook pending and no
+        ingest job (split, apply) ready, delayed or running. With ingest_only=False every
+        job kind counts (profile lookups too), i.e. the whole queue must be empty."""
 
         def drained():
             s = self.status()
             q, c = s["queue"], s["counts"]
-            busy = q["ready"] + q["inFlight"] + q["delayed"] + c["webhooksPending"]
+            if ingest_only:
+                busy = sum(q.get("byKind", {}).get(kind, 0) for kind in self.INGEST_KINDS)
+            else:
+                busy = q["ready"] + q["inFlight"] + q["delayed"]
             if expect_received is not None and c["webhooksReceived"] < expect_received:
                 return None
-            return s if busy == 0 else None
+            return s if busy + c["webhooksPending"] == 0 else None
 
-        return wait_until(drained, timeout, interval=0.05, message="the queue to drain (/api/status)")
+        what = "ingest jobs" if ingest_only else "the whole queue"
+        return wait_until(drained, timeout, interval=0.05, message=f"{what} to drain (/api/status)")
 
     def all_conversations(self) -> list[dict]:
         out, cursor = [], None
@@ -367,3 +375,165 @@ def make_instance(tmp_path):
 def pytest_report_header(config):
     bin_dir = os.environ.get("SB_BIN_DIR") or str(ROOT / ".build" / "debug")
     return [f"switchboard: {bin_dir}/switchboard", f"postgres: {'yes' if os.environ.get('TEST_POSTGRES_URL') else 'no'}", f"python: {sys.version.split()[0]}"]
+
+
+# ---------------------------------------------------------------- a Meta-like sender
+
+
+def iso_ms(value: str) -> int:
+    from datetime import datetime
+
+    return int(datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp() * 1000)
+
+
+class MessageStream:
+    """A deterministic stream of customer messages packed into signed POST bodies the way
+    Meta batches them (several events per POST, sometimes several entries, customers
+    interleaved, a few events delivered again in later bodies), and a sender that posts
+    them from several threads and retries every body until it is acknowledged."""
+
+    def __init__(self, customers: int = 50, messages: int = 400, max_per_post: int = 6, repeat_ratio: float = 0.2, seed: int = 7, tag: str = "s"):
+        import random
+
+        rng = random.Random(seed)
+        base = 1_764_064_800_000
+        self.sent: dict[str, dict] = {}  # mid -> {psid, text, timestamp}
+        per_customer = [0] * customers
+        events = []
+        for i in range(messages):
+            c = rng.randrange(customers)
+            n = per_customer[c]
+            per_customer[c] += 1
+            psid = f"{tag}-psid-{c:03d}"
+            mid = f"m_{tag}_{c:03d}_{n:04d}"
+            text = f"message {n} from customer {c}"
+            ts = base + i * 1000 + rng.randrange(0, 500)
+            self.sent[mid] = {"psid": psid, "text": text, "timestamp": ts}
+            events.append(message_event(psid, mid, text, ts))
+        self.bodies: list[bytes] = []
+        self.body_mids: list[list[str]] = []
+        i = 0
+        while i < len(events):
+            n = rng.randint(1, max_per_post)
+            chunk = events[i : i + n]
+            i += n
+            if self.bodies and rng.random() < repeat_ratio:
+                # Meta delivers some events again: repeat an earlier event in this body
+                earlier = events[rng.randrange(0, max(1, i - n))]
+                chunk = chunk + [earlier]
+            self.bodies.append(webhook_body(chunk, entries=rng.choice([1, 1, 2])))
+            self.body_mids.append([e["message"]["mid"] for e in chunk])
+        self.acked = [False] * len(self.bodies)
+        self.ack_count = 0
+        self.attempts = 0
+        self.failures: dict[str, int] = {}
+        self.unexpected: list[str] = []
+        import threading
+
+        self._lock = threading.Lock()
+        self.stop = threading.Event()
+
+    def acked_mids(self) -> set[str]:
+        return {m for ok, mids in zip(self.acked, self.body_mids) if ok for m in mids}
+
+    def send(self, url: str, threads: int = 4, timeout: float = 240):
+        """Posts every body (threads share a work list), retrying each until it gets 200."""
+        import threading
+
+        todo = list(range(len(self.bodies)))
+        todo.reverse()
+        deadline = time.monotonic() + timeout
+
+        def worker():
+            session = requests.Session()
+            while not self.stop.is_set():
+                with self._lock:
+                    if not todo:
+                        return
+                    index = todo.pop()
+                body = self.bodies[index]
+                headers = {"X-Hub-Signature-256": sign(body), "Content-Type": "application/json"}
+                while not self.stop.is_set():
+                    if time.monotonic() > deadline:
+                        self.stop.set()
+                        return
+                    outcome = None
+                    try:
+                        with self._lock:
+                            self.attempts += 1
+                        r = session.post(url + "/api/webhook/facebook", data=body, headers=headers, timeout=20)
+                        if r.status_code == 200 and r.text == "EVENT_RECEIVED":
+                            with self._lock:
+                                self.acked[index] = True
+                                self.ack_count += 1
+                            break
+                        outcome = f"http {r.status_code}"
+                        if r.status_code not in (502, 503, 504):
+                            self.unexpected.append(f"{r.status_code} {r.text[:200]}")
+                    except requests.RequestException as error:
+                        outcome = type(error).__name__
+                        session.close()
+                        session = requests.Session()
+                    with self._lock:
+                        self.failures[outcome] = self.failures.get(outcome, 0) + 1
+                    time.sleep(0.03)
+
+        self.threads = [threading.Thread(target=worker, daemon=True) for _ in range(threads)]
+        for t in self.threads:
+            t.start()
+        return self
+
+    def join(self, timeout: float = 300):
+        end = time.monotonic() + timeout
+        for t in self.threads:
+            t.join(max(0.0, end - time.monotonic()))
+        assert not any(t.is_alive() for t in self.threads), "the senders did not finish"
+        assert all(self.acked), f"{self.acked.count(False)} of {len(self.bodies)} bodies were never acknowledged; failures: {self.failures}"
+
+
+def check_applied_exactly_once(server: "Server", stream: MessageStream, acked_mids: set[str] | None = None):
+    """Every acknowledged event applied exactly once, nothing invented, each conversation
+    in timestamp order with consistent counters, one message:new event per message."""
+    from collections import Counter
+
+    acked_mids = acked_mids if acked_mids is not None else stream.acked_mids()
+    seen = Counter()
+    problems = []
+    for conversation in server.all_conversations():
+        messages = server.all_messages(conversation["id"])
+        psid = conversation["contact"]["psid"]
+        stamps = [iso_ms(m["timestamp"]) for m in messages]
+        if stamps != sorted(stamps):
+            problems.append(f"conversation {conversation['id']} ({psid}) is not in timestamp order")
+        if conversation["messageCount"] != len(messages):
+            problems.append(f"conversation {conversation['id']}: messageCount {conversation['messageCount']} but {len(messages)} messages")
+        if messages and iso_ms(conversation["lastMessageAt"]) != max(stamps):
+            problems.append(f"conversation {conversation['id']}: lastMessageAt {conversation['lastMessageAt']} is not its newest message")
+        for m in messages:
+            mid = m.get("facebookMessageId")
+            seen[mid] += 1
+            sent = stream.sent.get(mid)
+            if sent is None:
+                problems.append(f"message {m['id']} with mid {mid!r} was never sent (invented)")
+                continue
+            if sent["psid"] != psid:
+                problems.append(f"{mid} from {sent['psid']} landed in {psid}'s conversation")
+            if m["text"] != sent["text"] or iso_ms(m["timestamp"]) != sent["timestamp"] or m["direction"] != "in":
+                problems.append(f"{mid} differs from what was sent: {m}")
+    duplicated = sorted(mid for mid, n in seen.items() if n > 1)
+    missing = sorted(acked_mids - set(seen))
+    if duplicated:
+        problems.append(f"{len(duplicated)} mids applied more than once, e.g. {duplicated[:5]}")
+    if missing:
+        problems.append(f"{len(missing)} acknowledged mids never applied, e.g. {missing[:5]}")
+    news = Counter(e["data"]["message"]["facebookMessageId"] for e in server.all_events() if e["name"] == "message:new")
+    twice = sorted(mid for mid, n in news.items() if n > 1)
+    if twice:
+        problems.append(f"{len(twice)} mids have more than one message:new event, e.g. {twice[:5]}")
+    if set(news) != set(seen):
+        problems.append(f"message:new events and stored messages differ: {len(set(news) ^ set(seen))} mids, e.g. {sorted(set(news) ^ set(seen))[:5]}")
+    counts = server.status()["counts"]
+    if counts["messages"] != len(seen):
+        problems.append(f"status counts {counts['messages']} messages, the API lists {len(seen)}")
+    assert not problems, "\n".join(problems[:30])
+    return seen
