@@ -74,6 +74,10 @@ public final class PostgresDatabase: SQLDatabase {
     private static func mapErrors<T>(_ body: () async throws -> T) async throws -> T {
         do {
             return try await body()
+        } catch let error as PostgresTransactionError {
+            // Report what went wrong inside the transaction, not the wrapper.
+            if let inner = error.closureError ?? error.commitError ?? error.beginError { return try await mapErrors { throw inner } }
+            throw SwitchboardError(.storageUnavailable, "PostgreSQL transaction failed: \(error)")
         } catch let error as PSQLError {
             if let state = error.serverInfo?[.sqlState] {
                 if state == "23505" { throw SQLFailure(kind: .uniqueViolation, message: error.serverInfo?[.message] ?? state) }
