@@ -123,6 +123,14 @@ let package = Package(
         .testTarget(name: "EngineIOTests", dependencies: ["EngineIO", nioCore], swiftSettings: strictSettings),
         .testTarget(name: "SocketIOTests", dependencies: ["SocketIO", "EngineIO", nioCore], swiftSettings: strictSettings),
         .testTarget(name: "MessengerTests", dependencies: ["Messenger", crypto, nioCore], swiftSettings: strictSettings),
+        .testTarget(
+            name: "GraphEmulatorTests",
+            dependencies: [
+                "GraphEmulator", "Messenger", hummingbird, httpClient, nioCore,
+                .product(name: "NIOHTTP1", package: "swift-nio"), serviceLifecycle, logging,
+            ],
+            swiftSettings: strictSettings
+        ),
         .testTarget(name: "SwitchboardCoreTests", dependencies: ["SwitchboardCore", "Messenger"], swiftSettings: strictSettings),
         .testTarget(
             name: "IntegrationTests",
