@@ -66,11 +66,12 @@ final class SMTPChannelHandler: ChannelInboundHandler, RemovableChannelHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         parser.append(unwrapInboundIn(data))
         do {
-            while !machine.isFinishing || isQuitting, let reply = try parser.next() {
+            while let reply = try parser.next() {
                 logger.trace("S: \(reply)")
                 cancelTimer()
                 let action = machine.replyReceived(reply)
                 run(action, context: context)
+                // After STARTTLS's 220 the rest must come through TLS (checked in `run`).
                 if case .startTLS = action { break }
             }
         } catch {
@@ -105,11 +106,6 @@ final class SMTPChannelHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     // MARK: Actions
-
-    private var isQuitting: Bool {
-        if case .quit = machine.step, machine.isFinishing { return true }
-        return false
-    }
 
     private func run(_ action: SMTPStateMachine.Action, context: ChannelHandlerContext) {
         switch action {
