@@ -55,7 +55,11 @@ let package = Package(
     targets: [
         // MARK: Protocol libraries (no Switchboard knowledge)
         .target(name: "RESP", dependencies: [nioCore, nioPosix, nioSSL, logging], swiftSettings: strictSettings),
-        .target(name: "SMTP", dependencies: [nioCore, nioPosix, nioSSL, logging], swiftSettings: strictSettings),
+        .target(
+            name: "SMTP",
+            dependencies: [nioCore, nioPosix, nioSSL, .product(name: "NIOTLS", package: "swift-nio"), logging],
+            swiftSettings: strictSettings
+        ),
         .target(name: "EngineIO", dependencies: [nioCore], swiftSettings: strictSettings),
         .target(name: "SocketIO", dependencies: ["EngineIO", nioCore, logging, metrics], swiftSettings: strictSettings),
         .target(
@@ -119,7 +123,14 @@ let package = Package(
 
         // MARK: Tests
         .testTarget(name: "RESPTests", dependencies: ["RESP", nioCore, nioPosix], swiftSettings: strictSettings),
-        .testTarget(name: "SMTPTests", dependencies: ["SMTP", nioCore, nioPosix], swiftSettings: strictSettings),
+        .testTarget(
+            name: "SMTPTests",
+            dependencies: [
+                "SMTP", nioCore, nioPosix, .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOTLS", package: "swift-nio"),
+            ],
+            swiftSettings: strictSettings
+        ),
         .testTarget(name: "EngineIOTests", dependencies: ["EngineIO", nioCore], swiftSettings: strictSettings),
         .testTarget(name: "SocketIOTests", dependencies: ["SocketIO", "EngineIO", nioCore], swiftSettings: strictSettings),
         .testTarget(name: "MessengerTests", dependencies: ["Messenger", crypto, nioCore], swiftSettings: strictSettings),
