@@ -189,9 +189,10 @@ where Instant.Duration == Duration {
         }
     }
 
-    /// The pending GET went away without being answered (client hung up).
-    public mutating func pollCancelled() {
-        if waiter == .poll { waiter = nil }
+    /// The waiting consumer went away without being answered (the GET's client hung up,
+    /// or the WebSocket writer was cancelled). Queued frames stay for the next one.
+    public mutating func waiterCancelled() {
+        waiter = nil
     }
 
     /// A POST body was decoded into `packets`.
