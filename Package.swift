@@ -57,7 +57,7 @@ let package = Package(
         .target(name: "RESP", dependencies: [nioCore, nioPosix, nioSSL, logging], swiftSettings: strictSettings),
         .target(name: "SMTP", dependencies: [nioCore, nioPosix, nioSSL, logging], swiftSettings: strictSettings),
         .target(name: "EngineIO", dependencies: [nioCore], swiftSettings: strictSettings),
-        .target(name: "SocketIO", dependencies: ["EngineIO", nioCore, logging, metrics], swiftSettings: strictSettings),
+        .target(name: "SocketIO", dependencies: ["EngineIO", nioCore, logging, metrics, serviceLifecycle], swiftSettings: strictSettings),
         .target(
             name: "SocketIOHummingbird",
             dependencies: ["EngineIO", "SocketIO", hummingbird, hummingbirdWebSocket, nioCore, logging, metrics],

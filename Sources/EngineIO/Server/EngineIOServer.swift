@@ -72,7 +72,8 @@ public final class EngineIOServer: Sendable {
         return EngineIOPacket(.open, .text(json))
     }
 
-    static func makeSessionID() -> String {
+    /// A random 20-character URL-safe id (used for Engine.IO sessions and Socket.IO sockets).
+    public static func makeSessionID() -> String {
         let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)
         var generator = SystemRandomNumberGenerator()
         var bytes: [UInt8] = []
