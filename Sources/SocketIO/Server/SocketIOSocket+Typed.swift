@@ -1,7 +1,7 @@
 extension SocketIOSocket {
     /// Handles an event whose first argument decodes as `T`. Arguments that do not decode
     /// are logged and the handler is not called.
-    public func on<T: Decodable>(
+    public func on<T: Decodable & SendableMetatype>(
         _ event: String,
         as type: T.Type,
         _ handler: @escaping @Sendable (T) async throws -> Void
@@ -13,7 +13,7 @@ extension SocketIOSocket {
 
     /// Handles an event whose first argument decodes as `T` and acknowledges with the
     /// handler's result (when the client asked for an ack).
-    public func on<T: Decodable, R: Encodable>(
+    public func on<T: Decodable & SendableMetatype, R: Encodable & SendableMetatype>(
         _ event: String,
         as type: T.Type,
         _ handler: @escaping @Sendable (T) async throws -> R
