@@ -60,7 +60,10 @@ let package = Package(
         .target(name: "SocketIO", dependencies: ["EngineIO", nioCore, logging, metrics, serviceLifecycle], swiftSettings: strictSettings),
         .target(
             name: "SocketIOHummingbird",
-            dependencies: ["EngineIO", "SocketIO", hummingbird, hummingbirdWebSocket, nioCore, logging, metrics],
+            dependencies: [
+                "EngineIO", "SocketIO", hummingbird, hummingbirdWebSocket, nioCore, logging, metrics,
+                .product(name: "NIOWebSocket", package: "swift-nio"),
+            ],
             swiftSettings: strictSettings
         ),
         .target(name: "Messenger", dependencies: [crypto, httpClient, nioCore, logging], swiftSettings: strictSettings),
