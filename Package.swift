@@ -107,7 +107,10 @@ let package = Package(
         ),
         .executableTarget(
             name: "socketio-conformance-server",
-            dependencies: ["SocketIO", "SocketIOHummingbird", hummingbird, argumentParser, logging, serviceLifecycle],
+            dependencies: [
+                "SocketIO", "SocketIOHummingbird", "EngineIO", hummingbird, hummingbirdWebSocket, argumentParser, logging,
+                serviceLifecycle, nioCore, .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ],
             swiftSettings: strictSettings
         ),
         .target(
