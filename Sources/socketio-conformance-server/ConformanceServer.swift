@@ -9,6 +9,10 @@ import SocketIO
 import SocketIOHummingbird
 import UnixSignals
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// The configuration the public Engine.IO and Socket.IO protocol test suites expect, and a
 /// standalone example of wiring `SocketIOServer` into Hummingbird.
 @main
@@ -24,6 +28,9 @@ struct ConformanceServer: AsyncParsableCommand {
     @Flag(name: .customLong("test-hooks"), help: "Add the /test namespace used by the interop tests.") var testHooks = false
 
     func run() async throws {
+        #if canImport(Glibc)
+        setvbuf(stdout, nil, _IOLBF, 0)
+        #endif
         var logger = Logger(label: "socketio-conformance-server")
         logger.logLevel = .warning
 
