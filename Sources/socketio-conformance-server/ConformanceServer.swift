@@ -28,9 +28,6 @@ struct ConformanceServer: AsyncParsableCommand {
     @Flag(name: .customLong("test-hooks"), help: "Add the /test namespace used by the interop tests.") var testHooks = false
 
     func run() async throws {
-        #if canImport(Glibc)
-        setvbuf(stdout, nil, _IOLBF, 0)
-        #endif
         var logger = Logger(label: "socketio-conformance-server")
         logger.logLevel = .warning
 
@@ -70,6 +67,7 @@ struct ConformanceServer: AsyncParsableCommand {
             services: [io],
             onServerRunning: { channel in
                 print("socket.io server listening on \(channel.localAddress?.description ?? "?") path /socket.io/")
+                flushStandardOutput()
             },
             logger: logger
         )
@@ -91,6 +89,7 @@ struct ConformanceServer: AsyncParsableCommand {
             services: [EngineIOService(engine: engine)],
             onServerRunning: { channel in
                 print("engine.io server listening on \(channel.localAddress?.description ?? "?") path /engine.io/")
+                flushStandardOutput()
             },
             logger: logger
         )
@@ -132,4 +131,11 @@ struct EngineIOService: Service {
     func run() async throws {
         await cancelWhenGracefulShutdown { await engine.run() }
     }
+}
+
+/// Ready lines must reach a pipe at once (scripts wait for them).
+func flushStandardOutput() {
+    #if canImport(Glibc)
+    fflush(nil)
+    #endif
 }

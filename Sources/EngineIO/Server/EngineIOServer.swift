@@ -197,7 +197,8 @@ public final class EngineIOServer: Sendable {
             let open = openPacket(for: session, upgrades: [])
             await runWebSocket(session, probe: false, first: [open.encodeFrame()], inbound: inbound, writer: writer)
         case .session(let sid, .websocket):
-            guard let session = session(id: sid) else { return }
+            // Only a polling session may be upgraded; a second WebSocket is closed at once.
+            guard let session = session(id: sid), session.locked.withLock({ $0.machine.state == .polling }) else { return }
             await runWebSocket(session, probe: true, first: [], inbound: inbound, writer: writer)
         default:
             return

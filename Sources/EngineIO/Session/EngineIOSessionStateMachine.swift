@@ -384,7 +384,11 @@ where Instant.Duration == Duration {
         switch heartbeat {
         case .waitingToPing(let at):
             guard now >= at else { return .none }
-            heartbeat = .awaitingPong(deadline: now.advanced(by: configuration.pingTimeout))
+            // Timed from when the ping was due, so a late tick or a lazy check never
+            // extends the client's allowance.
+            let deadline = at.advanced(by: configuration.pingTimeout)
+            heartbeat = .awaitingPong(deadline: deadline)
+            if now >= deadline { return close(.pingTimeout) }
             if case .closing = state { return .none }
             outbox.append(EngineIOPacket.ping.encodeFrame())
             bufferedBytes += 1
