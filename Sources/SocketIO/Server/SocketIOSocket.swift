@@ -75,6 +75,9 @@ public final class SocketIOSocket: Sendable {
     /// Whether the socket is still connected.
     public var connected: Bool { state.withLock { $0.connected } }
 
+    /// The id of the Engine.IO session carrying this socket (one per connection).
+    public var engineSessionID: String { client.session.id }
+
     /// The Engine.IO transport in use.
     public var transport: EngineIOTransport? { client.session.transport }
 
