@@ -26,6 +26,10 @@ struct ConformanceServer: AsyncParsableCommand {
     @Option(name: .customLong("ping-timeout"), help: "Ping timeout in ms.") var pingTimeout = 200
     @Flag(help: "Enable connection-state recovery (the CONNECT reply then carries a pid).") var recovery = false
     @Flag(name: .customLong("test-hooks"), help: "Add the /test namespace used by the interop tests.") var testHooks = false
+    @Flag(
+        name: .customLong("break-websocket"),
+        help: "Advertise the WebSocket upgrade but refuse it (tests the client's fallback to polling)."
+    ) var breakWebSocket = false
 
     func run() async throws {
         var logger = Logger(label: "socketio-conformance-server")
@@ -56,7 +60,7 @@ struct ConformanceServer: AsyncParsableCommand {
             return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: json)))
         }
         let webSocketRouter = Router(context: BasicWebSocketRequestContext.self)
-        webSocketRouter.addSocketIOWebSocket(io)
+        if !breakWebSocket { webSocketRouter.addSocketIOWebSocket(io) }
         let sioApp = Application(
             router: router,
             server: .http1WebSocketUpgrade(
