@@ -61,10 +61,13 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .target(name: "EngineIO", dependencies: [nioCore], swiftSettings: strictSettings),
-        .target(name: "SocketIO", dependencies: ["EngineIO", nioCore, logging, metrics], swiftSettings: strictSettings),
+        .target(name: "SocketIO", dependencies: ["EngineIO", nioCore, logging, metrics, serviceLifecycle], swiftSettings: strictSettings),
         .target(
             name: "SocketIOHummingbird",
-            dependencies: ["EngineIO", "SocketIO", hummingbird, hummingbirdWebSocket, nioCore, logging, metrics],
+            dependencies: [
+                "EngineIO", "SocketIO", hummingbird, hummingbirdWebSocket, nioCore, logging, metrics,
+                .product(name: "NIOWebSocket", package: "swift-nio"),
+            ],
             swiftSettings: strictSettings
         ),
         .target(
@@ -112,7 +115,10 @@ let package = Package(
         ),
         .executableTarget(
             name: "socketio-conformance-server",
-            dependencies: ["SocketIO", "SocketIOHummingbird", hummingbird, argumentParser, logging, serviceLifecycle],
+            dependencies: [
+                "SocketIO", "SocketIOHummingbird", "EngineIO", hummingbird, hummingbirdWebSocket, argumentParser, logging,
+                serviceLifecycle, nioCore, .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ],
             swiftSettings: strictSettings
         ),
         .target(
