@@ -110,7 +110,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "switchboard",
-            dependencies: ["SwitchboardApp", "SwitchboardCore", "SwitchboardStore", "GraphEmulator", "Messenger", argumentParser, logging],
+            dependencies: ["SwitchboardApp", "SwitchboardCore", "SwitchboardStore", "GraphEmulator", "Messenger", hummingbird, argumentParser, logging],
             swiftSettings: strictSettings
         ),
         .executableTarget(
