@@ -110,7 +110,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "switchboard",
-            dependencies: ["SwitchboardApp", "SwitchboardCore", "SwitchboardStore", "GraphEmulator", "Messenger", hummingbird, argumentParser, logging],
+            dependencies: ["SwitchboardApp", "SwitchboardCore", "SwitchboardStore", "GraphEmulator", "Messenger", hummingbird, serviceLifecycle, .product(name: "UnixSignals", package: "swift-service-lifecycle"), argumentParser, logging],
             swiftSettings: strictSettings
         ),
         .executableTarget(

@@ -14,8 +14,8 @@ public enum ServeRole: String, Sendable, CaseIterable {
     case worker
     case all
 
-    var runsWeb: Bool { self != .worker }
-    var runsWorker: Bool { self != .web }
+    public var runsWeb: Bool { self != .worker }
+    public var runsWorker: Bool { self != .web }
 }
 
 /// One running Switchboard: its configuration, its database and store, and the services
@@ -36,7 +36,7 @@ public struct Switchboard: Sendable {
         MetricsBootstrap.bootstrap()
         var configuration = configuration
         try configuration.ensureSecret()
-        let (database, service, lock) = try await openDatabase(configuration, logger: logger)
+        let (database, service, lock) = try await openDatabase(configuration, logger: logger, exclusive: true)
         let store = SQLStore(database: database)
         if case .sqlite = configuration.database {
             let applied = try await Migrator(database: database).migrate(now: Date().millisecondsSince1970)
@@ -50,15 +50,17 @@ public struct Switchboard: Sendable {
         )
     }
 
-    /// Opens the configured database without migrating it (CLI commands).
+    /// Opens the configured database without migrating it.
     static func openDatabase(
-        _ configuration: SwitchboardConfiguration, logger: Logger, forMigration: Bool = false
+        _ configuration: SwitchboardConfiguration, logger: Logger, forMigration: Bool = false, exclusive: Bool = false
     ) async throws -> (any SQLDatabase, (any Service)?, DataDirectoryLock?) {
         switch configuration.database {
         case .sqlite(let path):
             let directory = (path as NSString).deletingLastPathComponent
             try FileManager.default.createDirectory(atPath: directory.isEmpty ? "." : directory, withIntermediateDirectories: true)
-            let lock = try DataDirectoryLock(path: path + ".lock")
+            // Only `serve` holds the file exclusively (it reclaims the previous run's job
+            // leases); CLI commands share it safely through SQLite's own locking.
+            let lock = exclusive ? try DataDirectoryLock(path: path + ".lock") : nil
             let database = try await SQLiteDatabase(path: path, durability: configuration.sqliteFullSync ? .full : .normal, logger: logger)
             return (database, nil, lock)
         case .postgres(let url, let migrationURL):

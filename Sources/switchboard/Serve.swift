@@ -3,6 +3,8 @@ import Hummingbird
 import Foundation
 import Logging
 import SwitchboardApp
+import SwitchboardCore
+import SwitchboardStore
 
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -17,15 +19,37 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Address to listen on (default: HOST or 127.0.0.1).") var host: String?
     @Option(help: "Port to listen on (default: PORT or 3000; 0 picks a free one).") var port: Int?
     @Option(help: "Which services to run: web, worker or all.") var role: ServeRole = .all
+    @Option(help: "Demo mode: the Graph emulator's port (default: PORT + 1).") var emulatorPort: Int?
+    @Option(help: "Demo mode: seconds between sample customer messages.") var demoInterval: Int = 15
 
     func run() async throws {
         var configuration = try await loadConfiguration()
         if let host { configuration.host = host }
         if let port { configuration.port = port }
         let logger = makeLogger()
+        let pages = try await Switchboard.withDatabase(configuration, logger: logger) { database in
+            try await Migrator(database: database).requireCurrentOrMigrateEmbedded(now: Date().millisecondsSince1970)
+            return try await SQLStore(database: database).pages().map(\.id)
+        }
+        configuration.noteConnectedPages(pages)
+        let demo = configuration.demoMode ? DemoMode.prepare(&configuration, emulatorPort: emulatorPort) : nil
         let switchboard = try await Switchboard.open(configuration, logger: logger)
         try await switchboard.connectBootstrapPage()
-        let app = switchboard.application(role: role, profiles: switchboard.graphProfileSource())
+        let extra = try await demo?.services(for: switchboard, trafficInterval: .seconds(demoInterval)) ?? []
+        let app = switchboard.application(role: role, profiles: switchboard.graphProfileSource(), extraServices: role.runsWeb ? extra : [])
+        if let demo {
+            FileHandle.standardOutput.write(Data(
+                """
+                ┌─ DEMO MODE ───────────────────────────────────────────────────────────────
+                │ No Facebook Page is configured, so a built-in Graph emulator plays Meta on port \(demo.emulatorPort)
+                │ and sample customers of "Switchboard Demo Shop" write in every ~\(demoInterval) s.
+                │ Inbox API:  http://\(configuration.host):\(configuration.port)/api/conversations  (token: switchboard token create)
+                │ Status:     http://\(configuration.host):\(configuration.port)/api/status · /metrics · /readyz
+                │ Go live: set FACEBOOK_APP_SECRET, FACEBOOK_PAGE_ID and FACEBOOK_PAGE_ACCESS_TOKEN.
+                └───────────────────────────────────────────────────────────────────────────
+
+                """.utf8))
+        }
         logger.info(
             "switchboard starting",
             metadata: [

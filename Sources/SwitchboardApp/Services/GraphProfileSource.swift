@@ -27,6 +27,9 @@ struct GraphProfileSource: ProfileSource {
         case .failure(let error):
             // "No profile available" (accounts made with a phone number): not worth retrying.
             if error.body?.code == 2018218 || error.body?.subcode == 2018218 { return nil }
+            let failure = GraphErrorClassifier.classify(error)
+            // Unknown person, missing permission, bad token: asking again will not help.
+            guard failure.isRetryable else { throw PermanentJobFailure("\(failure.reason) (\(error))") }
             throw error
         }
     }

@@ -177,7 +177,7 @@ public struct FetchProfileHandler: JobHandler {
             )
             await publisher.publish(events)
         } catch {
-            if job.attempt >= job.maxAttempts {
+            if error is PermanentJobFailure || job.attempt >= job.maxAttempts {
                 _ = try await store.updateContactProfile(
                     id: contactId, name: nil, firstName: nil, lastName: nil, avatarURL: nil, error: String(describing: error)
                 )
