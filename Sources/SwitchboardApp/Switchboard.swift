@@ -129,6 +129,7 @@ public struct Switchboard: Sendable {
         var services: [any Service] = []
         if let databaseService { services.append(databaseService) }
         if role.runsWorker { services.append(makeWorker(profiles: profiles)) }
+        services.append(QueueMetricsService(queue: store.queue, interval: .seconds(5), logger: logger))
         services += extraServices
         var app = Application(
             router: makeRouter(role: role),

@@ -69,7 +69,9 @@ struct InboundApplication {
             .text(batch.pageId), .text(batch.psid), .int(firstSeen)
         )
         contactId = contact?.int("id") ?? 0
-        if contact?.int("profile_fetched_at") == nil {
+        // Fetched once, refreshed lazily: a profile older than a week is asked for again
+        // (avatar URLs expire), never more than once an hour per contact.
+        if now - (contact?.int("profile_fetched_at") ?? 0) > 7 * 24 * 3_600_000 {
             let requested = contact?.int("profile_requested_at") ?? 0
             if now - requested > 3_600_000 {
                 needsProfile = true

@@ -80,6 +80,60 @@ def webhook_body(events: list[dict], page: str = PAGE_ID, entries: int = 1) -> b
     return json.dumps({"object": "page", "entry": entry}, separators=(",", ":")).encode()
 
 
+# ---------------------------------------------------------------- a Graph API stub
+
+
+class GraphStub:
+    """A tiny graph.facebook.com for profile lookups: answers `GET /vX/{psid}` with a
+    profile and counts the lookups per PSID. Configuring a Page (FACEBOOK_PAGE_ID and
+    token) keeps `serve` out of demo mode, whose emulator would write sample messages."""
+
+    def __init__(self):
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        stub = self
+        self.lookups: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_GET(self):  # noqa: N802
+                path = urllib.parse.urlsplit(self.path).path.strip("/").split("/")
+                psid = path[-1] if path else ""
+                with stub._lock:
+                    stub.lookups[psid] = stub.lookups.get(psid, 0) + 1
+                body = json.dumps({"first_name": "Customer", "last_name": psid, "profile_pic": f"https://cdn.example/{psid}.jpg", "id": psid}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+_graph_stub: GraphStub | None = None
+
+
+def graph_stub() -> GraphStub:
+    global _graph_stub
+    if _graph_stub is None:
+        _graph_stub = GraphStub()
+    return _graph_stub
+
+
 # ---------------------------------------------------------------- databases
 
 
@@ -300,6 +354,9 @@ class Instance:
             "FACEBOOK_APP_SECRET": APP_SECRET,
             "WEBHOOK_VERIFY_TOKEN": VERIFY_TOKEN,
             "NEXTAUTH_SECRET": NEXTAUTH_SECRET,
+            "FACEBOOK_PAGE_ID": PAGE_ID,
+            "FACEBOOK_PAGE_ACCESS_TOKEN": "e2e-page-token",
+            "GRAPH_API_URL": graph_stub().url,
             "LOG_LEVEL": "info",
             **self.db.env,
         }

@@ -1,27 +1,32 @@
-"""The job queue settles: after traffic stops, nothing stays queued or leased."""
+"""The job queue settles: after traffic stops, nothing stays queued or leased, and each
+job runs once."""
 
 from __future__ import annotations
 
 import time
+import uuid
 
-from conftest import message_event, wait_until, webhook_body
+from conftest import graph_stub, message_event, wait_until, webhook_body
 
 
 def test_whole_queue_empties_after_new_customers_write(instance):
-    """A new customer's first message also queues a profile lookup (contact.profile). With
-    no Page token nothing can be looked up, so that job must finish at once; the queue
-    must then be empty: no ready, delayed or leased job of any kind."""
+    """A new customer's first message also queues a profile lookup (contact.profile), which
+    the Graph stub answers at once. Then the queue must be empty: no ready, delayed or
+    leased job of any kind, and it stays so across lease periods."""
     server = instance.server(env={"SWITCHBOARD_JOB_LEASE_SECONDS": "2"})
-    events = [message_event(f"q-psid-{i}", f"m_q_{i}", f"hello {i}", 1_764_064_800_000 + i) for i in range(3)]
+    tag = uuid.uuid4().hex[:6]
+    events = [message_event(f"q-{tag}-{i}", f"m_q_{tag}_{i}", f"hello {i}", 1_764_064_800_000 + i) for i in range(3)]
     assert server.post_webhook(webhook_body(events)).status_code == 200
     server.wait_drained(timeout=60)  # messages applied
+    wait_until(lambda: all(graph_stub().lookups.get(f"q-{tag}-{i}") for i in range(3)), 30, message="the profile lookups")
     try:
         status = server.wait_drained(timeout=20, ingest_only=False)
     except AssertionError:
         q = server.status()["queue"]
-        raise AssertionError(f"the queue never empties: {q}") from None
+        raise AssertionError(f"the queue never empties after the profile lookups answered: {q}") from None
     assert status["queue"]["dead"] == 0, status["queue"]
-    # and stays empty: no job comes back when a lease lapses (2 s here)
+    # it stays empty: no job comes back when a lease lapses (2 s here); a negative
+    # observation, so it has to watch for a while
     deadline = time.monotonic() + 5
     while time.monotonic() < deadline:
         q = server.status()["queue"]
@@ -30,12 +35,23 @@ def test_whole_queue_empties_after_new_customers_write(instance):
 
 
 def test_profile_lookup_runs_once_per_new_contact(instance):
-    """One contact.profile job per new contact, not one per lease period."""
+    """One Graph profile lookup per new contact, not one per lease period; the contact
+    gets the name the Graph API gave."""
     server = instance.server(env={"SWITCHBOARD_JOB_LEASE_SECONDS": "1"})
-    assert server.post_webhook(webhook_body([message_event("p-psid", "m_p_1", "hi", 1_764_064_800_000)])).status_code == 200
+    psid = f"p-{uuid.uuid4().hex[:8]}"
+    assert server.post_webhook(webhook_body([message_event(psid, f"m_{psid}", "hi", 1_764_064_800_000)])).status_code == 200
     server.wait_drained(timeout=60)
-    # let several lease periods pass, then count profile updates published
+
+    def named():
+        for c in server.all_conversations():
+            if c["contact"]["psid"] == psid and c["contact"].get("name"):
+                return c["contact"]["name"]
+        return None
+
+    assert wait_until(named, 30, message="the contact's name from the Graph API") == f"Customer {psid}"
+    # let several lease periods (1 s) pass: a job that is never completed runs again
     t0 = time.monotonic()
     wait_until(lambda: time.monotonic() - t0 > 4, 10, interval=0.2, message="lease periods to pass")
+    assert graph_stub().lookups.get(psid) == 1, f"the profile of one contact was looked up {graph_stub().lookups.get(psid)} times"
     updates = [e for e in server.all_events() if e["name"] == "contact:updated"]
-    assert len(updates) <= 1, f"the profile lookup ran {len(updates)} times for one contact"
+    assert len(updates) == 1, f"{len(updates)} contact:updated events for one profile lookup"

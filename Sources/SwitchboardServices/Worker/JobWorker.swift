@@ -84,6 +84,8 @@ public final class JobWorker: Service {
             try? await queue.fail(job, reason: "no handler for job kind \(job.kind)", retryAt: nil)
             return
         }
+        Timer(label: "switchboard_job_wait_seconds", dimensions: dimensions, preferredDisplayUnit: .seconds)
+            .recordNanoseconds(Int64(max(0, Date().timeIntervalSince(job.enqueuedAt)) * 1e9))
         do {
             try await handler.handle(job)
             Timer(label: "switchboard_job_duration_seconds", dimensions: dimensions, preferredDisplayUnit: .seconds)

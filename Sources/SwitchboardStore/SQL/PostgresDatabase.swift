@@ -1,4 +1,5 @@
 public import Logging
+import Metrics
 import NIOCore
 import NIOSSL
 import PostgresNIO
@@ -57,14 +58,18 @@ public final class PostgresDatabase: SQLDatabase {
 
     @discardableResult
     public func read<T: Sendable>(_ body: @Sendable (any SQLExecutor) async throws -> T) async throws -> T {
-        try await Self.mapErrors { try await body(ClientExecutor(client: client, logger: logger)) }
+        try await DatabaseMetrics.timed("read") {
+            try await Self.mapErrors { try await body(ClientExecutor(client: client, logger: logger)) }
+        }
     }
 
     @discardableResult
     public func transaction<T: Sendable>(_ body: @Sendable (any SQLExecutor) async throws -> T) async throws -> T {
-        try await Self.mapErrors {
-            try await client.withTransaction(logger: logger) { connection in
-                try await body(ConnectionExecutor(connection: connection, logger: logger))
+        try await DatabaseMetrics.timed("transaction") {
+            try await Self.mapErrors {
+                try await client.withTransaction(logger: logger) { connection in
+                    try await body(ConnectionExecutor(connection: connection, logger: logger))
+                }
             }
         }
     }

@@ -1,4 +1,5 @@
 public import Logging
+import Metrics
 import NIOCore
 import SQLiteNIO
 import SwitchboardCore
@@ -40,12 +41,14 @@ public final class SQLiteDatabase: SQLDatabase {
 
     @discardableResult
     public func read<T: Sendable>(_ body: @Sendable (any SQLExecutor) async throws -> T) async throws -> T {
-        try await readLock.withLock { try await body(Executor(connection: reader)) }
+        try await DatabaseMetrics.timed("read") {
+            try await readLock.withLock { try await body(Executor(connection: reader)) }
+        }
     }
 
     @discardableResult
     public func transaction<T: Sendable>(_ body: @Sendable (any SQLExecutor) async throws -> T) async throws -> T {
-        try await writeLock.withLock {
+        try await DatabaseMetrics.timed("transaction") { try await writeLock.withLock {
             let executor = Executor(connection: writer)
             try await executor.query("BEGIN IMMEDIATE", [])
             do {
@@ -56,7 +59,7 @@ public final class SQLiteDatabase: SQLDatabase {
                 _ = try? await executor.query("ROLLBACK", [])
                 throw error
             }
-        }
+        } }
     }
 
     public func close() async {
