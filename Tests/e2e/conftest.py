@@ -188,6 +188,15 @@ class Database:
         with sqlite3.connect(self.data_dir / "switchboard.sqlite", timeout=30) as conn:
             return [tuple(str(v) for v in row) for row in conn.execute(sql).fetchall()]
 
+    def execute(self, sql: str):
+        if self.kind == "postgres":
+            psql(self.url, sql)
+            return
+        import sqlite3
+
+        with sqlite3.connect(self.data_dir / "switchboard.sqlite", timeout=30) as conn:
+            conn.execute(sql)
+
     def drop(self):
         if self.kind == "postgres" and self.name:
             try:
@@ -215,7 +224,7 @@ class Server:
     def log_path(self) -> Path:
         return self.instance.data_dir / f"serve-{self.port}-{self.runs}.log"
 
-    def start(self, wait: bool = True, timeout: float = 60):
+    def start(self, wait: bool = True, timeout: float = 30):
         self.runs += 1
         log = open(self.log_path, "wb")
         self.proc = subprocess.Popen(
@@ -227,7 +236,7 @@ class Server:
             self.wait_healthy(timeout)
         return self
 
-    def wait_healthy(self, timeout: float = 60):
+    def wait_healthy(self, timeout: float = 30):
         def up():
             if self.proc.poll() is not None:
                 raise AssertionError(f"switchboard exited with {self.proc.returncode} while starting:\n{self.log()}")
@@ -339,9 +348,15 @@ class Server:
 
 
 class Instance:
-    """One test's Switchboard installation: data dir, database, environment, API token."""
+    """One test's Switchboard installation: data dir, database, environment, API token.
 
-    def __init__(self, kind: str, data_dir: Path):
+    page="connected" (default): a Page row without token is in the database, as if
+    connected through the UI. serve runs live (no demo traffic) and looks up no profile.
+    page="configured": FACEBOOK_PAGE_ID/FACEBOOK_PAGE_ACCESS_TOKEN are set (the way a
+    deployment connects its Page) and profile lookups go to the Graph stub.
+    """
+
+    def __init__(self, kind: str, data_dir: Path, page: str = "connected"):
         self.kind = kind
         self.data_dir = data_dir
         self.db = Database(kind, data_dir)
@@ -354,14 +369,17 @@ class Instance:
             "FACEBOOK_APP_SECRET": APP_SECRET,
             "WEBHOOK_VERIFY_TOKEN": VERIFY_TOKEN,
             "NEXTAUTH_SECRET": NEXTAUTH_SECRET,
-            "FACEBOOK_PAGE_ID": PAGE_ID,
-            "FACEBOOK_PAGE_ACCESS_TOKEN": "e2e-page-token",
             "GRAPH_API_URL": graph_stub().url,
             "LOG_LEVEL": "info",
             **self.db.env,
         }
-        if kind == "postgres":
+        if page == "configured":
+            self.env["FACEBOOK_PAGE_ID"] = PAGE_ID
+            self.env["FACEBOOK_PAGE_ACCESS_TOKEN"] = "e2e-page-token"
+        if kind == "postgres" or page == "connected":
             self.migrate()
+        if page == "connected":
+            self.db.execute(f"INSERT INTO pages (id, name, state, created_at, updated_at) VALUES ('{PAGE_ID}', 'E2E Page', 'active', 0, 0)")
 
     def cli(self, *args: str, env: dict | None = None, timeout: float = 120, check: bool = True) -> subprocess.CompletedProcess:
         merged = {**self.env, **(env or {})}
@@ -417,10 +435,10 @@ def make_instance(tmp_path):
     """Builds extra instances (e.g. with a different environment) cleaned up at the end."""
     made = []
 
-    def make(kind: str, name: str = "extra") -> Instance:
+    def make(kind: str, name: str = "extra", page: str = "connected") -> Instance:
         d = tmp_path / f"{name}-{len(made)}"
         d.mkdir()
-        inst = Instance(kind, d)
+        inst = Instance(kind, d, page=page)
         made.append(inst)
         return inst
 

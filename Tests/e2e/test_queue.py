@@ -6,19 +6,43 @@ from __future__ import annotations
 import time
 import uuid
 
-from conftest import graph_stub, message_event, wait_until, webhook_body
+import pytest
+
+from conftest import Instance, graph_stub, message_event, wait_until, webhook_body
 
 
-def test_whole_queue_empties_after_new_customers_write(instance):
-    """A new customer's first message also queues a profile lookup (contact.profile), which
-    the Graph stub answers at once. Then the queue must be empty: no ready, delayed or
+@pytest.fixture(params=["configured", "connected"])
+def page_mode(request):
+    return request.param
+
+
+@pytest.fixture
+def configured(backend, tmp_path):
+    inst = Instance(backend, tmp_path, page="configured")
+    yield inst
+    inst.close()
+
+
+def test_whole_queue_empties_after_new_customers_write(backend, page_mode, tmp_path):
+    """A new customer's first message also queues a profile lookup (contact.profile): the
+    Graph stub answers it (configured Page with a token), or there is nothing to ask with
+    (connected Page without token). Then the queue must be empty: no ready, delayed or
     leased job of any kind, and it stays so across lease periods."""
+    instance = Instance(backend, tmp_path, page=page_mode)
+    try:
+        _whole_queue_empties(instance, page_mode)
+    finally:
+        instance.close()
+
+
+def _whole_queue_empties(instance, page_mode):
     server = instance.server(env={"SWITCHBOARD_JOB_LEASE_SECONDS": "2"})
     tag = uuid.uuid4().hex[:6]
     events = [message_event(f"q-{tag}-{i}", f"m_q_{tag}_{i}", f"hello {i}", 1_764_064_800_000 + i) for i in range(3)]
     assert server.post_webhook(webhook_body(events)).status_code == 200
     server.wait_drained(timeout=60)  # messages applied
-    wait_until(lambda: all(graph_stub().lookups.get(f"q-{tag}-{i}") for i in range(3)), 30, message="the profile lookups")
+    if page_mode == "configured":
+        wait_until(lambda: all(graph_stub().lookups.get(f"q-{tag}-{i}") for i in range(3)), 30, message="the profile lookups")
     try:
         status = server.wait_drained(timeout=20, ingest_only=False)
     except AssertionError:
@@ -34,9 +58,10 @@ def test_whole_queue_empties_after_new_customers_write(instance):
         time.sleep(0.1)
 
 
-def test_profile_lookup_runs_once_per_new_contact(instance):
+def test_profile_lookup_runs_once_per_new_contact(configured):
     """One Graph profile lookup per new contact, not one per lease period; the contact
     gets the name the Graph API gave."""
+    instance = configured
     server = instance.server(env={"SWITCHBOARD_JOB_LEASE_SECONDS": "1"})
     psid = f"p-{uuid.uuid4().hex[:8]}"
     assert server.post_webhook(webhook_body([message_event(psid, f"m_{psid}", "hi", 1_764_064_800_000)])).status_code == 200

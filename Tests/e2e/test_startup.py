@@ -115,6 +115,19 @@ def test_fresh_postgres_migrate_then_serve(make_instance):
         psql(inst.db.admin_url, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
+@pytest.mark.parametrize("kind", ["sqlite", "postgres"])
+def test_serve_starts_with_a_configured_page(make_instance, kind):
+    """The way a deployment runs: FACEBOOK_PAGE_ID and FACEBOOK_PAGE_ACCESS_TOKEN set."""
+    inst = make_instance(kind, "page", page="configured")
+    server = inst.server(start=False)
+    server.start(wait=False)
+    try:
+        server.wait_healthy(timeout=30)
+    except AssertionError as error:
+        raise AssertionError(f"serve with a configured Page never answered /healthz ({kind})\n{error}") from None
+    assert server.status()["mode"] == "live"
+
+
 def test_second_serve_on_the_same_sqlite_data_dir_is_refused(make_instance):
     inst = make_instance("sqlite", "lock")
     first = inst.server()

@@ -84,3 +84,50 @@ public struct Page<Item: Sendable>: Sendable {
         self.nextCursor = nextCursor
     }
 }
+
+// The API promises every field of its objects (`shared/design/api.md`): absent values are
+// `null`, never a missing key, so clients can tell "no value" from "old server".
+extension Contact {
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(psid, forKey: .psid)
+        try c.encode(name, forKey: .name)
+        try c.encode(avatarUrl, forKey: .avatarUrl)
+        try c.encode(firstSeenAt, forKey: .firstSeenAt)
+        try c.encode(unreachable, forKey: .unreachable)
+    }
+}
+
+extension WindowInfo {
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(state, forKey: .state)
+        try c.encode(closesAt, forKey: .closesAt)
+    }
+}
+
+extension BotInfo {
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(state, forKey: .state)
+        try c.encode(reason, forKey: .reason)
+    }
+}
+
+extension Conversation {
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(id, forKey: .id)
+        try c.encode(pageId, forKey: .pageId)
+        try c.encode(contact, forKey: .contact)
+        try c.encode(lastMessageAt, forKey: .lastMessageAt)
+        try c.encode(lastInboundAt, forKey: .lastInboundAt)
+        try c.encode(lastMessagePreview, forKey: .lastMessagePreview)
+        try c.encode(messageCount, forKey: .messageCount)
+        try c.encode(unreadCount, forKey: .unreadCount)
+        try c.encode(window, forKey: .window)
+        try c.encode(bot, forKey: .bot)
+        try c.encode(assigneeId, forKey: .assigneeId)
+        try c.encode(createdAt, forKey: .createdAt)
+    }
+}

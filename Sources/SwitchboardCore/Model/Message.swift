@@ -137,3 +137,31 @@ public struct Message: Codable, Sendable, Equatable {
         self.readAt = readAt
     }
 }
+
+// Every field, absent ones as `null` (see Conversation.swift).
+extension Message {
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(id, forKey: .id)
+        try c.encode(conversationId, forKey: .conversationId)
+        try c.encode(direction, forKey: .direction)
+        try c.encode(author, forKey: .author)
+        try c.encode(authorId, forKey: .authorId)
+        try c.encode(kind, forKey: .kind)
+        try c.encode(text, forKey: .text)
+        try c.encode(attachments, forKey: .attachments)
+        try c.encode(quickReplyPayload, forKey: .quickReplyPayload)
+        try c.encode(postbackPayload, forKey: .postbackPayload)
+        try c.encode(replyToMid, forKey: .replyToMid)
+        try c.encode(facebookMessageId, forKey: .facebookMessageId)
+        try c.encode(clientId, forKey: .clientId)
+        try c.encode(status, forKey: .status)
+        try c.encode(error, forKey: .error)
+        try c.encode(reactions, forKey: .reactions)
+        try c.encode(timestamp, forKey: .timestamp)
+        try c.encode(createdAt, forKey: .createdAt)
+        try c.encode(sentAt, forKey: .sentAt)
+        try c.encode(deliveredAt, forKey: .deliveredAt)
+        try c.encode(readAt, forKey: .readAt)
+    }
+}
