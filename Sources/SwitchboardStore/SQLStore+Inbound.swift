@@ -9,7 +9,7 @@ extension SQLStore {
     /// nothing and emits nothing.
     public func applyInbound(_ batch: InboundBatch, completing job: Job? = nil) async throws -> InboundOutcome {
         let now = self.now
-        let outcome = try await database.transaction { [queue] db in
+        let outcome = try await database.transaction(durability: .relaxed) { [queue] db in
             var apply = InboundApplication(db: db, batch: batch, now: now)
             try await apply.prepare()
             for event in batch.events {

@@ -43,7 +43,7 @@ public final class SQLStore: Store {
         id: Int64, eventCount: Int, jobs: [NewJob], unhandled: [UnhandledEvent], error: String?, splitJob: Job
     ) async throws {
         let now = self.now
-        try await database.transaction { [queue] db in
+        try await database.transaction(durability: .relaxed) { [queue] db in
             try await queue.enqueue(jobs, in: db)
             for event in unhandled {
                 try await Self.recordUnhandled(event, webhookEventId: id, in: db)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 
 import pytest
+import requests
 
 from conftest import Instance, binary, free_port, psql, _with_database
 
@@ -85,17 +86,22 @@ def test_serve_on_unmigrated_postgres_refuses_and_says_to_migrate(make_instance,
 
 
 @pytest.mark.parametrize("kind", ["sqlite", "postgres"])
-def test_migrate_twice_is_idempotent(make_instance, kind):
-    inst = make_instance(kind, "migrate")  # PostgreSQL instances are migrated once already
-    first = inst.cli("migrate")
+def test_migrate_twice_is_idempotent(make_instance, kind, tmp_path):
+    inst = make_instance(kind, "migrate")  # already migrated once by the fixture
+    if kind == "sqlite":
+        fresh = tmp_path / "fresh-sqlite"
+        fresh.mkdir()
+        first = inst.cli("migrate", env={"SWITCHBOARD_DATA_DIR": str(fresh)})
+        assert "Applied migrations" in first.stdout, first.stdout
+        again = inst.cli("migrate", env={"SWITCHBOARD_DATA_DIR": str(fresh)})
+        assert "up to date" in again.stdout, again.stdout
     second = inst.cli("migrate")
     assert "up to date" in second.stdout, second.stdout
-    if kind == "sqlite":
-        assert "Applied" in first.stdout, first.stdout
-    else:
-        assert "up to date" in first.stdout, first.stdout
     server = inst.server()
     assert server.status()["database"]["state"] == "connected"
+    assert requests.get(server.url + "/readyz", timeout=10).status_code == 200
+    # migrate while serve runs (a deploy migrating before it restarts the nodes)
+    assert "up to date" in inst.cli("migrate").stdout
     server.stop()
     assert "up to date" in inst.cli("migrate").stdout
 

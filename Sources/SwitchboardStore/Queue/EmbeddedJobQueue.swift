@@ -49,7 +49,7 @@ public final class EmbeddedJobQueue: JobQueue {
     public func claim(limit: Int, worker: String, lease: Duration) async throws -> [Job] {
         let now = clock.now().millisecondsSince1970
         let until = now + Int64(lease.components.seconds * 1000 + lease.components.attoseconds / 1_000_000_000_000_000)
-        let rows = try await database.transaction { db in
+        let rows = try await database.transaction(durability: .relaxed) { db in
             try await db.query(
                 """
                 UPDATE jobs SET state = 'leased', lease_until = $2, leased_by = $3, attempts = attempts + 1
@@ -76,7 +76,7 @@ public final class EmbeddedJobQueue: JobQueue {
     }
 
     public func complete(_ job: Job) async throws {
-        try await database.transaction { db in try await self.complete(job, in: db) }
+        try await database.transaction(durability: .relaxed) { db in try await self.complete(job, in: db) }
         signal.notify()
     }
 
@@ -88,7 +88,7 @@ public final class EmbeddedJobQueue: JobQueue {
 
     public func fail(_ job: Job, reason: String, retryAt: Date?) async throws {
         let retry = retryAt.flatMap { job.attempt < job.maxAttempts ? $0 : nil }
-        try await database.transaction { db in
+        try await database.transaction(durability: .relaxed) { db in
             try await db.query(
                 "UPDATE jobs SET state = $2, run_at = $3, last_error = $4, lease_until = NULL, leased_by = NULL WHERE id = $1",
                 .int(Int64(job.id) ?? 0), .text(retry == nil ? "dead" : "ready"),
@@ -100,7 +100,7 @@ public final class EmbeddedJobQueue: JobQueue {
 
     public func release(_ jobs: [Job]) async throws {
         guard !jobs.isEmpty else { return }
-        try await database.transaction { db in
+        try await database.transaction(durability: .relaxed) { db in
             for job in jobs {
                 try await db.query(
                     "UPDATE jobs SET state = 'ready', attempts = attempts - 1, lease_until = NULL, leased_by = NULL WHERE id = $1 AND state = 'leased'",

@@ -64,11 +64,15 @@ public final class PostgresDatabase: SQLDatabase {
     }
 
     @discardableResult
-    public func transaction<T: Sendable>(_ body: @Sendable (any SQLExecutor) async throws -> T) async throws -> T {
+    public func transaction<T: Sendable>(
+        durability: CommitDurability, _ body: @Sendable (any SQLExecutor) async throws -> T
+    ) async throws -> T {
         try await DatabaseMetrics.timed("transaction") {
             try await Self.mapErrors {
                 try await client.withTransaction(logger: logger) { connection in
-                    try await body(ConnectionExecutor(connection: connection, logger: logger))
+                    let executor = ConnectionExecutor(connection: connection, logger: logger)
+                    if durability == .relaxed { try await executor.query("SET LOCAL synchronous_commit TO off", []) }
+                    return try await body(executor)
                 }
             }
         }

@@ -33,6 +33,23 @@ public protocol SQLExecutor: Sendable {
     func query(_ sql: String, _ binds: [SQLValue]) async throws -> [SQLRow]
 }
 
+/// How hard a commit waits for the disk.
+public enum CommitDurability: Sendable {
+    /// On disk before the commit returns (acknowledged webhooks, agents' messages).
+    case durable
+    /// Atomic and consistent, but the last commits may roll back after a crash of the
+    /// machine or database server; for work that a job re-runs idempotently.
+    case relaxed
+}
+
+extension SQLDatabase {
+    /// A durable transaction.
+    @discardableResult
+    public func transaction<T: Sendable>(_ body: @Sendable (any SQLExecutor) async throws -> T) async throws -> T {
+        try await transaction(durability: .durable, body)
+    }
+}
+
 extension SQLExecutor {
     @discardableResult
     public func query(_ sql: String, _ binds: SQLValue...) async throws -> [SQLRow] {
@@ -53,8 +70,12 @@ public protocol SQLDatabase: Sendable {
     @discardableResult
     func read<T: Sendable>(_ body: @Sendable (any SQLExecutor) async throws -> T) async throws -> T
     /// Runs `body` in one transaction: committed when it returns, rolled back when it throws.
+    /// `.relaxed` commits may be lost in a power failure or server crash, never half-applied:
+    /// used for the workers' bookkeeping, whose jobs simply run again.
     @discardableResult
-    func transaction<T: Sendable>(_ body: @Sendable (any SQLExecutor) async throws -> T) async throws -> T
+    func transaction<T: Sendable>(
+        durability: CommitDurability, _ body: @Sendable (any SQLExecutor) async throws -> T
+    ) async throws -> T
     /// Closes every connection.
     func close() async
 }

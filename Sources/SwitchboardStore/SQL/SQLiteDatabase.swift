@@ -2,6 +2,7 @@ public import Logging
 import Metrics
 import NIOCore
 import SQLiteNIO
+import Synchronization
 import SwitchboardCore
 
 /// The embedded database: one SQLite file in WAL mode. Writes go through a single
@@ -14,6 +15,10 @@ public final class SQLiteDatabase: SQLDatabase {
     private let writeLock = AsyncLock()
     private let readLock = AsyncLock()
     public let path: String
+    /// The configured level for durable commits.
+    let durability: Durability
+    /// The writer connection's current `synchronous` level (changed only under the write lock).
+    private let syncLevel: Mutex<Durability>
 
     /// How hard SQLite syncs a commit to disk. `full` keeps acknowledged webhooks across a
     /// power loss; `normal` only across a process crash.
@@ -24,6 +29,8 @@ public final class SQLiteDatabase: SQLDatabase {
 
     public init(path: String, durability: Durability = .full, logger: Logger) async throws {
         self.path = path
+        self.durability = durability
+        self.syncLevel = Mutex(durability)
         do {
             writer = try await SQLiteConnection.open(storage: .file(path: path), logger: logger)
             for pragma in [
@@ -47,9 +54,16 @@ public final class SQLiteDatabase: SQLDatabase {
     }
 
     @discardableResult
-    public func transaction<T: Sendable>(_ body: @Sendable (any SQLExecutor) async throws -> T) async throws -> T {
+    public func transaction<T: Sendable>(
+        durability: CommitDurability, _ body: @Sendable (any SQLExecutor) async throws -> T
+    ) async throws -> T {
         try await DatabaseMetrics.timed("transaction") { try await writeLock.withLock {
             let executor = Executor(connection: writer)
+            let level = durability == .durable ? self.durability : .normal
+            if syncLevel.withLock({ $0 }) != level {
+                try await executor.query("PRAGMA synchronous=\(level.rawValue)", [])
+                syncLevel.withLock { $0 = level }
+            }
             try await executor.query("BEGIN IMMEDIATE", [])
             do {
                 let result = try await body(executor)

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Process-level tests of the real `switchboard` binary (pytest, Tests/e2e): crash (kill -9)
+# and graceful (SIGTERM) durability, HTTP behaviours of the webhook and the REST API,
+# start-up errors and migrations, each on SQLite and on PostgreSQL.
+#
+# Run by scripts/test with SB_BIN_DIR, TEST_POSTGRES_URL, SB_TMP and the venv on PATH; it
+# starts nothing itself then (the fixtures start `serve` processes and create one database
+# per test). Runnable alone from the repo root: it then uses the debug build and, when
+# TEST_POSTGRES_URL is unset, starts a throw-away PostgreSQL.
+#   scripts/test.d/e2e.sh [pytest args…]     e.g. -k crash, -x
+set -euo pipefail
+source "$(dirname "$0")/../lib/common.sh"
+cd "$SB_ROOT"
+if [ -z "${SB_TMP:-}" ]; then
+  sb_init
+fi
+
+if ! command -v pytest >/dev/null 2>&1 || ! python -c 'import requests' >/dev/null 2>&1; then
+  sb_venv pytest requests
+fi
+if [ -z "${TEST_POSTGRES_URL:-}" ]; then
+  source "$SB_ROOT/scripts/lib/postgres.sh"
+  sb_start_postgres fast
+fi
+export SB_BIN_DIR=${SB_BIN_DIR:-$(swift build --show-bin-path)}
+if [ ! -x "$SB_BIN_DIR/switchboard" ]; then
+  sb_log "building switchboard (debug)"
+  swift build --product switchboard >"$SB_TMP/e2e-build.log" 2>&1 || { tail -30 "$SB_TMP/e2e-build.log"; exit 1; }
+fi
+export SWITCHBOARD_TEST_REQUIRE_SERVICES=1
+
+sb_log "pytest Tests/e2e (switchboard at $SB_BIN_DIR)"
+python -m pytest -q -p no:cacheprovider --basetemp "$SB_TMP/e2e" -rfE Tests/e2e "$@"
