@@ -16,6 +16,10 @@ struct SMTPSink {
     static let isRequired = environment["SWITCHBOARD_TEST_REQUIRE_SERVICES"] == "1"
     static let shouldRun = isConfigured || isRequired
 
+    struct Unavailable: Error, CustomStringConvertible {
+        let description: String
+    }
+
     let host: String
     let plainPort: Int
     let startTLSPort: Int
@@ -30,8 +34,9 @@ struct SMTPSink {
     static func require() throws -> SMTPSink {
         let missing = variables.filter { environment[$0]?.isEmpty != false }
         guard missing.isEmpty else {
-            Issue.record("SWITCHBOARD_TEST_REQUIRE_SERVICES=1 but \(missing.joined(separator: ", ")) not set (run sb_start_smtp)")
-            throw CancellationError()
+            throw Unavailable(
+                description: "SWITCHBOARD_TEST_REQUIRE_SERVICES=1 but \(missing.joined(separator: ", ")) not set (run sb_start_smtp)"
+            )
         }
         let e = environment
         return SMTPSink(
@@ -97,7 +102,6 @@ struct SMTPSink {
             }
             try await Task.sleep(for: .milliseconds(50))
         }
-        Issue.record("no message for \(recipient) in \(maildir) within \(deadline)")
-        throw CancellationError()
+        throw Unavailable(description: "no message for \(recipient) in \(maildir) within \(deadline)")
     }
 }
