@@ -40,10 +40,15 @@ struct SMTPSink {
         }
         let e = environment
         return SMTPSink(
-            host: e["TEST_SMTP_HOST"]!, plainPort: Int(e["TEST_SMTP_PLAIN_PORT"]!)!,
-            startTLSPort: Int(e["TEST_SMTP_STARTTLS_PORT"]!)!, tlsPort: Int(e["TEST_SMTP_TLS_PORT"]!)!,
-            ca: e["TEST_SMTP_CA"]!, otherCA: e["TEST_SMTP_OTHER_CA"]!, user: e["TEST_SMTP_USER"]!,
-            password: e["TEST_SMTP_PASSWORD"]!, maildir: e["TEST_SMTP_MAILDIR"]!
+            host: e["TEST_SMTP_HOST"]!,
+            plainPort: Int(e["TEST_SMTP_PLAIN_PORT"]!)!,
+            startTLSPort: Int(e["TEST_SMTP_STARTTLS_PORT"]!)!,
+            tlsPort: Int(e["TEST_SMTP_TLS_PORT"]!)!,
+            ca: e["TEST_SMTP_CA"]!,
+            otherCA: e["TEST_SMTP_OTHER_CA"]!,
+            user: e["TEST_SMTP_USER"]!,
+            password: e["TEST_SMTP_PASSWORD"]!,
+            maildir: e["TEST_SMTP_MAILDIR"]!
         )
     }
 

@@ -169,7 +169,12 @@ import Testing
     @Test func base64BodiesAndVeryLongLines() throws {
         let long = String(repeating: "x", count: 5000)
         let message = MailMessage(
-            to: [try MailAddress("a@b.test")], subject: "s", text: long, html: "<p>\(long)</p>", transferEncoding: .base64)
+            to: [try MailAddress("a@b.test")],
+            subject: "s",
+            text: long,
+            html: "<p>\(long)</p>",
+            transferEncoding: .base64
+        )
         let out = try Self.render(message)
         #expect(out.contains("Content-Transfer-Encoding: base64"))
         for line in Self.lines(out) { #expect(line.utf8.count <= 998) }
