@@ -195,13 +195,23 @@ struct SMTPIntegrationTests {
     }
 
     @Test func cancellationClosesTheConnection() async throws {
+        // The server accepts and stays silent; it reports each accepted connection.
+        let (accepted, acceptedContinuation) = AsyncStream.makeStream(of: (any Channel).self)
         let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .childChannelInitializer { $0.eventLoop.makeSucceededVoidFuture() }
+            .childChannelInitializer { child in
+                acceptedContinuation.yield(child)
+                return child.eventLoop.makeSucceededVoidFuture()
+            }
             .bind(host: "127.0.0.1", port: 0).get()
         defer { server.close(promise: nil) }
         let client = try SMTPClient(configuration: Self.configuration(port: server.localAddress!.port!, greeting: .seconds(60)))
         let task = Task { try await client.send(Self.message) }
+        var iterator = accepted.makeAsyncIterator()
+        let child = try #require(await iterator.next())
         task.cancel()
-        await #expect(throws: (any Error).self) { try await task.value }
+        await #expect(throws: CancellationError.self) { try await task.value }
+        // The server side sees the connection end (no 60 s greeting wait).
+        try await child.closeFuture.get()
     }
+
 }
