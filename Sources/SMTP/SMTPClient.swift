@@ -24,7 +24,7 @@ public struct SMTPClient: Sendable {
     public init(
         configuration: SMTPConfiguration,
         eventLoopGroup: (any EventLoopGroup)? = nil,
-        logger: Logger = Logger(label: "switchboard.smtp")
+        logger: Logger = Logger(label: "smtp")
     ) throws {
         self.configuration = configuration
         self.eventLoopGroup = eventLoopGroup ?? MultiThreadedEventLoopGroup.singleton

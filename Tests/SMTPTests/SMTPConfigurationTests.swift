@@ -34,10 +34,12 @@ import Testing
     }
 
     @Test func overrides() throws {
-        let config = try SMTPConfiguration(environment: Self.env([
-            "EMAIL_SERVER_PORT": "2525", "EMAIL_SERVER_TLS": "starttls", "EMAIL_SERVER_CA_FILE": "/tmp/ca.pem",
-            "EMAIL_SERVER_ALLOW_PLAINTEXT_AUTH": "1",
-        ]))
+        let config = try SMTPConfiguration(
+            environment: Self.env([
+                "EMAIL_SERVER_PORT": "2525", "EMAIL_SERVER_TLS": "starttls", "EMAIL_SERVER_CA_FILE": "/tmp/ca.pem",
+                "EMAIL_SERVER_ALLOW_PLAINTEXT_AUTH": "1",
+            ])
+        )
         #expect(config.tlsMode == .startTLS)
         #expect(config.trustRoots == .pemFile("/tmp/ca.pem"))
         #expect(config.allowPlaintextAuthentication)

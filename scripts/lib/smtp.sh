@@ -38,9 +38,11 @@ sb_start_smtp() {
     -days 2 -extfile "$dir/ext.cnf" -out "$dir/server.crt" 2>/dev/null || return 1
 
   export TEST_SMTP_HOST=127.0.0.1
-  export TEST_SMTP_PLAIN_PORT=$(sb_free_port)
-  export TEST_SMTP_STARTTLS_PORT=$(sb_free_port)
-  export TEST_SMTP_TLS_PORT=$(sb_free_port)
+  local p1 p2 p3
+  p1=$(sb_free_port); p2=$(sb_free_port); p3=$(sb_free_port)
+  while [ "$p2" = "$p1" ]; do p2=$(sb_free_port); done
+  while [ "$p3" = "$p1" ] || [ "$p3" = "$p2" ]; do p3=$(sb_free_port); done
+  export TEST_SMTP_PLAIN_PORT=$p1 TEST_SMTP_STARTTLS_PORT=$p2 TEST_SMTP_TLS_PORT=$p3
   export TEST_SMTP_CA="$dir/ca.crt"
   export TEST_SMTP_OTHER_CA="$dir/other-ca.crt"
   export TEST_SMTP_USER=mailer

@@ -50,7 +50,7 @@ enum MIMEHeader {
             let escaped = name.replacing("\\", with: "\\\\").replacing("\"", with: "\\\"")
             return "\"\(escaped)\" <\(address.address)>"
         }
-        return encodedWords(name).joined(separator: "\r\n ") + "\r\n <\(address.address)>"
+        return encodedWords(name).joined(separator: "\r\n ") + " <\(address.address)>"
     }
 
     /// RFC 2047 `=?UTF-8?B?…?=` words, each at most 75 octets, never splitting a character.

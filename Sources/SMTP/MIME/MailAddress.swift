@@ -68,7 +68,7 @@ public struct MailAddress: Sendable, Hashable, CustomStringConvertible {
         }
         guard let at = address.lastIndex(of: "@"), at != address.startIndex,
             address.index(after: at) != address.endIndex,
-            !address[address.index(after: at)...].contains("@")
+            address.utf8.filter({ $0 == UInt8(ascii: "@") }).count == 1
         else { throw invalid("expected local-part@domain") }
         let local = address[..<at]
         guard local.utf8.count <= 64, !local.hasPrefix("."), !local.hasSuffix("."), !local.contains("..") else {

@@ -27,8 +27,12 @@ import Testing
             promise = channel.eventLoop.makePromise(of: SMTPSendResult.self)
             let machine = SMTPStateMachine(
                 settings: .init(
-                    localHostname: "client.test", tls: tls, credentials: credentials,
-                    allowPlaintextAuthentication: false, authenticationMechanisms: [.plain, .login]),
+                    localHostname: "client.test",
+                    tls: tls,
+                    credentials: credentials,
+                    allowPlaintextAuthentication: false,
+                    authenticationMechanisms: [.plain, .login]
+                ),
                 envelope: .init(sender: "from@sb.test", recipients: ["to@sb.test"], messageID: "<m@sb.test>")
             )
             let handler = SMTPChannelHandler(

@@ -15,7 +15,8 @@ struct SMTPIntegrationTests {
         MailMessage(
             to: try recipients.map { try MailAddress($0, displayName: "Zoë Test") },
             subject: "\(subject) \(token)",
-            text: "Hello,\n.this line starts with a dot\n..and this one with two\nbare LF above, CRLF next\r\nSign in: https://sb.test/auth/callback?token=\(token)&x=1\n",
+            text:
+                "Hello,\n.this line starts with a dot\n..and this one with two\nbare LF above, CRLF next\r\nSign in: https://sb.test/auth/callback?token=\(token)&x=1\n",
             html: "<p>Hello,</p>\n.<p>dot line</p>\n<a href=\"https://sb.test/auth/callback?token=\(token)\">Sign in</a>"
         )
     }
@@ -65,6 +66,13 @@ struct SMTPIntegrationTests {
     @Test func implicitTLSWithAuth() async throws {
         let sink = try SMTPSink.require()
         try await Self.sendAndVerify(sink.configuration(port: sink.tlsPort, tls: .implicitTLS), server: "tls")
+    }
+
+    @Test func certificateVerifiedByHostName() async throws {
+        let sink = try SMTPSink.require()
+        var config = try sink.configuration(port: sink.tlsPort, tls: .implicitTLS)
+        config.host = "localhost"  // SNI + DNS name check instead of the IP address SAN
+        try await Self.sendAndVerify(config, server: "tls")
     }
 
     @Test func plainLocalRelayWithSeveralRecipients() async throws {
@@ -145,7 +153,9 @@ struct SMTPIntegrationTests {
 @Suite struct SMTPTransportFailureTests {
     static func configuration(port: Int, greeting: Duration = .seconds(10)) throws -> SMTPConfiguration {
         SMTPConfiguration(
-            host: "127.0.0.1", port: port, tlsMode: SMTPConfiguration.TLSMode.none,
+            host: "127.0.0.1",
+            port: port,
+            tlsMode: SMTPConfiguration.TLSMode.none,
             from: try MailAddress("noreply@switchboard.test"),
             timeouts: .init(connect: .seconds(5), greeting: greeting)
         )
@@ -185,13 +195,23 @@ struct SMTPIntegrationTests {
     }
 
     @Test func cancellationClosesTheConnection() async throws {
+        // The server accepts and stays silent; it reports each accepted connection.
+        let (accepted, acceptedContinuation) = AsyncStream.makeStream(of: (any Channel).self)
         let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .childChannelInitializer { $0.eventLoop.makeSucceededVoidFuture() }
+            .childChannelInitializer { child in
+                acceptedContinuation.yield(child)
+                return child.eventLoop.makeSucceededVoidFuture()
+            }
             .bind(host: "127.0.0.1", port: 0).get()
         defer { server.close(promise: nil) }
         let client = try SMTPClient(configuration: Self.configuration(port: server.localAddress!.port!, greeting: .seconds(60)))
         let task = Task { try await client.send(Self.message) }
+        var iterator = accepted.makeAsyncIterator()
+        let child = try #require(await iterator.next())
         task.cancel()
-        await #expect(throws: (any Error).self) { try await task.value }
+        await #expect(throws: CancellationError.self) { try await task.value }
+        // The server side sees the connection end (no 60 s greeting wait).
+        try await child.closeFuture.get()
     }
+
 }

@@ -16,6 +16,10 @@ struct SMTPSink {
     static let isRequired = environment["SWITCHBOARD_TEST_REQUIRE_SERVICES"] == "1"
     static let shouldRun = isConfigured || isRequired
 
+    struct Unavailable: Error, CustomStringConvertible {
+        let description: String
+    }
+
     let host: String
     let plainPort: Int
     let startTLSPort: Int
@@ -30,15 +34,21 @@ struct SMTPSink {
     static func require() throws -> SMTPSink {
         let missing = variables.filter { environment[$0]?.isEmpty != false }
         guard missing.isEmpty else {
-            Issue.record("SWITCHBOARD_TEST_REQUIRE_SERVICES=1 but \(missing.joined(separator: ", ")) not set (run sb_start_smtp)")
-            throw CancellationError()
+            throw Unavailable(
+                description: "SWITCHBOARD_TEST_REQUIRE_SERVICES=1 but \(missing.joined(separator: ", ")) not set (run sb_start_smtp)"
+            )
         }
         let e = environment
         return SMTPSink(
-            host: e["TEST_SMTP_HOST"]!, plainPort: Int(e["TEST_SMTP_PLAIN_PORT"]!)!,
-            startTLSPort: Int(e["TEST_SMTP_STARTTLS_PORT"]!)!, tlsPort: Int(e["TEST_SMTP_TLS_PORT"]!)!,
-            ca: e["TEST_SMTP_CA"]!, otherCA: e["TEST_SMTP_OTHER_CA"]!, user: e["TEST_SMTP_USER"]!,
-            password: e["TEST_SMTP_PASSWORD"]!, maildir: e["TEST_SMTP_MAILDIR"]!
+            host: e["TEST_SMTP_HOST"]!,
+            plainPort: Int(e["TEST_SMTP_PLAIN_PORT"]!)!,
+            startTLSPort: Int(e["TEST_SMTP_STARTTLS_PORT"]!)!,
+            tlsPort: Int(e["TEST_SMTP_TLS_PORT"]!)!,
+            ca: e["TEST_SMTP_CA"]!,
+            otherCA: e["TEST_SMTP_OTHER_CA"]!,
+            user: e["TEST_SMTP_USER"]!,
+            password: e["TEST_SMTP_PASSWORD"]!,
+            maildir: e["TEST_SMTP_MAILDIR"]!
         )
     }
 
@@ -97,7 +107,6 @@ struct SMTPSink {
             }
             try await Task.sleep(for: .milliseconds(50))
         }
-        Issue.record("no message for \(recipient) in \(maildir) within \(deadline)")
-        throw CancellationError()
+        throw Unavailable(description: "no message for \(recipient) in \(maildir) within \(deadline)")
     }
 }

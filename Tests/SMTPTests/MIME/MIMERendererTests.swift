@@ -5,7 +5,7 @@ import Testing
 
 @Suite struct MIMERendererTests {
     static let from = try! MailAddress("noreply@switchboard.test", displayName: "Switchboard")
-    static let date = Date(timeIntervalSince1970: 1_795_683_079)  // 2026-11-25 08:51:19 UTC
+    static let date = Date(timeIntervalSince1970: 1_795_596_679)  // 2026-11-25 08:51:19 UTC
 
     static func render(_ message: MailMessage) throws -> String {
         String(decoding: try MIMERenderer().render(message, defaultFrom: from, now: date).bytes, as: UTF8.self)
@@ -169,7 +169,12 @@ import Testing
     @Test func base64BodiesAndVeryLongLines() throws {
         let long = String(repeating: "x", count: 5000)
         let message = MailMessage(
-            to: [try MailAddress("a@b.test")], subject: "s", text: long, html: "<p>\(long)</p>", transferEncoding: .base64)
+            to: [try MailAddress("a@b.test")],
+            subject: "s",
+            text: long,
+            html: "<p>\(long)</p>",
+            transferEncoding: .base64
+        )
         let out = try Self.render(message)
         #expect(out.contains("Content-Transfer-Encoding: base64"))
         for line in Self.lines(out) { #expect(line.utf8.count <= 998) }
