@@ -84,4 +84,8 @@ public struct EngineIOError: Error, Sendable, Hashable, CustomStringConvertible 
     public var protocolBody: String { "{\"code\":\(protocolCode),\"message\":\"\(protocolMessage)\"}" }
 
     public var description: String { message.isEmpty ? "\(code)" : "\(code): \(message)" }
+
+    /// Errors are equal when their codes are; the message is context only.
+    public static func == (lhs: EngineIOError, rhs: EngineIOError) -> Bool { lhs.code == rhs.code }
+    public func hash(into hasher: inout Hasher) { hasher.combine(code) }
 }

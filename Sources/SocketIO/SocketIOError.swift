@@ -47,4 +47,8 @@ public struct SocketIOError: Error, Sendable, Hashable, CustomStringConvertible 
     }
 
     public var description: String { message.isEmpty ? "\(code)" : "\(code): \(message)" }
+
+    /// Errors are equal when their codes are; the message is context only.
+    public static func == (lhs: SocketIOError, rhs: SocketIOError) -> Bool { lhs.code == rhs.code }
+    public func hash(into hasher: inout Hasher) { hasher.combine(code) }
 }

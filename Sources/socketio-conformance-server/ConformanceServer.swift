@@ -56,7 +56,7 @@ struct ConformanceServer: AsyncParsableCommand {
         router.get("/debug/stats") { _, _ -> Response in
             let s = io.statistics
             let json =
-                "{\"engineSessions\":\(s.engineSessions),\"clients\":\(s.clients),\"sockets\":\(s.sockets),\"pollingClients\":\(s.pollingClients),\"webSocketClients\":\(s.webSocketClients),\"heartbeatEntries\":\(s.heartbeatEntries)}"
+                "{\"engineSessions\":\(s.engineSessions),\"clients\":\(s.clients),\"sockets\":\(s.sockets),\"pollingClients\":\(s.pollingClients),\"webSocketClients\":\(s.webSocketClients),\"heartbeatEntries\":\(s.heartbeatEntries),\"webSocketConnections\":\(s.webSocketConnections),\"jobsInFlight\":\(s.jobsInFlight)}"
             return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: json)))
         }
         let webSocketRouter = Router(context: BasicWebSocketRequestContext.self)

@@ -31,7 +31,3 @@ import Testing
     }
 }
 
-extension EngineIOError {
-    /// Tests compare codes only.
-    static func == (lhs: EngineIOError, rhs: EngineIOError) -> Bool { lhs.code == rhs.code }
-}

@@ -180,7 +180,9 @@ func text(_ string: String) -> EngineIOFrame { .text(ByteBuffer(string: string))
     }
 
     @Test func upgradeTimeoutAndAbortFallBackToPolling() {
-        var machine = Machine(configuration: testConfiguration, transport: .polling, now: .zero)
+        var configuration = testConfiguration
+        configuration.pingInterval = .seconds(10)
+        var machine = Machine(configuration: configuration, transport: .polling, now: .zero)
         _ = machine.probeReceived(now: .ms(1))
         _ = machine.timerFired(now: .ms(501))
         #expect(machine.state == .polling)

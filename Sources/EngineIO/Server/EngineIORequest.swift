@@ -27,19 +27,23 @@ public struct EngineIORequest: Sendable, Hashable {
 
     static func percentDecode(_ text: Substring) -> String {
         guard text.utf8.contains(where: { $0 == UInt8(ascii: "%") || $0 == UInt8(ascii: "+") }) else { return String(text) }
+        let input = Array(text.utf8)
         var bytes: [UInt8] = []
-        bytes.reserveCapacity(text.utf8.count)
-        var iterator = text.utf8.makeIterator()
-        while let byte = iterator.next() {
+        bytes.reserveCapacity(input.count)
+        var index = 0
+        while index < input.count {
+            let byte = input[index]
             if byte == UInt8(ascii: "+") {
                 bytes.append(UInt8(ascii: " "))
-            } else if byte == UInt8(ascii: "%"), let high = iterator.next(), let low = iterator.next(),
-                let h = hexValue(high), let l = hexValue(low)
+            } else if byte == UInt8(ascii: "%"), index + 2 < input.count, let h = hexValue(input[index + 1]),
+                let l = hexValue(input[index + 2])
             {
                 bytes.append(h << 4 | l)
+                index += 2
             } else {
                 bytes.append(byte)
             }
+            index += 1
         }
         return String(decoding: bytes, as: UTF8.self)
     }

@@ -17,6 +17,7 @@ public final class EngineIOServer: Sendable {
     private let sessions = Mutex<[String: EngineIOSession]>([:])
     private let timers = Mutex(EngineIOTimerQueue())
     private let clock = ContinuousClock()
+    private let webSocketConnections = Mutex(0)
 
     /// - Parameters:
     ///   - tick: how often the heartbeat loop looks for due timers; deadlines are also checked
@@ -32,6 +33,9 @@ public final class EngineIOServer: Sendable {
 
     /// Entries in the heartbeat queue (one per open session, plus closed ones not yet popped).
     public var timerCount: Int { timers.withLock { $0.count } }
+
+    /// WebSocket connections being served right now (each holds a few tasks).
+    public var activeWebSocketConnections: Int { webSocketConnections.withLock { $0 } }
 
     /// The open session with this id.
     public func session(id: String) -> EngineIOSession? { sessions.withLock { $0[id] } }
@@ -190,6 +194,8 @@ public final class EngineIOServer: Sendable {
         inbound: Inbound,
         writer: Writer
     ) async where Inbound.Element == EngineIOData {
+        webSocketConnections.withLock { $0 += 1 }
+        defer { webSocketConnections.withLock { $0 -= 1 } }
         guard let route = try? EngineIORoute.resolve(method: .get, query: request.query, transports: configuration.transports) else { return }
         switch route {
         case .handshake(.websocket):

@@ -9,8 +9,8 @@ public final class EngineIOSession: Sendable {
     struct Locked: Sendable {
         var machine: Machine
         var waiter: CheckedContinuation<Machine.PullResult, Never>?
-        var closedWaiters: [CheckedContinuation<Void, Never>] = []
-        var cancelledClosedWaiters: Int = 0
+        var closedWaiters: [Int: CheckedContinuation<Void, Never>] = [:]
+        var nextWaiterID = 0
         var attachment: (any Sendable)?
     }
 
@@ -78,23 +78,21 @@ public final class EngineIOSession: Sendable {
 
     /// Returns when the session has closed (or the task is cancelled).
     public func waitUntilClosed() async {
+        let id = locked.withLock { locked in
+            defer { locked.nextWaiterID += 1 }
+            return locked.nextWaiterID
+        }
         await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
                 let resumeNow = locked.withLock { locked -> Bool in
                     if locked.machine.isClosed || Task.isCancelled { return true }
-                    locked.closedWaiters.append(continuation)
+                    locked.closedWaiters[id] = continuation
                     return false
                 }
                 if resumeNow { continuation.resume() }
             }
         } onCancel: {
-            // Cancellation is rare (a WebSocket handler ending first): release every waiter;
-            // the others re-check and wait again.
-            let waiters = locked.withLock { locked in
-                defer { locked.closedWaiters = [] }
-                return locked.closedWaiters
-            }
-            for waiter in waiters { waiter.resume() }
+            locked.withLock { $0.closedWaiters.removeValue(forKey: id) }?.resume()
         }
     }
 
@@ -141,8 +139,8 @@ public final class EngineIOSession: Sendable {
             }
             var closedWaiters: [CheckedContinuation<Void, Never>] = []
             if output.closed != nil {
-                closedWaiters = locked.closedWaiters
-                locked.closedWaiters = []
+                closedWaiters = Array(locked.closedWaiters.values)
+                locked.closedWaiters = [:]
             }
             return (output, waiter, closedWaiters)
         }
@@ -199,12 +197,12 @@ public final class EngineIOSession: Sendable {
                 case .reject(_, let closed, let wake):
                     let previous = wake != nil ? locked.waiter : nil
                     if wake != nil { locked.waiter = nil }
-                    let closedWaiters = closed != nil ? locked.closedWaiters : []
-                    if closed != nil { locked.closedWaiters = [] }
+                    let closedWaiters = closed != nil ? Array(locked.closedWaiters.values) : []
+                    if closed != nil { locked.closedWaiters = [:] }
                     return .now(result, previous, closedWaiters)
                 case .finish(_, let closed):
-                    let closedWaiters = closed != nil ? locked.closedWaiters : []
-                    if closed != nil { locked.closedWaiters = [] }
+                    let closedWaiters = closed != nil ? Array(locked.closedWaiters.values) : []
+                    if closed != nil { locked.closedWaiters = [:] }
                     return .now(result, nil, closedWaiters)
                 case .frames:
                     return .now(result, nil, [])

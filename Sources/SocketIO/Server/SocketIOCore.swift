@@ -15,6 +15,7 @@ final class SocketIOCore: EngineIOHandler {
     let jobs: AsyncStream<Job>
     private let jobsContinuation: AsyncStream<Job>.Continuation
     private let clientCount = Mutex(0)
+    private let jobCount = Mutex(0)
 
     init(configuration: SocketIOConfiguration) {
         self.configuration = configuration
@@ -45,9 +46,16 @@ final class SocketIOCore: EngineIOHandler {
 
     // MARK: Jobs
 
+    /// Jobs submitted and not finished (queued or running).
+    var jobsInFlight: Int { jobCount.withLock { $0 } }
+
     /// Runs `job` as a child task of the server's `run()`.
     func submit(_ job: @escaping Job) {
-        jobsContinuation.yield(job)
+        jobCount.withLock { $0 += 1 }
+        jobsContinuation.yield { [self] in
+            await job()
+            jobCount.withLock { $0 -= 1 }
+        }
     }
 
     func finishJobs() {

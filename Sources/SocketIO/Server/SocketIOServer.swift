@@ -61,6 +61,10 @@ public final class SocketIOServer: Service, Sendable {
         public var pollingClients: Int
         public var webSocketClients: Int
         public var heartbeatEntries: Int
+        /// WebSocket connections being served (their handler tasks).
+        public var webSocketConnections: Int
+        /// Handler jobs queued or running.
+        public var jobsInFlight: Int
     }
 
     /// A snapshot of the counters.
@@ -72,7 +76,9 @@ public final class SocketIOServer: Service, Sendable {
             sockets: core.allNamespaces.reduce(0) { $0 + $1.socketCount },
             pollingClients: connected.polling,
             webSocketClients: connected.websocket,
-            heartbeatEntries: engine.timerCount
+            heartbeatEntries: engine.timerCount,
+            webSocketConnections: engine.activeWebSocketConnections,
+            jobsInFlight: core.jobsInFlight
         )
     }
 

@@ -16,6 +16,12 @@ import urllib.request
 import aiohttp
 
 
+# Everything that must return to zero once every client is gone: sessions, sockets, timer
+# entries, WebSocket handler tasks, handler jobs.
+LEAK_KEYS = ("engineSessions", "sockets", "clients", "heartbeatEntries", "webSocketClients", "pollingClients",
+             "webSocketConnections", "jobsInFlight")
+
+
 def rss_kib(pid):
     with open(f"/proc/{pid}/status") as f:
         for line in f:
@@ -129,11 +135,11 @@ async def main():
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         s = stats(args.url)
-        if s["engineSessions"] == 0 and s["sockets"] == 0 and s["clients"] == 0 and s["heartbeatEntries"] == 0:
+        if all(s[k] == 0 for k in LEAK_KEYS):
             break
         await asyncio.sleep(0.2)
     print(f"after close: {s}, RSS {rss_kib(args.pid)} KiB", flush=True)
-    if any(s[k] != 0 for k in ("engineSessions", "sockets", "clients", "heartbeatEntries", "webSocketClients", "pollingClients")):
+    if any(s[k] != 0 for k in LEAK_KEYS):
         failures.append(f"leaked state after all clients left: {s}")
     growth = rss_end - rss_connected
     print(f"RSS growth while holding {len(clients)} clients for {args.seconds}s: {growth} KiB (bound {args.rss_growth_kib} KiB)")
