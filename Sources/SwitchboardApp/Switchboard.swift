@@ -1,7 +1,7 @@
+import AsyncHTTPClient
 import Foundation
 public import Hummingbird
 public import Logging
-import AsyncHTTPClient
 import Messenger
 public import ServiceLifecycle
 public import SwitchboardCore
@@ -45,14 +45,22 @@ public struct Switchboard: Sendable {
             if reclaimed > 0 { logger.notice("returned jobs left running by the previous run to the queue", metadata: ["jobs": "\(reclaimed)"]) }
         }
         return Switchboard(
-            configuration: configuration, database: database, store: store, hub: EventHub(), logger: logger,
-            databaseService: service, lock: lock
+            configuration: configuration,
+            database: database,
+            store: store,
+            hub: EventHub(),
+            logger: logger,
+            databaseService: service,
+            lock: lock
         )
     }
 
     /// Opens the configured database without migrating it.
     static func openDatabase(
-        _ configuration: SwitchboardConfiguration, logger: Logger, forMigration: Bool = false, exclusive: Bool = false
+        _ configuration: SwitchboardConfiguration,
+        logger: Logger,
+        forMigration: Bool = false,
+        exclusive: Bool = false
     ) async throws -> (any SQLDatabase, (any Service)?, DataDirectoryLock?) {
         switch configuration.database {
         case .sqlite(let path):
@@ -85,10 +93,15 @@ public struct Switchboard: Sendable {
         let router = Router(context: SwitchboardRequestContext.self)
         router.add(middleware: APIErrorMiddleware())
         let status = StatusReporter(
-            store: store, queue: store.queue, databaseKind: databaseKind,
+            store: store,
+            queue: store.queue,
+            databaseKind: databaseKind,
             schemaVersion: { [database] in try await Migrator(database: database).currentVersion() },
-            redisURL: configuration.redisURL, role: role.rawValue, concurrency: configuration.workerConcurrency,
-            demoMode: configuration.demoMode, sockets: { 0 }
+            redisURL: configuration.redisURL,
+            role: role.rawValue,
+            concurrency: configuration.workerConcurrency,
+            demoMode: configuration.demoMode,
+            sockets: { 0 }
         )
         OperationsRoutes(readiness: { [store, database] in
             do {
@@ -100,8 +113,11 @@ public struct Switchboard: Sendable {
             }
         }).register(on: router)
         WebhookRoutes(
-            store: store, verifyToken: configuration.webhookVerifyToken, appSecret: configuration.appSecret,
-            maxBytes: configuration.webhookMaxBytes, logger: logger
+            store: store,
+            verifyToken: configuration.webhookVerifyToken,
+            appSecret: configuration.appSecret,
+            maxBytes: configuration.webhookMaxBytes,
+            logger: logger
         ).register(on: router)
         router.get("/api/openapi.json") { _, _ in
             Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: .init(bytes: OpenAPIDocument.bytes)))
@@ -120,7 +136,10 @@ public struct Switchboard: Sendable {
                 .applyInbound: ApplyInboundHandler(store: store, queue: store.queue, publisher: hub, ourAppId: configuration.appId, logger: logger),
                 .fetchProfile: FetchProfileHandler(store: store, source: profiles, publisher: hub, logger: logger),
             ],
-            concurrency: configuration.workerConcurrency, lease: configuration.jobLease, workerID: Self.workerID, logger: logger
+            concurrency: configuration.workerConcurrency,
+            lease: configuration.jobLease,
+            workerID: Self.workerID,
+            logger: logger
         )
     }
 
@@ -134,7 +153,8 @@ public struct Switchboard: Sendable {
         var app = Application(
             router: makeRouter(role: role),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "switchboard"),
-            services: services, logger: logger
+            services: services,
+            logger: logger
         )
         let database = self.database
         let isPostgres = databaseKind == "postgresql"
@@ -157,7 +177,9 @@ extension Switchboard {
     /// Runs `body` with the configured database open (and, for PostgreSQL, its pool
     /// running), then closes it. For CLI commands that run outside `serve`.
     public static func withDatabase<T: Sendable>(
-        _ configuration: SwitchboardConfiguration, logger: Logger, forMigration: Bool = false,
+        _ configuration: SwitchboardConfiguration,
+        logger: Logger,
+        forMigration: Bool = false,
         _ body: @Sendable (any SQLDatabase) async throws -> T
     ) async throws -> T {
         let (database, _, lock) = try await openDatabase(configuration, logger: logger, forMigration: forMigration)
@@ -192,7 +214,8 @@ extension Switchboard {
                 configuration: .init(baseURL: configuration.graphAPIURL, apiVersion: configuration.graphAPIVersion),
                 logger: logger
             ),
-            store: store, box: SecretBox(secret: configuration.secret.value)
+            store: store,
+            box: SecretBox(secret: configuration.secret.value)
         )
     }
 }
@@ -212,8 +235,13 @@ extension Switchboard {
     public init(configuration: SwitchboardConfiguration, database: any SQLDatabase, clock: any WallClock = SystemWallClock(), logger: Logger) {
         MetricsBootstrap.bootstrap()
         self.init(
-            configuration: configuration, database: database, store: SQLStore(database: database, clock: clock), hub: EventHub(),
-            logger: logger, databaseService: nil, lock: nil
+            configuration: configuration,
+            database: database,
+            store: SQLStore(database: database, clock: clock),
+            hub: EventHub(),
+            logger: logger,
+            databaseService: nil,
+            lock: nil
         )
     }
 }

@@ -66,7 +66,9 @@ struct InboundApplication {
             ON CONFLICT (page_id, psid) DO UPDATE SET first_seen_at = MIN(contacts.first_seen_at, excluded.first_seen_at)
             RETURNING id, profile_fetched_at, profile_requested_at
             """.replacingOccurrences(of: "MIN(", with: db.dialect == .postgres ? "LEAST(" : "MIN("),
-            .text(batch.pageId), .text(batch.psid), .int(firstSeen)
+            .text(batch.pageId),
+            .text(batch.psid),
+            .int(firstSeen)
         )
         contactId = contact?.int("id") ?? 0
         // Fetched once, refreshed lazily: a profile older than a week is asked for again
@@ -83,7 +85,10 @@ struct InboundApplication {
             INSERT INTO conversations (page_id, contact_id, last_message_at, created_at, updated_at) VALUES ($1, $2, $3, $4, $4)
             ON CONFLICT (page_id, contact_id) DO UPDATE SET page_id = excluded.page_id RETURNING id
             """,
-            .text(batch.pageId), .int(contactId), .int(firstSeen), .int(now)
+            .text(batch.pageId),
+            .int(contactId),
+            .int(firstSeen),
+            .int(now)
         )
         conversationId = conversation?.int("id") ?? 0
     }
@@ -92,13 +97,23 @@ struct InboundApplication {
         switch event.payload {
         case .message(let message):
             try await insertInbound(
-                event, mid: message.mid, kind: "message", text: message.text, attachments: message.attachments,
-                quickReply: message.quickReplyPayload, replyTo: message.replyToMid
+                event,
+                mid: message.mid,
+                kind: "message",
+                text: message.text,
+                attachments: message.attachments,
+                quickReply: message.quickReplyPayload,
+                replyTo: message.replyToMid
             )
         case .postback(let postback):
             let mid = postback.mid ?? Self.postbackKey(event, payload: postback.payload)
             try await insertInbound(
-                event, mid: mid, kind: "postback", text: postback.title, attachments: [], postbackPayload: postback.payload,
+                event,
+                mid: mid,
+                kind: "postback",
+                text: postback.title,
+                attachments: [],
+                postbackPayload: postback.payload,
                 referral: postback.referral.map(UnhandledEvent.referralJSON)
             )
         case .echo(let echo):
@@ -115,14 +130,26 @@ struct InboundApplication {
                 INSERT INTO reactions (page_id, mid, psid, action, reaction, emoji, event_timestamp)
                 VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (page_id, mid, psid, event_timestamp, action) DO NOTHING RETURNING id
                 """,
-                .text(batch.pageId), .text(reaction.mid), .text(batch.psid), .text(reaction.action.rawValue),
-                SQLValue(reaction.reaction), SQLValue(reaction.emoji), .int(event.timestamp)
+                .text(batch.pageId),
+                .text(reaction.mid),
+                .text(batch.psid),
+                .text(reaction.action.rawValue),
+                SQLValue(reaction.reaction),
+                SQLValue(reaction.emoji),
+                .int(event.timestamp)
             )
-            if inserted.isEmpty { duplicates += 1 } else { reactedMids.insert(reaction.mid); count("reaction") }
+            if inserted.isEmpty {
+                duplicates += 1
+            } else {
+                reactedMids.insert(reaction.mid)
+                count("reaction")
+            }
         case .messageEdit(let edit):
             let rows = try await db.query(
                 "UPDATE messages SET text = $3 WHERE page_id = $1 AND mid = $2 AND (text IS NULL OR text <> $3) RETURNING \(MessageColumns.list)",
-                .text(batch.pageId), .text(edit.mid), SQLValue(edit.text)
+                .text(batch.pageId),
+                .text(edit.mid),
+                SQLValue(edit.text)
             )
             statusChanges += rows
             count("message_edit")
@@ -135,8 +162,15 @@ struct InboundApplication {
     private mutating func count(_ kind: String) { applied[kind, default: 0] += 1 }
 
     private mutating func insertInbound(
-        _ event: WebhookEvent, mid: String, kind: String, text: String?, attachments: [WebhookAttachment],
-        quickReply: String? = nil, replyTo: String? = nil, postbackPayload: String? = nil, referral: String? = nil
+        _ event: WebhookEvent,
+        mid: String,
+        kind: String,
+        text: String?,
+        attachments: [WebhookAttachment],
+        quickReply: String? = nil,
+        replyTo: String? = nil,
+        postbackPayload: String? = nil,
+        referral: String? = nil
     ) async throws {
         let rows = try await db.query(
             """
@@ -145,9 +179,18 @@ struct InboundApplication {
             VALUES ($1, $2, 'in', 'customer', $3, $4, $5, $6, $7, $8, $9, $10, 'received', $11, $12)
             ON CONFLICT (page_id, mid) DO NOTHING RETURNING \(MessageColumns.list)
             """,
-            .int(conversationId), .text(batch.pageId), .text(kind), SQLValue(text),
-            SQLValue(MessageColumns.attachmentsJSON(attachments)), SQLValue(quickReply), SQLValue(postbackPayload),
-            SQLValue(referral), SQLValue(replyTo), .text(mid), .int(event.timestamp), .int(now)
+            .int(conversationId),
+            .text(batch.pageId),
+            .text(kind),
+            SQLValue(text),
+            SQLValue(MessageColumns.attachmentsJSON(attachments)),
+            SQLValue(quickReply),
+            SQLValue(postbackPayload),
+            SQLValue(referral),
+            SQLValue(replyTo),
+            .text(mid),
+            .int(event.timestamp),
+            .int(now)
         )
         guard let row = rows.first else {
             duplicates += 1
@@ -182,7 +225,10 @@ struct InboundApplication {
                 WHERE id = $1 AND conversation_id = $2 AND (mid IS NULL OR status IN ('queued', 'failed'))
                 RETURNING \(MessageColumns.list)
                 """,
-                .int(ownId), .int(conversationId), .text(echo.mid), .int(event.timestamp)
+                .int(ownId),
+                .int(conversationId),
+                .text(echo.mid),
+                .int(event.timestamp)
             )
             if !rows.isEmpty {
                 statusChanges += rows
@@ -201,9 +247,15 @@ struct InboundApplication {
             VALUES ($1, $2, 'out', $3, $4, 'message', $5, $6, $7, 'sent', $8, $9, $8)
             ON CONFLICT (page_id, mid) DO NOTHING RETURNING \(MessageColumns.list)
             """,
-            .int(conversationId), .text(batch.pageId), .text(ours ? MessageAuthor.agent.rawValue : MessageAuthor.otherApp.rawValue),
-            SQLValue(echo.appId), SQLValue(echo.text), SQLValue(MessageColumns.attachmentsJSON(echo.attachments)),
-            .text(echo.mid), .int(event.timestamp), .int(now)
+            .int(conversationId),
+            .text(batch.pageId),
+            .text(ours ? MessageAuthor.agent.rawValue : MessageAuthor.otherApp.rawValue),
+            SQLValue(echo.appId),
+            SQLValue(echo.text),
+            SQLValue(MessageColumns.attachmentsJSON(echo.attachments)),
+            .text(echo.mid),
+            .int(event.timestamp),
+            .int(now)
         )
         guard let row = rows.first else {
             duplicates += 1
@@ -227,7 +279,9 @@ struct InboundApplication {
                   AND sent_timestamp <= $2
                 RETURNING \(MessageColumns.list)
                 """,
-                .int(conversationId), .int(delivered), .int(now)
+                .int(conversationId),
+                .int(delivered),
+                .int(now)
             )
             for mid in mids {
                 statusChanges += try await db.query(
@@ -236,7 +290,9 @@ struct InboundApplication {
                     WHERE conversation_id = $1 AND mid = $2 AND direction = 'out' AND status IN ('queued', 'sent')
                     RETURNING \(MessageColumns.list)
                     """,
-                    .int(conversationId), .text(mid), .int(now)
+                    .int(conversationId),
+                    .text(mid),
+                    .int(now)
                 )
             }
         }
@@ -249,7 +305,9 @@ struct InboundApplication {
                   AND sent_timestamp <= $2
                 RETURNING \(MessageColumns.list)
                 """,
-                .int(conversationId), .int(read), .int(now)
+                .int(conversationId),
+                .int(read),
+                .int(now)
             )
         }
     }
@@ -275,9 +333,16 @@ struct InboundApplication {
                     updated_at = $10
                 WHERE id = $1
                 """,
-                .int(conversationId), .int(counters.messages), .int(counters.unread), .int(counters.lastInbound ?? 0),
-                .int(counters.lastMessage ?? 0), SQLValue(counters.preview), .int(counters.deliveredWatermark),
-                .int(counters.changed ? 1 : 0), .int(counters.readWatermark), .int(now)
+                .int(conversationId),
+                .int(counters.messages),
+                .int(counters.unread),
+                .int(counters.lastInbound ?? 0),
+                .int(counters.lastMessage ?? 0),
+                SQLValue(counters.preview),
+                .int(counters.deliveredWatermark),
+                .int(counters.changed ? 1 : 0),
+                .int(counters.readWatermark),
+                .int(now)
             )
         }
         var realtime: [RealtimeEvent] = []
@@ -288,7 +353,11 @@ struct InboundApplication {
             for row in newMessages.sorted(by: MessageColumns.threadOrder) {
                 let message = try await MessageColumns.message(row, in: db, pageId: batch.pageId)
                 realtime.append(
-                    try await log.record("message:new", conversationId: conversationKey, MessageNewPayload(message: message, conversation: conversation))
+                    try await log.record(
+                        "message:new",
+                        conversationId: conversationKey,
+                        MessageNewPayload(message: message, conversation: conversation)
+                    )
                 )
             }
             for row in statusChanges {
@@ -296,7 +365,8 @@ struct InboundApplication {
                 if message.status == .sent, let mid = message.facebookMessageId, let sentAt = message.sentAt {
                     realtime.append(
                         try await log.record(
-                            "message:sent", conversationId: conversationKey,
+                            "message:sent",
+                            conversationId: conversationKey,
                             MessageSentPayload(messageId: message.id, facebookMessageId: mid, sentAt: sentAt, conversationId: conversationKey)
                         )
                     )
@@ -305,12 +375,15 @@ struct InboundApplication {
             }
             for mid in reactedMids.sorted() {
                 if let row = try await db.first(
-                    "SELECT \(MessageColumns.list) FROM messages WHERE page_id = $1 AND mid = $2", .text(batch.pageId), .text(mid)
+                    "SELECT \(MessageColumns.list) FROM messages WHERE page_id = $1 AND mid = $2",
+                    .text(batch.pageId),
+                    .text(mid)
                 ) {
                     let message = try await MessageColumns.message(row, in: db, pageId: batch.pageId)
                     realtime.append(
                         try await log.record(
-                            "message:reaction", conversationId: conversationKey,
+                            "message:reaction",
+                            conversationId: conversationKey,
                             MessageReactionPayload(messageId: message.id, conversationId: conversationKey, reactions: message.reactions)
                         )
                     )
@@ -319,17 +392,24 @@ struct InboundApplication {
             if let conversation, counters.changed {
                 realtime.append(
                     try await log.record(
-                        "conversation:updated", conversationId: conversationKey,
+                        "conversation:updated",
+                        conversationId: conversationKey,
                         ConversationUpdatedPayload(
-                            conversationId: conversationKey, lastMessageAt: conversation.lastMessageAt, messageCount: conversation.messageCount
+                            conversationId: conversationKey,
+                            lastMessageAt: conversation.lastMessageAt,
+                            messageCount: conversation.messageCount
                         )
                     )
                 )
             }
         }
         return InboundOutcome(
-            conversationId: conversationKey, contactId: contactId, needsProfile: needsProfile, realtime: realtime,
-            applied: applied, duplicates: duplicates
+            conversationId: conversationKey,
+            contactId: contactId,
+            needsProfile: needsProfile,
+            realtime: realtime,
+            applied: applied,
+            duplicates: duplicates
         )
     }
 }

@@ -16,9 +16,15 @@ extension SQLStore {
                     state = excluded.state, state_reason = excluded.state_reason, paused_until = excluded.paused_until,
                     subscribed_at = COALESCE(excluded.subscribed_at, pages.subscribed_at), updated_at = excluded.updated_at
                 """,
-                .text(page.id), SQLValue(page.name), page.sealedAccessToken.map(SQLValue.bytes) ?? .null,
-                page.sealedAppSecret.map(SQLValue.bytes) ?? .null, .text(page.state.rawValue), SQLValue(page.stateReason),
-                SQLValue(page.pausedUntil?.millisecondsSince1970), SQLValue(page.subscribedAt?.millisecondsSince1970), .int(now)
+                .text(page.id),
+                SQLValue(page.name),
+                page.sealedAccessToken.map(SQLValue.bytes) ?? .null,
+                page.sealedAppSecret.map(SQLValue.bytes) ?? .null,
+                .text(page.state.rawValue),
+                SQLValue(page.stateReason),
+                SQLValue(page.pausedUntil?.millisecondsSince1970),
+                SQLValue(page.subscribedAt?.millisecondsSince1970),
+                .int(now)
             )
         }
     }
@@ -35,9 +41,12 @@ extension SQLStore {
 
     static func pageRecord(_ row: SQLRow) -> PageRecord {
         PageRecord(
-            id: row.string("id") ?? "", name: row.string("name"), sealedAccessToken: row["access_token"].bytes,
+            id: row.string("id") ?? "",
+            name: row.string("name"),
+            sealedAccessToken: row["access_token"].bytes,
             sealedAppSecret: row["app_secret"].bytes,
-            state: PageRecord.State(rawValue: row.string("state") ?? "") ?? .active, stateReason: row.string("state_reason"),
+            state: PageRecord.State(rawValue: row.string("state") ?? "") ?? .active,
+            stateReason: row.string("state_reason"),
             pausedUntil: row.int("paused_until").map { Date(millisecondsSince1970: $0) },
             subscribedAt: row.int("subscribed_at").map { Date(millisecondsSince1970: $0) }
         )
@@ -57,7 +66,12 @@ extension SQLStore {
     /// Stores a fetched profile (or why it could not be fetched) and records a
     /// `contact:updated` event for the conversations that show it.
     public func updateContactProfile(
-        id: Int64, name: String?, firstName: String?, lastName: String?, avatarURL: String?, error: String?
+        id: Int64,
+        name: String?,
+        firstName: String?,
+        lastName: String?,
+        avatarURL: String?,
+        error: String?
     ) async throws -> [RealtimeEvent] {
         let now = self.now
         return try await database.transaction { db in
@@ -68,7 +82,13 @@ extension SQLStore {
                     profile_fetched_at = CASE WHEN $6 IS NULL THEN $7 ELSE profile_fetched_at END, profile_error = $6
                 WHERE id = $1
                 """,
-                .int(id), SQLValue(name), SQLValue(firstName), SQLValue(lastName), SQLValue(avatarURL), SQLValue(error), .int(now)
+                .int(id),
+                SQLValue(name),
+                SQLValue(firstName),
+                SQLValue(lastName),
+                SQLValue(avatarURL),
+                SQLValue(error),
+                .int(now)
             )
             guard error == nil else { return [] }
             let log = RealtimeLog(db: db, now: now)
@@ -76,7 +96,11 @@ extension SQLStore {
             for row in try await db.query("SELECT id FROM conversations WHERE contact_id = $1", .int(id)) {
                 if let conversation = try await ConversationRows.load(id: row.int("id") ?? 0, in: db, now: now) {
                     events.append(
-                        try await log.record("contact:updated", conversationId: conversation.id, ContactUpdatedPayload(conversationId: conversation.id, contact: conversation.contact))
+                        try await log.record(
+                            "contact:updated",
+                            conversationId: conversation.id,
+                            ContactUpdatedPayload(conversationId: conversation.id, contact: conversation.contact)
+                        )
                     )
                 }
             }
@@ -91,7 +115,9 @@ extension SQLStore {
         let now = self.now
         return try await database.transaction { db in
             try await db.first(
-                "INSERT INTO api_tokens (name, token_hash, created_at) VALUES ($1, $2, $3) RETURNING id", .text(name), .text(tokenHash),
+                "INSERT INTO api_tokens (name, token_hash, created_at) VALUES ($1, $2, $3) RETURNING id",
+                .text(name),
+                .text(tokenHash),
                 .int(now)
             )?.int("id") ?? 0
         }
@@ -104,4 +130,3 @@ extension SQLStore {
         }
     }
 }
-

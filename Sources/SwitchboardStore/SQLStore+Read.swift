@@ -29,7 +29,8 @@ extension SQLStore {
             )
         }
         let whereClause = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
-        let sql = "\(ConversationRows.select) \(whereClause) ORDER BY COALESCE(c.last_message_at, 0) DESC, c.id DESC LIMIT \(bind(.int(Int64(limit + 1))))"
+        let sql =
+            "\(ConversationRows.select) \(whereClause) ORDER BY COALESCE(c.last_message_at, 0) DESC, c.id DESC LIMIT \(bind(.int(Int64(limit + 1))))"
         let rows = try await database.read { [binds] db in try await db.query(sql, binds) }
         let page = rows.prefix(limit)
         let next = rows.count > limit ? page.last.map { Cursor.encode($0.int("last_message_at") ?? 0, $0.int("id") ?? 0) } : nil
@@ -84,14 +85,16 @@ extension SQLStore {
         return try await database.transaction { db in
             let changed = try await db.query(
                 "UPDATE conversations SET unread_count = 0, updated_at = $2 WHERE id = $1 AND unread_count > 0 RETURNING id",
-                .int(key), .int(now)
+                .int(key),
+                .int(now)
             )
             guard let conversation = try await ConversationRows.load(id: key, in: db, now: now) else {
                 throw SwitchboardError(.conversationNotFound, "No conversation has the id \(conversationId).")
             }
             guard !changed.isEmpty else { return (conversation, nil) }
             let event = try await RealtimeLog(db: db, now: now).record(
-                "conversation:read", conversationId: conversation.id,
+                "conversation:read",
+                conversationId: conversation.id,
                 ConversationReadPayload(conversationId: conversation.id, unreadCount: 0)
             )
             return (conversation, event)
@@ -103,12 +106,16 @@ extension SQLStore {
         try await database.read { db in
             try await db.query(
                 "SELECT id, at, name, conversation_id, payload FROM realtime_events WHERE id > $1 ORDER BY id LIMIT $2",
-                .int(id), .int(Int64(max(1, min(limit, 1000))))
+                .int(id),
+                .int(Int64(max(1, min(limit, 1000))))
             )
         }.map { row in
             RealtimeEvent(
-                id: row.int("id") ?? 0, name: row.string("name") ?? "", conversationId: row.int("conversation_id").map { String($0) },
-                payload: row.string("payload") ?? "{}", at: MessageColumns.iso(row.int("at")) ?? ""
+                id: row.int("id") ?? 0,
+                name: row.string("name") ?? "",
+                conversationId: row.int("conversation_id").map { String($0) },
+                payload: row.string("payload") ?? "{}",
+                at: MessageColumns.iso(row.int("at")) ?? ""
             )
         }
     }

@@ -40,7 +40,12 @@ public final class SQLStore: Store {
     /// body adds nothing): its per-conversation jobs and its unhandled events are
     /// recorded in the same transaction, and the split job is acknowledged with them.
     public func finishWebhookSplit(
-        id: Int64, eventCount: Int, jobs: [NewJob], unhandled: [UnhandledEvent], error: String?, splitJob: Job
+        id: Int64,
+        eventCount: Int,
+        jobs: [NewJob],
+        unhandled: [UnhandledEvent],
+        error: String?,
+        splitJob: Job
     ) async throws {
         let now = self.now
         try await database.transaction(durability: .relaxed) { [queue] db in
@@ -50,7 +55,10 @@ public final class SQLStore: Store {
             }
             try await db.query(
                 "UPDATE webhook_events SET processed_at = $2, event_count = $3, error = $4 WHERE id = $1",
-                .int(id), .int(now), .int(Int64(eventCount)), SQLValue(error)
+                .int(id),
+                .int(now),
+                .int(Int64(eventCount)),
+                SQLValue(error)
             )
             try await queue.complete(splitJob, in: db)
         }
@@ -66,8 +74,12 @@ public final class SQLStore: Store {
                 SELECT 1 FROM unhandled_events WHERE kind = $4 AND body = $6 AND COALESCE(page_id, '') = COALESCE($3, ''))
             ON CONFLICT (webhook_event_id, event_index) DO NOTHING
             """,
-            .int(webhookEventId), .int(Int64(event.index)), SQLValue(event.pageId), .text(event.kind),
-            SQLValue(event.reason), .text(event.json)
+            .int(webhookEventId),
+            .int(Int64(event.index)),
+            SQLValue(event.pageId),
+            .text(event.kind),
+            SQLValue(event.reason),
+            .text(event.json)
         )
     }
 
@@ -97,8 +109,13 @@ public final class SQLStore: Store {
             )
             func n(_ key: String) -> Int { Int(row?.int(key) ?? 0) }
             return StoreCounts(
-                pages: n("pages"), contacts: n("contacts"), conversations: n("conversations"), messages: n("messages"),
-                webhooksReceived: n("received"), webhooksPending: n("pending"), webhooksFailed: n("failed"),
+                pages: n("pages"),
+                contacts: n("contacts"),
+                conversations: n("conversations"),
+                messages: n("messages"),
+                webhooksReceived: n("received"),
+                webhooksPending: n("pending"),
+                webhooksFailed: n("failed"),
                 unhandledEvents: n("unhandled")
             )
         }
@@ -109,4 +126,3 @@ public final class SQLStore: Store {
         _ = try await database.read { db in try await db.query("SELECT 1 AS one") }
     }
 }
-

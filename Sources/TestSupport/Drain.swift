@@ -11,7 +11,12 @@ public struct InboundDrain: Sendable {
     public let ourAppId: String?
     let handlers: [JobKind: any JobHandler]
 
-    public init(store: SQLStore, publisher: any EventPublisher = DiscardingEventPublisher(), ourAppId: String? = "app-ours", logger: Logger = TestDatabase.logger) {
+    public init(
+        store: SQLStore,
+        publisher: any EventPublisher = DiscardingEventPublisher(),
+        ourAppId: String? = "app-ours",
+        logger: Logger = TestDatabase.logger
+    ) {
         self.store = store
         self.publisher = publisher
         self.ourAppId = ourAppId

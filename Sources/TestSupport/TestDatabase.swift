@@ -31,7 +31,9 @@ public enum TestDatabase {
     }()
 
     public static func with<T: Sendable>(
-        _ kind: TestDatabaseKind, migrate: Bool = true, _ body: @Sendable (any SQLDatabase) async throws -> T
+        _ kind: TestDatabaseKind,
+        migrate: Bool = true,
+        _ body: @Sendable (any SQLDatabase) async throws -> T
     ) async throws -> T {
         switch kind {
         case .sqlite:
@@ -66,7 +68,8 @@ public enum TestDatabase {
 
     /// The URL of a fresh PostgreSQL database for tests that start a server on it.
     public static func withPostgres<T: Sendable>(
-        _ endpoint: PostgresDatabase.Endpoint, _ body: @Sendable (any SQLDatabase) async throws -> T
+        _ endpoint: PostgresDatabase.Endpoint,
+        _ body: @Sendable (any SQLDatabase) async throws -> T
     ) async throws -> T {
         let database = PostgresDatabase(endpoint: endpoint, maxConnections: 8, logger: logger)
         return try await withThrowingTaskGroup(of: T?.self) { group in

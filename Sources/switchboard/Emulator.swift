@@ -33,7 +33,9 @@ struct Emulator: AsyncParsableCommand {
         if demoInterval > 0, let page = configuration.pages.first {
             services.append(DemoTrafficService(emulator: emulator, pageId: page.id, options: .init(interval: .seconds(demoInterval))))
         }
-        print("Graph emulator on http://127.0.0.1:\(port) (Page \(configuration.pages.first?.id ?? "-"), token \(configuration.pages.first?.token.exposedValue ?? "-"))")
+        print(
+            "Graph emulator on http://127.0.0.1:\(port) (Page \(configuration.pages.first?.id ?? "-"), token \(configuration.pages.first?.token.exposedValue ?? "-"))"
+        )
         try await ServiceGroup(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger).run()
     }
 }

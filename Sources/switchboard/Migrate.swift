@@ -16,7 +16,11 @@ struct Migrate: AsyncParsableCommand {
         let applied = try await Switchboard.withDatabase(configuration, logger: logger, forMigration: true) { database in
             try await Migrator(database: database).migrate(now: Date().millisecondsSince1970)
         }
-        print(applied.isEmpty ? "The schema is up to date (version \(Migrator.latestVersion))." : "Applied migrations \(applied.map(String.init).joined(separator: ", ")); the schema is at version \(Migrator.latestVersion).")
+        print(
+            applied.isEmpty
+                ? "The schema is up to date (version \(Migrator.latestVersion))."
+                : "Applied migrations \(applied.map(String.init).joined(separator: ", ")); the schema is at version \(Migrator.latestVersion)."
+        )
     }
 }
 
@@ -39,8 +43,16 @@ struct Status: AsyncParsableCommand {
             if json {
                 let encoder = JSONEncoder()
                 encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
-                struct Report: Encodable { var schemaVersion: Int; var counts: StoreCounts; var queue: QueueStats; var deadJobs: [DeadJob] }
-                return String(decoding: try encoder.encode(Report(schemaVersion: version, counts: counts, queue: queue, deadJobs: dead)), as: UTF8.self)
+                struct Report: Encodable {
+                    var schemaVersion: Int
+                    var counts: StoreCounts
+                    var queue: QueueStats
+                    var deadJobs: [DeadJob]
+                }
+                return String(
+                    decoding: try encoder.encode(Report(schemaVersion: version, counts: counts, queue: queue, deadJobs: dead)),
+                    as: UTF8.self
+                )
             }
             var lines = [
                 "schema:        version \(version) of \(Migrator.latestVersion)",
@@ -59,7 +71,8 @@ struct Status: AsyncParsableCommand {
 
 struct Token: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Manage API tokens.", subcommands: [Create.self]
+        abstract: "Manage API tokens.",
+        subcommands: [Create.self]
     )
 
     struct Create: AsyncParsableCommand {

@@ -30,7 +30,10 @@ struct Seed: AsyncParsableCommand {
                 let psid = "seed-customer-\(n + 1)"
                 let events = (0..<3).map { i in
                     WebhookEvent(
-                        pageId: pageId, customerId: psid, timestamp: start + Int64(n * 60_000 + i * 1000), channel: .messaging,
+                        pageId: pageId,
+                        customerId: psid,
+                        timestamp: start + Int64(n * 60_000 + i * 1000),
+                        channel: .messaging,
                         payload: .message(InboundMessage(mid: "m_seed_\(n + 1)_\(i)", text: Self.lines[(n + i) % Self.lines.count]))
                     )
                 }

@@ -1,6 +1,6 @@
 public import ArgumentParser
-import Hummingbird
 import Foundation
+import Hummingbird
 import Logging
 import SwitchboardApp
 import SwitchboardCore
@@ -38,17 +38,20 @@ struct Serve: AsyncParsableCommand {
         let extra = try await demo?.services(for: switchboard, trafficInterval: .seconds(demoInterval)) ?? []
         let app = switchboard.application(role: role, profiles: switchboard.graphProfileSource(), extraServices: role.runsWeb ? extra : [])
         if let demo {
-            FileHandle.standardOutput.write(Data(
-                """
-                ┌─ DEMO MODE ───────────────────────────────────────────────────────────────
-                │ No Facebook Page is configured, so a built-in Graph emulator plays Meta on port \(demo.emulatorPort)
-                │ and sample customers of "Switchboard Demo Shop" write in every ~\(demoInterval) s.
-                │ Inbox API:  http://\(configuration.host):\(configuration.port)/api/conversations  (token: switchboard token create)
-                │ Status:     http://\(configuration.host):\(configuration.port)/api/status · /metrics · /readyz
-                │ Go live: set FACEBOOK_APP_SECRET, FACEBOOK_PAGE_ID and FACEBOOK_PAGE_ACCESS_TOKEN.
-                └───────────────────────────────────────────────────────────────────────────
+            FileHandle.standardOutput.write(
+                Data(
+                    """
+                    ┌─ DEMO MODE ───────────────────────────────────────────────────────────────
+                    │ No Facebook Page is configured, so a built-in Graph emulator plays Meta on port \(demo.emulatorPort)
+                    │ and sample customers of "Switchboard Demo Shop" write in every ~\(demoInterval) s.
+                    │ Inbox API:  http://\(configuration.host):\(configuration.port)/api/conversations  (token: switchboard token create)
+                    │ Status:     http://\(configuration.host):\(configuration.port)/api/status · /metrics · /readyz
+                    │ Go live: set FACEBOOK_APP_SECRET, FACEBOOK_PAGE_ID and FACEBOOK_PAGE_ACCESS_TOKEN.
+                    └───────────────────────────────────────────────────────────────────────────
 
-                """.utf8))
+                    """.utf8
+                )
+            )
         }
         logger.info(
             "switchboard starting",

@@ -3,10 +3,11 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import NIOCore
-@testable import SwitchboardApp
 import SwitchboardStore
-import Testing
 import TestSupport
+import Testing
+
+@testable import SwitchboardApp
 
 @Suite("REST API")
 struct APIRouteTests {
@@ -32,7 +33,9 @@ struct APIRouteTests {
         try await TestApp.with(kind) { app, client in
             let store = app.switchboard.store
             for n in 0..<3 {
-                _ = try await store.storeWebhook(body: Webhook.body([Webhook.message(psid: "api", mid: "m_api_\(n)", text: "m\(n)", timestamp: Int64(100 + n))]))
+                _ = try await store.storeWebhook(
+                    body: Webhook.body([Webhook.message(psid: "api", mid: "m_api_\(n)", text: "m\(n)", timestamp: Int64(100 + n))])
+                )
             }
             try await InboundDrain(store: store).run()
             let list = try await client.execute(uri: "/api/conversations?limit=10", method: .get, headers: app.auth)

@@ -1,6 +1,7 @@
 import Foundation
-@testable import SwitchboardApp
 import Testing
+
+@testable import SwitchboardApp
 
 @Suite("Configuration")
 struct ConfigurationTests {
@@ -27,7 +28,13 @@ struct ConfigurationTests {
             "REDIS_URL": "rediss://user:pw@cache:6380/2", "FACEBOOK_PAGE_ID": "1", "FACEBOOK_PAGE_ACCESS_TOKEN": "tok",
             "EMAIL_SERVER_HOST": "smtp.example.com", "EMAIL_SERVER_PORT": "465", "EMAIL_FROM": "inbox@example.com",
         ])
-        #expect(configuration.database == .postgres(url: "postgresql://app:p%40ss@db.internal:6543/inbox?sslmode=require", migrationURL: "postgres://app:pw@db.internal:5432/inbox"))
+        #expect(
+            configuration.database
+                == .postgres(
+                    url: "postgresql://app:p%40ss@db.internal:6543/inbox?sslmode=require",
+                    migrationURL: "postgres://app:pw@db.internal:5432/inbox"
+                )
+        )
         #expect(configuration.publicURL == "https://inbox.example.com")
         #expect(configuration.secret.value == "0123456789abcdef0123")
         #expect("\(configuration.secret)" == "<redacted>")
@@ -37,22 +44,25 @@ struct ConfigurationTests {
         #expect(try parse(["DATABASE_URL": "sqlite:/var/lib/sb.sqlite"]).database == .sqlite(path: "/var/lib/sb.sqlite"))
     }
 
-    @Test("a bad value names its variable", arguments: [
-        (["DATABASE_URL": "mysql://u:p@h/db"], "DATABASE_URL"),
-        (["DATABASE_URL": "not a url"], "DATABASE_URL"),
-        (["DATABASE_URL": "postgresql://host-without-user/db"], "DATABASE_URL"),
-        (["DATABASE_URL": "postgresql://u:p@h:99999/db"], "DATABASE_URL"),
-        (["PORT": "eighty"], "PORT"),
-        (["REDIS_URL": "http://cache"], "REDIS_URL"),
-        (["NEXTAUTH_URL": "inbox.example.com"], "NEXTAUTH_URL"),
-        (["NEXTAUTH_SECRET": "short"], "NEXTAUTH_SECRET"),
-        (["SWITCHBOARD_ENV": "production"], "NEXTAUTH_SECRET"),
-        (["NODE_ENV": "production"], "NEXTAUTH_SECRET"),
-        (["FACEBOOK_PAGE_ID": "1"], "FACEBOOK_PAGE_ACCESS_TOKEN"),
-        (["GRAPH_API_VERSION": "25"], "GRAPH_API_VERSION"),
-        (["SWITCHBOARD_SQLITE_SYNC": "sometimes"], "SWITCHBOARD_SQLITE_SYNC"),
-        (["EMAIL_SERVER_HOST": "smtp"], "EMAIL_FROM"),
-    ])
+    @Test(
+        "a bad value names its variable",
+        arguments: [
+            (["DATABASE_URL": "mysql://u:p@h/db"], "DATABASE_URL"),
+            (["DATABASE_URL": "not a url"], "DATABASE_URL"),
+            (["DATABASE_URL": "postgresql://host-without-user/db"], "DATABASE_URL"),
+            (["DATABASE_URL": "postgresql://u:p@h:99999/db"], "DATABASE_URL"),
+            (["PORT": "eighty"], "PORT"),
+            (["REDIS_URL": "http://cache"], "REDIS_URL"),
+            (["NEXTAUTH_URL": "inbox.example.com"], "NEXTAUTH_URL"),
+            (["NEXTAUTH_SECRET": "short"], "NEXTAUTH_SECRET"),
+            (["SWITCHBOARD_ENV": "production"], "NEXTAUTH_SECRET"),
+            (["NODE_ENV": "production"], "NEXTAUTH_SECRET"),
+            (["FACEBOOK_PAGE_ID": "1"], "FACEBOOK_PAGE_ACCESS_TOKEN"),
+            (["GRAPH_API_VERSION": "25"], "GRAPH_API_VERSION"),
+            (["SWITCHBOARD_SQLITE_SYNC": "sometimes"], "SWITCHBOARD_SQLITE_SYNC"),
+            (["EMAIL_SERVER_HOST": "smtp"], "EMAIL_FROM"),
+        ]
+    )
     func badValues(values: [String: String], variable: String) throws {
         #expect { try parse(values) } throws: { ($0 as? ConfigurationError)?.variable == variable }
     }
@@ -76,15 +86,25 @@ struct ConfigurationTests {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
         try """
-            # the Node stack's file
-            DATABASE_URL="postgresql://username:password@localhost:5432/facebook_bot_db"
-            export NEXTAUTH_SECRET='a secret with spaces 123'
-            WEBHOOK_VERIFY_TOKEN=from-local # trailing comment
-            PORT=4000
-            """.write(to: directory.appendingPathComponent(".env.local"), atomically: true, encoding: .utf8)
-        try "WEBHOOK_VERIFY_TOKEN=from-env-file\nHOST=0.0.0.0\n".write(to: directory.appendingPathComponent(".env"), atomically: true, encoding: .utf8)
+        # the Node stack's file
+        DATABASE_URL="postgresql://username:password@localhost:5432/facebook_bot_db"
+        export NEXTAUTH_SECRET='a secret with spaces 123'
+        WEBHOOK_VERIFY_TOKEN=from-local # trailing comment
+        PORT=4000
+        """.write(to: directory.appendingPathComponent(".env.local"), atomically: true, encoding: .utf8)
+        try "WEBHOOK_VERIFY_TOKEN=from-env-file\nHOST=0.0.0.0\n".write(
+            to: directory.appendingPathComponent(".env"),
+            atomically: true,
+            encoding: .utf8
+        )
         let configuration = try await SwitchboardConfiguration.load(environment: ["PORT": "5000"], directory: directory.path)
-        #expect(configuration.database == .postgres(url: "postgresql://username:password@localhost:5432/facebook_bot_db", migrationURL: "postgresql://username:password@localhost:5432/facebook_bot_db"))
+        #expect(
+            configuration.database
+                == .postgres(
+                    url: "postgresql://username:password@localhost:5432/facebook_bot_db",
+                    migrationURL: "postgresql://username:password@localhost:5432/facebook_bot_db"
+                )
+        )
         #expect(configuration.secret.value == "a secret with spaces 123")
         #expect(configuration.webhookVerifyToken == "from-local")
         #expect(configuration.host == "0.0.0.0")

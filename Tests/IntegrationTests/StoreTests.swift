@@ -2,8 +2,8 @@ import Foundation
 import Messenger
 import SwitchboardCore
 import SwitchboardStore
-import Testing
 import TestSupport
+import Testing
 
 /// The store suite: every test runs on SQLite and on PostgreSQL.
 @Suite("Store")
@@ -88,11 +88,17 @@ struct StoreTests {
                 for n in 0..<16 {
                     group.addTask {
                         let event = WebhookEvent(
-                            pageId: Webhook.page, customerId: "race-1", timestamp: Int64(1000 + n), channel: .messaging,
+                            pageId: Webhook.page,
+                            customerId: "race-1",
+                            timestamp: Int64(1000 + n),
+                            channel: .messaging,
                             payload: .message(InboundMessage(mid: "m_race_\(n)", text: "hello \(n)"))
                         )
                         _ = try await Self.retryingBusy {
-                            try await store.applyInbound(InboundBatch(pageId: Webhook.page, psid: "race-1", events: [event], ourAppId: nil), completing: nil)
+                            try await store.applyInbound(
+                                InboundBatch(pageId: Webhook.page, psid: "race-1", events: [event], ourAppId: nil),
+                                completing: nil
+                            )
                         }
                     }
                 }
@@ -218,7 +224,9 @@ struct StoreTests {
         try await TestDatabase.with(kind) { database in
             let store = SQLStore(database: database)
             for c in 0..<7 {
-                _ = try await store.storeWebhook(body: Webhook.body([Webhook.message(psid: "pg\(c)", mid: "m_pg\(c)", text: "t", timestamp: Int64(10_000 + c))]))
+                _ = try await store.storeWebhook(
+                    body: Webhook.body([Webhook.message(psid: "pg\(c)", mid: "m_pg\(c)", text: "t", timestamp: Int64(10_000 + c))])
+                )
             }
             try await InboundDrain(store: store).run()
             var seen: [String] = []

@@ -6,8 +6,8 @@ import NIOCore
 import SwitchboardApp
 import SwitchboardCore
 import SwitchboardStore
-import Testing
 import TestSupport
+import Testing
 
 @Suite("Webhook endpoint")
 struct WebhookRouteTests {
@@ -16,15 +16,24 @@ struct WebhookRouteTests {
     @Test("verification handshake", arguments: TestDatabaseKind.all)
     func verification(kind: TestDatabaseKind) async throws {
         try await TestApp.with(kind) { _, client in
-            let ok = try await client.execute(uri: "\(Self.path)?hub.mode=subscribe&hub.verify_token=verify-me&hub.challenge=1158201444", method: .get)
+            let ok = try await client.execute(
+                uri: "\(Self.path)?hub.mode=subscribe&hub.verify_token=verify-me&hub.challenge=1158201444",
+                method: .get
+            )
             #expect(ok.status == .ok)
             #expect(ok.text == "1158201444")
-            for query in ["hub.mode=subscribe&hub.verify_token=wrong&hub.challenge=1", "hub.mode=unsubscribe&hub.verify_token=verify-me&hub.challenge=1", "hub.challenge=1"] {
+            for query in [
+                "hub.mode=subscribe&hub.verify_token=wrong&hub.challenge=1", "hub.mode=unsubscribe&hub.verify_token=verify-me&hub.challenge=1",
+                "hub.challenge=1",
+            ] {
                 let refused = try await client.execute(uri: "\(Self.path)?\(query)", method: .get)
                 #expect(refused.status == .forbidden, "\(query)")
                 #expect(refused.errorCode != nil)
             }
-            let simple = try await client.execute(uri: "\(Self.path)/simple?hub.mode=subscribe&hub.verify_token=verify-me&hub.challenge=42", method: .get)
+            let simple = try await client.execute(
+                uri: "\(Self.path)/simple?hub.mode=subscribe&hub.verify_token=verify-me&hub.challenge=42",
+                method: .get
+            )
             #expect(simple.text == "42")
         }
     }
@@ -59,7 +68,10 @@ struct WebhookRouteTests {
             case .alteredByOneByte:
                 body[body.count / 2] ^= 0x01
             case .unicodeBody:
-                body = Array(#"{"object":"page","entry":[{"id":"1","time":1,"messaging":[{"sender":{"id":"u"},"recipient":{"id":"1"},"timestamp":1,"message":{"mid":"m_u","text":"Grüße 👋 \u00fc 你好"}}]}]}"#.utf8)
+                body = Array(
+                    #"{"object":"page","entry":[{"id":"1","time":1,"messaging":[{"sender":{"id":"u"},"recipient":{"id":"1"},"timestamp":1,"message":{"mid":"m_u","text":"Grüße 👋 \u00fc 你好"}}]}]}"#
+                        .utf8
+                )
                 headers = TestApp.signed(body)
             case .uppercaseHex:
                 headers[header] = "sha256=" + headers[header]!.dropFirst("sha256=".count).uppercased()

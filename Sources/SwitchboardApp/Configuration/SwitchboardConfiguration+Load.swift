@@ -31,7 +31,8 @@ extension SwitchboardConfiguration {
     /// Reads the process environment, then `.env.local`, then `.env` (the process wins),
     /// validates every value, and generates a development secret when none is set.
     public static func load(
-        environment: [String: String] = ProcessInfo.processInfo.environment, directory: String = "."
+        environment: [String: String] = ProcessInfo.processInfo.environment,
+        directory: String = "."
     ) async throws -> SwitchboardConfiguration {
         let reader = ConfigReader(providers: [
             EnvironmentVariablesProvider(environmentVariables: environment),
@@ -124,8 +125,11 @@ extension SwitchboardConfiguration {
                 throw ConfigurationError("EMAIL_FROM", "is missing: sign-in mail needs a sender address")
             }
             configuration.email = EmailSettings(
-                host: host, port: try int("EMAIL_SERVER_PORT", in: 1...65535) ?? 587, user: lookup("EMAIL_SERVER_USER"),
-                password: lookup("EMAIL_SERVER_PASSWORD").map(Secret.init), from: from
+                host: host,
+                port: try int("EMAIL_SERVER_PORT", in: 1...65535) ?? 587,
+                user: lookup("EMAIL_SERVER_USER"),
+                password: lookup("EMAIL_SERVER_PASSWORD").map(Secret.init),
+                from: from
             )
         }
         configuration.webhookMaxBytes = try int("SWITCHBOARD_WEBHOOK_MAX_BYTES", in: 1024...(256 * 1024 * 1024)) ?? configuration.webhookMaxBytes
@@ -149,7 +153,8 @@ extension SwitchboardConfiguration {
         }
         guard let parts = ConnectionURL(url) else {
             throw ConfigurationError(
-                "DATABASE_URL", "is not a URL ('\(masked(url))'); expected postgresql://user:password@host:5432/database or sqlite:PATH"
+                "DATABASE_URL",
+                "is not a URL ('\(masked(url))'); expected postgresql://user:password@host:5432/database or sqlite:PATH"
             )
         }
         guard ["postgres", "postgresql"].contains(parts.scheme) else {

@@ -23,8 +23,8 @@ public struct APIError: HTTPResponseError, Sendable {
         var headers = self.headers
         headers[.contentType] = "application/json; charset=utf-8"
         headers[.cacheControl] = "no-store"
-        let body = #"{"error":{"code":"# + JSONString.quote(code) + #","message":"# + JSONString.quote(message) + "}}"
-        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: body)))
+        let body = try JSONEncoder().encode(["error": ["code": code, "message": message]])
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: Array(body))))
     }
 
     /// The HTTP face of a domain error.
@@ -72,7 +72,8 @@ struct APIErrorMiddleware<Context: RequestContext>: RouterMiddleware {
 
     private func log(_ error: APIError, _ request: Request, _ context: Context) {
         context.logger.log(
-            level: error.status.code >= 500 ? .error : .notice, "request refused",
+            level: error.status.code >= 500 ? .error : .notice,
+            "request refused",
             metadata: ["method": "\(request.method)", "path": "\(request.uri.path)", "status": "\(error.status.code)", "code": "\(error.code)"]
         )
     }
@@ -86,29 +87,5 @@ struct APIErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         case 401: "unauthorized"
         default: status.reasonPhrase.lowercased().replacingOccurrences(of: " ", with: "_")
         }
-    }
-}
-
-/// JSON string quoting without Foundation's encoder, for hand-built bodies.
-enum JSONString {
-    static func quote(_ text: String) -> String {
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case "<": out += "\\u003c"
-            default:
-                if scalar.value < 0x20 {
-                    out += "\\u" + String(repeating: "0", count: 4 - String(scalar.value, radix: 16).count) + String(scalar.value, radix: 16)
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        return out + "\""
     }
 }

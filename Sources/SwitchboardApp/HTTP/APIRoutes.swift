@@ -14,12 +14,14 @@ struct APIRoutes {
             let query = request.uri.queryParameters
             let page = try await store.conversations(
                 ConversationQuery(
-                    pageId: query["pageId"].map(String.init), unreadOnly: query["unread"].map(String.init) == "true",
-                    search: query["q"].map(String.init), limit: try Self.limit(query["limit"]),
+                    pageId: query["pageId"].map(String.init),
+                    unreadOnly: query["unread"].map(String.init) == "true",
+                    search: query["q"].map(String.init),
+                    limit: try Self.limit(query["limit"]),
                     cursor: query["cursor"].map(String.init)
                 )
             )
-            return try JSONResponse(ConversationList(conversations: page.items, nextCursor: page.nextCursor))
+            return try JSONResponse(PageEnvelope(key: "conversations", items: page.items, nextCursor: page.nextCursor))
         }
         group.get("/conversations/:id") { _, context in
             let id = try context.parameters.require("id")
@@ -30,9 +32,11 @@ struct APIRoutes {
             let id = try context.parameters.require("id")
             let query = request.uri.queryParameters
             let page = try await store.messages(
-                conversationId: id, limit: try Self.limit(query["limit"]), before: (query["before"] ?? query["cursor"]).map(String.init)
+                conversationId: id,
+                limit: try Self.limit(query["limit"]),
+                before: (query["before"] ?? query["cursor"]).map(String.init)
             )
-            return try JSONResponse(MessageList(messages: page.items, nextCursor: page.nextCursor))
+            return try JSONResponse(PageEnvelope(key: "messages", items: page.items, nextCursor: page.nextCursor))
         }
         group.post("/conversations/:id/read") { _, context in
             let id = try context.parameters.require("id")
@@ -64,30 +68,26 @@ struct APIRoutes {
     }
 }
 
-struct ConversationList: Encodable {
-    var conversations: [Conversation]
+/// A page of a list as the API returns it: the items under their name, and `nextCursor`
+/// (null at the end, never missing).
+struct PageEnvelope<Item: Encodable>: Encodable {
+    var key: String
+    var items: [Item]
     var nextCursor: String?
 
-    func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(conversations, forKey: .conversations)
-        try container.encode(nextCursor, forKey: .nextCursor)
+    struct Key: CodingKey {
+        var stringValue: String
+        var intValue: Int? { nil }
+        init(_ string: String) { stringValue = string }
+        init?(stringValue: String) { self.stringValue = stringValue }
+        init?(intValue: Int) { nil }
     }
 
-    enum CodingKeys: String, CodingKey { case conversations, nextCursor }
-}
-
-struct MessageList: Encodable {
-    var messages: [Message]
-    var nextCursor: String?
-
     func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(messages, forKey: .messages)
-        try container.encode(nextCursor, forKey: .nextCursor)
+        var container = encoder.container(keyedBy: Key.self)
+        try container.encode(items, forKey: Key(key))
+        try container.encode(nextCursor, forKey: Key("nextCursor"))
     }
-
-    enum CodingKeys: String, CodingKey { case messages, nextCursor }
 }
 
 /// A realtime event as REST returns it: its payload as JSON, not as a string.
@@ -125,16 +125,28 @@ struct RawJSON: Encodable {
 
 /// Any JSON value, for passing stored payloads through.
 enum AnyJSON: Codable {
-    case null, bool(Bool), number(Double), string(String), array([AnyJSON]), object([String: AnyJSON])
+    case null
+    case bool(Bool)
+    case number(Double)
+    case string(String)
+    case array([AnyJSON])
+    case object([String: AnyJSON])
 
     init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()
-        if container.decodeNil() { self = .null }
-        else if let b = try? container.decode(Bool.self) { self = .bool(b) }
-        else if let n = try? container.decode(Double.self) { self = .number(n) }
-        else if let s = try? container.decode(String.self) { self = .string(s) }
-        else if let a = try? container.decode([AnyJSON].self) { self = .array(a) }
-        else { self = .object(try container.decode([String: AnyJSON].self)) }
+        if container.decodeNil() {
+            self = .null
+        } else if let b = try? container.decode(Bool.self) {
+            self = .bool(b)
+        } else if let n = try? container.decode(Double.self) {
+            self = .number(n)
+        } else if let s = try? container.decode(String.self) {
+            self = .string(s)
+        } else if let a = try? container.decode([AnyJSON].self) {
+            self = .array(a)
+        } else {
+            self = .object(try container.decode([String: AnyJSON].self))
+        }
     }
 
     func encode(to encoder: any Encoder) throws {
@@ -164,6 +176,10 @@ struct JSONResponse: ResponseGenerator {
     }
 
     func response(from request: Request, context: some RequestContext) throws -> Response {
-        Response(status: status, headers: [.contentType: "application/json; charset=utf-8", .cacheControl: "no-store"], body: .init(byteBuffer: body))
+        Response(
+            status: status,
+            headers: [.contentType: "application/json; charset=utf-8", .cacheControl: "no-store"],
+            body: .init(byteBuffer: body)
+        )
     }
 }

@@ -10,13 +10,20 @@ struct TokenAuthMiddleware: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         guard let header = request.headers[.authorization], header.lowercased().hasPrefix("bearer ") else {
             throw APIError(
-                .unauthorized, "unauthorized", "Send an API token as `Authorization: Bearer <token>` (create one with `switchboard token create`).",
+                .unauthorized,
+                "unauthorized",
+                "Send an API token as `Authorization: Bearer <token>` (create one with `switchboard token create`).",
                 headers: [.wwwAuthenticate: "Bearer"]
             )
         }
         let token = String(header.dropFirst("bearer ".count)).trimmingSpaces()
         guard let name = try await store.apiTokenName(hash: APITokens.hash(token)) else {
-            throw APIError(.unauthorized, "invalid_token", "The API token is unknown or revoked.", headers: [.wwwAuthenticate: "Bearer error=\"invalid_token\""])
+            throw APIError(
+                .unauthorized,
+                "invalid_token",
+                "The API token is unknown or revoked.",
+                headers: [.wwwAuthenticate: "Bearer error=\"invalid_token\""]
+            )
         }
         var context = context
         context.principal = "token:\(name)"

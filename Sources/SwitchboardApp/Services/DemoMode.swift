@@ -25,7 +25,8 @@ public struct DemoMode: Sendable {
         configuration.graphAPIURL = "http://127.0.0.1:\(port)"
         let webhookHost = configuration.host == "0.0.0.0" ? "127.0.0.1" : configuration.host
         var emulatorConfiguration = EmulatorConfiguration.demo(
-            appSecret: secret, webhookURL: "http://\(webhookHost):\(configuration.port)/api/webhook/facebook"
+            appSecret: secret,
+            webhookURL: "http://\(webhookHost):\(configuration.port)/api/webhook/facebook"
         )
         if let appId = configuration.appId { emulatorConfiguration.appId = appId }
         configuration.appId = emulatorConfiguration.appId

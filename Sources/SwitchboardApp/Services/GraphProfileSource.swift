@@ -26,7 +26,7 @@ struct GraphProfileSource: ProfileSource {
             return ContactProfile(firstName: profile.firstName, lastName: profile.lastName, avatarURL: profile.profilePicURL)
         case .failure(let error):
             // "No profile available" (accounts made with a phone number): not worth retrying.
-            if error.body?.code == 2018218 || error.body?.subcode == 2018218 { return nil }
+            if error.body?.code == 2_018_218 || error.body?.subcode == 2_018_218 { return nil }
             let failure = GraphErrorClassifier.classify(error)
             // Unknown person, missing permission, bad token: asking again will not help.
             guard failure.isRetryable else { throw PermanentJobFailure("\(failure.reason) (\(error))") }

@@ -58,13 +58,17 @@ struct StatusReporter: Sendable {
             database.error = String(describing: error)
         }
         return StatusReport(
-            version: SwitchboardVersion.current, mode: demoMode ? "demo" : "live",
-            uptimeSeconds: (ContinuousClock.now - started).seconds, database: database,
+            version: SwitchboardVersion.current,
+            mode: demoMode ? "demo" : "live",
+            uptimeSeconds: (ContinuousClock.now - started).seconds,
+            database: database,
             redis: StatusReport.Redis(
                 state: redisURL == nil ? "not_configured" : "unsupported_in_this_build",
                 url: redisURL.map(SwitchboardConfiguration.masked)
             ),
-            queue: queueStats, workers: StatusReport.Workers(role: role, concurrency: concurrency), sockets: sockets(),
+            queue: queueStats,
+            workers: StatusReport.Workers(role: role, concurrency: concurrency),
+            sockets: sockets(),
             counts: counts
         )
     }
@@ -74,4 +78,3 @@ struct StatusReporter: Sendable {
 public enum SwitchboardVersion {
     public static let current = "0.1.0"
 }
-

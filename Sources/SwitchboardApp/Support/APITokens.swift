@@ -6,7 +6,8 @@ public enum APITokens {
     /// A new random token (`sb_` + 32 random bytes, base64url).
     public static func generate() -> String {
         let bytes = SymmetricKey(size: .bits256).withUnsafeBytes { Array($0) }
-        return "sb_" + Data(bytes).base64EncodedString()
+        return "sb_"
+            + Data(bytes).base64EncodedString()
             .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
     }
 

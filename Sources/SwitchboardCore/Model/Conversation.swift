@@ -55,9 +55,18 @@ public struct Conversation: Codable, Sendable, Equatable {
     public var createdAt: String
 
     public init(
-        id: String, pageId: String, contact: Contact, lastMessageAt: String?, lastInboundAt: String?,
-        lastMessagePreview: String?, messageCount: Int, unreadCount: Int, window: WindowInfo, bot: BotInfo,
-        assigneeId: String?, createdAt: String
+        id: String,
+        pageId: String,
+        contact: Contact,
+        lastMessageAt: String?,
+        lastInboundAt: String?,
+        lastMessagePreview: String?,
+        messageCount: Int,
+        unreadCount: Int,
+        window: WindowInfo,
+        bot: BotInfo,
+        assigneeId: String?,
+        createdAt: String
     ) {
         self.id = id
         self.pageId = pageId

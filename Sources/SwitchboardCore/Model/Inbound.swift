@@ -30,7 +30,11 @@ public struct InboundOutcome: Sendable {
     public var duplicates: Int
 
     public init(
-        conversationId: String, contactId: Int64, needsProfile: Bool, realtime: [RealtimeEvent], applied: [String: Int],
+        conversationId: String,
+        contactId: Int64,
+        needsProfile: Bool,
+        realtime: [RealtimeEvent],
+        applied: [String: Int],
         duplicates: Int
     ) {
         self.conversationId = conversationId

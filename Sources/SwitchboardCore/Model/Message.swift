@@ -1,4 +1,3 @@
-
 /// Which way a message went.
 public enum MessageDirection: String, Codable, Sendable {
     case inbound = "in"
@@ -107,12 +106,27 @@ public struct Message: Codable, Sendable, Equatable {
     public var readAt: String?
 
     public init(
-        id: String, conversationId: String, direction: MessageDirection, author: MessageAuthor,
-        authorId: String?, kind: String, text: String?, attachments: [Attachment],
-        quickReplyPayload: String?, postbackPayload: String?, replyToMid: String?,
-        facebookMessageId: String?, clientId: String?, status: MessageStatus, error: MessageError?,
-        reactions: [MessageReaction], timestamp: String, createdAt: String, sentAt: String?,
-        deliveredAt: String?, readAt: String?
+        id: String,
+        conversationId: String,
+        direction: MessageDirection,
+        author: MessageAuthor,
+        authorId: String?,
+        kind: String,
+        text: String?,
+        attachments: [Attachment],
+        quickReplyPayload: String?,
+        postbackPayload: String?,
+        replyToMid: String?,
+        facebookMessageId: String?,
+        clientId: String?,
+        status: MessageStatus,
+        error: MessageError?,
+        reactions: [MessageReaction],
+        timestamp: String,
+        createdAt: String,
+        sentAt: String?,
+        deliveredAt: String?,
+        readAt: String?
     ) {
         self.id = id
         self.conversationId = conversationId

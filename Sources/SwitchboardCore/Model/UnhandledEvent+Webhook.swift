@@ -17,7 +17,10 @@ extension UnhandledEvent {
         case .message, .echo, .postback, .delivery, .read, .reaction, .messageEdit: return nil
         }
         self.init(
-            index: index, pageId: event.pageId.isEmpty ? nil : event.pageId, kind: described.0, reason: described.1,
+            index: index,
+            pageId: event.pageId.isEmpty ? nil : event.pageId,
+            kind: described.0,
+            reason: described.1,
             json: described.2
         )
     }

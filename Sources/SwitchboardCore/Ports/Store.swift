@@ -19,8 +19,14 @@ public struct PageRecord: Sendable, Equatable {
     public var subscribedAt: Date?
 
     public init(
-        id: String, name: String?, sealedAccessToken: [UInt8]?, sealedAppSecret: [UInt8]? = nil, state: State = .active,
-        stateReason: String? = nil, pausedUntil: Date? = nil, subscribedAt: Date? = nil
+        id: String,
+        name: String?,
+        sealedAccessToken: [UInt8]?,
+        sealedAppSecret: [UInt8]? = nil,
+        state: State = .active,
+        stateReason: String? = nil,
+        pausedUntil: Date? = nil,
+        subscribedAt: Date? = nil
     ) {
         self.id = id
         self.name = name
@@ -94,8 +100,14 @@ public struct StoreCounts: Sendable, Equatable, Codable {
     public var unhandledEvents: Int
 
     public init(
-        pages: Int, contacts: Int, conversations: Int, messages: Int, webhooksReceived: Int, webhooksPending: Int,
-        webhooksFailed: Int, unhandledEvents: Int
+        pages: Int,
+        contacts: Int,
+        conversations: Int,
+        messages: Int,
+        webhooksReceived: Int,
+        webhooksPending: Int,
+        webhooksFailed: Int,
+        unhandledEvents: Int
     ) {
         self.pages = pages
         self.contacts = contacts
@@ -118,7 +130,12 @@ public protocol Store: Sendable {
     /// Records the split of a webhook: per-conversation jobs, unhandled events, and the
     /// split job's completion, atomically.
     func finishWebhookSplit(
-        id: Int64, eventCount: Int, jobs: [NewJob], unhandled: [UnhandledEvent], error: String?, splitJob: Job
+        id: Int64,
+        eventCount: Int,
+        jobs: [NewJob],
+        unhandled: [UnhandledEvent],
+        error: String?,
+        splitJob: Job
     ) async throws
     /// Applies one conversation's events idempotently (invariant 3), completing `job` in
     /// the same transaction when given.
@@ -126,7 +143,12 @@ public protocol Store: Sendable {
 
     func contactKey(id: Int64) async throws -> (pageId: String, psid: String)?
     func updateContactProfile(
-        id: Int64, name: String?, firstName: String?, lastName: String?, avatarURL: String?, error: String?
+        id: Int64,
+        name: String?,
+        firstName: String?,
+        lastName: String?,
+        avatarURL: String?,
+        error: String?
     ) async throws -> [RealtimeEvent]
 
     func savePage(_ page: PageRecord) async throws

@@ -9,8 +9,10 @@ public struct SecretBox: Sendable {
 
     public init(secret: String) {
         key = HKDF<SHA256>.deriveKey(
-            inputKeyMaterial: SymmetricKey(data: Data(secret.utf8)), salt: Data("switchboard.secretbox.v1".utf8),
-            info: Data("page-tokens".utf8), outputByteCount: 32
+            inputKeyMaterial: SymmetricKey(data: Data(secret.utf8)),
+            salt: Data("switchboard.secretbox.v1".utf8),
+            info: Data("page-tokens".utf8),
+            outputByteCount: 32
         )
     }
 
@@ -31,7 +33,8 @@ public struct SecretBox: Sendable {
             return String(decoding: try AES.GCM.open(box, using: key), as: UTF8.self)
         } catch {
             throw SwitchboardError(
-                .configurationInvalid, "A stored secret cannot be opened: NEXTAUTH_SECRET changed since it was saved. Save the Page token again."
+                .configurationInvalid,
+                "A stored secret cannot be opened: NEXTAUTH_SECRET changed since it was saved. Save the Page token again."
             )
         }
     }

@@ -53,7 +53,9 @@ public struct SplitWebhookHandler: JobHandler {
                 continue
             }
             guard !event.customerId.isEmpty else {
-                unhandled.append(UnhandledEvent(index: index, pageId: event.pageId, kind: "no_customer", reason: "the event names no customer", json: "{}"))
+                unhandled.append(
+                    UnhandledEvent(index: index, pageId: event.pageId, kind: "no_customer", reason: "the event names no customer", json: "{}")
+                )
                 continue
             }
             let key = Self.partition(pageId: event.pageId, psid: event.customerId)
@@ -104,7 +106,8 @@ public struct ApplyInboundHandler: JobHandler {
         let all = try WebhookBatch.decode(body)
         let events = payload.indices.compactMap { all.indices.contains($0) ? all[$0] : nil }
         let outcome = try await store.applyInbound(
-            InboundBatch(pageId: payload.pageId, psid: payload.psid, events: events, ourAppId: ourAppId), completing: job
+            InboundBatch(pageId: payload.pageId, psid: payload.psid, events: events, ourAppId: ourAppId),
+            completing: job
         )
         for (kind, count) in outcome.applied {
             Counter(label: "switchboard_events_applied_total", dimensions: [("type", kind)]).increment(by: count)
@@ -172,14 +175,23 @@ public struct FetchProfileHandler: JobHandler {
         do {
             let profile = try await source.profile(pageId: key.pageId, psid: key.psid)
             let events = try await store.updateContactProfile(
-                id: contactId, name: profile?.name, firstName: profile?.firstName, lastName: profile?.lastName,
-                avatarURL: profile?.avatarURL, error: nil
+                id: contactId,
+                name: profile?.name,
+                firstName: profile?.firstName,
+                lastName: profile?.lastName,
+                avatarURL: profile?.avatarURL,
+                error: nil
             )
             await publisher.publish(events)
         } catch {
             if error is PermanentJobFailure || job.attempt >= job.maxAttempts {
                 _ = try await store.updateContactProfile(
-                    id: contactId, name: nil, firstName: nil, lastName: nil, avatarURL: nil, error: String(describing: error)
+                    id: contactId,
+                    name: nil,
+                    firstName: nil,
+                    lastName: nil,
+                    avatarURL: nil,
+                    error: String(describing: error)
                 )
                 logger.notice("giving up on a contact's profile", metadata: ["contact": "\(contactId)", "error": "\(error)"])
                 return

@@ -1,9 +1,9 @@
+import Foundation
 public import Logging
 import Metrics
 public import ServiceLifecycle
 public import SwitchboardCore
 import Synchronization
-import Foundation
 
 /// Runs one kind of job. Throwing retries the job later (or dead-letters it once its
 /// attempts are used up); a ``PermanentJobFailure`` dead-letters it at once.
@@ -32,8 +32,13 @@ public final class JobWorker: Service {
     private let stopping = Atomic<Bool>(false)
 
     public init(
-        queue: any JobQueue, handlers: [JobKind: any JobHandler], concurrency: Int, lease: Duration, workerID: String,
-        backoff: Backoff = Backoff(), logger: Logger
+        queue: any JobQueue,
+        handlers: [JobKind: any JobHandler],
+        concurrency: Int,
+        lease: Duration,
+        workerID: String,
+        backoff: Backoff = Backoff(),
+        logger: Logger
     ) {
         self.queue = queue
         self.handlers = handlers
@@ -95,12 +100,16 @@ public final class JobWorker: Service {
             try? await queue.release([job])
         } catch {
             let permanent = error is PermanentJobFailure
-            let retryAt = permanent ? nil : SystemWallClock().now().addingTimeInterval(
-                backoff.delay(attempt: job.attempt, jitter: Double.random(in: 0...1)).seconds
-            )
+            let retryAt =
+                permanent
+                ? nil
+                : SystemWallClock().now().addingTimeInterval(
+                    backoff.delay(attempt: job.attempt, jitter: Double.random(in: 0...1)).seconds
+                )
             let dead = retryAt == nil || job.attempt >= job.maxAttempts
             logger.log(
-                level: dead ? .error : .warning, dead ? "job dead-lettered" : "job failed, will retry",
+                level: dead ? .error : .warning,
+                dead ? "job dead-lettered" : "job failed, will retry",
                 metadata: ["job": "\(job.id)", "kind": "\(job.kind)", "attempt": "\(job.attempt)", "error": "\(error)"]
             )
             Counter(label: "switchboard_jobs_total", dimensions: dimensions + [("outcome", dead ? "dead" : "retry")]).increment()

@@ -47,7 +47,9 @@ public struct Migrator: Sendable {
                 }
                 try await db.query(
                     "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
-                    .int(Int64(migration.version)), .text(migration.name), .int(now)
+                    .int(Int64(migration.version)),
+                    .text(migration.name),
+                    .int(now)
                 )
             }
             applied.append(migration.version)

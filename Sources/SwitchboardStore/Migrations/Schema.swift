@@ -17,7 +17,8 @@ enum Schema {
     /// users and sessions, sign-in tokens, API tokens, bot settings, the audit log and
     /// the realtime event log (architecture, "Data"). Times are milliseconds since 1970.
     static let initial = Migration(
-        version: 1, name: "initial",
+        version: 1,
+        name: "initial",
         statements: [
             """
             CREATE TABLE pages (

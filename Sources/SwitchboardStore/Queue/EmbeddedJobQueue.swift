@@ -62,14 +62,20 @@ public final class EmbeddedJobQueue: JobQueue {
                 )
                 RETURNING id, kind, partition_key, payload, attempts, max_attempts, created_at
                 """,
-                .int(now), .int(until), .text(worker), .int(Int64(limit))
+                .int(now),
+                .int(until),
+                .text(worker),
+                .int(Int64(limit))
             )
         }
         return rows.map { row in
             Job(
-                id: String(row.int("id") ?? 0), kind: JobKind(rawValue: row.string("kind") ?? ""),
-                partition: row.string("partition_key"), payload: row["payload"].bytes ?? [],
-                attempt: Int(row.int("attempts") ?? 1), maxAttempts: Int(row.int("max_attempts") ?? 1),
+                id: String(row.int("id") ?? 0),
+                kind: JobKind(rawValue: row.string("kind") ?? ""),
+                partition: row.string("partition_key"),
+                payload: row["payload"].bytes ?? [],
+                attempt: Int(row.int("attempts") ?? 1),
+                maxAttempts: Int(row.int("max_attempts") ?? 1),
                 enqueuedAt: Date(millisecondsSince1970: row.int("created_at") ?? 0)
             )
         }.sorted { (Int64($0.id) ?? 0) < (Int64($1.id) ?? 0) }
@@ -91,8 +97,10 @@ public final class EmbeddedJobQueue: JobQueue {
         try await database.transaction(durability: .relaxed) { db in
             try await db.query(
                 "UPDATE jobs SET state = $2, run_at = $3, last_error = $4, lease_until = NULL, leased_by = NULL WHERE id = $1",
-                .int(Int64(job.id) ?? 0), .text(retry == nil ? "dead" : "ready"),
-                .int(retry?.millisecondsSince1970 ?? self.clock.now().millisecondsSince1970), .text(reason)
+                .int(Int64(job.id) ?? 0),
+                .text(retry == nil ? "dead" : "ready"),
+                .int(retry?.millisecondsSince1970 ?? self.clock.now().millisecondsSince1970),
+                .text(reason)
             )
         }
         signal.notify()
@@ -165,8 +173,11 @@ public final class EmbeddedJobQueue: JobQueue {
             )
         }.map { row in
             DeadJob(
-                id: String(row.int("id") ?? 0), kind: row.string("kind") ?? "", partition: row.string("partition_key"),
-                attempts: Int(row.int("attempts") ?? 0), reason: row.string("last_error") ?? ""
+                id: String(row.int("id") ?? 0),
+                kind: row.string("kind") ?? "",
+                partition: row.string("partition_key"),
+                attempts: Int(row.int("attempts") ?? 0),
+                reason: row.string("last_error") ?? ""
             )
         }
     }

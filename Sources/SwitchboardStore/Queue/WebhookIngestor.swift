@@ -1,6 +1,6 @@
 import Foundation
-import Synchronization
 import SwitchboardCore
+import Synchronization
 
 /// Group commit for webhook bodies: while one transaction is being written, arriving
 /// bodies wait; the next transaction takes all of them at once. Under load each commit
@@ -105,7 +105,8 @@ final class WebhookIngestor: Sendable {
                 binds += [.int(now), .bytes(body)]
             }
             let ids = try await db.query(
-                "INSERT INTO webhook_events (received_at, body) VALUES \(values.joined(separator: ", ")) RETURNING id", binds
+                "INSERT INTO webhook_events (received_at, body) VALUES \(values.joined(separator: ", ")) RETURNING id",
+                binds
             ).compactMap { $0.int("id") }.sorted()
             guard ids.count == bodies.count else {
                 throw SwitchboardError(.storageUnavailable, "The database returned \(ids.count) ids for \(bodies.count) webhooks.")

@@ -39,7 +39,10 @@ public final class PostgresDatabase: SQLDatabase {
 
     public init(endpoint: Endpoint, maxConnections: Int = 10, logger: Logger) {
         var configuration = PostgresClient.Configuration(
-            host: endpoint.host, port: endpoint.port, username: endpoint.user, password: endpoint.password,
+            host: endpoint.host,
+            port: endpoint.port,
+            username: endpoint.user,
+            password: endpoint.password,
             database: endpoint.database,
             tls: endpoint.requireTLS ? .require(.makeClientConfiguration()) : .disable
         )
@@ -65,7 +68,8 @@ public final class PostgresDatabase: SQLDatabase {
 
     @discardableResult
     public func transaction<T: Sendable>(
-        durability: CommitDurability, _ body: @Sendable (any SQLExecutor) async throws -> T
+        durability: CommitDurability,
+        _ body: @Sendable (any SQLExecutor) async throws -> T
     ) async throws -> T {
         try await DatabaseMetrics.timed("transaction") {
             try await Self.mapErrors {

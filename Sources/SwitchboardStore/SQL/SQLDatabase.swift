@@ -74,7 +74,8 @@ public protocol SQLDatabase: Sendable {
     /// used for the workers' bookkeeping, whose jobs simply run again.
     @discardableResult
     func transaction<T: Sendable>(
-        durability: CommitDurability, _ body: @Sendable (any SQLExecutor) async throws -> T
+        durability: CommitDurability,
+        _ body: @Sendable (any SQLExecutor) async throws -> T
     ) async throws -> T
     /// Closes every connection.
     func close() async

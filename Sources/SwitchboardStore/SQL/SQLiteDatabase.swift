@@ -2,8 +2,8 @@ public import Logging
 import Metrics
 import NIOCore
 import SQLiteNIO
-import Synchronization
 import SwitchboardCore
+import Synchronization
 
 /// The embedded database: one SQLite file in WAL mode. Writes go through a single
 /// connection in arrival order (SQLite has one writer anyway); reads use their own
@@ -55,25 +55,28 @@ public final class SQLiteDatabase: SQLDatabase {
 
     @discardableResult
     public func transaction<T: Sendable>(
-        durability: CommitDurability, _ body: @Sendable (any SQLExecutor) async throws -> T
+        durability: CommitDurability,
+        _ body: @Sendable (any SQLExecutor) async throws -> T
     ) async throws -> T {
-        try await DatabaseMetrics.timed("transaction") { try await writeLock.withLock {
-            let executor = Executor(connection: writer)
-            let level = durability == .durable ? self.durability : .normal
-            if syncLevel.withLock({ $0 }) != level {
-                try await executor.query("PRAGMA synchronous=\(level.rawValue)", [])
-                syncLevel.withLock { $0 = level }
+        try await DatabaseMetrics.timed("transaction") {
+            try await writeLock.withLock {
+                let executor = Executor(connection: writer)
+                let level = durability == .durable ? self.durability : .normal
+                if syncLevel.withLock({ $0 }) != level {
+                    try await executor.query("PRAGMA synchronous=\(level.rawValue)", [])
+                    syncLevel.withLock { $0 = level }
+                }
+                try await executor.query("BEGIN IMMEDIATE", [])
+                do {
+                    let result = try await body(executor)
+                    try await executor.query("COMMIT", [])
+                    return result
+                } catch {
+                    _ = try? await executor.query("ROLLBACK", [])
+                    throw error
+                }
             }
-            try await executor.query("BEGIN IMMEDIATE", [])
-            do {
-                let result = try await body(executor)
-                try await executor.query("COMMIT", [])
-                return result
-            } catch {
-                _ = try? await executor.query("ROLLBACK", [])
-                throw error
-            }
-        } }
+        }
     }
 
     public func close() async {

@@ -19,17 +19,24 @@ enum ConversationRows {
         let iso = MessageColumns.iso
         let window = MessagingWindowState(lastInboundAt: row.int("last_inbound_at"), now: now)
         return Conversation(
-            id: String(row.int("id") ?? 0), pageId: row.string("page_id") ?? "",
+            id: String(row.int("id") ?? 0),
+            pageId: row.string("page_id") ?? "",
             contact: Contact(
-                psid: row.string("psid") ?? "", name: row.string("contact_name"), avatarUrl: row.string("avatar_url"),
-                firstSeenAt: iso(row.int("first_seen_at")) ?? "", unreachable: row.int("unreachable_at") != nil
+                psid: row.string("psid") ?? "",
+                name: row.string("contact_name"),
+                avatarUrl: row.string("avatar_url"),
+                firstSeenAt: iso(row.int("first_seen_at")) ?? "",
+                unreachable: row.int("unreachable_at") != nil
             ),
-            lastMessageAt: iso(row.int("last_message_at")), lastInboundAt: iso(row.int("last_inbound_at")),
-            lastMessagePreview: row.string("last_message_preview"), messageCount: Int(row.int("message_count") ?? 0),
+            lastMessageAt: iso(row.int("last_message_at")),
+            lastInboundAt: iso(row.int("last_inbound_at")),
+            lastMessagePreview: row.string("last_message_preview"),
+            messageCount: Int(row.int("message_count") ?? 0),
             unreadCount: Int(row.int("unread_count") ?? 0),
             window: WindowInfo(state: window.state, closesAt: iso(window.closesAt)),
             bot: BotInfo(state: row.string("bot_state") ?? "off", reason: row.string("bot_reason")),
-            assigneeId: row.string("assignee_id"), createdAt: iso(row.int("created_at")) ?? ""
+            assigneeId: row.string("assignee_id"),
+            createdAt: iso(row.int("created_at")) ?? ""
         )
     }
 }

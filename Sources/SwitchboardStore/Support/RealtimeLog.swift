@@ -11,10 +11,16 @@ struct RealtimeLog {
         let json = try JSONText.encode(payload)
         let row = try await db.first(
             "INSERT INTO realtime_events (at, name, conversation_id, payload) VALUES ($1, $2, $3, $4) RETURNING id",
-            .int(now), .text(name), SQLValue(conversationId.flatMap { Int64($0) }), .text(json)
+            .int(now),
+            .text(name),
+            SQLValue(conversationId.flatMap { Int64($0) }),
+            .text(json)
         )
         return RealtimeEvent(
-            id: row?.int("id") ?? 0, name: name, conversationId: conversationId, payload: json,
+            id: row?.int("id") ?? 0,
+            name: name,
+            conversationId: conversationId,
+            payload: json,
             at: Date(millisecondsSince1970: now).iso8601
         )
     }

@@ -29,7 +29,8 @@ struct TestApp {
     }
 
     static func with<T: Sendable>(
-        _ kind: TestDatabaseKind, configuration: SwitchboardConfiguration = configuration(),
+        _ kind: TestDatabaseKind,
+        configuration: SwitchboardConfiguration = configuration(),
         _ body: @Sendable (TestApp, any TestClientProtocol) async throws -> T
     ) async throws -> T {
         try await TestDatabase.with(kind) { database in
