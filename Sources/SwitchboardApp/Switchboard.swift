@@ -185,8 +185,14 @@ extension Switchboard {
         let (database, _, lock) = try await openDatabase(configuration, logger: logger, forMigration: forMigration)
         defer { withExtendedLifetime(lock) {} }
         guard let postgres = database as? PostgresDatabase else {
-            defer { Task { await database.close() } }
-            return try await body(database)
+            do {
+                let result = try await body(database)
+                await database.close()
+                return result
+            } catch {
+                await database.close()
+                throw error
+            }
         }
         return try await withThrowingTaskGroup(of: T?.self) { group in
             group.addTask {
@@ -200,7 +206,7 @@ extension Switchboard {
 
     /// Connects the Page named by `FACEBOOK_PAGE_ID` / `FACEBOOK_PAGE_ACCESS_TOKEN`
     /// (token sealed at rest), so a fresh install needs no UI step.
-    public func connectBootstrapPage() async throws {
+    public static func connectBootstrapPage(_ configuration: SwitchboardConfiguration, store: SQLStore) async throws {
         guard let id = configuration.bootstrapPageId, let token = configuration.bootstrapPageToken else { return }
         let box = SecretBox(secret: configuration.secret.value)
         try await store.savePage(PageRecord(id: id, name: nil, sealedAccessToken: try box.seal(token.exposedValue)))

@@ -79,16 +79,11 @@ extension SQLStore {
                 """
                 UPDATE contacts SET name = COALESCE($2, name), first_name = COALESCE($3, first_name),
                     last_name = COALESCE($4, last_name), avatar_url = COALESCE($5, avatar_url),
-                    profile_fetched_at = CASE WHEN $6 IS NULL THEN $7 ELSE profile_fetched_at END, profile_error = $6
+                    profile_fetched_at = COALESCE($6, profile_fetched_at), profile_error = $7
                 WHERE id = $1
                 """,
-                .int(id),
-                SQLValue(name),
-                SQLValue(firstName),
-                SQLValue(lastName),
-                SQLValue(avatarURL),
-                SQLValue(error),
-                .int(now)
+                .int(id), SQLValue(name), SQLValue(firstName), SQLValue(lastName), SQLValue(avatarURL),
+                SQLValue(error == nil ? now : nil), SQLValue(error)
             )
             guard error == nil else { return [] }
             let log = RealtimeLog(db: db, now: now)

@@ -34,6 +34,7 @@ public struct InboundDrain: Sendable {
         while let job = try await store.queue.claim(limit: 1, worker: worker, lease: .seconds(60)).first {
             if let handler = handlers[job.kind] {
                 try await handler.handle(job)
+                if !handler.completesJob { try await store.queue.complete(job) }
             } else {
                 try await store.queue.complete(job)
             }

@@ -41,9 +41,15 @@ public enum TestDatabase {
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
             defer { try? FileManager.default.removeItem(at: directory) }
             let database = try await SQLiteDatabase(path: directory.appendingPathComponent("test.sqlite").path, durability: .normal, logger: logger)
-            defer { Task { await database.close() } }
-            if migrate { try await Migrator(database: database).migrate(now: 0) }
-            return try await body(database)
+            do {
+                if migrate { try await Migrator(database: database).migrate(now: 0) }
+                let result = try await body(database)
+                await database.close()
+                return result
+            } catch {
+                await database.close()
+                throw error
+            }
         case .postgres:
             guard let url = ProcessInfo.processInfo.environment["TEST_POSTGRES_URL"], let admin = PostgresDatabase.Endpoint(url: url) else {
                 throw MissingTestService(description: "TEST_POSTGRES_URL is not set; run the tests through scripts/test")

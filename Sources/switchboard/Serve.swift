@@ -27,15 +27,22 @@ struct Serve: AsyncParsableCommand {
         if let host { configuration.host = host }
         if let port { configuration.port = port }
         let logger = makeLogger()
+        try configuration.ensureSecret()
         let pages = try await Switchboard.withDatabase(configuration, logger: logger) { database in
             try await Migrator(database: database).requireCurrentOrMigrateEmbedded(now: Date().millisecondsSince1970)
             return try await SQLStore(database: database).pages().map(\.id)
         }
         configuration.noteConnectedPages(pages)
         let demo = configuration.demoMode ? DemoMode.prepare(&configuration, emulatorPort: emulatorPort) : nil
+        let prepared = configuration
+        // Written before the services start (PostgreSQL's pool only runs inside them).
+        try await Switchboard.withDatabase(prepared, logger: logger) { database in
+            let store = SQLStore(database: database)
+            try await Switchboard.connectBootstrapPage(prepared, store: store)
+            try await demo?.connectPage(store: store, secret: prepared.secret)
+        }
         let switchboard = try await Switchboard.open(configuration, logger: logger)
-        try await switchboard.connectBootstrapPage()
-        let extra = try await demo?.services(for: switchboard, trafficInterval: .seconds(demoInterval)) ?? []
+        let extra = demo?.services(trafficInterval: .seconds(demoInterval)) ?? []
         let app = switchboard.application(role: role, profiles: switchboard.graphProfileSource(), extraServices: role.runsWeb ? extra : [])
         if let demo {
             FileHandle.standardOutput.write(
@@ -60,7 +67,13 @@ struct Serve: AsyncParsableCommand {
                 "database": "\(switchboard.databaseDescription)", "mode": "\(configuration.demoMode ? "demo" : "live")",
             ]
         )
-        try await app.runService()
+        do {
+            try await app.runService()
+        } catch {
+            await switchboard.database.close()
+            throw error
+        }
+        await switchboard.database.close()
     }
 }
 

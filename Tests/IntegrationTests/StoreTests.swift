@@ -247,6 +247,30 @@ struct StoreTests {
         }
     }
 
+    @Test("a fetched profile names the contact; a failed one is recorded", arguments: TestDatabaseKind.all)
+    func profiles(kind: TestDatabaseKind) async throws {
+        try await TestDatabase.with(kind) { database in
+            let store = SQLStore(database: database)
+            let hub = RecordingPublisher()
+            _ = try await store.storeWebhook(body: Webhook.body([Webhook.message(psid: "prof", mid: "m_prof", text: "hi", timestamp: 1)]))
+            try await InboundDrain(store: store, publisher: hub).run()
+            let contact = try #require(try await store.conversations(ConversationQuery()).items.first)
+            let contactId = try #require(
+                try await database.read { try await $0.first("SELECT id FROM contacts WHERE psid = 'prof'") }?.int("id")
+            )
+            #expect(try await store.contactKey(id: contactId)?.psid == "prof")
+            let events = try await store.updateContactProfile(
+                id: contactId, name: "Ada Lovelace", firstName: "Ada", lastName: "Lovelace", avatarURL: "https://a/x.png", error: nil
+            )
+            #expect(events.map(\.name) == ["contact:updated"])
+            let named = try #require(try await store.conversation(id: contact.id))
+            #expect(named.contact.name == "Ada Lovelace")
+            #expect(named.contact.avatarUrl == "https://a/x.png")
+            _ = try await store.updateContactProfile(id: contactId, name: nil, firstName: nil, lastName: nil, avatarURL: nil, error: "gone")
+            #expect(try await store.conversation(id: contact.id)?.contact.name == "Ada Lovelace")
+        }
+    }
+
     /// SQLite may report `busy` when many writers race; the worker retries such jobs.
     static func retryingBusy<T>(_ body: () async throws -> T) async throws -> T {
         for _ in 0..<20 {

@@ -4,7 +4,7 @@ import Logging
 import Messenger
 public import ServiceLifecycle
 import SwitchboardCore
-import SwitchboardStore
+public import SwitchboardStore
 
 /// Demo mode: with no Page configured, `serve` runs the Graph emulator in process, connects
 /// its demo Page, and lets sample customers write now and then, so a newcomer sees live
@@ -33,11 +33,16 @@ public struct DemoMode: Sendable {
         return DemoMode(emulator: GraphEmulator(configuration: emulatorConfiguration), emulatorPort: port)
     }
 
-    /// Connects the demo Page and returns the emulator and the sample-traffic services.
-    public func services(for switchboard: Switchboard, trafficInterval: Duration = .seconds(15)) async throws -> [any Service] {
+    /// Connects the demo Page (its token sealed with the configured secret).
+    public func connectPage(store: SQLStore, secret: Secret) async throws {
+        guard let page = emulator.configuration.pages.first else { return }
+        let box = SecretBox(secret: secret.value)
+        try await store.savePage(PageRecord(id: page.id, name: page.name, sealedAccessToken: try box.seal(page.token.exposedValue)))
+    }
+
+    /// The emulator and the sample-traffic services.
+    public func services(trafficInterval: Duration = .seconds(15)) -> [any Service] {
         guard let page = emulator.configuration.pages.first else { return [] }
-        let box = SecretBox(secret: switchboard.configuration.secret.value)
-        try await switchboard.store.savePage(PageRecord(id: page.id, name: page.name, sealedAccessToken: try box.seal(page.token.exposedValue)))
         return [
             GraphEmulatorService(emulator: emulator, port: emulatorPort),
             DemoTrafficService(emulator: emulator, pageId: page.id, options: .init(interval: trafficInterval)),

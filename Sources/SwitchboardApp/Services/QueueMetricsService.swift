@@ -11,7 +11,7 @@ struct QueueMetricsService: Service {
     let logger: Logger
 
     func run() async throws {
-        try await cancelWhenGracefulShutdown {
+        await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
                 do {
                     let stats = try await queue.stats()
@@ -22,7 +22,11 @@ struct QueueMetricsService: Service {
                 } catch {
                     logger.debug("queue metrics unavailable", metadata: ["error": "\(error)"])
                 }
-                try await Task.sleep(for: interval)
+                do {
+                    try await Task.sleep(for: interval)
+                } catch {
+                    return  // cancelled by the graceful shutdown: a normal end
+                }
             }
         }
     }

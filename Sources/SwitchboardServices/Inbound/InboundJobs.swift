@@ -26,6 +26,8 @@ public struct SplitWebhookHandler: JobHandler {
         self.logger = logger
     }
 
+    public var completesJob: Bool { true }
+
     public func handle(_ job: Job) async throws {
         guard let id = Int64(String(decoding: job.payload, as: UTF8.self)) else {
             throw PermanentJobFailure("the split job's payload is not a webhook id")
@@ -92,6 +94,8 @@ public struct ApplyInboundHandler: JobHandler {
         self.ourAppId = ourAppId
         self.logger = logger
     }
+
+    public var completesJob: Bool { true }
 
     public func handle(_ job: Job) async throws {
         let payload: ApplyInboundPayload

@@ -9,6 +9,13 @@ import Synchronization
 /// attempts are used up); a ``PermanentJobFailure`` dead-letters it at once.
 public protocol JobHandler: Sendable {
     func handle(_ job: Job) async throws
+    /// True when `handle` acknowledges the job itself, inside the transaction of its work
+    /// (so work and acknowledgement commit together); otherwise the worker completes it.
+    var completesJob: Bool { get }
+}
+
+extension JobHandler {
+    public var completesJob: Bool { false }
 }
 
 /// A failure that no retry can fix (a body that is not JSON, say).
@@ -69,6 +76,8 @@ public final class JobWorker: Service {
             let jobs: [Job]
             do {
                 jobs = try await queue.claim(limit: 1, worker: workerID, lease: lease)
+            } catch is CancellationError {
+                return
             } catch {
                 logger.warning("cannot claim jobs", metadata: ["error": "\(error)"])
                 await queue.waitForWork(timeout: .seconds(1))
@@ -93,6 +102,7 @@ public final class JobWorker: Service {
             .recordNanoseconds(Int64(max(0, Date().timeIntervalSince(job.enqueuedAt)) * 1e9))
         do {
             try await handler.handle(job)
+            if !handler.completesJob { try await queue.complete(job) }
             Timer(label: "switchboard_job_duration_seconds", dimensions: dimensions, preferredDisplayUnit: .seconds)
                 .recordNanoseconds((ContinuousClock.now - started).nanoseconds)
             Counter(label: "switchboard_jobs_total", dimensions: dimensions + [("outcome", "done")]).increment()
