@@ -175,6 +175,7 @@ struct EmulatorState: Sendable {
     var sendCount = 0
     var recentCalls: [String: [Date]] = [:]
     var subscriptions: [String: [String]] = [:]
+    var tokensSeenInURL = 0
     var subscribers: [UUID: AsyncStream<EmulatorEvent>.Continuation] = [:]
 
     init(configuration: EmulatorConfiguration) { self.configuration = configuration }

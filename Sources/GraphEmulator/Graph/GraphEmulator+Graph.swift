@@ -1,5 +1,6 @@
 internal import Foundation
 @_spi(GraphEmulator) internal import Messenger
+internal import ServiceLifecycle
 internal import Synchronization
 
 /// What a Graph route answers.
@@ -132,7 +133,10 @@ extension GraphEmulator {
         case .resetAfterRead?:
             return .reset
         case .timeoutAfterAccepting(let hold)?:
-            do { try await Task.sleep(for: hold ?? configuration.defaultHold) } catch { return .reset }
+            // Held until the hold ends, the task is cancelled or the server shuts down.
+            await cancelWhenGracefulShutdown {
+                try? await Task.sleep(for: hold ?? configuration.defaultHold)
+            }
             return answer
         default:
             return answer

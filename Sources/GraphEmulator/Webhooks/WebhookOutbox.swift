@@ -38,9 +38,10 @@ extension GraphEmulator {
     }
 
     /// Queues echo → delivery → read for a message the customer just received.
-    func enqueueReceipts(pageId: String, psid: String, message: ReceivedMessage, reads: Bool) {
+    /// `appId` is the sending app (ours unless Meta's Page Inbox answered).
+    func enqueueReceipts(pageId: String, psid: String, message: ReceivedMessage, reads: Bool, appId: String? = nil) {
         let configuration = self.configuration
-        let appId = configuration.appId
+        let appId = appId ?? configuration.appId
         outbox.enqueue(
             .init(kind: "echo", pageId: pageId, delay: configuration.echoDelay) { _ in
                 WebhookBuilder.echo(page: pageId, psid: psid, timestamp: message.timestamp, appId: appId, message: message)
