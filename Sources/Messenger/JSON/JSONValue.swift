@@ -49,15 +49,19 @@ public enum JSONValue: Sendable, Hashable, Codable {
 
     /// Parses bytes; nil when they are not one complete JSON value.
     public static func parse(_ bytes: some Collection<UInt8>) -> JSONValue? {
-        try? JSONDecoder().decode(JSONValue.self, from: Data(bytes))
+        let parsed = bytes.withContiguousStorageIfAvailable { JSONParser.parse($0) }
+        if let parsed { return parsed }
+        return Array(bytes).withUnsafeBufferPointer { JSONParser.parse($0) }
     }
 
     /// Compact JSON text with sorted keys (stable, so equal events give equal strings).
-    public var jsonText: String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        guard let data = try? encoder.encode(self) else { return "null" }
-        return String(decoding: data, as: UTF8.self)
+    public var jsonText: String { String(decoding: jsonBytes, as: UTF8.self) }
+
+    /// The same as `jsonText`, as bytes.
+    public var jsonBytes: [UInt8] {
+        var out: [UInt8] = []
+        JSONWriter.write(self, into: &out)
+        return out
     }
 
     public subscript(key: String) -> JSONValue? {
