@@ -8,10 +8,6 @@ public enum WebhookVerification {
         mode: String?, verifyToken: String?, challenge: String?, expectedToken: String
     ) -> String? {
         guard mode == "subscribe", let verifyToken, let challenge, !challenge.isEmpty else { return nil }
-        let a = Array(verifyToken.utf8)
-        let b = Array(expectedToken.utf8)
-        var difference = a.count == b.count ? 0 : 1
-        for index in 0..<min(a.count, b.count) { difference |= Int(a[index] ^ b[index]) }
-        return difference == 0 ? challenge : nil
+        return constantTimeEquals(Array(verifyToken.utf8), Array(expectedToken.utf8)) ? challenge : nil
     }
 }
