@@ -102,3 +102,44 @@ struct CapturingLogHandler: LogHandler {
         sink.lines.withLock { $0.append(text) }
     }
 }
+
+@Suite(.timeLimit(.minutes(1))) struct ReceiptAndBatchTests {
+    func kinds(_ h: Harness, _ count: Int, _ posts: inout AsyncStream<WebhookReceiver.Post>.Iterator) async throws -> [String] {
+        var kinds: [String] = []
+        for _ in 0..<count { kinds += try WebhookReceiver.decode(try #require(await posts.next())).map(\.payload.kind) }
+        return kinds
+    }
+
+    @Test func readBeforeDeliveryAndDuplicates() async throws {
+        try await Harness.run(configure: { $0.receiptOrder = .readBeforeDelivery }) { h in
+            var posts = h.receiver.posts.makeAsyncIterator()
+            let c = h.emulator.addCustomer(pageId: h.page, firstName: "Ana", lastName: "Silva")
+            try await c.say("hi")
+            _ = await posts.next()
+            _ = try await h.graph.send(pageId: h.page, token: Harness.token, request: .text("one", to: c.psid))
+            #expect(try await kinds(h, 3, &posts) == ["message_echoes", "message_reads", "message_deliveries"])
+
+            h.emulator.setReceiptOrder(.duplicated)
+            _ = try await h.graph.send(pageId: h.page, token: Harness.token, request: .text("two", to: c.psid))
+            #expect(
+                try await kinds(h, 6, &posts) == [
+                    "message_echoes", "message_echoes", "message_deliveries", "message_deliveries", "message_reads",
+                    "message_reads",
+                ])
+        }
+    }
+
+    @Test func severalCustomersInOnePost() async throws {
+        try await Harness.run { h in
+            var posts = h.receiver.posts.makeAsyncIterator()
+            let a = h.emulator.addCustomer(pageId: h.page, firstName: "Ana", lastName: "Silva")
+            let b = h.emulator.addCustomer(pageId: h.page, firstName: "Jonas", lastName: "Berg")
+            let mids = try await h.emulator.postBatch(pageId: h.page, [(a.psid, "from Ana"), (b.psid, "from Jonas"), (a.psid, "Ana again")], entries: 2)
+            let events = try WebhookReceiver.decode(try #require(await posts.next()))
+            #expect(events.map(\.customerId) == [a.psid, b.psid, a.psid])
+            #expect(events.map(\.payload.mid) == mids)
+            // Both windows are open now.
+            _ = try await h.graph.send(pageId: h.page, token: Harness.token, request: .text("hi Jonas", to: b.psid))
+        }
+    }
+}

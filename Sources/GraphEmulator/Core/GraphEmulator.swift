@@ -39,6 +39,11 @@ public final class GraphEmulator: Sendable {
         state.withLock { $0.configuration.webhookURL = url }
     }
 
+    /// Changes how the receipts of later sends are posted.
+    public func setReceiptOrder(_ order: ReceiptOrder) {
+        state.withLock { $0.configuration.receiptOrder = order }
+    }
+
     // MARK: - Customers
 
     /// Adds a customer to a Page and returns a simulator that writes as them.

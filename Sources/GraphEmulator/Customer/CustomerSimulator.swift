@@ -154,3 +154,26 @@ public struct CustomerSimulator: Sendable {
         return mids
     }
 }
+
+extension GraphEmulator {
+    /// Several customers of one Page write at once and Meta batches them into one POST,
+    /// spread over `entries` entries. Returns the `mid`s in order.
+    @discardableResult
+    public func postBatch(pageId: String, _ messages: [(psid: String, text: String)], entries: Int = 1) async throws -> [String] {
+        let now = clock.nowMilliseconds
+        var mids: [String] = []
+        var events: [JSONValue] = []
+        for (offset, message) in messages.enumerated() {
+            let mid = WebhookBuilder.mid()
+            mids.append(mid)
+            events.append(
+                WebhookBuilder.customerEvent(
+                    page: pageId, psid: message.psid, timestamp: now + Int64(offset), key: "message",
+                    payload: .object(["mid": .string(mid), "text": .string(message.text)])))
+            setLastInbound(pageId: pageId, psid: message.psid, at: clock.now)
+        }
+        let body = WebhookBuilder.body(page: pageId, events: events, time: now, entriesPerPage: entries)
+        guard await postWebhook(body, kind: "message") else { throw CustomerSimulator.DeliveryFailed(kind: "message") }
+        return mids
+    }
+}
