@@ -203,12 +203,13 @@ struct EmulatorState: Sendable {
         return effect
     }
 
-    /// Records a call for the per-Page budget; returns the usage percentage (may exceed 100).
-    mutating func recordCall(pageId: String, now: Date) -> Int {
+    /// Records a call for the per-Page budget: the calls in the last second (this one
+    /// included) and whether they exceed `callsPerSecondPerPage`.
+    mutating func recordCall(pageId: String, now: Date) -> (percent: Int, exceeded: Bool) {
         var calls = recentCalls[pageId, default: []].filter { now.timeIntervalSince($0) < 1 && $0 <= now }
         calls.append(now)
         recentCalls[pageId] = calls
         let limit = max(1, configuration.callsPerSecondPerPage)
-        return calls.count * 100 / limit
+        return (min(100, calls.count * 100 / limit), calls.count > limit)
     }
 }

@@ -98,7 +98,7 @@ extension GraphEmulator {
         let psid = request["recipient"]?["id"]?.id
         let isSenderAction = request["sender_action"] != nil
         let now = clock.now
-        let (usagePercent, fault) = state.withLock { state in
+        let (budget, fault) = state.withLock { state in
             if !isSenderAction { state.sendCount += 1 }
             let usage = state.recordCall(pageId: page.id, now: now)
             let fault = state.takeFault(
@@ -107,12 +107,12 @@ extension GraphEmulator {
             return (usage, fault)
         }
         let configuration = self.configuration
-        if usagePercent > 100 {
+        if budget.exceeded {
             let usage = usageHeader(page: page.id, percent: 100, regainMinutes: configuration.throttleRegainMinutes)
             emit(.sendRefused(pageId: page.id, psid: psid, code: configuration.throttleCode, subcode: nil))
             return .error(.throttled(code: configuration.throttleCode), usage: usage)
         }
-        let usage = usageHeader(page: page.id, percent: usagePercent, regainMinutes: 0)
+        let usage = usageHeader(page: page.id, percent: budget.percent, regainMinutes: 0)
 
         switch fault {
         case .graphError(let code, let subcode, let status, let message)?:
