@@ -94,7 +94,10 @@ let package = Package(
         ),
         .target(
             name: "GraphEmulator",
-            dependencies: ["Messenger", hummingbird, httpClient, crypto, logging, nioCore, serviceLifecycle],
+            dependencies: [
+                "Messenger", hummingbird, httpClient, crypto, logging, nioCore,
+                .product(name: "NIOHTTP1", package: "swift-nio"), serviceLifecycle,
+            ],
             swiftSettings: strictSettings
         ),
         .target(

@@ -92,8 +92,15 @@ import Testing
             let received = try await h.raw(.GET, "/_emulator/pages/\(h.page)/customers/6000000000000001/received")
             #expect(received.body.contains(#""text":"ok now""#))
 
+            let before = try await h.raw(.GET, "/_emulator/clock")
+            #expect(before.status == 200)
+            #expect(before.body.contains("nowMs"))
             let clock = try await h.raw(.POST, "/_emulator/clock", json: #"{"advanceSeconds":86460}"#)
             #expect(clock.status == 200)
+            let customers = try await h.raw(.GET, "/_emulator/pages/\(h.page)/customers")
+            #expect(customers.body.contains(#""firstName":"Eve""#))
+            let faults = try await h.raw(.DELETE, "/_emulator/faults")
+            #expect(faults.status == 200)
             do {
                 _ = try await h.graph.send(pageId: h.page, token: Harness.token, request: .text("late", to: "6000000000000001"))
                 Issue.record("the window must be closed")

@@ -118,6 +118,24 @@ import Testing
         }
     }
 
+    /// 102 calls against a budget of 101: the percentage rounds down to 100, the call still fails.
+    @Test func budgetAbove100CallsPerSecond() async throws {
+        let clock = EmulatorClock(frozenAt: Date())
+        try await Harness.run(clock: clock, configure: { $0.callsPerSecondPerPage = 101; $0.throttleCode = 32 }) { h in
+            let c = h.emulator.addCustomer(pageId: h.page, firstName: "Ana", lastName: "Silva")
+            h.emulator.setLastInbound(pageId: h.page, psid: c.psid, at: clock.now)
+            // Sequential: a flood of parallel calls starves the other tests on a loaded machine.
+            for _ in 0..<101 {
+                try await h.graph.senderAction(pageId: h.page, token: Harness.token, psid: c.psid, action: .typingOn)
+            }
+            let refused = await graphError {
+                try await h.graph.senderAction(pageId: h.page, token: Harness.token, psid: c.psid, action: .typingOff)
+            }
+            #expect(refused?.body?.code == 32)
+            #expect(refused.map(GraphErrorClassifier.classify)?.action == .pausePage)
+        }
+    }
+
     @Test func rateLimitGivesUsageHeaderThen613() async throws {
         let clock = EmulatorClock(frozenAt: Date())
         try await Harness.run(clock: clock, configure: { $0.callsPerSecondPerPage = 2 }) { h in

@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import Foundation
+import Logging
 import GraphEmulator
 import Messenger
 import NIOCore
@@ -35,13 +36,15 @@ struct Harness: Sendable {
         clock: EmulatorClock = EmulatorClock(), timeout: Duration = .seconds(10), receiverStatuses: [Int] = [],
         configure: (inout EmulatorConfiguration) -> Void = { _ in }, _ body: @Sendable (Harness) async throws -> T
     ) async throws -> T {
-        let emulator = GraphEmulator(configuration: configuration(configure), clock: clock)
+        let logger = quietLogger("graph-emulator")
+        let emulator = GraphEmulator(configuration: configuration(configure), clock: clock, logger: logger)
         let receiver = WebhookReceiver(statuses: receiverStatuses)
         return try await receiver.withRunning { webhookURL in
             emulator.setWebhookURL(webhookURL)
             return try await GraphEmulatorServer.withRunning(emulator) { baseURL in
                 let graph = GraphClient(
-                    httpClient: .shared, configuration: .init(baseURL: baseURL, apiVersion: "v25.0", timeout: timeout))
+                    httpClient: .shared, configuration: .init(baseURL: baseURL, apiVersion: "v25.0", timeout: timeout),
+                    logger: logger)
                 return try await body(Harness(emulator: emulator, receiver: receiver, graph: graph, baseURL: baseURL))
             }
         }
@@ -70,4 +73,11 @@ extension WebhookReceiver {
         try WebhookSignature.verify(body: post.body, header: post.signature256, appSecret: Harness.secret)
         return try WebhookBatch.decode(post.body)
     }
+}
+
+/// Tests log errors only.
+func quietLogger(_ label: String) -> Logger {
+    var logger = Logger(label: label)
+    logger.logLevel = .error
+    return logger
 }

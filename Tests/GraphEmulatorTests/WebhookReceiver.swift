@@ -1,4 +1,6 @@
 import HTTPTypes
+import Logging
+import Messenger
 import Hummingbird
 import NIOCore
 import ServiceLifecycle
@@ -12,6 +14,8 @@ final class WebhookReceiver: Sendable {
         var signature256: String?
         var signature1: String?
     }
+
+    static let verifyToken = "verify-me"
 
     let posts: AsyncStream<Post>
     private let continuation: AsyncStream<Post>.Continuation
@@ -37,22 +41,40 @@ final class WebhookReceiver: Sendable {
             let status = self.statuses.withLock { $0.isEmpty ? 200 : $0.removeFirst() }
             return Response(status: .init(code: status), body: .init(byteBuffer: ByteBuffer(string: "EVENT_RECEIVED")))
         }
+        router.get("/webhook") { request, _ -> Response in
+            let query = request.uri.queryParameters
+            guard
+                let challenge = WebhookVerification.challengeResponse(
+                    mode: query.get("hub.mode"), verifyToken: query.get("hub.verify_token"),
+                    challenge: query.get("hub.challenge"), expectedToken: Self.verifyToken)
+            else { return Response(status: .forbidden) }
+            return Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: challenge)))
+        }
         let (ports, portContinuation) = AsyncStream<Int>.makeStream()
+        let logger = quietLogger("webhook-receiver")
         let app = Application(
             router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
             onServerRunning: { channel in
                 portContinuation.yield(channel.localAddress?.port ?? 0)
                 portContinuation.finish()
-            })
-        return try await withThrowingTaskGroup(of: T?.self) { group in
-            group.addTask {
-                try await app.runService(gracefulShutdownSignals: [])
-                return nil
+            }, logger: logger)
+        let group = ServiceGroup(services: [app], logger: app.logger)
+        return try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask {
+                defer { portContinuation.finish() }
+                try await group.run()
             }
             var iterator = ports.makeAsyncIterator()
             let port = await iterator.next() ?? 0
-            defer { group.cancelAll() }
-            return try await body("http://127.0.0.1:\(port)/webhook")
+            let result: Result<T, any Error>
+            do {
+                result = .success(try await body("http://127.0.0.1:\(port)/webhook"))
+            } catch {
+                result = .failure(error)
+            }
+            await group.triggerGracefulShutdown()
+            try await tasks.waitForAll()
+            return try result.get()
         }
     }
 }

@@ -13,6 +13,17 @@ public struct EmulatedPage: Sendable, Hashable {
     }
 }
 
+/// How the receipts of a send are posted. Meta promises neither order nor uniqueness, so
+/// tests of idempotent, monotonic status updates (invariant 3) use the odd ones.
+public enum ReceiptOrder: String, Sendable, Hashable {
+    /// echo, delivery, read.
+    case inOrder
+    /// echo, read, delivery: a read implies delivered, and the late delivery must not undo it.
+    case readBeforeDelivery
+    /// Every receipt posted twice.
+    case duplicated
+}
+
 /// How the emulator behaves. Everything has a default that looks like Meta.
 public struct EmulatorConfiguration: Sendable {
     /// Our app's id: echoes of sends made through the emulator carry it as `app_id`.
@@ -28,6 +39,8 @@ public struct EmulatorConfiguration: Sendable {
     public var deliveryDelay: Duration
     /// Delay between the delivery and the read (customers that read).
     public var readDelay: Duration
+    /// Order of echo, delivery and read; `inOrder` by default.
+    public var receiptOrder: ReceiptOrder
     /// Send API calls per second per Page before `X-Business-Use-Case-Usage` hits 100 %
     /// and calls fail with `throttleCode`.
     public var callsPerSecondPerPage: Int
@@ -45,7 +58,7 @@ public struct EmulatorConfiguration: Sendable {
     public init(
         appId: String = "947561230458812", appSecret: AppSecret, pages: [EmulatedPage], webhookURL: String? = nil,
         echoDelay: Duration = .milliseconds(5), deliveryDelay: Duration = .milliseconds(20),
-        readDelay: Duration = .milliseconds(40), callsPerSecondPerPage: Int = 300, throttleCode: Int = 613,
+        readDelay: Duration = .milliseconds(40), receiptOrder: ReceiptOrder = .inOrder, callsPerSecondPerPage: Int = 300, throttleCode: Int = 613,
         throttleRegainMinutes: Int = 1, webhookMaxAttempts: Int = 5, webhookRetryBackoff: Duration = .milliseconds(100),
         defaultHold: Duration = .seconds(30)
     ) {
@@ -56,6 +69,7 @@ public struct EmulatorConfiguration: Sendable {
         self.echoDelay = echoDelay
         self.deliveryDelay = deliveryDelay
         self.readDelay = readDelay
+        self.receiptOrder = receiptOrder
         self.callsPerSecondPerPage = callsPerSecondPerPage
         self.throttleCode = throttleCode
         self.throttleRegainMinutes = throttleRegainMinutes

@@ -39,6 +39,11 @@ public final class GraphEmulator: Sendable {
         state.withLock { $0.configuration.webhookURL = url }
     }
 
+    /// Changes how the receipts of later sends are posted.
+    public func setReceiptOrder(_ order: ReceiptOrder) {
+        state.withLock { $0.configuration.receiptOrder = order }
+    }
+
     // MARK: - Customers
 
     /// Adds a customer to a Page and returns a simulator that writes as them.
@@ -175,6 +180,7 @@ struct EmulatorState: Sendable {
     var sendCount = 0
     var recentCalls: [String: [Date]] = [:]
     var subscriptions: [String: [String]] = [:]
+    var tokensSeenInURL = 0
     var subscribers: [UUID: AsyncStream<EmulatorEvent>.Continuation] = [:]
 
     init(configuration: EmulatorConfiguration) { self.configuration = configuration }
@@ -197,12 +203,13 @@ struct EmulatorState: Sendable {
         return effect
     }
 
-    /// Records a call for the per-Page budget; returns the usage percentage (may exceed 100).
-    mutating func recordCall(pageId: String, now: Date) -> Int {
+    /// Records a call for the per-Page budget: the calls in the last second (this one
+    /// included) and whether they exceed `callsPerSecondPerPage`.
+    mutating func recordCall(pageId: String, now: Date) -> (percent: Int, exceeded: Bool) {
         var calls = recentCalls[pageId, default: []].filter { now.timeIntervalSince($0) < 1 && $0 <= now }
         calls.append(now)
         recentCalls[pageId] = calls
         let limit = max(1, configuration.callsPerSecondPerPage)
-        return calls.count * 100 / limit
+        return (min(100, calls.count * 100 / limit), calls.count > limit)
     }
 }

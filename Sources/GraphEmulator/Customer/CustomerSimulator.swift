@@ -15,9 +15,13 @@ public struct CustomerSimulator: Sendable {
         /// Spread a batch over this many `entry[]` items (Meta batches both ways).
         public var entriesPerPost: Int
 
-        public init(duplicateProbability: Double = 0, entriesPerPost: Int = 1) {
+        /// Post in `standby[]`, as Meta does when another app owns the thread.
+        public var standby: Bool
+
+        public init(duplicateProbability: Double = 0, entriesPerPost: Int = 1, standby: Bool = false) {
             self.duplicateProbability = duplicateProbability
             self.entriesPerPost = entriesPerPost
+            self.standby = standby
         }
     }
 
@@ -108,6 +112,13 @@ public struct CustomerSimulator: Sendable {
         _ = try await post([("reaction", .object(["mid": .string(mid), "action": .string("unreact")]))], inbound: false)
     }
 
+    /// Edits one of the customer's earlier messages (`message_edits`).
+    public func edit(_ mid: String, newText: String) async throws {
+        _ = try await post(
+            [("message_edit", .object(["mid": .string(mid), "text": .string(newText), "num_edit": .int(1)]))],
+            inbound: false)
+    }
+
     /// Reads everything the Page sent so far (a `read` webhook with the latest watermark).
     public func readAll() async throws {
         let watermark = emulator.received(pageId: pageId, psid: psid).last?.timestamp ?? emulator.clock.nowMilliseconds
@@ -133,11 +144,36 @@ public struct CustomerSimulator: Sendable {
         }
         if inbound { emulator.setLastInbound(pageId: pageId, psid: psid, at: emulator.clock.now) }
         let kind = items.first?.key ?? "event"
-        let body = WebhookBuilder.body(page: pageId, events: events, time: now, entriesPerPage: options.entriesPerPost)
+        let body = WebhookBuilder.body(
+            page: pageId, events: events, time: now, entriesPerPage: options.entriesPerPost,
+            channel: options.standby ? "standby" : "messaging")
         guard await emulator.postWebhook(body, kind: kind) else { throw DeliveryFailed(kind: kind) }
         if options.duplicateProbability > 0, Double.random(in: 0..<1) < options.duplicateProbability {
             _ = await emulator.postWebhook(body, kind: kind)
         }
+        return mids
+    }
+}
+
+extension GraphEmulator {
+    /// Several customers of one Page write at once and Meta batches them into one POST,
+    /// spread over `entries` entries. Returns the `mid`s in order.
+    @discardableResult
+    public func postBatch(pageId: String, _ messages: [(psid: String, text: String)], entries: Int = 1) async throws -> [String] {
+        let now = clock.nowMilliseconds
+        var mids: [String] = []
+        var events: [JSONValue] = []
+        for (offset, message) in messages.enumerated() {
+            let mid = WebhookBuilder.mid()
+            mids.append(mid)
+            events.append(
+                WebhookBuilder.customerEvent(
+                    page: pageId, psid: message.psid, timestamp: now + Int64(offset), key: "message",
+                    payload: .object(["mid": .string(mid), "text": .string(message.text)])))
+            setLastInbound(pageId: pageId, psid: message.psid, at: clock.now)
+        }
+        let body = WebhookBuilder.body(page: pageId, events: events, time: now, entriesPerPage: entries)
+        guard await postWebhook(body, kind: "message") else { throw CustomerSimulator.DeliveryFailed(kind: "message") }
         return mids
     }
 }

@@ -1,5 +1,6 @@
 internal import Foundation
 @_spi(GraphEmulator) internal import Messenger
+internal import ServiceLifecycle
 internal import Synchronization
 
 /// What a Graph route answers.
@@ -97,7 +98,7 @@ extension GraphEmulator {
         let psid = request["recipient"]?["id"]?.id
         let isSenderAction = request["sender_action"] != nil
         let now = clock.now
-        let (usagePercent, fault) = state.withLock { state in
+        let (budget, fault) = state.withLock { state in
             if !isSenderAction { state.sendCount += 1 }
             let usage = state.recordCall(pageId: page.id, now: now)
             let fault = state.takeFault(
@@ -106,12 +107,12 @@ extension GraphEmulator {
             return (usage, fault)
         }
         let configuration = self.configuration
-        if usagePercent > 100 {
+        if budget.exceeded {
             let usage = usageHeader(page: page.id, percent: 100, regainMinutes: configuration.throttleRegainMinutes)
             emit(.sendRefused(pageId: page.id, psid: psid, code: configuration.throttleCode, subcode: nil))
             return .error(.throttled(code: configuration.throttleCode), usage: usage)
         }
-        let usage = usageHeader(page: page.id, percent: usagePercent, regainMinutes: 0)
+        let usage = usageHeader(page: page.id, percent: budget.percent, regainMinutes: 0)
 
         switch fault {
         case .graphError(let code, let subcode, let status, let message)?:
@@ -132,7 +133,10 @@ extension GraphEmulator {
         case .resetAfterRead?:
             return .reset
         case .timeoutAfterAccepting(let hold)?:
-            do { try await Task.sleep(for: hold ?? configuration.defaultHold) } catch { return .reset }
+            // Held until the hold ends, the task is cancelled or the server shuts down.
+            await cancelWhenGracefulShutdown {
+                try? await Task.sleep(for: hold ?? configuration.defaultHold)
+            }
             return answer
         default:
             return answer

@@ -25,7 +25,7 @@ public enum GraphEmulatorServer {
     }
 
     /// Runs the emulator on a free port for the duration of `body`, which gets its base URL
-    /// (`http://127.0.0.1:PORT`); stops it afterwards. For tests.
+    /// (`http://127.0.0.1:PORT`); then shuts it down gracefully (held answers are released).
     public static func withRunning<T: Sendable>(
         _ emulator: GraphEmulator, host: String = "127.0.0.1", _ body: @Sendable (_ baseURL: String) async throws -> T
     ) async throws -> T {
@@ -34,18 +34,26 @@ public enum GraphEmulatorServer {
             continuation.yield(port)
             continuation.finish()
         }
-        return try await withThrowingTaskGroup(of: T?.self) { group in
-            group.addTask {
-                try await app.runService(gracefulShutdownSignals: [])
-                return nil
+        let group = ServiceGroup(services: [app], logger: emulator.logger)
+        return try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask {
+                defer { continuation.finish() }
+                try await group.run()
             }
             var iterator = ports.makeAsyncIterator()
             guard let port = await iterator.next() else {
-                group.cancelAll()
+                try await tasks.waitForAll()
                 throw CancellationError()
             }
-            defer { group.cancelAll() }
-            return try await body("http://\(host):\(port)")
+            let result: Result<T, any Error>
+            do {
+                result = .success(try await body("http://\(host):\(port)"))
+            } catch {
+                result = .failure(error)
+            }
+            await group.triggerGracefulShutdown()
+            try await tasks.waitForAll()
+            return try result.get()
         }
     }
 }

@@ -9,12 +9,12 @@ extension GraphEmulator {
     public func addGraphRoutes(to router: Router<EmulatorRequestContext>) {
         let emulator = self
         router.get("/:version/me") { request, context in
-            try emulator.respond(emulator.me(token: Self.token(request)), request, context)
+            try emulator.respond(emulator.me(token: emulator.token(request)), request, context)
         }
         router.post("/:version/:id/messages") { request, context in
             let page = context.parameters.get("id") ?? ""
             let body = try await request.body.collect(upTo: 1 << 20)
-            let answer = await emulator.messages(pagePath: page, token: Self.token(request), body: Array(body.readableBytesView))
+            let answer = await emulator.messages(pagePath: page, token: emulator.token(request), body: Array(body.readableBytesView))
             return try emulator.respond(answer, request, context)
         }
         router.post("/:version/:id/subscribed_apps") { request, context in
@@ -27,30 +27,32 @@ extension GraphEmulator {
             }
             let list = (fields ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
             return try emulator.respond(
-                emulator.subscribeApp(pagePath: page, token: Self.token(request), fields: list), request, context)
+                emulator.subscribeApp(pagePath: page, token: emulator.token(request), fields: list), request, context)
         }
         router.get("/:version/:id/subscribed_apps") { request, context in
             let page = context.parameters.get("id") ?? ""
-            return try emulator.respond(emulator.subscribedApps(pagePath: page, token: Self.token(request)), request, context)
+            return try emulator.respond(emulator.subscribedApps(pagePath: page, token: emulator.token(request)), request, context)
         }
         router.get("/:version/:id") { request, context in
             let id = context.parameters.get("id") ?? ""
             let fields = (request.uri.queryParameters.get("fields") ?? "").split(separator: ",").map(String.init)
             let host = request.head.authority ?? "127.0.0.1"
             return try emulator.respond(
-                emulator.profile(id: id, token: Self.token(request), fields: fields, avatarBase: "http://\(host)"),
+                emulator.profile(id: id, token: emulator.token(request), fields: fields, avatarBase: "http://\(host)"),
                 request, context)
         }
     }
 
     /// The token from `Authorization: Bearer …`, else from `?access_token=` (Graph takes both).
-    static func token(_ request: Request) -> String? {
+    func token(_ request: Request) -> String? {
         if let header = request.headers[.authorization] {
             let parts = header.split(separator: " ", maxSplits: 1)
             if parts.count == 2, parts[0].lowercased() == "bearer" { return String(parts[1]) }
             if parts.count == 2, parts[0].lowercased() == "oauth" { return String(parts[1]) }
         }
-        return request.uri.queryParameters.get("access_token")
+        guard let token = request.uri.queryParameters.get("access_token") else { return nil }
+        noteTokenInURL()
+        return token
     }
 
     func respond(_ answer: GraphAnswer, _ request: Request, _ context: EmulatorRequestContext) throws -> Response {

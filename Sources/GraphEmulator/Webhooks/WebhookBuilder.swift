@@ -39,14 +39,16 @@ enum WebhookBuilder {
 
     /// `{"object":"page","entry":[…]}` with the events of each Page spread over
     /// `entriesPerPage` entries (Meta batches both ways).
-    static func body(page: String, events: [JSONValue], time: Int64, entriesPerPage: Int = 1) -> [UInt8] {
+    static func body(
+        page: String, events: [JSONValue], time: Int64, entriesPerPage: Int = 1, channel: String = "messaging"
+    ) -> [UInt8] {
         let groups = max(1, min(entriesPerPage, events.count))
         var entries: [JSONValue] = []
         let size = (events.count + groups - 1) / max(groups, 1)
         var index = 0
         repeat {
             let slice = Array(events[index..<min(events.count, index + max(size, 1))])
-            entries.append(.object(["id": .string(page), "time": .int(time), "messaging": .array(slice)]))
+            entries.append(.object(["id": .string(page), "time": .int(time), channel: .array(slice)]))
             index += max(size, 1)
         } while index < events.count
         return Array(JSONValue.object(["object": .string("page"), "entry": .array(entries)]).jsonText.utf8)

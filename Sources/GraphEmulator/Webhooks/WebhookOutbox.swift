@@ -37,25 +37,29 @@ extension GraphEmulator {
         }
     }
 
-    /// Queues echo → delivery → read for a message the customer just received.
-    func enqueueReceipts(pageId: String, psid: String, message: ReceivedMessage, reads: Bool) {
+    /// Queues echo → delivery → read for a message the customer just received, in the
+    /// configured `receiptOrder`. `appId` is the sending app (ours unless Meta's Page Inbox
+    /// answered).
+    func enqueueReceipts(pageId: String, psid: String, message: ReceivedMessage, reads: Bool, appId: String? = nil) {
         let configuration = self.configuration
-        let appId = configuration.appId
-        outbox.enqueue(
-            .init(kind: "echo", pageId: pageId, delay: configuration.echoDelay) { _ in
-                WebhookBuilder.echo(page: pageId, psid: psid, timestamp: message.timestamp, appId: appId, message: message)
-            })
-        outbox.enqueue(
-            .init(kind: "delivery", pageId: pageId, delay: configuration.deliveryDelay) { now in
-                WebhookBuilder.delivery(
-                    page: pageId, psid: psid, timestamp: max(now, message.timestamp), mids: [message.mid],
-                    watermark: message.timestamp)
-            })
-        if reads {
-            outbox.enqueue(
-                .init(kind: "read", pageId: pageId, delay: configuration.readDelay) { now in
-                    WebhookBuilder.read(page: pageId, psid: psid, timestamp: max(now, message.timestamp), watermark: message.timestamp)
-                })
+        let appId = appId ?? configuration.appId
+        let echo = WebhookOutbox.Job(kind: "echo", pageId: pageId, delay: configuration.echoDelay) { _ in
+            WebhookBuilder.echo(page: pageId, psid: psid, timestamp: message.timestamp, appId: appId, message: message)
         }
+        let delivery = WebhookOutbox.Job(kind: "delivery", pageId: pageId, delay: configuration.deliveryDelay) { now in
+            WebhookBuilder.delivery(
+                page: pageId, psid: psid, timestamp: max(now, message.timestamp), mids: [message.mid],
+                watermark: message.timestamp)
+        }
+        let read = WebhookOutbox.Job(kind: "read", pageId: pageId, delay: configuration.readDelay) { now in
+            WebhookBuilder.read(page: pageId, psid: psid, timestamp: max(now, message.timestamp), watermark: message.timestamp)
+        }
+        let jobs: [WebhookOutbox.Job] =
+            switch configuration.receiptOrder {
+            case .inOrder: reads ? [echo, delivery, read] : [echo, delivery]
+            case .readBeforeDelivery: reads ? [echo, read, delivery] : [echo, delivery]
+            case .duplicated: reads ? [echo, echo, delivery, delivery, read, read] : [echo, echo, delivery, delivery]
+            }
+        for job in jobs { outbox.enqueue(job) }
     }
 }

@@ -130,3 +130,42 @@ public enum SenderAction: String, Sendable, Hashable {
     case typingOff = "typing_off"
     case markSeen = "mark_seen"
 }
+
+extension SendRequest {
+    /// Why Meta would refuse this request with error 100, found before calling it.
+    public enum Problem: String, Sendable, Hashable, Error, CustomStringConvertible {
+        case emptyText = "send.empty_text"
+        case textTooLong = "send.text_too_long"
+        case tooManyQuickReplies = "send.too_many_quick_replies"
+        case emptyQuickReplyTitle = "send.empty_quick_reply_title"
+        case metadataTooLong = "send.metadata_too_long"
+        case missingRecipient = "send.missing_recipient"
+
+        /// A sentence for the person who wrote the message.
+        public var reason: String {
+            switch self {
+            case .emptyText: "The message is empty."
+            case .textTooLong: "Messenger accepts at most 2,000 characters per message."
+            case .tooManyQuickReplies: "Messenger shows at most 13 quick replies."
+            case .emptyQuickReplyTitle: "Every quick reply needs a title."
+            case .metadataTooLong: "The message's metadata must be shorter than 1,000 characters."
+            case .missingRecipient: "The message has no recipient."
+            }
+        }
+
+        public var description: String { rawValue }
+    }
+
+    /// The first rule of the Send API this request breaks, or nil.
+    public var problem: Problem? {
+        if recipientPSID.isEmpty { return .missingRecipient }
+        if case .text(let text) = content {
+            if text.isEmpty { return .emptyText }
+            if text.count > Self.maxTextLength { return .textTooLong }
+        }
+        if quickReplies.count > Self.maxQuickReplies { return .tooManyQuickReplies }
+        if quickReplies.contains(where: { $0.title.isEmpty }) { return .emptyQuickReplyTitle }
+        if let metadata, metadata.count > Self.maxMetadataLength { return .metadataTooLong }
+        return nil
+    }
+}

@@ -1,12 +1,10 @@
-internal import Foundation
-
 /// A parsed JSON document, kept loose so the webhook decoder can be tolerant: ids that are
 /// strings or numbers, unknown keys, unknown event kinds whose JSON we keep verbatim.
 ///
 /// Integers are kept as `Int64` (PSIDs and page ids exceed `Double`'s 2^53 exact range).
 /// Shared with the GraphEmulator through SPI; not part of the public API.
 @_spi(GraphEmulator)
-public enum JSONValue: Sendable, Hashable, Codable {
+public enum JSONValue: Sendable, Hashable {
     case null
     case bool(Bool)
     case int(Int64)
@@ -15,49 +13,21 @@ public enum JSONValue: Sendable, Hashable, Codable {
     case array([JSONValue])
     case object([String: JSONValue])
 
-    public init(from decoder: any Decoder) throws {
-        let container = try decoder.singleValueContainer()
-        if container.decodeNil() {
-            self = .null
-        } else if let value = try? container.decode(Bool.self) {
-            self = .bool(value)
-        } else if let value = try? container.decode(Int64.self) {
-            self = .int(value)
-        } else if let value = try? container.decode(Double.self) {
-            self = .double(value)
-        } else if let value = try? container.decode(String.self) {
-            self = .string(value)
-        } else if let value = try? container.decode([String: JSONValue].self) {
-            self = .object(value)
-        } else {
-            self = .array(try container.decode([JSONValue].self))
-        }
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.singleValueContainer()
-        switch self {
-        case .null: try container.encodeNil()
-        case .bool(let value): try container.encode(value)
-        case .int(let value): try container.encode(value)
-        case .double(let value): try container.encode(value)
-        case .string(let value): try container.encode(value)
-        case .array(let value): try container.encode(value)
-        case .object(let value): try container.encode(value)
-        }
-    }
-
     /// Parses bytes; nil when they are not one complete JSON value.
     public static func parse(_ bytes: some Collection<UInt8>) -> JSONValue? {
-        try? JSONDecoder().decode(JSONValue.self, from: Data(bytes))
+        let parsed = bytes.withContiguousStorageIfAvailable { JSONParser.parse($0) }
+        if let parsed { return parsed }
+        return Array(bytes).withUnsafeBufferPointer { JSONParser.parse($0) }
     }
 
     /// Compact JSON text with sorted keys (stable, so equal events give equal strings).
-    public var jsonText: String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        guard let data = try? encoder.encode(self) else { return "null" }
-        return String(decoding: data, as: UTF8.self)
+    public var jsonText: String { String(decoding: jsonBytes, as: UTF8.self) }
+
+    /// The same as `jsonText`, as bytes.
+    public var jsonBytes: [UInt8] {
+        var out: [UInt8] = []
+        JSONWriter.write(self, into: &out)
+        return out
     }
 
     public subscript(key: String) -> JSONValue? {

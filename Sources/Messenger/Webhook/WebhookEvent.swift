@@ -240,3 +240,40 @@ public struct ThreadControl: Sendable, Hashable {
         self.metadata = metadata
     }
 }
+
+extension WebhookPayload {
+    /// The message id the event is about, when it has one: the message's or echo's own
+    /// `mid`, the postback's, or the target of a reaction or edit. Part of the natural keys
+    /// for idempotent applying (invariant 3).
+    public var mid: String? {
+        switch self {
+        case .message(let message): message.mid
+        case .echo(let echo): echo.mid
+        case .postback(let postback): postback.mid
+        case .reaction(let reaction): reaction.mid
+        case .messageEdit(let edit): edit.mid
+        case .delivery, .read, .referral, .optin, .passThreadControl, .takeThreadControl, .requestThreadControl,
+            .unknown, .malformed:
+            nil
+        }
+    }
+
+    /// The webhook field this kind belongs to (`messages`, `message_echoes`, …); for
+    /// `.unknown` the event key, for `.malformed` `"malformed"`.
+    public var kind: String {
+        switch self {
+        case .message: "messages"
+        case .echo: "message_echoes"
+        case .postback: "messaging_postbacks"
+        case .delivery: "message_deliveries"
+        case .read: "message_reads"
+        case .reaction: "message_reactions"
+        case .messageEdit: "message_edits"
+        case .referral: "messaging_referrals"
+        case .optin: "messaging_optins"
+        case .passThreadControl, .takeThreadControl, .requestThreadControl: "messaging_handovers"
+        case .unknown(let kind, _): kind
+        case .malformed: "malformed"
+        }
+    }
+}

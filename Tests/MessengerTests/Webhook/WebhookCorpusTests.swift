@@ -296,12 +296,13 @@ import Testing
         #expect(events[1].timestamp == Self.t0 + 32010)
     }
 
-    @Test func truncatedAtEveryLengthNeverCrashes() throws {
-        let bytes = try Fixtures.webhook("batch-multi-entry.json")
-        for length in 0..<bytes.count {
-            _ = try? WebhookBatch.decode(Array(bytes.prefix(length)))
-        }
-        #expect(try WebhookBatch.decode(bytes).count == 7)
+    @Test func payloadMidAndKind() throws {
+        let events = try WebhookBatch.decode(try Fixtures.webhook("batch-multi-entry.json"))
+        #expect(events.map(\.payload.mid) == ["m_batch-0001", "m_batch-0002", nil, "m_batch-echo-0001", nil, "m_batch-standby-0001", "m_other-page-0001"])
+        #expect(
+            events.map(\.payload.kind) == [
+                "messages", "messages", "message_reads", "message_echoes", "message_deliveries", "messages", "message_reactions",
+            ])
     }
 
     @Test func decodesFromStringAndBuffer() throws {
