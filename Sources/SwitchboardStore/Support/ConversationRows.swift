@@ -1,4 +1,5 @@
 import Foundation
+import Messenger
 import SwitchboardCore
 
 /// The one place that knows how a conversation row (joined with its contact) becomes the
@@ -17,7 +18,9 @@ enum ConversationRows {
 
     static func conversation(_ row: SQLRow, now: Int64) -> Conversation {
         let iso = MessageColumns.iso
-        let window = MessagingWindowState(lastInboundAt: row.int("last_inbound_at"), now: now)
+        let window = MessagingWindow.state(
+            lastInboundAt: row.int("last_inbound_at").map { Date(millisecondsSince1970: $0) }, now: Date(millisecondsSince1970: now)
+        )
         return Conversation(
             id: String(row.int("id") ?? 0),
             pageId: row.string("page_id") ?? "",
@@ -33,7 +36,7 @@ enum ConversationRows {
             lastMessagePreview: row.string("last_message_preview"),
             messageCount: Int(row.int("message_count") ?? 0),
             unreadCount: Int(row.int("unread_count") ?? 0),
-            window: WindowInfo(state: window.state, closesAt: iso(window.closesAt)),
+            window: WindowInfo(state: window.state.rawValue, closesAt: window.closesAt?.iso8601),
             bot: BotInfo(state: row.string("bot_state") ?? "off", reason: row.string("bot_reason")),
             assigneeId: row.string("assignee_id"),
             createdAt: iso(row.int("created_at")) ?? ""
