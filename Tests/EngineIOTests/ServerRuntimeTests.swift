@@ -105,10 +105,11 @@ func serve(_ engine: EngineIOServer, query: [String: String], in group: inout Ta
     @Test func heartbeatLoopClosesSilentSessions() async throws {
         let handler = EchoHandler()
         let engine = EngineIOServer(
-            configuration: EngineIOConfiguration(pingInterval: .milliseconds(20), pingTimeout: .milliseconds(20)),
+            configuration: EngineIOConfiguration(pingInterval: .milliseconds(20), pingTimeout: .seconds(2)),
             handler: handler,
             tick: .milliseconds(5)
         )
+        // A generous timeout: under load a pong must never miss it; the silent case just waits it out.
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await engine.run() }
             var socket = serve(engine, query: ["EIO": "4", "transport": "websocket"], in: &group)
