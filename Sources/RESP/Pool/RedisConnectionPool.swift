@@ -103,10 +103,15 @@ final class RedisConnectionPool: Sendable {
     }
 
     func acquire() async throws -> Lease {
-        let waiterID = state.withLock { s in
+        // Fast path: an idle connection, no continuation needed.
+        let (immediate, waiterID): (Lease?, Int) = state.withLock { s in
             defer { s.nextWaiterID += 1 }
-            return s.nextWaiterID
+            if s.machine.hasIdle, case .lease(let id) = s.machine.acquire(s.nextWaiterID) {
+                return (Lease(id: id, connection: s.connections[id]!), s.nextWaiterID)
+            }
+            return (nil, s.nextWaiterID)
         }
+        if let immediate { return immediate }
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Lease, any Error>) in
                 let effects: [Effect] = state.withLock { s in

@@ -25,7 +25,7 @@ struct RedisCommandsIntegrationTests {
     @Test(arguments: protocols)
     func stringsAndKeys(_ version: RedisConfiguration.ProtocolVersion) async throws {
         let k = TestRedis.key()
-        try await withRedisClient(try configuration(version)) { client in
+        try await withRedisClient(try configuration(version)) { client async throws in
             #expect(try await client.get(k) == nil)
             #expect(try await client.set(k, to: "v1"))
             #expect(try await client.get(k) == "v1")
@@ -57,7 +57,7 @@ struct RedisCommandsIntegrationTests {
     @Test(arguments: protocols)
     func hashesSetsAndSortedSets(_ version: RedisConfiguration.ProtocolVersion) async throws {
         let k = TestRedis.key()
-        try await withRedisClient(try configuration(version)) { client in
+        try await withRedisClient(try configuration(version)) { client async throws in
             let h = k + ":h"
             #expect(try await client.hset(h, ["a": "1", "b": "2"]) == 2)
             #expect(try await client.send(.hset(RedisArgument(h), field: "c", value: "3")) == 1)
@@ -91,13 +91,13 @@ struct RedisCommandsIntegrationTests {
 
     @Test(arguments: protocols)
     func serverCommands(_ version: RedisConfiguration.ProtocolVersion) async throws {
-        try await withRedisClient(try configuration(version)) { client in
+        try await withRedisClient(try configuration(version)) { client async throws in
             #expect(try await client.ping() == "PONG")
             #expect(try await client.send(.ping("hi")) == "hi")
             #expect(try await client.send(.echo("echo")) == "echo")
             let info = try await client.send(.info("server"))
             #expect(info.contains("redis_version"))
-            try await client.withConnection { connection in
+            try await client.withConnection { connection async throws in
                 try await connection.send(.clientSetName("resp-test"))
                 #expect(try await connection.send(.clientGetName()) == "resp-test")
                 #expect(try await connection.send(.clientID()) > 0)
@@ -110,7 +110,7 @@ struct RedisCommandsIntegrationTests {
     @Test(arguments: protocols)
     func serverErrorsAreTyped(_ version: RedisConfiguration.ProtocolVersion) async throws {
         let k = TestRedis.key()
-        try await withRedisClient(try configuration(version)) { client in
+        try await withRedisClient(try configuration(version)) { client async throws in
             try await client.set(k, to: "string")
             let wrongType = await RedisError.caught { _ = try await client.send(.hget(RedisArgument(k), field: "f")) }
             #expect(wrongType?.code == .server)
@@ -129,7 +129,7 @@ struct RedisCommandsIntegrationTests {
         let k = TestRedis.key()
         // A script unique to this run, so NOSCRIPT is guaranteed the first time.
         let script = RedisScript("-- \(k)\nreturn redis.call('INCRBY', KEYS[1], ARGV[1])")
-        try await withRedisClient(try configuration(version)) { client in
+        try await withRedisClient(try configuration(version)) { client async throws in
             let exists = RedisCommand<[Int]>(["SCRIPT", "EXISTS", RedisArgument(script.sha1)])
             #expect(try await client.send(exists) == [0])
             let noscript = await RedisError.caught { _ = try await client.send(.evalsha(script.sha1, keys: [RedisArgument(k)], arguments: [1])) }
@@ -145,14 +145,14 @@ struct RedisCommandsIntegrationTests {
     @Test(arguments: protocols)
     func pipelinesTenThousandCommands(_ version: RedisConfiguration.ProtocolVersion) async throws {
         let k = TestRedis.key()
-        try await withRedisClient(try configuration(version)) { client in
+        try await withRedisClient(try configuration(version)) { client async throws in
             let commands = (0..<10_000).map { _ in RedisCommand<Int>.incr(RedisArgument(k)) }
             let results = try await client.pipeline(commands)
             #expect(results.count == 10_000)
             #expect(try results.map { try $0.get() } == Array(1...10_000))
 
             let (set, value, count, missing) = try await client.pipeline(
-                .set(RedisArgument(k + ":s"), "x"),
+                .set(RedisArgument(k + ":s"), RedisArgument("x")),
                 .get(RedisArgument(k + ":s")),
                 .incr(RedisArgument(k)),
                 .get(RedisArgument(k + ":missing"))
@@ -174,7 +174,7 @@ struct RedisCommandsIntegrationTests {
         var c = try configuration(.automatic)
         c.pool.maximumConnections = 4
         let k = TestRedis.key()
-        try await withRedisClient(c) { client in
+        try await withRedisClient(c) { client async throws in
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for _ in 0..<50 {
                     group.addTask { for _ in 0..<20 { try await client.incr(k) } }
@@ -192,15 +192,15 @@ struct RedisCommandsIntegrationTests {
         var db3 = try RedisConfiguration(url: base + "/3")
         db3.protocolVersion = .resp3
         #expect(db3.database == 3)
-        try await withRedisClient(db3) { client in
+        try await withRedisClient(db3) { client async throws in
             try await client.set(k, to: "in-3")
             let info = try await client.send(RedisCommand<String>(["CLIENT", "INFO"]))
             #expect(info.contains("db=3"))
         }
-        try await withRedisClient(try configuration(.resp2)) { client in
+        try await withRedisClient(try configuration(.resp2)) { client async throws in
             #expect(try await client.get(k) == nil)
         }
-        try await withRedisClient(try RedisConfiguration(url: base + "/3?protocol=2")) { client in
+        try await withRedisClient(try RedisConfiguration(url: base + "/3?protocol=2")) { client async throws in
             #expect(try await client.get(k) == "in-3")
             try await client.del(k)
         }

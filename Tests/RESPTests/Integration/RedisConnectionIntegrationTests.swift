@@ -11,7 +11,7 @@ struct RedisConnectionIntegrationTests {
         var c = try TestRedis.configuration()
         c.commandTimeout = .milliseconds(200)
         let k = TestRedis.key()
-        try await withRedisClient(c) { client in
+        try await withRedisClient(c) { client async throws in
             // BLPOP without telling the client it blocks: the reply cannot come in time.
             let error = await RedisError.caught { _ = try await client.send(RedisCommand<RESPValue>(["BLPOP", RedisArgument(k), "5"])) }
             #expect(error?.code == .timeout)
@@ -24,7 +24,7 @@ struct RedisConnectionIntegrationTests {
         var c = try TestRedis.configuration()
         c.port = 1
         c.pool.minimumConnections = 0
-        try await withRedisClient(c) { client in
+        try await withRedisClient(c) { client async throws in
             let error = await RedisError.caught { _ = try await client.ping() }
             #expect(error?.code == .connectFailed)
         }
@@ -34,7 +34,9 @@ struct RedisConnectionIntegrationTests {
         var c = try TestRedis.configuration()
         c.pool.maximumConnections = 1
         c.pool.acquireTimeout = .milliseconds(100)
-        try await withRedisClient(c) { client in
+        try await withRedisClient(c) { client async throws in
+            // Wait for the one connection, so the 100 ms limit measures only the lease.
+            for await change in client.stateChanges() where change.state == .connected { break }
             try await client.withConnection { _ in
                 let error = await RedisError.caught { _ = try await client.ping() }
                 #expect(error?.code == .poolTimeout)
@@ -47,13 +49,13 @@ struct RedisConnectionIntegrationTests {
         var c = try TestRedis.configuration()
         c.pool.minimumConnections = 1
         c.pool.maximumConnections = 1
-        try await withRedisClient(c) { client in
+        try await withRedisClient(c) { client async throws in
             var states = client.stateChanges().makeAsyncIterator()
             var first = await states.next()?.state
             if first == .connecting { first = await states.next()?.state }
             #expect(first == .connected)
             let id = try await client.send(.clientID())
-            try await withRedisConnection(try TestRedis.configuration()) { killer in
+            try await withRedisConnection(try TestRedis.configuration()) { killer async throws in
                 #expect(try await killer.send(.clientKill(id: id)) == 1)
             }
             var seen: [RedisConnectionState] = []
@@ -70,12 +72,12 @@ struct RedisConnectionIntegrationTests {
 
     @Test func droppedConnectionFailsInFlightRequestsWithConnectionClosed() async throws {
         let k = TestRedis.key()
-        try await withRedisConnection(try TestRedis.configuration()) { connection in
+        try await withRedisConnection(try TestRedis.configuration()) { connection async throws in
             let id = try await connection.send(.clientID())
             async let blocked = RedisError.caught {
                 _ = try await connection.send(RedisCommand<RESPValue>(["BLPOP", RedisArgument(k), "0"], blocking: .zero))
             }
-            try await withRedisConnection(try TestRedis.configuration()) { killer in
+            try await withRedisConnection(try TestRedis.configuration()) { killer async throws in
                 // Wait until the BLPOP is really blocked, then kill it.
                 while !(try await killer.send(RedisCommand<String>(["CLIENT", "LIST", "ID", RedisArgument(id)]))).contains("cmd=blpop") {
                     await Task.yield()
@@ -109,7 +111,7 @@ struct RedisConnectionIntegrationTests {
         #expect(c.tls != nil)
         #expect(c.maskedDescription.hasPrefix("rediss://:****@127.0.0.1:"))
         let k = TestRedis.key()
-        try await withRedisClient(c) { client in
+        try await withRedisClient(c) { client async throws in
             #expect(try await client.ping() == "PONG")
             try await client.set(k, to: "secure")
             #expect(try await client.get(k) == "secure")
@@ -148,7 +150,7 @@ struct RedisConnectionIntegrationTests {
         #expect(missing?.code == .authenticationFailed || missing?.serverPrefix == "NOAUTH")
         // Through the client, the waiting command gets the same typed error.
         c.password = "wrong"
-        try await withRedisClient(c) { client in
+        try await withRedisClient(c) { client async throws in
             let viaClient = await RedisError.caught { _ = try await client.ping() }
             #expect(viaClient?.code == .authenticationFailed)
         }
@@ -158,7 +160,7 @@ struct RedisConnectionIntegrationTests {
     func fallsBackToRESP2WhenHelloIsUnknown() async throws {
         let c = try TestRedis.configuration("TEST_REDIS_LEGACY_URL")
         #expect(c.protocolVersion == .automatic)
-        let version = try await withRedisConnection(c) { connection in
+        let version = try await withRedisConnection(c) { connection async throws in
             #expect(try await connection.ping() == "PONG")
             return connection.protocolVersion
         }
@@ -177,7 +179,7 @@ struct RedisConnectionIntegrationTests {
     func authenticatesAsAnACLUser() async throws {
         var c = try TestRedis.configuration("TEST_REDIS_LEGACY_USER_URL")
         c.clientName = "alice-client"
-        try await withRedisClient(c) { client in
+        try await withRedisClient(c) { client async throws in
             #expect(try await client.send(RedisCommand<String>(["ACL", "WHOAMI"])) == "alice")
             #expect(try await client.send(.clientGetName()) == "alice-client")
         }
