@@ -3,6 +3,8 @@ import Testing
 
 @testable import RESP
 
+extension RedisIntegration {
+
 /// Every command family against a real redis-server, over RESP2 and RESP3.
 @Suite(.enabled(if: TestRedis.plainAvailable, "needs TEST_REDIS_URL"))
 struct RedisCommandsIntegrationTests {
@@ -205,4 +207,5 @@ struct RedisCommandsIntegrationTests {
             try await client.del(k)
         }
     }
+}
 }

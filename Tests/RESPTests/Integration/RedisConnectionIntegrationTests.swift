@@ -3,6 +3,8 @@ import Testing
 
 @testable import RESP
 
+extension RedisIntegration {
+
 /// Failure modes: typed errors for timeouts, refused connections, pool exhaustion, and the
 /// pool reconnecting after its connection is killed.
 @Suite(.enabled(if: TestRedis.plainAvailable, "needs TEST_REDIS_URL"))
@@ -104,7 +106,7 @@ struct RedisConnectionIntegrationTests {
 
 /// TLS (good and bad CA), AUTH, and the RESP2 fallback on a server without HELLO.
 @Suite struct RedisSecurityIntegrationTests {
-    @Test(.enabled(if: TestRedis.tlsAvailable, "needs TEST_REDIS_TLS_URL"), arguments: RedisCommandsIntegrationTests.protocols)
+    @Test(.enabled(if: TestRedis.tlsAvailable, "needs TEST_REDIS_TLS_URL"), arguments: RedisIntegration.RedisCommandsIntegrationTests.protocols)
     func tlsWithTheRightCA(_ version: RedisConfiguration.ProtocolVersion) async throws {
         var c = try TestRedis.configuration("TEST_REDIS_TLS_URL", caFile: try TestRedis.required("TEST_REDIS_TLS_CA"))
         c.protocolVersion = version
@@ -138,7 +140,7 @@ struct RedisConnectionIntegrationTests {
         #expect(error?.code == .tls)
     }
 
-    @Test(.enabled(if: TestRedis.tlsAvailable, "needs TEST_REDIS_TLS_URL"), arguments: RedisCommandsIntegrationTests.protocols)
+    @Test(.enabled(if: TestRedis.tlsAvailable, "needs TEST_REDIS_TLS_URL"), arguments: RedisIntegration.RedisCommandsIntegrationTests.protocols)
     func wrongPasswordIsAnAuthenticationError(_ version: RedisConfiguration.ProtocolVersion) async throws {
         var c = try TestRedis.configuration("TEST_REDIS_TLS_URL", caFile: try TestRedis.required("TEST_REDIS_TLS_CA"))
         c.password = "wrong"
@@ -184,4 +186,5 @@ struct RedisConnectionIntegrationTests {
             #expect(try await client.send(.clientGetName()) == "alice-client")
         }
     }
+}
 }

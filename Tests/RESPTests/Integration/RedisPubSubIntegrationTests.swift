@@ -3,9 +3,11 @@ import Testing
 
 @testable import RESP
 
+extension RedisIntegration {
+
 @Suite(.enabled(if: TestRedis.plainAvailable, "needs TEST_REDIS_URL"))
 struct RedisPubSubIntegrationTests {
-    @Test(arguments: RedisCommandsIntegrationTests.protocols)
+    @Test(arguments: RedisIntegration.RedisCommandsIntegrationTests.protocols)
     func subscribeAndPatternSubscribe(_ version: RedisConfiguration.ProtocolVersion) async throws {
         var c = try TestRedis.configuration()
         c.protocolVersion = version
@@ -44,7 +46,7 @@ struct RedisPubSubIntegrationTests {
 
     /// Kills the pub/sub connection on the server; the client reconnects, resubscribes and
     /// keeps delivering to the same subscription.
-    @Test(arguments: RedisCommandsIntegrationTests.protocols)
+    @Test(arguments: RedisIntegration.RedisCommandsIntegrationTests.protocols)
     func resubscribesAfterTheConnectionIsKilled(_ version: RedisConfiguration.ProtocolVersion) async throws {
         var c = try TestRedis.configuration()
         c.protocolVersion = version
@@ -88,4 +90,5 @@ struct RedisPubSubIntegrationTests {
         var iterator = subscription.makeAsyncIterator()
         #expect(try await iterator.next() == nil)
     }
+}
 }

@@ -2,10 +2,12 @@ import Testing
 
 @testable import RESP
 
+extension RedisIntegration {
+
 /// The Streams commands a job queue needs, against a real redis-server.
 @Suite(.enabled(if: TestRedis.plainAvailable, "needs TEST_REDIS_URL"))
 struct RedisStreamsIntegrationTests {
-    @Test(arguments: RedisCommandsIntegrationTests.protocols)
+    @Test(arguments: RedisIntegration.RedisCommandsIntegrationTests.protocols)
     func consumerGroupLifecycle(_ version: RedisConfiguration.ProtocolVersion) async throws {
         var c = try TestRedis.configuration()
         c.protocolVersion = version
@@ -117,4 +119,5 @@ struct RedisStreamsIntegrationTests {
             try await client.del(stream)
         }
     }
+}
 }

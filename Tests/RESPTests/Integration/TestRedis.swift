@@ -36,6 +36,11 @@ enum TestRedis {
     }
 }
 
+/// Parent of the integration suites: they run one at a time, because some kill server-side
+/// connections and wait for reconnection, which is flaky against a loaded shared server when
+/// everything runs at once (see docs/resp.md).
+@Suite(.serialized) enum RedisIntegration {}
+
 /// Runs `body` with a client whose `run()` is going, then shuts it down.
 func withRedisClient<R: Sendable>(
     _ configuration: RedisConfiguration,
