@@ -60,8 +60,9 @@ final class RedisChannelHandler: ChannelDuplexHandler {
                 timers[id] = loop.scheduleTask(in: TimeAmount(timeout)) { [self] in
                     timers[id] = nil
                     if case .closeConnection(let error, let failing) = queue.timedOut(id: id, after: timeout) {
-                        failAll(failing, error)
+                        // Close first, so whoever the failure wakes sees an inactive channel.
                         self.context?.close(promise: nil)
+                        failAll(failing, error)
                     }
                 }
             }
@@ -81,14 +82,15 @@ final class RedisChannelHandler: ChannelDuplexHandler {
             timers.removeValue(forKey: id)?.cancel()
             promise.succeed(values)
         case .closeConnection(let error, let failing):
-            failAll(failing, error)
             context.close(promise: nil)
+            failAll(failing, error)
         }
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        fail(Self.map(error))
+        let failing = queue.close(Self.map(error))
         context.close(promise: nil)
+        failAll(failing, queue.closedWith ?? Self.map(error))
     }
 
     func channelInactive(context: ChannelHandlerContext) {

@@ -103,10 +103,27 @@ final class RedisConnectionPool: Sendable {
     }
 
     func acquire() async throws -> Lease {
-        let waiterID = state.withLock { s in
-            defer { s.nextWaiterID += 1 }
-            return s.nextWaiterID
+        // Fast path: an idle connection, no continuation needed. One that died while idle
+        // (its close not yet processed) is handed back as dead and the next one tried.
+        var waiterID = 0
+        while true {
+            let (immediate, id): (Lease?, Int) = state.withLock { s in
+                defer { s.nextWaiterID += 1 }
+                if s.machine.hasIdle, case .lease(let id) = s.machine.acquire(s.nextWaiterID) {
+                    return (Lease(id: id, connection: s.connections[id]!), s.nextWaiterID)
+                }
+                return (nil, s.nextWaiterID)
+            }
+            waiterID = id
+            guard let immediate else { break }
+            if immediate.connection.isActive { return immediate }
+            release(immediate)
         }
+        let waiter = waiterID
+        return try await wait(waiterID: waiter)
+    }
+
+    private func wait(waiterID: Int) async throws -> Lease {
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Lease, any Error>) in
                 let effects: [Effect] = state.withLock { s in

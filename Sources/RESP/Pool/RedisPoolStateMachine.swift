@@ -58,11 +58,13 @@ struct RedisPoolStateMachine: Sendable {
     var openCount: Int { idle.count + leased.count }
     var waiterCount: Int { waiters.count }
 
+    var hasIdle: Bool { !idle.isEmpty && !isShutdown }
+
     func isLeased(_ id: ConnectionID) -> Bool { leased.contains(id) }
 
     /// Connections to open at start-up.
     mutating func start() -> Int {
-        let n = minimumConnections
+        let n = max(0, minimumConnections - openCount - connecting)
         connecting += n
         return n
     }

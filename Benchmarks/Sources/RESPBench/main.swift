@@ -1,0 +1,63 @@
+// Pipelined SET/GET throughput of the RESP client, comparable to
+// `redis-benchmark -P 16 -t set,get -r 100000 -d 3 -c 50`.
+//   RESPBench URL [requests] [pipeline] [clients]
+import RESP
+
+let arguments = CommandLine.arguments
+let url = arguments.count > 1 ? arguments[1] : "redis://127.0.0.1:6379"
+let requests = arguments.count > 2 ? Int(arguments[2])! : 1_000_000
+let pipeline = arguments.count > 3 ? Int(arguments[3])! : 16
+let clients = arguments.count > 4 ? Int(arguments[4])! : 50
+let keyspace = 100_000
+
+var configuration = try RedisConfiguration(url: url)
+configuration.pool.maximumConnections = clients
+configuration.pool.minimumConnections = clients
+let client = RedisClient(configuration: configuration)
+
+func key(_ n: Int) -> RedisArgument {
+    let digits = String(n)
+    return RedisArgument("key:" + String(repeating: "0", count: 12 - digits.count) + digits)
+}
+
+func measure(_ name: String, _ make: @escaping @Sendable (Int) -> RedisCommand<RESPValue>) async throws -> Double {
+    let perClient = requests / clients
+    let start = ContinuousClock.now
+    try await withThrowingTaskGroup(of: Void.self) { group in
+        for c in 0..<clients {
+            group.addTask {
+                var rng = SystemRandomNumberGenerator()
+                var done = 0
+                var batch: [RedisCommand<RESPValue>] = []
+                batch.reserveCapacity(pipeline)
+                while done < perClient {
+                    batch.removeAll(keepingCapacity: true)
+                    for _ in 0..<min(pipeline, perClient - done) { batch.append(make(Int.random(in: 0..<keyspace, using: &rng))) }
+                    let results = try await client.pipeline(batch)
+                    for r in results { _ = try r.get() }
+                    done += batch.count
+                }
+                _ = c
+            }
+        }
+        try await group.waitForAll()
+    }
+    let elapsed = ContinuousClock.now - start
+    let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+    let rate = Double(perClient * clients) / seconds
+    print("RESP \(name): \(Int(rate)) requests per second (\(perClient * clients) requests, P=\(pipeline), clients=\(clients))")
+    return rate
+}
+
+try await withThrowingTaskGroup(of: Void.self) { group in
+    group.addTask { await client.run() }
+    _ = try await client.ping()
+    // Warm up every pooled connection.
+    try await withThrowingTaskGroup(of: Void.self) { g in
+        for _ in 0..<clients { g.addTask { _ = try await client.ping() } }
+        try await g.waitForAll()
+    }
+    _ = try await measure("SET") { n in RedisCommand<RESPValue>(["SET", key(n), "xxx"]) }
+    _ = try await measure("GET") { n in RedisCommand<RESPValue>(["GET", key(n)]) }
+    group.cancelAll()
+}
