@@ -224,8 +224,7 @@ public final class EngineIOServer: Sendable {
         // either loop finishing, or the session closing (server side: timeout, forced close).
         let end = EngineIOConnectionEnd()
         session.onClose { end.fire() }
-        enum Role { case writer, reader, grace }
-        await withTaskGroup(of: Role.self) { group in
+        await withTaskGroup(of: EngineIOConnectionRole.self) { group in
             group.addTask {
                 await Self.writeLoop(session, probe: probe, first: first, activation: activation, writer: writer)
                 end.fire()
@@ -334,6 +333,9 @@ public final class EngineIOServer: Sendable {
         }
     }
 }
+
+/// Which child of a WebSocket connection finished.
+enum EngineIOConnectionRole: Sendable { case writer, reader, grace }
 
 /// Fires once, waking the one task waiting for it.
 final class EngineIOConnectionEnd: Sendable {
