@@ -24,6 +24,10 @@ import Testing
         #expect(throws: EngineIOError.self) { _ = try EngineIOPacket.decode(textFrame: buffer) }
     }
 
+    @Test func combiningMarkAfterTheDigitIsKept() throws {
+        #expect(try EngineIOPacket.decode(text: "4\u{301}x") == .message("\u{301}x"))
+    }
+
     @Test func binaryFramesAreMessages() {
         let bytes = ByteBuffer(bytes: [1, 2, 3])
         #expect(EngineIOPacket.decode(binaryFrame: bytes) == .message(bytes))

@@ -6,16 +6,21 @@
 #   (b) fan-out: 1,000 clients in one room, a publisher at RATE broadcasts/s: deliveries/s, p50/p99
 #   (c) echo with acks: 100 clients in closed loop: round trips/s, p50/p99
 # Knobs: BENCH_HOLD (10000), BENCH_FANOUT_CLIENTS (1000), BENCH_FANOUT_RATES ("20 50 100"),
-# BENCH_ECHO_CLIENTS (100), BENCH_SECONDS (10), BENCH_PROCS (4), BENCH_SERVERS ("swift python").
+# BENCH_ECHO_CLIENTS (100), BENCH_SECONDS (10), BENCH_PROCS (4), BENCH_SERVERS ("swift python"),
+# BENCH_BIN (a prebuilt server binary instead of the release build).
 set -euo pipefail
 source "$(dirname "$0")/../lib/common.sh"
 sb_init
 cd "$SB_ROOT"
 HERE=scripts/bench-parts
 
-sb_log "building socketio-conformance-server (release)"
-swift build -c release --product socketio-conformance-server >&2
-BIN=$(swift build -c release --show-bin-path)/socketio-conformance-server
+if [ -n "${BENCH_BIN:-}" ]; then
+  BIN=$BENCH_BIN
+else
+  sb_log "building socketio-conformance-server (release)"
+  swift build -c release --product socketio-conformance-server >&2
+  BIN=$(swift build -c release --show-bin-path)/socketio-conformance-server
+fi
 sb_venv 'python-socketio' uvicorn websockets aiohttp
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 sysctl -qw net.ipv4.ip_local_port_range="10000 65000" 2>/dev/null || true

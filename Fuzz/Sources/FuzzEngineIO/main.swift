@@ -68,3 +68,19 @@ public func fuzzEngineIO(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     precondition(closedReports <= 1, "close reported \(closedReports) times")
     return 0
 }
+
+// SwiftPM links executables with `main` aliased to `FuzzEngineIO_main`; route it to libFuzzer's
+// driver (its own `main` is then not linked in).
+@_silgen_name("LLVMFuzzerRunDriver")
+func LLVMFuzzerRunDriver(
+    _ argc: UnsafeMutablePointer<CInt>,
+    _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
+    _ callback: @convention(c) (UnsafePointer<UInt8>, Int) -> CInt
+) -> CInt
+
+@_cdecl("FuzzEngineIO_main")
+public func fuzzEngineIOMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {
+    var argc = argc
+    var argv = argv
+    return LLVMFuzzerRunDriver(&argc, &argv) { data, size in fuzzEngineIO(data, size) }
+}

@@ -29,8 +29,10 @@ extension EngineIOPacket {
         guard first >= UInt8(ascii: "0"), let type = EngineIOPacketType(rawValue: first &- UInt8(ascii: "0")) else {
             throw EngineIOError(.invalidPacket, "unknown packet type")
         }
-        let rest = text.dropFirst()
-        return EngineIOPacket(type, rest.isEmpty ? nil : .text(String(rest)))
+        // Drop the digit by UTF-8 code unit, not by Character: a combining mark after the
+        // digit would otherwise be swallowed with it (found by the fuzzer).
+        let rest = utf8.dropFirst()
+        return EngineIOPacket(type, rest.isEmpty ? nil : .text(String(decoding: rest, as: UTF8.self)))
     }
 
     /// Decodes a text frame given as bytes; invalid UTF-8 is an invalid packet.

@@ -220,19 +220,31 @@ public final class EngineIOServer: Sendable {
     ) async where Inbound.Element == EngineIOData {
         let (activation, activate) = AsyncStream<Void>.makeStream()
         if !probe { activate.finish() }
-        await withTaskGroup(of: Void.self) { group in
+        // Two child tasks per connection; the handler's own task waits for the first end:
+        // either loop finishing, or the session closing (server side: timeout, forced close).
+        let end = EngineIOConnectionEnd()
+        session.onClose { end.fire() }
+        await withTaskGroup(of: EngineIOConnectionRole.self) { group in
             group.addTask {
                 await Self.writeLoop(session, probe: probe, first: first, activation: activation, writer: writer)
+                end.fire()
+                return .writer
             }
             group.addTask {
                 await self.readLoop(session, probe: probe, activate: activate, inbound: inbound, writer: writer)
+                end.fire()
+                return .reader
             }
-            group.addTask {
-                // A writer stuck on a slow client never sees the close: cancel it after a grace.
-                await session.waitUntilClosed()
-                try? await Task.sleep(for: .seconds(2))
+            await end.wait()
+            if session.isClosed {
+                // Let the writer flush its last frames (a DISCONNECT, say), but never wait on a
+                // slow client for more than a grace period.
+                group.addTask {
+                    try? await Task.sleep(for: .seconds(2))
+                    return .grace
+                }
+                while let role = await group.next(), role == .reader {}
             }
-            _ = await group.next()
             group.cancelAll()
         }
     }
@@ -318,6 +330,35 @@ public final class EngineIOServer: Sendable {
             }
         } catch {
             // The connection failed; the defer closes or aborts.
+        }
+    }
+}
+
+/// Which child of a WebSocket connection finished.
+enum EngineIOConnectionRole: Sendable { case writer, reader, grace }
+
+/// Fires once, waking the one task waiting for it.
+final class EngineIOConnectionEnd: Sendable {
+    private let state = Mutex<(fired: Bool, waiter: CheckedContinuation<Void, Never>?)>((false, nil))
+
+    func fire() {
+        let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
+            guard !state.fired else { return nil }
+            state.fired = true
+            defer { state.waiter = nil }
+            return state.waiter
+        }
+        waiter?.resume()
+    }
+
+    func wait() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let now = state.withLock { state -> Bool in
+                if state.fired { return true }
+                state.waiter = continuation
+                return false
+            }
+            if now { continuation.resume() }
         }
     }
 }

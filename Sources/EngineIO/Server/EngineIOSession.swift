@@ -11,6 +11,7 @@ public final class EngineIOSession: Sendable {
         var waiter: CheckedContinuation<Machine.PullResult, Never>?
         var closedWaiters: [Int: CheckedContinuation<Void, Never>] = [:]
         var nextWaiterID = 0
+        var closeCallbacks: [@Sendable () -> Void] = []
         var attachment: (any Sendable)?
     }
 
@@ -96,6 +97,17 @@ public final class EngineIOSession: Sendable {
         }
     }
 
+    /// Calls `callback` once when the session closes (at once if it already has). It runs
+    /// on the closing task and must not block.
+    public func onClose(_ callback: @escaping @Sendable () -> Void) {
+        let closed = locked.withLock { locked -> Bool in
+            if locked.machine.isClosed { return true }
+            locked.closeCallbacks.append(callback)
+            return false
+        }
+        if closed { callback() }
+    }
+
     /// Runs timers due at `now`; returns the next deadline to schedule, `nil` once closed.
     func fireTimer(now: ContinuousClock.Instant) -> ContinuousClock.Instant? {
         apply { $0.timerFired(now: now) }
@@ -161,6 +173,11 @@ public final class EngineIOSession: Sendable {
         for message in output.messages { server.handler.engineIOSession(self, didReceive: message) }
         if let reason = output.closed {
             for waiter in closedWaiters { waiter.resume() }
+            let callbacks = locked.withLock { locked in
+                defer { locked.closeCallbacks = [] }
+                return locked.closeCallbacks
+            }
+            for callback in callbacks { callback() }
             server.sessionClosed(self, reason: reason)
         }
     }

@@ -147,7 +147,18 @@ def test_server_namespace_disconnect(server, transports):
     client.disconnect()
 
 
-def test_client_disconnect_cleans_up(server, transports):
+@pytest.fixture(scope="module")
+def own_server():
+    from conftest import Server
+
+    s = Server("--test-hooks")
+    yield s
+    s.stop()
+
+
+def test_client_disconnect_cleans_up(own_server, transports):
+    # A dedicated server: the shared one may still hold sessions other tests left to time out.
+    server = own_server
     import json
     import urllib.request
 
