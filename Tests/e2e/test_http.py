@@ -14,6 +14,7 @@ import pytest
 import requests
 
 from conftest import (
+    psql,
     APP_SECRET,
     BACKENDS,
     PAGE_ID,
@@ -325,3 +326,40 @@ def test_keep_alive_connection_survives_many_posts(srv):
             assert r.status == 200 and r.read() == b"EVENT_RECEIVED"
     finally:
         conn.close()
+
+
+# ---------------------------------------------------------------- storage failure
+
+
+def test_storage_failure_answers_503_and_recovers(make_instance):
+    """PostgreSQL refusing writes (read-only database, connections reset): the webhook
+    answers 503 with Retry-After so Meta retries, stores nothing, and accepts again once
+    the database takes writes."""
+    inst = make_instance("postgres", "storage")
+    server = inst.server()
+    admin, name = inst.db.admin_url, inst.db.name
+
+    def reset_connections():
+        psql(admin, f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}' AND pid <> pg_backend_pid()")
+
+    before = counts(server)["webhooksReceived"]
+    psql(admin, f"ALTER DATABASE {name} SET default_transaction_read_only = on")
+    reset_connections()
+    body = webhook_body([message_event("psid-503", "m_503", "while down", 1_764_064_800_000)])
+
+    def refused():
+        r = server.post_webhook(body, timeout=30)
+        return [r] if r.status_code != 200 else None  # a list: a 503 Response is falsy
+
+    try:
+        (r,) = wait_until(refused, 30, interval=0.1, message="a POST that the read-only database cannot store")
+        assert_error(r, 503)
+        assert r.headers.get("Retry-After"), "503 without Retry-After"
+    finally:
+        psql(admin, f"ALTER DATABASE {name} SET default_transaction_read_only = off")
+        reset_connections()
+    r = wait_until(lambda: (lambda r: r if r.status_code == 200 else None)(server.post_webhook(body, timeout=30)), 60, interval=0.1, message="the webhook to accept again")
+    assert r.text == "EVENT_RECEIVED"
+    find_message(server, "m_503")
+    assert counts(server)["messages"] == 1
+    assert counts(server)["webhooksReceived"] == before + 1, "a refused webhook was stored"

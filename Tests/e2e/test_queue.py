@@ -44,14 +44,14 @@ def _whole_queue_empties(instance, page_mode):
     if page_mode == "configured":
         wait_until(lambda: all(graph_stub().lookups.get(f"q-{tag}-{i}") for i in range(3)), 30, message="the profile lookups")
     try:
-        status = server.wait_drained(timeout=20, ingest_only=False)
+        status = server.wait_drained(timeout=10, ingest_only=False)
     except AssertionError:
         q = server.status()["queue"]
         raise AssertionError(f"the queue never empties after the profile lookups answered: {q}") from None
     assert status["queue"]["dead"] == 0, status["queue"]
     # it stays empty: no job comes back when a lease lapses (2 s here); a negative
     # observation, so it has to watch for a while
-    deadline = time.monotonic() + 5
+    deadline = time.monotonic() + 3
     while time.monotonic() < deadline:
         q = server.status()["queue"]
         assert q["ready"] + q["inFlight"] + q["delayed"] == 0, f"a job came back: {q}"
@@ -76,7 +76,7 @@ def test_profile_lookup_runs_once_per_new_contact(configured):
     assert wait_until(named, 30, message="the contact's name from the Graph API") == f"Customer {psid}"
     # let several lease periods (1 s) pass: a job that is never completed runs again
     t0 = time.monotonic()
-    wait_until(lambda: time.monotonic() - t0 > 4, 10, interval=0.2, message="lease periods to pass")
+    wait_until(lambda: time.monotonic() - t0 > 3, 10, interval=0.2, message="lease periods to pass")
     assert graph_stub().lookups.get(psid) == 1, f"the profile of one contact was looked up {graph_stub().lookups.get(psid)} times"
     updates = [e for e in server.all_events() if e["name"] == "contact:updated"]
     assert len(updates) == 1, f"{len(updates)} contact:updated events for one profile lookup"

@@ -33,7 +33,7 @@ def base_env(tmp_path):
         "http://example.com/db",
     ],
 )
-@pytest.mark.parametrize("command", [["serve", "--port", "0"], ["migrate"], ["status"], ["token", "create"]])
+@pytest.mark.parametrize("command", [["serve", "--port", "0"], ["migrate"]])
 def test_malformed_database_url_exits_78_naming_it(tmp_path, url, command):
     out = run(command, {**base_env(tmp_path), "DATABASE_URL": url}, tmp_path)
     assert out.returncode == CONFIG_ERROR, f"exit {out.returncode}\n{out.stdout}\n{out.stderr}"
@@ -57,6 +57,13 @@ def test_bad_configuration_value_exits_78_naming_the_variable(tmp_path, variable
     out = run(["serve"], {**base_env(tmp_path), variable: value}, tmp_path)
     assert out.returncode == CONFIG_ERROR, f"exit {out.returncode}\n{out.stderr}"
     assert f"switchboard: configuration error: {variable}:" in out.stderr, out.stderr
+
+
+@pytest.mark.parametrize("command", [["status"], ["token", "create"], ["seed"]])
+def test_other_commands_check_database_url_too(tmp_path, command):
+    out = run(command, {**base_env(tmp_path), "DATABASE_URL": "mysql://user:pw@127.0.0.1:3306/db"}, tmp_path)
+    assert out.returncode == CONFIG_ERROR, f"exit {out.returncode}\n{out.stderr}"
+    assert "switchboard: configuration error: DATABASE_URL:" in out.stderr, out.stderr
 
 
 def test_serve_on_unmigrated_postgres_refuses_and_says_to_migrate(make_instance, tmp_path):

@@ -26,7 +26,7 @@ import sys
 import time
 
 
-def build_request(host: str, port: int, secret: bytes, page: str, mids: list[str], psids: list[str], due_ms: int) -> bytes:
+def build_request(host: str, port: int, secret: bytes, page: str, mids: list[str], psids: list[str], due_ms: int, path: str = "/api/webhook/facebook") -> bytes:
     messaging = ",".join(
         '{"sender":{"id":"%s"},"recipient":{"id":"%s"},"timestamp":%d,"message":{"mid":"%s","text":"load test message %s"}}'
         % (psid, page, due_ms, mid, mid)
@@ -35,7 +35,7 @@ def build_request(host: str, port: int, secret: bytes, page: str, mids: list[str
     body = ('{"object":"page","entry":[{"id":"%s","time":%d,"messaging":[%s]}]}' % (page, due_ms, messaging)).encode()
     sig = hmac.new(secret, body, hashlib.sha256).hexdigest()
     head = (
-        f"POST /api/webhook/facebook HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: application/json\r\n"
+        f"POST {path} HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: application/json\r\n"
         f"X-Hub-Signature-256: sha256={sig}\r\nContent-Length: {len(body)}\r\n\r\n"
     ).encode()
     return head + body
@@ -80,7 +80,7 @@ async def run_process(args, index: int, out_path: str):
             global_n = n * args.procs + index
             mids = [f"m_{args.tag}_{global_n}_{k}" for k in range(args.events)]
             psids = [f"{args.tag}-c{(global_n * args.events + k) % args.customers}" for k in range(args.events)]
-            request = build_request(args.host, args.port, secret, args.page, mids, psids, due_wall_ms)
+            request = build_request(args.host, args.port, secret, args.page, mids, psids, due_wall_ms, args.path)
             status = 0
             try:
                 if writer is None:
@@ -137,6 +137,7 @@ def main():
     p.add_argument("--events", type=int, default=1, help="message events per POST")
     p.add_argument("--customers", type=int, default=1000)
     p.add_argument("--tag", default="b")
+    p.add_argument("--path", default="/api/webhook/facebook", help="/api/webhook/facebook/simple measures the generator and HTTP alone")
     p.add_argument("--out", required=True)
     args = p.parse_args()
     started = time.monotonic()
