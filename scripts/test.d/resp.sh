@@ -10,10 +10,10 @@ log() { printf '\033[1m[resp-fuzz]\033[0m %s\n' "$*" >&2; }
 
 BIN=${SB_FUZZ_RESP_BIN:-}
 if [ -z "$BIN" ]; then
-  log "building FuzzRESP (release, -sanitize=fuzzer)"
-  swift build --package-path "$ROOT/Fuzz" -c release -Xswiftc -sanitize=fuzzer -Xswiftc -parse-as-library \
+  log "building FuzzRESP (-sanitize=fuzzer)"
+  swift build --package-path "$ROOT/Fuzz" -c "${SB_FUZZ_CONFIG:-debug}" -Xswiftc -sanitize=fuzzer -Xswiftc -parse-as-library \
     --product FuzzRESP >&2
-  BIN="$(swift build --package-path "$ROOT/Fuzz" -c release -Xswiftc -sanitize=fuzzer -Xswiftc -parse-as-library \
+  BIN="$(swift build --package-path "$ROOT/Fuzz" -c "${SB_FUZZ_CONFIG:-debug}" -Xswiftc -sanitize=fuzzer -Xswiftc -parse-as-library \
     --show-bin-path)/FuzzRESP"
 fi
 
@@ -26,7 +26,7 @@ for seed in '+OK\r\n' '-ERR bad\r\n' ':-42\r\n' '$5\r\nhello\r\n' '$-1\r\n' '*2\
   '_\r\n' '#t\r\n' ',1.5e3\r\n' '(12345678901234567890\r\n' '!3\r\nERR\r\n' '=7\r\ntxt:abc\r\n' \
   '%1\r\n+k\r\n:1\r\n' '~2\r\n+a\r\n+b\r\n' '>3\r\n$7\r\nmessage\r\n$1\r\nc\r\n$1\r\nm\r\n' \
   '|1\r\n+a\r\n:1\r\n*1\r\n*1\r\n*1\r\n:1\r\n'; do
-  printf "$seed" > "$WORK/corpus/seed$i"; i=$((i+1))
+  printf "%b" "$seed" > "$WORK/corpus/seed$i"; i=$((i+1))
 done
 
 log "fuzzing the RESP parser for ${SECONDS_BUDGET}s"

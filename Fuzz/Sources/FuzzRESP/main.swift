@@ -1,5 +1,5 @@
 // libFuzzer target for the RESP parser. Build (from the repository root):
-//   swift build --package-path Fuzz -c release -Xswiftc -sanitize=fuzzer -Xswiftc -parse-as-library --product FuzzRESP
+//   swift build --package-path Fuzz -Xswiftc -sanitize=fuzzer -Xswiftc -parse-as-library --product FuzzRESP
 // Properties checked on every input:
 //   - parsing never crashes, hangs or allocates without bound (the limits hold);
 //   - parsing the input whole and parsing it split into chunks (sizes taken from the input)
@@ -57,4 +57,20 @@ public func fuzzRESP(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     precondition(same(whole, split), "split parse differs from whole parse")
     precondition(same(whole, byteByByte), "byte-by-byte parse differs from whole parse")
     return 0
+}
+
+// SwiftPM links executables with `main` aliased to `FuzzRESP_main`; route it to libFuzzer's
+// driver (its own `main` is then not linked in).
+@_silgen_name("LLVMFuzzerRunDriver")
+func LLVMFuzzerRunDriver(
+    _ argc: UnsafeMutablePointer<CInt>,
+    _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
+    _ callback: @convention(c) (UnsafePointer<UInt8>, Int) -> CInt
+) -> CInt
+
+@_cdecl("FuzzRESP_main")
+public func fuzzRESPMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {
+    var argc = argc
+    var argv = argv
+    return LLVMFuzzerRunDriver(&argc, &argv) { data, size in fuzzRESP(data, size) }
 }
