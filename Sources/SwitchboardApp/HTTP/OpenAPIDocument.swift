@@ -48,7 +48,42 @@ enum OpenAPIDocument {
                 "summary": "Messages, oldest first within a page; before= for older", "security": authenticated,
                 "parameters": [idParameter, query("limit", "integer", "1–500"), query("before", "string", "nextCursor of the previous page")],
                 "responses": ["200": ["description": "a page"] + json(["type": "object", "properties": ["messages": ["type": "array", "items": ref("Message")], "nextCursor": ["type": ["string", "null"]]]]), "404": error("unknown conversation"), "401": error("no or bad token")],
+            ],
+            "post": [
+                "summary": "Queue a reply (sent in order by the worker); the same clientId again returns the same message", "security": authenticated,
+                "parameters": [idParameter],
+                "requestBody": ["required": true] + json(ref("SendMessage")),
+                "responses": [
+                    "202": ["description": "queued (or the earlier message with this clientId)"] + json(["type": "object", "properties": ["message": ref("Message")]]),
+                    "400": error("message_empty, message_too_long, message_invalid, attachment_invalid, quick_replies_invalid, invalid_client_id"),
+                    "404": error("unknown conversation"),
+                    "422": error("window_closed, window_never_opened: Messenger's windows refuse the message"),
+                    "401": error("no or bad token"),
+                ],
+            ],
+        ],
+        "/api/conversations/{id}/typing": [
+            "post": [
+                "summary": "Typing indicator (typing_on / typing_off), sent directly, at most one of each per conversation every 2 s", "security": authenticated,
+                "parameters": [idParameter],
+                "requestBody": ["required": true] + json(["type": "object", "properties": ["state": ["enum": ["on", "off"]]], "required": ["state"]]),
+                "responses": ["202": ["description": "sent, or coalesced with a recent one (sent: false)"] + json(ref("SenderAction")), "404": error("unknown conversation"), "409": error("Page not connected or needs a new token"), "422": error("window closed or Graph refused"), "503": error("Graph unavailable"), "401": error("no or bad token")],
             ]
+        ],
+        "/api/conversations/{id}/seen": [
+            "post": [
+                "summary": "Mark the customer's messages seen (mark_seen), sent directly", "security": authenticated,
+                "parameters": [idParameter],
+                "responses": ["202": ["description": "sent, or coalesced with a recent one (sent: false)"] + json(ref("SenderAction")), "404": error("unknown conversation"), "409": error("Page not connected or needs a new token"), "422": error("window closed or Graph refused"), "503": error("Graph unavailable"), "401": error("no or bad token")],
+            ]
+        ],
+        "/api/pages": [
+            "get": ["summary": "Connected Pages and their state (never their tokens)", "security": authenticated, "responses": ["200": ["description": "Pages"] + json(["type": "object", "properties": ["pages": ["type": "array", "items": ref("Page")]]]), "401": error("no or bad token")]],
+            "post": [
+                "summary": "Connect a Page: checks the token (/me), subscribes the app (subscribed_apps), stores the token encrypted; a new token resumes a Page that needed reauthorization", "security": authenticated,
+                "requestBody": ["required": true] + json(["type": "object", "properties": ["id": ["type": "string"], "name": ["type": "string"], "accessToken": ["type": "string"], "appSecret": ["type": "string"]], "required": ["id", "accessToken"]]),
+                "responses": ["201": ["description": "connected"] + json(["type": "object", "properties": ["page": ref("Page")]]), "400": error("page_token_invalid, page_token_mismatch"), "502": error("Graph unavailable"), "401": error("no or bad token")],
+            ],
         ],
         "/api/conversations/{id}/read": [
             "post": ["summary": "Mark the conversation read", "security": authenticated, "parameters": [idParameter], "responses": ["200": ["description": "the conversation"] + json(["type": "object", "properties": ["conversation": ref("Conversation")]]), "404": error("unknown conversation"), "401": error("no or bad token")]]
@@ -82,6 +117,22 @@ enum OpenAPIDocument {
                 "window": ["type": "object", "properties": ["state": ["enum": ["open", "human_agent", "closed"]], "closesAt": ["type": ["string", "null"]]]],
                 "bot": ["type": "object", "properties": ["state": ["enum": ["active", "paused", "off"]], "reason": ["type": ["string", "null"]]]],
                 "assigneeId": ["type": ["string", "null"]],
+            ],
+        ],
+        "SendMessage": [
+            "type": "object",
+            "properties": [
+                "text": ["type": "string", "maxLength": 2000], "clientId": ["type": "string", "maxLength": 200],
+                "attachment": ["type": "object", "properties": ["type": ["enum": ["image", "audio", "video", "file"]], "url": ["type": "string"]]],
+                "quickReplies": ["type": "array", "maxItems": 13, "items": ["type": "object", "properties": ["title": ["type": "string"], "payload": ["type": "string"], "imageUrl": ["type": "string"]]]],
+            ],
+        ],
+        "SenderAction": ["type": "object", "properties": ["action": ["enum": ["typing_on", "typing_off", "mark_seen"]], "sent": ["type": "boolean"]]],
+        "Page": [
+            "type": "object",
+            "properties": [
+                "id": ["type": "string"], "name": ["type": ["string", "null"]], "state": ["enum": ["active", "reauthorization_required", "rate_limited"]],
+                "stateReason": ["type": ["string", "null"]], "pausedUntil": ["type": ["string", "null"]], "subscribedAt": ["type": ["string", "null"]], "connected": ["type": "boolean"],
             ],
         ],
         "Message": [

@@ -7,7 +7,7 @@ enum MessageColumns {
     static let list = """
         id, conversation_id, direction, author, author_id, kind, text, attachments, quick_reply_payload, postback_payload, \
         reply_to_mid, mid, client_id, status, error_code, error_subcode, error_message, fbtrace_id, sent_timestamp, \
-        created_at, sent_at, delivered_at, read_at
+        created_at, sent_at, delivered_at, read_at, error_kind
         """
 
     static func attachmentsJSON(_ attachments: [WebhookAttachment]) -> String? {
@@ -39,7 +39,7 @@ enum MessageColumns {
         let error = row.string("error_message").map {
             MessageError(
                 code: row.int("error_code").map(Int.init), subcode: row.int("error_subcode").map(Int.init), message: $0,
-                fbtraceId: row.string("fbtrace_id")
+                fbtraceId: row.string("fbtrace_id"), kind: row.string("error_kind")
             )
         }
         return Message(
