@@ -127,7 +127,7 @@ extension SQLStore: OutboundStore {
     /// echo got there first (same mid), nothing changes and nothing is published twice. An
     /// echo that became its own row (it carried no usable metadata) is merged into ours:
     /// one message never becomes two rows.
-    public func markOutboundSent(messageId: String, mid: String, completing job: Job?) async throws -> [RealtimeEvent] {
+    public func markOutboundSent(messageId: String, mid: String, requestedAt: Int64, completing job: Job?) async throws -> [RealtimeEvent] {
         guard let id = Int64(messageId) else { return [] }
         let now = self.now
         let events = try await database.transaction { [queue] db -> [RealtimeEvent] in
@@ -141,13 +141,13 @@ extension SQLStore: OutboundStore {
                 """
                 UPDATE messages SET mid = COALESCE(mid, $2),
                     status = CASE WHEN status IN ('queued', 'failed') THEN 'sent' ELSE status END,
-                    sent_timestamp = CASE WHEN status IN ('queued', 'failed') THEN $3 ELSE sent_timestamp END,
+                    sent_timestamp = CASE WHEN status IN ('queued', 'failed') THEN $4 ELSE sent_timestamp END,
                     sent_at = COALESCE(sent_at, $3), error_code = NULL, error_subcode = NULL, error_message = NULL,
                     error_kind = NULL, fbtrace_id = NULL, failed_at = NULL
                 WHERE id = $1 AND (mid IS NULL OR status IN ('queued', 'failed'))
                 RETURNING \(MessageColumns.list)
                 """,
-                .int(id), .text(mid), .int(now)
+                .int(id), .text(mid), .int(now), .int(min(requestedAt, now))
             )
             var events: [RealtimeEvent] = []
             if let row = rows.first {

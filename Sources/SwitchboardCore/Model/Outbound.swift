@@ -94,7 +94,9 @@ public protocol OutboundStore: Sendable {
     /// The message and what sending it needs; nil when the message is gone.
     func outboundSendContext(messageId: String) async throws -> OutboundSendContext?
     /// The Send API accepted the message: store its `mid`, `sent`, `sent_at`, and complete `job`.
-    func markOutboundSent(messageId: String, mid: String, completing job: Job?) async throws -> [RealtimeEvent]
+    /// `requestedAt` (when the call started, ms) becomes `sent_timestamp`: never later than
+    /// Meta's own time for the message, so delivery and read watermarks cover it.
+    func markOutboundSent(messageId: String, mid: String, requestedAt: Int64, completing job: Job?) async throws -> [RealtimeEvent]
     /// The message cannot be sent: `failed` with the error, and complete `job`. With
     /// `contactUnreachable`, the contact is marked unreachable too.
     func markOutboundFailed(messageId: String, error: MessageError, contactUnreachable: Bool, completing job: Job?) async throws

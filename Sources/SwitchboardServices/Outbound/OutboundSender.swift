@@ -120,6 +120,7 @@ public struct OutboundSender: JobHandler {
             try await Task.sleep(for: wait)
         }
 
+        let requestedAt = clock.now().millisecondsSince1970
         let outcome: Result<SendResult, GraphError>
         do {
             outcome = .success(try await graph.send(pageId: page.id, token: token, request: request))
@@ -129,7 +130,9 @@ public struct OutboundSender: JobHandler {
         switch outcome {
         case .success(let result):
             await pacer.record(usage: result.usage, page: page.id)
-            let events = try await store.markOutboundSent(messageId: messageId, mid: result.messageId, completing: job)
+            let events = try await store.markOutboundSent(
+                messageId: messageId, mid: result.messageId, requestedAt: requestedAt, completing: job
+            )
             count("sent")
             Recorder(label: "switchboard_send_latency_seconds").record(clock.now().timeIntervalSince(job.enqueuedAt))
             await publisher.publish(events)

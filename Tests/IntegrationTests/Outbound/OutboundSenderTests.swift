@@ -210,7 +210,7 @@ struct OutboundSenderTests {
     @Test("retryable errors back off and keep the order; too many fail the message", arguments: TestDatabaseKind.all)
     func retryableErrors(kind: TestDatabaseKind) async throws {
         try await SenderRig.with(kind) { rig in
-            rig.graph.script([ScriptedGraph.graph(1200, status: 500), ScriptedGraph.graph(2, status: 500)])
+            rig.graph.script([ScriptedGraph.graph(1200, status: 500), ScriptedGraph.graph(17)])
             let first = try await rig.queue("first")
             let second = try await rig.queue("second")
             try await rig.drain()
