@@ -124,6 +124,10 @@ public struct Switchboard: Sendable {
         }
         let api = router.group("/api").add(middleware: TokenAuthMiddleware(store: store))
         APIRoutes(store: store, status: status, publisher: hub).register(on: api)
+        OutboundRoutes(
+            store: store, graph: graphClient(), box: SecretBox(secret: configuration.secret.value), publisher: hub,
+            throttle: SenderActionThrottle(), logger: logger
+        ).register(on: api)
         return router
     }
 
@@ -135,6 +139,11 @@ public struct Switchboard: Sendable {
                 .splitWebhook: SplitWebhookHandler(store: store, logger: logger),
                 .applyInbound: ApplyInboundHandler(store: store, queue: store.queue, publisher: hub, ourAppId: configuration.appId, logger: logger),
                 .fetchProfile: FetchProfileHandler(store: store, source: profiles, publisher: hub, logger: logger),
+                .sendMessage: OutboundSender(
+                    store: store, queue: store.queue, graph: graphClient(), box: SecretBox(secret: configuration.secret.value),
+                    publisher: hub, pacer: PageSendPacer(configuration: configuration.sendRates), clock: store.clock,
+                    configuration: configuration.outbound, logger: logger
+                ),
             ],
             concurrency: configuration.workerConcurrency,
             lease: configuration.jobLease,
@@ -210,6 +219,16 @@ extension Switchboard {
         guard let id = configuration.bootstrapPageId, let token = configuration.bootstrapPageToken else { return }
         let box = SecretBox(secret: configuration.secret.value)
         try await store.savePage(PageRecord(id: id, name: nil, sealedAccessToken: try box.seal(token.exposedValue)))
+    }
+
+    /// The Graph client at the configured URL, version and timeout (the token goes only in
+    /// the `Authorization` header).
+    func graphClient() -> GraphClient {
+        GraphClient(
+            httpClient: .shared,
+            configuration: .init(baseURL: configuration.graphAPIURL, apiVersion: configuration.graphAPIVersion, timeout: configuration.graphTimeout),
+            logger: logger
+        )
     }
 
     /// Profiles through the Graph API at the configured URL and version.

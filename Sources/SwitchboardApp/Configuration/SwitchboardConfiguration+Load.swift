@@ -2,6 +2,7 @@ import Configuration
 import Crypto
 public import Foundation
 import Messenger
+import SwitchboardServices
 import SwitchboardCore
 
 extension SwitchboardConfiguration {
@@ -135,6 +136,8 @@ extension SwitchboardConfiguration {
         configuration.webhookMaxBytes = try int("SWITCHBOARD_WEBHOOK_MAX_BYTES", in: 1024...(256 * 1024 * 1024)) ?? configuration.webhookMaxBytes
         configuration.workerConcurrency = try int("SWITCHBOARD_WORKER_CONCURRENCY", in: 1...256) ?? configuration.workerConcurrency
         if let lease = try int("SWITCHBOARD_JOB_LEASE_SECONDS", in: 1...3600) { configuration.jobLease = .seconds(lease) }
+        if let timeout = try int("SWITCHBOARD_GRAPH_TIMEOUT_SECONDS", in: 1...300) { configuration.graphTimeout = .seconds(timeout) }
+        if let wait = try int("SWITCHBOARD_SEND_ECHO_WAIT_SECONDS", in: 1...3600) { configuration.outbound.echoWait = .seconds(wait) }
         if let sync = lookup("SWITCHBOARD_SQLITE_SYNC") {
             guard ["full", "normal"].contains(sync.lowercased()) else {
                 throw ConfigurationError("SWITCHBOARD_SQLITE_SYNC", "expected full or normal, got '\(sync)'")

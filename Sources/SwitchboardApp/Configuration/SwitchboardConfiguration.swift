@@ -1,6 +1,7 @@
 import Configuration
 import Foundation
 public import Messenger
+public import SwitchboardServices
 
 /// Everything Switchboard reads from its environment, read once at start-up into typed
 /// values (names from the seed contract, plus Switchboard's own). A bad value stops
@@ -35,6 +36,12 @@ public struct SwitchboardConfiguration: Sendable {
     public var bootstrapPageToken: PageAccessToken?
     public var graphAPIURL = "https://graph.facebook.com"
     public var graphAPIVersion = "v25.0"
+    /// Deadline of one Graph call (`SWITCHBOARD_GRAPH_TIMEOUT_SECONDS`, default 20).
+    public var graphTimeout: Duration = .seconds(20)
+    /// How outbound sends retry and wait for echoes (`SWITCHBOARD_SEND_ECHO_WAIT_SECONDS`).
+    public var outbound = OutboundSenderConfiguration()
+    /// Per-Page send rates (300/s text, 10/s audio and video by default).
+    public var sendRates = PageRateLimiter<ContinuousClock>.Configuration()
     public var llmBaseURL: String?
     public var llmAPIKey: Secret?
     public var llmModel: String?

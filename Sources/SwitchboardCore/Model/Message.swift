@@ -59,12 +59,15 @@ public struct MessageError: Codable, Sendable, Equatable {
     public var subcode: Int?
     public var message: String
     public var fbtraceId: String?
+    /// Our stable code for the failure (`graph.window_closed`, `window.closed`, …).
+    public var kind: String?
 
-    public init(code: Int?, subcode: Int?, message: String, fbtraceId: String? = nil) {
+    public init(code: Int?, subcode: Int?, message: String, fbtraceId: String? = nil, kind: String? = nil) {
         self.code = code
         self.subcode = subcode
         self.message = message
         self.fbtraceId = fbtraceId
+        self.kind = kind
     }
 }
 

@@ -9,7 +9,7 @@ struct Migration: Sendable {
 
 /// The whole history, oldest first.
 enum Schema {
-    static let migrations: [Migration] = [initial]
+    static let migrations: [Migration] = [initial, outbound]
 
     static var latestVersion: Int { migrations.last?.version ?? 0 }
 
@@ -238,6 +238,17 @@ enum Schema {
                 payload TEXT NOT NULL
             )
             """,
+        ]
+    )
+
+    /// The outbound path (issue 4): quick replies offered with an outbound message (JSON),
+    /// and the stable code of a failed send (`graph.window_closed`, `window.closed`, …) next
+    /// to Meta's numeric code and subcode.
+    static let outbound = Migration(
+        version: 2, name: "outbound",
+        statements: [
+            "ALTER TABLE messages ADD COLUMN quick_replies TEXT",
+            "ALTER TABLE messages ADD COLUMN error_kind TEXT",
         ]
     )
 }

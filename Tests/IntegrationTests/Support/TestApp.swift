@@ -29,12 +29,11 @@ struct TestApp {
     }
 
     static func with<T: Sendable>(
-        _ kind: TestDatabaseKind,
-        configuration: SwitchboardConfiguration = configuration(),
+        _ kind: TestDatabaseKind, configuration: SwitchboardConfiguration = configuration(), clock: any WallClock = SystemWallClock(),
         _ body: @Sendable (TestApp, any TestClientProtocol) async throws -> T
     ) async throws -> T {
         try await TestDatabase.with(kind) { database in
-            let switchboard = Switchboard(configuration: configuration, database: database, logger: TestDatabase.logger)
+            let switchboard = Switchboard(configuration: configuration, database: database, clock: clock, logger: TestDatabase.logger)
             let token = APITokens.generate()
             _ = try await switchboard.store.createAPIToken(name: "test", tokenHash: APITokens.hash(token))
             let app = TestApp(switchboard: switchboard, token: token)

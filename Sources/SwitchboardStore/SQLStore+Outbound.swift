@@ -1,0 +1,237 @@
+import Foundation
+public import SwitchboardCore
+
+extension SQLStore: OutboundStore {
+    /// The message already written with `clientId` in the conversation, if any.
+    public func outboundMessage(conversationId: String, clientId: String) async throws -> Message? {
+        guard let conversation = Int64(conversationId) else { return nil }
+        return try await database.read { db in
+            guard
+                let row = try await db.first(
+                    "SELECT \(MessageColumns.list), page_id FROM messages WHERE conversation_id = $1 AND client_id = $2",
+                    .int(conversation), .text(clientId)
+                )
+            else { return nil }
+            return try await MessageColumns.message(row, in: db, pageId: row.string("page_id") ?? "")
+        }
+    }
+
+    /// Stores the draft as `queued` with its `message.send` job in one transaction (the row
+    /// and the job that sends it are never apart). A repeated `clientId` returns the first
+    /// message and queues nothing.
+    public func enqueueOutbound(_ draft: OutboundDraft) async throws -> (message: Message, created: Bool, events: [RealtimeEvent]) {
+        guard let conversationId = Int64(draft.conversationId) else {
+            throw SwitchboardError(.conversationNotFound, "No conversation has the id \(draft.conversationId).")
+        }
+        let now = self.now
+        let attachments = draft.attachment.map { [Attachment(type: $0.type, url: $0.url)] } ?? []
+        let attachmentsJSON = attachments.isEmpty ? nil : try JSONText.encode(attachments)
+        let quickRepliesJSON = draft.quickReplies.isEmpty ? nil : try JSONText.encode(draft.quickReplies)
+        let result = try await database.transaction { [queue] db -> (Message, Bool, [RealtimeEvent]) in
+            guard let conversation = try await db.first("SELECT page_id FROM conversations WHERE id = $1", .int(conversationId)) else {
+                throw SwitchboardError(.conversationNotFound, "No conversation has the id \(draft.conversationId).")
+            }
+            let pageId = conversation.string("page_id") ?? ""
+            let inserted = try await db.query(
+                """
+                INSERT INTO messages (conversation_id, page_id, direction, author, author_id, kind, text, attachments, quick_replies,
+                    client_id, status, sent_timestamp, created_at)
+                VALUES ($1, $2, 'out', $3, $4, 'message', $5, $6, $7, $8, 'queued', $9, $9)
+                ON CONFLICT (conversation_id, client_id) DO NOTHING RETURNING \(MessageColumns.list)
+                """,
+                .int(conversationId), .text(pageId), .text(draft.author.rawValue), SQLValue(draft.authorId), SQLValue(draft.text),
+                SQLValue(attachmentsJSON), SQLValue(quickRepliesJSON), .text(draft.clientId), .int(now)
+            )
+            guard let row = inserted.first else {
+                guard
+                    let existing = try await db.first(
+                        "SELECT \(MessageColumns.list) FROM messages WHERE conversation_id = $1 AND client_id = $2",
+                        .int(conversationId), .text(draft.clientId)
+                    )
+                else { throw SwitchboardError(.conflict, "The message with this clientId could not be read back.") }
+                return (try await MessageColumns.message(existing, in: db, pageId: pageId), false, [])
+            }
+            let message = MessageColumns.message(row, reactions: [:])
+            try await queue.enqueue(
+                [
+                    NewJob(
+                        kind: .sendMessage, partition: JobKind.sendPartition(conversationId: draft.conversationId),
+                        payload: Array(message.id.utf8), maxAttempts: 1_000_000
+                    )
+                ],
+                in: db
+            )
+            let preview = draft.text ?? attachments.first.map { "[\($0.type)]" }
+            try await db.query(
+                """
+                UPDATE conversations SET message_count = message_count + 1,
+                    last_message_preview = CASE WHEN $2 >= COALESCE(last_message_at, 0) THEN $3 ELSE last_message_preview END,
+                    last_message_at = CASE WHEN $2 > COALESCE(last_message_at, 0) THEN $2 ELSE last_message_at END,
+                    updated_at = $2
+                WHERE id = $1
+                """,
+                .int(conversationId), .int(now), SQLValue(preview.map { String($0.prefix(140)) })
+            )
+            let log = RealtimeLog(db: db, now: now)
+            let loaded = try await ConversationRows.load(id: conversationId, in: db, now: now)
+            var events = [
+                try await log.record(
+                    "message:new", conversationId: draft.conversationId, MessageNewPayload(message: message, conversation: loaded)
+                )
+            ]
+            if let loaded {
+                events.append(
+                    try await log.record(
+                        "conversation:updated", conversationId: draft.conversationId,
+                        ConversationUpdatedPayload(
+                            conversationId: loaded.id, lastMessageAt: loaded.lastMessageAt, messageCount: loaded.messageCount
+                        )
+                    )
+                )
+            }
+            return (message, true, events)
+        }
+        if result.1 { queue.wake() }
+        return (result.0, result.1, result.2)
+    }
+
+    /// The message, its conversation's Page, customer and last inbound time, and the Page.
+    public func outboundSendContext(messageId: String) async throws -> OutboundSendContext? {
+        guard let id = Int64(messageId) else { return nil }
+        return try await database.read { db in
+            guard
+                let row = try await db.first(
+                    "SELECT \(MessageColumns.list), quick_replies FROM messages WHERE id = $1 AND direction = 'out'", .int(id)
+                )
+            else { return nil }
+            guard
+                let conversation = try await db.first(
+                    """
+                    SELECT c.page_id, c.last_inbound_at, ct.psid FROM conversations c JOIN contacts ct ON ct.id = c.contact_id
+                    WHERE c.id = $1
+                    """,
+                    .int(row.int("conversation_id") ?? 0)
+                )
+            else { return nil }
+            let pageId = conversation.string("page_id") ?? ""
+            let page = try await db.first("SELECT * FROM pages WHERE id = $1", .text(pageId)).map(Self.pageRecord)
+            return OutboundSendContext(
+                message: MessageColumns.message(row, reactions: [:]), pageId: pageId, psid: conversation.string("psid") ?? "",
+                quickReplies: JSONText.decode([QuickReplyDraft].self, row.string("quick_replies")) ?? [],
+                lastInboundAt: conversation.int("last_inbound_at"), page: page
+            )
+        }
+    }
+
+    /// Stores the Send API's answer: the `mid`, `sent`, `sent_at` and `sent_timestamp`. If the
+    /// echo got there first (same mid), nothing changes and nothing is published twice. An
+    /// echo that became its own row (it carried no usable metadata) is merged into ours:
+    /// one message never becomes two rows.
+    public func markOutboundSent(messageId: String, mid: String, requestedAt: Int64, completing job: Job?) async throws -> [RealtimeEvent] {
+        guard let id = Int64(messageId) else { return [] }
+        let now = self.now
+        let events = try await database.transaction { [queue] db -> [RealtimeEvent] in
+            if let row = try await db.first("SELECT page_id FROM messages WHERE id = $1", .int(id)) {
+                try await db.query(
+                    "DELETE FROM messages WHERE page_id = $1 AND mid = $2 AND id <> $3 AND direction = 'out'",
+                    .text(row.string("page_id") ?? ""), .text(mid), .int(id)
+                )
+            }
+            let rows = try await db.query(
+                """
+                UPDATE messages SET mid = COALESCE(mid, $2),
+                    status = CASE WHEN status IN ('queued', 'failed') THEN 'sent' ELSE status END,
+                    sent_timestamp = CASE WHEN status IN ('queued', 'failed') THEN $4 ELSE sent_timestamp END,
+                    sent_at = COALESCE(sent_at, $3), error_code = NULL, error_subcode = NULL, error_message = NULL,
+                    error_kind = NULL, fbtrace_id = NULL, failed_at = NULL
+                WHERE id = $1 AND (mid IS NULL OR status IN ('queued', 'failed'))
+                RETURNING \(MessageColumns.list)
+                """,
+                .int(id), .text(mid), .int(now), .int(min(requestedAt, now))
+            )
+            var events: [RealtimeEvent] = []
+            if let row = rows.first {
+                let message = MessageColumns.message(row, reactions: [:])
+                let log = RealtimeLog(db: db, now: now)
+                if message.status == .sent, let mid = message.facebookMessageId, let sentAt = message.sentAt {
+                    events.append(
+                        try await log.record(
+                            "message:sent", conversationId: message.conversationId,
+                            MessageSentPayload(
+                                messageId: message.id, facebookMessageId: mid, sentAt: sentAt, conversationId: message.conversationId
+                            )
+                        )
+                    )
+                }
+                events.append(try await log.record("message:status", conversationId: message.conversationId, MessageStatusPayload(message)))
+            }
+            if let job { try await queue.complete(job, in: db) }
+            return events
+        }
+        queue.wake()
+        return events
+    }
+
+    /// Fails a queued message with Meta's code, subcode and trace id, our stable code and a
+    /// sentence for people; optionally marks its contact unreachable (551, 1545041).
+    public func markOutboundFailed(messageId: String, error: MessageError, contactUnreachable: Bool, completing job: Job?) async throws
+        -> [RealtimeEvent]
+    {
+        guard let id = Int64(messageId) else { return [] }
+        let now = self.now
+        let events = try await database.transaction { [queue] db -> [RealtimeEvent] in
+            let rows = try await db.query(
+                """
+                UPDATE messages SET status = 'failed', error_code = $2, error_subcode = $3, error_message = $4, fbtrace_id = $5,
+                    error_kind = $6, failed_at = $7
+                WHERE id = $1 AND status = 'queued'
+                RETURNING \(MessageColumns.list)
+                """,
+                .int(id), SQLValue(error.code.map { Int64($0) }), SQLValue(error.subcode.map { Int64($0) }), .text(error.message),
+                SQLValue(error.fbtraceId), SQLValue(error.kind), .int(now)
+            )
+            var events: [RealtimeEvent] = []
+            if let row = rows.first {
+                let message = MessageColumns.message(row, reactions: [:])
+                if contactUnreachable {
+                    try await db.query(
+                        "UPDATE contacts SET unreachable_at = $2 WHERE id = (SELECT contact_id FROM conversations WHERE id = $1)",
+                        .int(Int64(message.conversationId) ?? 0), .int(now)
+                    )
+                }
+                let log = RealtimeLog(db: db, now: now)
+                events.append(try await log.record("message:status", conversationId: message.conversationId, MessageStatusPayload(message)))
+            }
+            if let job { try await queue.complete(job, in: db) }
+            return events
+        }
+        queue.wake()
+        return events
+    }
+
+    /// Marks the Page "reauthorization required" (error 190).
+    public func markPageReauthorizationRequired(pageId: String, reason: String) async throws {
+        let now = self.now
+        try await database.transaction { db in
+            try await db.query(
+                "UPDATE pages SET state = 'reauthorization_required', state_reason = $2, updated_at = $3 WHERE id = $1",
+                .text(pageId), .text(reason), .int(now)
+            )
+        }
+    }
+
+    /// Makes the Page's waiting sends runnable now (after a new token was saved).
+    public func resumeSends(pageId: String) async throws {
+        let now = self.now
+        try await database.transaction { db in
+            try await db.query(
+                """
+                UPDATE jobs SET run_at = $2 WHERE kind = $3 AND state = 'ready' AND run_at > $2
+                  AND partition_key IN (SELECT 'send:' || CAST(id AS TEXT) FROM conversations WHERE page_id = $1)
+                """,
+                .text(pageId), .int(now), .text(JobKind.sendMessage.rawValue)
+            )
+        }
+        queue.wake()
+    }
+}
