@@ -125,8 +125,12 @@ public struct Switchboard: Sendable {
         let api = router.group("/api").add(middleware: TokenAuthMiddleware(store: store))
         APIRoutes(store: store, status: status, publisher: hub).register(on: api)
         OutboundRoutes(
-            store: store, graph: graphClient(), box: SecretBox(secret: configuration.secret.value), publisher: hub,
-            throttle: SenderActionThrottle(), logger: logger
+            store: store,
+            graph: graphClient(),
+            box: SecretBox(secret: configuration.secret.value),
+            publisher: hub,
+            throttle: SenderActionThrottle(),
+            logger: logger
         ).register(on: api)
         return router
     }
@@ -140,9 +144,15 @@ public struct Switchboard: Sendable {
                 .applyInbound: ApplyInboundHandler(store: store, queue: store.queue, publisher: hub, ourAppId: configuration.appId, logger: logger),
                 .fetchProfile: FetchProfileHandler(store: store, source: profiles, publisher: hub, logger: logger),
                 .sendMessage: OutboundSender(
-                    store: store, queue: store.queue, graph: graphClient(), box: SecretBox(secret: configuration.secret.value),
-                    publisher: hub, pacer: PageSendPacer(configuration: configuration.sendRates), clock: store.clock,
-                    configuration: configuration.outbound, logger: logger
+                    store: store,
+                    queue: store.queue,
+                    graph: graphClient(),
+                    box: SecretBox(secret: configuration.secret.value),
+                    publisher: hub,
+                    pacer: PageSendPacer(configuration: configuration.sendRates),
+                    clock: store.clock,
+                    configuration: configuration.outbound,
+                    logger: logger
                 ),
             ],
             concurrency: configuration.workerConcurrency,

@@ -9,7 +9,8 @@ extension SQLStore: OutboundStore {
             guard
                 let row = try await db.first(
                     "SELECT \(MessageColumns.list), page_id FROM messages WHERE conversation_id = $1 AND client_id = $2",
-                    .int(conversation), .text(clientId)
+                    .int(conversation),
+                    .text(clientId)
                 )
             else { return nil }
             return try await MessageColumns.message(row, in: db, pageId: row.string("page_id") ?? "")
@@ -39,14 +40,22 @@ extension SQLStore: OutboundStore {
                 VALUES ($1, $2, 'out', $3, $4, 'message', $5, $6, $7, $8, 'queued', $9, $9)
                 ON CONFLICT (conversation_id, client_id) DO NOTHING RETURNING \(MessageColumns.list)
                 """,
-                .int(conversationId), .text(pageId), .text(draft.author.rawValue), SQLValue(draft.authorId), SQLValue(draft.text),
-                SQLValue(attachmentsJSON), SQLValue(quickRepliesJSON), .text(draft.clientId), .int(now)
+                .int(conversationId),
+                .text(pageId),
+                .text(draft.author.rawValue),
+                SQLValue(draft.authorId),
+                SQLValue(draft.text),
+                SQLValue(attachmentsJSON),
+                SQLValue(quickRepliesJSON),
+                .text(draft.clientId),
+                .int(now)
             )
             guard let row = inserted.first else {
                 guard
                     let existing = try await db.first(
                         "SELECT \(MessageColumns.list) FROM messages WHERE conversation_id = $1 AND client_id = $2",
-                        .int(conversationId), .text(draft.clientId)
+                        .int(conversationId),
+                        .text(draft.clientId)
                     )
                 else { throw SwitchboardError(.conflict, "The message with this clientId could not be read back.") }
                 return (try await MessageColumns.message(existing, in: db, pageId: pageId), false, [])
@@ -55,8 +64,10 @@ extension SQLStore: OutboundStore {
             try await queue.enqueue(
                 [
                     NewJob(
-                        kind: .sendMessage, partition: JobKind.sendPartition(conversationId: draft.conversationId),
-                        payload: Array(message.id.utf8), maxAttempts: 1_000_000
+                        kind: .sendMessage,
+                        partition: JobKind.sendPartition(conversationId: draft.conversationId),
+                        payload: Array(message.id.utf8),
+                        maxAttempts: 1_000_000
                     )
                 ],
                 in: db
@@ -70,21 +81,28 @@ extension SQLStore: OutboundStore {
                     updated_at = $2
                 WHERE id = $1
                 """,
-                .int(conversationId), .int(now), SQLValue(preview.map { String($0.prefix(140)) })
+                .int(conversationId),
+                .int(now),
+                SQLValue(preview.map { String($0.prefix(140)) })
             )
             let log = RealtimeLog(db: db, now: now)
             let loaded = try await ConversationRows.load(id: conversationId, in: db, now: now)
             var events = [
                 try await log.record(
-                    "message:new", conversationId: draft.conversationId, MessageNewPayload(message: message, conversation: loaded)
+                    "message:new",
+                    conversationId: draft.conversationId,
+                    MessageNewPayload(message: message, conversation: loaded)
                 )
             ]
             if let loaded {
                 events.append(
                     try await log.record(
-                        "conversation:updated", conversationId: draft.conversationId,
+                        "conversation:updated",
+                        conversationId: draft.conversationId,
                         ConversationUpdatedPayload(
-                            conversationId: loaded.id, lastMessageAt: loaded.lastMessageAt, messageCount: loaded.messageCount
+                            conversationId: loaded.id,
+                            lastMessageAt: loaded.lastMessageAt,
+                            messageCount: loaded.messageCount
                         )
                     )
                 )
@@ -101,7 +119,8 @@ extension SQLStore: OutboundStore {
         return try await database.read { db in
             guard
                 let row = try await db.first(
-                    "SELECT \(MessageColumns.list), quick_replies FROM messages WHERE id = $1 AND direction = 'out'", .int(id)
+                    "SELECT \(MessageColumns.list), quick_replies FROM messages WHERE id = $1 AND direction = 'out'",
+                    .int(id)
                 )
             else { return nil }
             guard
@@ -116,9 +135,12 @@ extension SQLStore: OutboundStore {
             let pageId = conversation.string("page_id") ?? ""
             let page = try await db.first("SELECT * FROM pages WHERE id = $1", .text(pageId)).map(Self.pageRecord)
             return OutboundSendContext(
-                message: MessageColumns.message(row, reactions: [:]), pageId: pageId, psid: conversation.string("psid") ?? "",
+                message: MessageColumns.message(row, reactions: [:]),
+                pageId: pageId,
+                psid: conversation.string("psid") ?? "",
                 quickReplies: JSONText.decode([QuickReplyDraft].self, row.string("quick_replies")) ?? [],
-                lastInboundAt: conversation.int("last_inbound_at"), page: page
+                lastInboundAt: conversation.int("last_inbound_at"),
+                page: page
             )
         }
     }
@@ -134,7 +156,9 @@ extension SQLStore: OutboundStore {
             if let row = try await db.first("SELECT page_id FROM messages WHERE id = $1", .int(id)) {
                 try await db.query(
                     "DELETE FROM messages WHERE page_id = $1 AND mid = $2 AND id <> $3 AND direction = 'out'",
-                    .text(row.string("page_id") ?? ""), .text(mid), .int(id)
+                    .text(row.string("page_id") ?? ""),
+                    .text(mid),
+                    .int(id)
                 )
             }
             let rows = try await db.query(
@@ -147,7 +171,10 @@ extension SQLStore: OutboundStore {
                 WHERE id = $1 AND (mid IS NULL OR status IN ('queued', 'failed'))
                 RETURNING \(MessageColumns.list)
                 """,
-                .int(id), .text(mid), .int(now), .int(min(requestedAt, now))
+                .int(id),
+                .text(mid),
+                .int(now),
+                .int(min(requestedAt, now))
             )
             var events: [RealtimeEvent] = []
             if let row = rows.first {
@@ -156,9 +183,13 @@ extension SQLStore: OutboundStore {
                 if message.status == .sent, let mid = message.facebookMessageId, let sentAt = message.sentAt {
                     events.append(
                         try await log.record(
-                            "message:sent", conversationId: message.conversationId,
+                            "message:sent",
+                            conversationId: message.conversationId,
                             MessageSentPayload(
-                                messageId: message.id, facebookMessageId: mid, sentAt: sentAt, conversationId: message.conversationId
+                                messageId: message.id,
+                                facebookMessageId: mid,
+                                sentAt: sentAt,
+                                conversationId: message.conversationId
                             )
                         )
                     )
@@ -174,7 +205,12 @@ extension SQLStore: OutboundStore {
 
     /// Fails a queued message with Meta's code, subcode and trace id, our stable code and a
     /// sentence for people; optionally marks its contact unreachable (551, 1545041).
-    public func markOutboundFailed(messageId: String, error: MessageError, contactUnreachable: Bool, completing job: Job?) async throws
+    public func markOutboundFailed(
+        messageId: String,
+        error: MessageError,
+        contactUnreachable: Bool,
+        completing job: Job?
+    ) async throws
         -> [RealtimeEvent]
     {
         guard let id = Int64(messageId) else { return [] }
@@ -187,8 +223,13 @@ extension SQLStore: OutboundStore {
                 WHERE id = $1 AND status = 'queued'
                 RETURNING \(MessageColumns.list)
                 """,
-                .int(id), SQLValue(error.code.map { Int64($0) }), SQLValue(error.subcode.map { Int64($0) }), .text(error.message),
-                SQLValue(error.fbtraceId), SQLValue(error.kind), .int(now)
+                .int(id),
+                SQLValue(error.code.map { Int64($0) }),
+                SQLValue(error.subcode.map { Int64($0) }),
+                .text(error.message),
+                SQLValue(error.fbtraceId),
+                SQLValue(error.kind),
+                .int(now)
             )
             var events: [RealtimeEvent] = []
             if let row = rows.first {
@@ -196,7 +237,8 @@ extension SQLStore: OutboundStore {
                 if contactUnreachable {
                     try await db.query(
                         "UPDATE contacts SET unreachable_at = $2 WHERE id = (SELECT contact_id FROM conversations WHERE id = $1)",
-                        .int(Int64(message.conversationId) ?? 0), .int(now)
+                        .int(Int64(message.conversationId) ?? 0),
+                        .int(now)
                     )
                 }
                 let log = RealtimeLog(db: db, now: now)
@@ -215,7 +257,9 @@ extension SQLStore: OutboundStore {
         try await database.transaction { db in
             try await db.query(
                 "UPDATE pages SET state = 'reauthorization_required', state_reason = $2, updated_at = $3 WHERE id = $1",
-                .text(pageId), .text(reason), .int(now)
+                .text(pageId),
+                .text(reason),
+                .int(now)
             )
         }
     }
@@ -229,7 +273,9 @@ extension SQLStore: OutboundStore {
                 UPDATE jobs SET run_at = $2 WHERE kind = $3 AND state = 'ready' AND run_at > $2
                   AND partition_key IN (SELECT 'send:' || CAST(id AS TEXT) FROM conversations WHERE page_id = $1)
                 """,
-                .text(pageId), .int(now), .text(JobKind.sendMessage.rawValue)
+                .text(pageId),
+                .int(now),
+                .text(JobKind.sendMessage.rawValue)
             )
         }
         queue.wake()

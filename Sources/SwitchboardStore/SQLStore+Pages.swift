@@ -82,8 +82,13 @@ extension SQLStore {
                     profile_fetched_at = COALESCE($6, profile_fetched_at), profile_error = $7
                 WHERE id = $1
                 """,
-                .int(id), SQLValue(name), SQLValue(firstName), SQLValue(lastName), SQLValue(avatarURL),
-                SQLValue(error == nil ? now : nil), SQLValue(error)
+                .int(id),
+                SQLValue(name),
+                SQLValue(firstName),
+                SQLValue(lastName),
+                SQLValue(avatarURL),
+                SQLValue(error == nil ? now : nil),
+                SQLValue(error)
             )
             guard error == nil else { return [] }
             let log = RealtimeLog(db: db, now: now)

@@ -6,7 +6,10 @@ import Testing
     @Test(arguments: EngineIOPacketType.allCases)
     func everyTypeRoundTrips(type: EngineIOPacketType) throws {
         let packet = EngineIOPacket(type, .text("payload"))
-        guard case .text(let frame) = packet.encodeFrame() else { Issue.record("expected text"); return }
+        guard case .text(let frame) = packet.encodeFrame() else {
+            Issue.record("expected text")
+            return
+        }
         #expect(String(buffer: frame) == "\(type.rawValue)payload")
         #expect(try EngineIOPacket.decode(textFrame: frame) == packet)
         #expect(try EngineIOPacket.decode(text: "\(type.rawValue)") == EngineIOPacket(type))
@@ -16,7 +19,7 @@ import Testing
     func invalidTextIsRejected(text: String) {
         #expect(throws: EngineIOError(.invalidPacket, "")) {
             _ = try EngineIOPacket.decode(text: text)
-        } 
+        }
     }
 
     @Test func invalidUTF8IsRejected() {
@@ -34,4 +37,3 @@ import Testing
         #expect(EngineIOPacket.message(bytes).encodeFrame() == .binary(bytes))
     }
 }
-

@@ -7,8 +7,10 @@ import Testing
         try await Harness.run { h in
             var posts = h.receiver.posts.makeAsyncIterator()
             let demo = DemoTrafficService(
-                emulator: h.emulator, pageId: h.page,
-                options: .init(interval: .milliseconds(1), duplicateProbability: 0, limit: 3))
+                emulator: h.emulator,
+                pageId: h.page,
+                options: .init(interval: .milliseconds(1), duplicateProbability: 0, limit: 3)
+            )
             try await demo.run()
             #expect(h.emulator.customers(pageId: h.page).count == 5)
             var inbound: [WebhookEvent] = []

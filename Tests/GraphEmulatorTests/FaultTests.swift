@@ -43,7 +43,7 @@ import Testing
     @Test func nthSendOverall() async throws {
         try await Harness.run { h in
             let c = customer(h)
-            h.emulator.inject(Fault(.graphError(code: 551, subcode: 1545041), nthSend: 2))
+            h.emulator.inject(Fault(.graphError(code: 551, subcode: 1_545_041), nthSend: 2))
             _ = try await h.graph.send(pageId: h.page, token: Harness.token, request: .text("1", to: c.psid))
             let second = await graphError {
                 try await h.graph.send(pageId: h.page, token: Harness.token, request: .text("2", to: c.psid))
@@ -72,7 +72,10 @@ import Testing
             h.emulator.inject(Fault(.timeoutAfterAccepting(hold: .seconds(30))))
             let error = await graphError {
                 try await h.graph.send(
-                    pageId: h.page, token: Harness.token, request: .text("maybe", to: c.psid, metadata: "sb_out_7"))
+                    pageId: h.page,
+                    token: Harness.token,
+                    request: .text("maybe", to: c.psid, metadata: "sb_out_7")
+                )
             }
             #expect(error?.kind == .transport(.timedOutAfterSending))
             #expect(error?.isAmbiguous == true)
@@ -143,10 +146,10 @@ import Testing
         try await Harness.run { h in
             let c = customer(h)
             let events = h.emulator.events()
-            h.emulator.inject(Fault(.graphError(code: 10, subcode: 2018278)))
+            h.emulator.inject(Fault(.graphError(code: 10, subcode: 2_018_278)))
             _ = await graphError { try await h.graph.send(pageId: h.page, token: Harness.token, request: .text("x", to: c.psid)) }
             var iterator = events.makeAsyncIterator()
-            #expect(await iterator.next() == .sendRefused(pageId: h.page, psid: c.psid, code: 10, subcode: 2018278))
+            #expect(await iterator.next() == .sendRefused(pageId: h.page, psid: c.psid, code: 10, subcode: 2_018_278))
         }
     }
 }

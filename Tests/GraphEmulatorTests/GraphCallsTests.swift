@@ -49,10 +49,13 @@ import Testing
             let mid = try await c.say("photo please")
             _ = await posts.next()
             let request = SendRequest(
-                recipientPSID: c.psid, messagingType: .update,
+                recipientPSID: c.psid,
+                messagingType: .update,
                 content: .attachment(type: .image, url: "https://example.com/jacket.jpg"),
                 quickReplies: [QuickReply(title: "Buy", payload: "BUY"), QuickReply(title: "Later", payload: "LATER")],
-                metadata: "sb_out_9", replyToMid: mid)
+                metadata: "sb_out_9",
+                replyToMid: mid
+            )
             _ = try await h.graph.send(pageId: h.page, token: Harness.token, request: request)
             let received = try #require(h.emulator.received(pageId: h.page, psid: c.psid).first)
             #expect(received.attachmentType == "image")
@@ -72,7 +75,11 @@ import Testing
     @Test func controlAPIOverHTTP() async throws {
         try await Harness.run { h in
             var posts = h.receiver.posts.makeAsyncIterator()
-            let created = try await h.raw(.POST, "/_emulator/pages/\(h.page)/customers", json: #"{"firstName":"Eve","lastName":"Ng","psid":"6000000000000001"}"#)
+            let created = try await h.raw(
+                .POST,
+                "/_emulator/pages/\(h.page)/customers",
+                json: #"{"firstName":"Eve","lastName":"Ng","psid":"6000000000000001"}"#
+            )
             #expect(created.status == 201)
             let said = try await h.raw(.POST, "/_emulator/pages/\(h.page)/customers/6000000000000001/messages", json: #"{"text":"hello from curl"}"#)
             #expect(said.status == 200)
@@ -105,7 +112,7 @@ import Testing
                 _ = try await h.graph.send(pageId: h.page, token: Harness.token, request: .text("late", to: "6000000000000001"))
                 Issue.record("the window must be closed")
             } catch let error as GraphError {
-                #expect(error.body?.subcode == 2018278)
+                #expect(error.body?.subcode == 2_018_278)
             }
         }
     }

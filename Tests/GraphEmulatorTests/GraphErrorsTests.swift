@@ -1,7 +1,7 @@
 import Foundation
-import NIOHTTP1
 import GraphEmulator
 import Messenger
+import NIOHTTP1
 import Testing
 
 @Suite(.timeLimit(.minutes(1))) struct GraphErrorsTests {
@@ -24,7 +24,10 @@ import Testing
 
             let long = await graphError {
                 try await h.graph.send(
-                    pageId: h.page, token: Harness.token, request: .text(String(repeating: "a", count: 2001), to: c.psid))
+                    pageId: h.page,
+                    token: Harness.token,
+                    request: .text(String(repeating: "a", count: 2001), to: c.psid)
+                )
             }
             #expect(long?.status == 400)
             #expect(long?.body?.code == 100)
@@ -32,14 +35,17 @@ import Testing
             #expect(long?.body?.fbtraceId?.isEmpty == false)
 
             let exactly2000 = try await h.graph.send(
-                pageId: h.page, token: Harness.token, request: .text(String(repeating: "é", count: 2000), to: c.psid))
+                pageId: h.page,
+                token: Harness.token,
+                request: .text(String(repeating: "é", count: 2000), to: c.psid)
+            )
             #expect(!exactly2000.messageId.isEmpty)
 
             let unknown = await graphError {
                 try await h.graph.send(pageId: h.page, token: Harness.token, request: .text("hi", to: "1234"))
             }
             #expect(unknown?.body?.code == 100)
-            #expect(unknown?.body?.subcode == 2018001)
+            #expect(unknown?.body?.subcode == 2_018_001)
             #expect(unknown.map(GraphErrorClassifier.classify)?.action == .recipientUnreachable)
 
             let badToken = await graphError {
@@ -56,14 +62,20 @@ import Testing
             #expect(otherPage?.body?.type == "GraphMethodException")
 
             let tooManyQuickReplies = SendRequest(
-                recipientPSID: c.psid, content: .text("pick"),
-                quickReplies: (0..<14).map { QuickReply(title: "\($0)", payload: "P\($0)") })
-            #expect(await graphError { try await h.graph.send(pageId: h.page, token: Harness.token, request: tooManyQuickReplies) }?.body?.code == 100)
+                recipientPSID: c.psid,
+                content: .text("pick"),
+                quickReplies: (0..<14).map { QuickReply(title: "\($0)", payload: "P\($0)") }
+            )
+            #expect(
+                await graphError { try await h.graph.send(pageId: h.page, token: Harness.token, request: tooManyQuickReplies) }?.body?.code == 100
+            )
 
             let both = try await h.raw(
-                .POST, "/v25.0/me/messages",
+                .POST,
+                "/v25.0/me/messages",
                 json: #"{"recipient":{"id":"\#(c.psid)"},"sender_action":"typing_on","message":{"text":"x"}}"#,
-                bearer: Harness.token.exposedValue)
+                bearer: Harness.token.exposedValue
+            )
             #expect(both.status == 400)
             #expect(both.body.contains(#""code":100"#))
             #expect(h.emulator.received(pageId: h.page, psid: c.psid).count == 1)
@@ -91,26 +103,30 @@ import Testing
                 try await h.graph.send(pageId: h.page, token: Harness.token, request: .text("late", to: c.psid))
             }
             #expect(outside?.body?.code == 10)
-            #expect(outside?.body?.subcode == 2018278)
+            #expect(outside?.body?.subcode == 2_018_278)
             #expect(outside.map(GraphErrorClassifier.classify)?.action == .windowClosed)
             let typing = await graphError {
                 try await h.graph.senderAction(pageId: h.page, token: Harness.token, psid: c.psid, action: .typingOn)
             }
-            #expect(typing?.body?.subcode == 2018278)
+            #expect(typing?.body?.subcode == 2_018_278)
 
             let human = try await h.graph.send(
-                pageId: h.page, token: Harness.token,
-                request: .text("a person answers", to: c.psid, messagingType: .messageTag(.humanAgent)))
+                pageId: h.page,
+                token: Harness.token,
+                request: .text("a person answers", to: c.psid, messagingType: .messageTag(.humanAgent))
+            )
             #expect(!human.messageId.isEmpty)
             #expect(h.emulator.received(pageId: h.page, psid: c.psid).last?.tag == "HUMAN_AGENT")
 
             h.emulator.clock.advance(by: 6 * 86400)
             let week = await graphError {
                 try await h.graph.send(
-                    pageId: h.page, token: Harness.token,
-                    request: .text("too late", to: c.psid, messagingType: .messageTag(.humanAgent)))
+                    pageId: h.page,
+                    token: Harness.token,
+                    request: .text("too late", to: c.psid, messagingType: .messageTag(.humanAgent))
+                )
             }
-            #expect(week?.body?.subcode == 2018278)
+            #expect(week?.body?.subcode == 2_018_278)
 
             try await c.say("back again")
             _ = try await h.graph.send(pageId: h.page, token: Harness.token, request: .text("welcome back", to: c.psid))
@@ -121,7 +137,13 @@ import Testing
     /// 102 calls against a budget of 101: the percentage rounds down to 100, the call still fails.
     @Test func budgetAbove100CallsPerSecond() async throws {
         let clock = EmulatorClock(frozenAt: Date())
-        try await Harness.run(clock: clock, configure: { $0.callsPerSecondPerPage = 101; $0.throttleCode = 32 }) { h in
+        try await Harness.run(
+            clock: clock,
+            configure: {
+                $0.callsPerSecondPerPage = 101
+                $0.throttleCode = 32
+            }
+        ) { h in
             let c = h.emulator.addCustomer(pageId: h.page, firstName: "Ana", lastName: "Silva")
             h.emulator.setLastInbound(pageId: h.page, psid: c.psid, at: clock.now)
             // Sequential: a flood of parallel calls starves the other tests on a loaded machine.

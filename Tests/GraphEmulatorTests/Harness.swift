@@ -1,7 +1,7 @@
 import AsyncHTTPClient
 import Foundation
-import Logging
 import GraphEmulator
+import Logging
 import Messenger
 import NIOCore
 import NIOHTTP1
@@ -26,15 +26,22 @@ struct Harness: Sendable {
                 EmulatedPage(id: pageId, name: "Test Shop", token: token),
                 EmulatedPage(id: "204123456789099", name: "Other Page", token: PageAccessToken("EAAother")),
             ],
-            echoDelay: .zero, deliveryDelay: .zero, readDelay: .zero, webhookRetryBackoff: .milliseconds(1))
+            echoDelay: .zero,
+            deliveryDelay: .zero,
+            readDelay: .zero,
+            webhookRetryBackoff: .milliseconds(1)
+        )
         tweak(&configuration)
         return configuration
     }
 
     /// Runs `body` with everything up on free ports.
     static func run<T: Sendable>(
-        clock: EmulatorClock = EmulatorClock(), timeout: Duration = .seconds(10), receiverStatuses: [Int] = [],
-        configure: (inout EmulatorConfiguration) -> Void = { _ in }, _ body: @Sendable (Harness) async throws -> T
+        clock: EmulatorClock = EmulatorClock(),
+        timeout: Duration = .seconds(10),
+        receiverStatuses: [Int] = [],
+        configure: (inout EmulatorConfiguration) -> Void = { _ in },
+        _ body: @Sendable (Harness) async throws -> T
     ) async throws -> T {
         let logger = quietLogger("graph-emulator")
         let emulator = GraphEmulator(configuration: configuration(configure), clock: clock, logger: logger)
@@ -43,15 +50,22 @@ struct Harness: Sendable {
             emulator.setWebhookURL(webhookURL)
             return try await GraphEmulatorServer.withRunning(emulator) { baseURL in
                 let graph = GraphClient(
-                    httpClient: .shared, configuration: .init(baseURL: baseURL, apiVersion: "v25.0", timeout: timeout),
-                    logger: logger)
+                    httpClient: .shared,
+                    configuration: .init(baseURL: baseURL, apiVersion: "v25.0", timeout: timeout),
+                    logger: logger
+                )
                 return try await body(Harness(emulator: emulator, receiver: receiver, graph: graph, baseURL: baseURL))
             }
         }
     }
 
     /// A raw request to the emulator, for shapes the typed client cannot produce.
-    func raw(_ method: HTTPMethod, _ path: String, json: String? = nil, bearer: String? = nil) async throws
+    func raw(
+        _ method: HTTPMethod,
+        _ path: String,
+        json: String? = nil,
+        bearer: String? = nil
+    ) async throws
         -> (status: Int, body: String, headers: [(String, String)])
     {
         var request = HTTPClientRequest(url: baseURL + path)

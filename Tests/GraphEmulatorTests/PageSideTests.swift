@@ -26,13 +26,19 @@ import Testing
             let c = h.emulator.addCustomer(pageId: h.page, firstName: "Ana", lastName: "Silva")
             #expect(
                 await h.emulator.postHandover(
-                    pageId: h.page, psid: c.psid, .take(newOwnerAppId: GraphEmulator.pageInboxAppId, previousOwnerAppId: "947561230458812"),
-                    metadata: "agent took over"))
+                    pageId: h.page,
+                    psid: c.psid,
+                    .take(newOwnerAppId: GraphEmulator.pageInboxAppId, previousOwnerAppId: "947561230458812"),
+                    metadata: "agent took over"
+                )
+            )
             let events = try WebhookReceiver.decode(try #require(await posts.next()))
             #expect(
                 events.first?.payload
                     == .takeThreadControl(
-                        ThreadControl(newOwnerAppId: "263902037430900", previousOwnerAppId: "947561230458812", metadata: "agent took over")))
+                        ThreadControl(newOwnerAppId: "263902037430900", previousOwnerAppId: "947561230458812", metadata: "agent took over")
+                    )
+            )
         }
     }
 
@@ -40,8 +46,11 @@ import Testing
         try await Harness.run { h in
             var posts = h.receiver.posts.makeAsyncIterator()
             let c = h.emulator.addCustomer(
-                pageId: h.page, firstName: "Ana", lastName: "Silva",
-                options: .init(duplicateProbability: 1, standby: true))
+                pageId: h.page,
+                firstName: "Ana",
+                lastName: "Silva",
+                options: .init(duplicateProbability: 1, standby: true)
+            )
             let mid = try await c.say("while another app owns the thread")
             let first = try #require(await posts.next())
             let duplicate = try #require(await posts.next())
@@ -125,7 +134,8 @@ struct CapturingLogHandler: LogHandler {
                 try await kinds(h, 6, &posts) == [
                     "message_echoes", "message_echoes", "message_deliveries", "message_deliveries", "message_reads",
                     "message_reads",
-                ])
+                ]
+            )
         }
     }
 
@@ -134,7 +144,11 @@ struct CapturingLogHandler: LogHandler {
             var posts = h.receiver.posts.makeAsyncIterator()
             let a = h.emulator.addCustomer(pageId: h.page, firstName: "Ana", lastName: "Silva")
             let b = h.emulator.addCustomer(pageId: h.page, firstName: "Jonas", lastName: "Berg")
-            let mids = try await h.emulator.postBatch(pageId: h.page, [(a.psid, "from Ana"), (b.psid, "from Jonas"), (a.psid, "Ana again")], entries: 2)
+            let mids = try await h.emulator.postBatch(
+                pageId: h.page,
+                [(a.psid, "from Ana"), (b.psid, "from Jonas"), (a.psid, "Ana again")],
+                entries: 2
+            )
             let events = try WebhookReceiver.decode(try #require(await posts.next()))
             #expect(events.map(\.customerId) == [a.psid, b.psid, a.psid])
             #expect(events.map(\.payload.mid) == mids)

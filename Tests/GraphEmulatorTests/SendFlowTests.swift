@@ -17,8 +17,10 @@ import Testing
             #expect(inbound[0].payload == .message(InboundMessage(mid: inboundMid, text: "Is the blue jacket in stock?")))
 
             let result = try await h.graph.send(
-                pageId: h.page, token: Harness.token,
-                request: .text("Yes, in M and L.", to: ana.psid, metadata: "sb_out_42"))
+                pageId: h.page,
+                token: Harness.token,
+                request: .text("Yes, in M and L.", to: ana.psid, metadata: "sb_out_42")
+            )
             #expect(result.recipientId == ana.psid)
             #expect(result.usage?.percent(for: h.page) ?? -1 >= 0)
 
@@ -125,7 +127,10 @@ import Testing
             let image = try await c.send(attachment: "image", url: "https://example.com/a.jpg")
             let quick = try await c.tapQuickReply(title: "Size M", payload: "SIZE_M")
             let postback = try await c.postback(
-                title: "Get Started", payload: "GET_STARTED", referral: Referral(ref: "ad", source: "ADS", type: "OPEN_THREAD"))
+                title: "Get Started",
+                payload: "GET_STARTED",
+                referral: Referral(ref: "ad", source: "ADS", type: "OPEN_THREAD")
+            )
             try await c.react(to: image)
             try await c.unreact(from: image)
             var payloads: [WebhookPayload] = []
@@ -136,11 +141,16 @@ import Testing
                     .message(InboundMessage(mid: quick, text: "Size M", quickReplyPayload: "SIZE_M")),
                     .postback(
                         Postback(
-                            mid: postback, title: "Get Started", payload: "GET_STARTED",
-                            referral: Referral(ref: "ad", source: "ADS", type: "OPEN_THREAD"))),
+                            mid: postback,
+                            title: "Get Started",
+                            payload: "GET_STARTED",
+                            referral: Referral(ref: "ad", source: "ADS", type: "OPEN_THREAD")
+                        )
+                    ),
                     .reaction(Reaction(mid: image, action: .react, reaction: "love", emoji: "❤")),
                     .reaction(Reaction(mid: image, action: .unreact)),
-                ])
+                ]
+            )
         }
     }
 

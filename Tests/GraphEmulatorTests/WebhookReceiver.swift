@@ -1,7 +1,7 @@
 import HTTPTypes
+import Hummingbird
 import Logging
 import Messenger
-import Hummingbird
 import NIOCore
 import ServiceLifecycle
 import Synchronization
@@ -36,8 +36,11 @@ final class WebhookReceiver: Sendable {
             let bytes = try await request.collectBody(upTo: 1 << 22)
             self.continuation.yield(
                 Post(
-                    body: Array(bytes.readableBytesView), signature256: request.headers[.init("X-Hub-Signature-256")!],
-                    signature1: request.headers[.init("X-Hub-Signature")!]))
+                    body: Array(bytes.readableBytesView),
+                    signature256: request.headers[.init("X-Hub-Signature-256")!],
+                    signature1: request.headers[.init("X-Hub-Signature")!]
+                )
+            )
             let status = self.statuses.withLock { $0.isEmpty ? 200 : $0.removeFirst() }
             return Response(status: .init(code: status), body: .init(byteBuffer: ByteBuffer(string: "EVENT_RECEIVED")))
         }
@@ -45,19 +48,25 @@ final class WebhookReceiver: Sendable {
             let query = request.uri.queryParameters
             guard
                 let challenge = WebhookVerification.challengeResponse(
-                    mode: query.get("hub.mode"), verifyToken: query.get("hub.verify_token"),
-                    challenge: query.get("hub.challenge"), expectedToken: Self.verifyToken)
+                    mode: query.get("hub.mode"),
+                    verifyToken: query.get("hub.verify_token"),
+                    challenge: query.get("hub.challenge"),
+                    expectedToken: Self.verifyToken
+                )
             else { return Response(status: .forbidden) }
             return Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: challenge)))
         }
         let (ports, portContinuation) = AsyncStream<Int>.makeStream()
         let logger = quietLogger("webhook-receiver")
         let app = Application(
-            router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+            router: router,
+            configuration: .init(address: .hostname("127.0.0.1", port: 0)),
             onServerRunning: { channel in
                 portContinuation.yield(channel.localAddress?.port ?? 0)
                 portContinuation.finish()
-            }, logger: logger)
+            },
+            logger: logger
+        )
         let group = ServiceGroup(services: [app], logger: app.logger)
         return try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask {

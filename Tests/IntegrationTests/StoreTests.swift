@@ -260,7 +260,12 @@ struct StoreTests {
             )
             #expect(try await store.contactKey(id: contactId)?.psid == "prof")
             let events = try await store.updateContactProfile(
-                id: contactId, name: "Ada Lovelace", firstName: "Ada", lastName: "Lovelace", avatarURL: "https://a/x.png", error: nil
+                id: contactId,
+                name: "Ada Lovelace",
+                firstName: "Ada",
+                lastName: "Lovelace",
+                avatarURL: "https://a/x.png",
+                error: nil
             )
             #expect(events.map(\.name) == ["contact:updated"])
             let named = try #require(try await store.conversation(id: contact.id))

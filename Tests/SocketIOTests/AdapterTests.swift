@@ -1,5 +1,5 @@
-import Synchronization
 import SocketIO
+import Synchronization
 import Testing
 
 final class Deliveries: Sendable {

@@ -27,11 +27,20 @@ public func fuzzEngineIO(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
 
     // The state machine, driven by the input bytes as events.
     let configuration = EngineIOConfiguration(
-        pingInterval: .milliseconds(300), pingTimeout: .milliseconds(200), maxPayload: 1_000,
-        connectTimeout: .milliseconds(900), upgradeTimeout: .milliseconds(400), maxBufferedBytes: 200, maxBufferedPackets: 8
+        pingInterval: .milliseconds(300),
+        pingTimeout: .milliseconds(200),
+        maxPayload: 1_000,
+        connectTimeout: .milliseconds(900),
+        upgradeTimeout: .milliseconds(400),
+        maxBufferedBytes: 200,
+        maxBufferedPackets: 8
     )
     var now = FuzzInstant(offset: .zero)
-    var machine = EngineIOSessionStateMachine(configuration: configuration, transport: bytes.first.map { $0 & 1 == 0 ? .polling : .websocket } ?? .polling, now: now)
+    var machine = EngineIOSessionStateMachine(
+        configuration: configuration,
+        transport: bytes.first.map { $0 & 1 == 0 ? .polling : .websocket } ?? .polling,
+        now: now
+    )
     var closedReports = 0
     for byte in bytes.dropFirst() {
         now = now.advanced(by: .milliseconds(Int(byte >> 4) * 25))
@@ -43,7 +52,9 @@ public func fuzzEngineIO(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
             case .reject(_, let closed, _), .finish(_, let closed): output = .init(closed: closed)
             default: output = .none
             }
-        case 2: machine.waiterCancelled(); output = .none
+        case 2:
+            machine.waiterCancelled()
+            output = .none
         case 3: output = machine.postReceived(packets, now: now)
         case 4: output = machine.postReceived([.pong], now: now)
         case 5:
@@ -54,11 +65,15 @@ public func fuzzEngineIO(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         case 6: output = machine.webSocketReceived(packets.first ?? .pong, now: now)
         case 7: output = machine.probeReceived(now: now) ?? .none
         case 8: output = machine.upgradeReceived() ?? .none
-        case 9: machine.upgradeAborted(); output = .none
+        case 9:
+            machine.upgradeAborted()
+            output = .none
         case 10: output = machine.timerFired(now: now)
         case 11: output = machine.closeAfterFlush(.forcedClose)
         case 12: output = machine.close(.transportClose)
-        case 13: machine.confirmConnected(); output = .none
+        case 13:
+            machine.confirmConnected()
+            output = .none
         case 14: output = machine.postRejected(EngineIOError(.invalidPacket))
         default: output = machine.send(.binary(ByteBuffer(bytes: [byte])))
         }

@@ -258,7 +258,10 @@ public final class EngineIOServer: Sendable {
     ) async {
         if probe {
             var upgraded = false
-            for await _ in activation { upgraded = true; break }
+            for await _ in activation {
+                upgraded = true
+                break
+            }
             guard upgraded else { return }
         }
         do {

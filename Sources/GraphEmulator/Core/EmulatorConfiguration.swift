@@ -56,10 +56,19 @@ public struct EmulatorConfiguration: Sendable {
     public var defaultHold: Duration
 
     public init(
-        appId: String = "947561230458812", appSecret: AppSecret, pages: [EmulatedPage], webhookURL: String? = nil,
-        echoDelay: Duration = .milliseconds(5), deliveryDelay: Duration = .milliseconds(20),
-        readDelay: Duration = .milliseconds(40), receiptOrder: ReceiptOrder = .inOrder, callsPerSecondPerPage: Int = 300, throttleCode: Int = 613,
-        throttleRegainMinutes: Int = 1, webhookMaxAttempts: Int = 5, webhookRetryBackoff: Duration = .milliseconds(100),
+        appId: String = "947561230458812",
+        appSecret: AppSecret,
+        pages: [EmulatedPage],
+        webhookURL: String? = nil,
+        echoDelay: Duration = .milliseconds(5),
+        deliveryDelay: Duration = .milliseconds(20),
+        readDelay: Duration = .milliseconds(40),
+        receiptOrder: ReceiptOrder = .inOrder,
+        callsPerSecondPerPage: Int = 300,
+        throttleCode: Int = 613,
+        throttleRegainMinutes: Int = 1,
+        webhookMaxAttempts: Int = 5,
+        webhookRetryBackoff: Duration = .milliseconds(100),
         defaultHold: Duration = .seconds(30)
     ) {
         self.appId = appId
@@ -86,6 +95,7 @@ public struct EmulatorConfiguration: Sendable {
             pages: [
                 EmulatedPage(id: "100000000000001", name: "Switchboard Demo Shop", token: PageAccessToken("EAAemulator-demo-page-token"))
             ],
-            webhookURL: webhookURL)
+            webhookURL: webhookURL
+        )
     }
 }

@@ -23,8 +23,13 @@ public struct EmulatedCustomer: Sendable, Hashable {
     public var lastInboundAt: Date?
 
     public init(
-        pageId: String, psid: String, firstName: String, lastName: String, profile: ProfileVisibility = .visible,
-        readsMessages: Bool = true, lastInboundAt: Date? = nil
+        pageId: String,
+        psid: String,
+        firstName: String,
+        lastName: String,
+        profile: ProfileVisibility = .visible,
+        readsMessages: Bool = true,
+        lastInboundAt: Date? = nil
     ) {
         self.pageId = pageId
         self.psid = psid
@@ -51,9 +56,16 @@ public struct ReceivedMessage: Sendable, Hashable, Codable {
     public var timestamp: Int64
 
     public init(
-        mid: String, text: String? = nil, attachmentType: String? = nil, attachmentURL: String? = nil,
-        quickReplies: [String] = [], metadata: String? = nil, messagingType: String = "RESPONSE", tag: String? = nil,
-        replyToMid: String? = nil, timestamp: Int64
+        mid: String,
+        text: String? = nil,
+        attachmentType: String? = nil,
+        attachmentURL: String? = nil,
+        quickReplies: [String] = [],
+        metadata: String? = nil,
+        messagingType: String = "RESPONSE",
+        tag: String? = nil,
+        replyToMid: String? = nil,
+        timestamp: Int64
     ) {
         self.mid = mid
         self.text = text

@@ -29,7 +29,11 @@ public struct Fault: Sendable, Hashable {
     public var effect: Effect
 
     public init(
-        _ effect: Effect, pageId: String? = nil, psid: String? = nil, nthSend: Int? = nil, count: Int = 1,
+        _ effect: Effect,
+        pageId: String? = nil,
+        psid: String? = nil,
+        nthSend: Int? = nil,
+        count: Int = 1,
         includeSenderActions: Bool = false
     ) {
         self.effect = effect

@@ -62,7 +62,8 @@ extension GraphEmulator {
         let token = verifyToken.addingPercentEncoding(withAllowedCharacters: allowed) ?? verifyToken
         let separator = url.contains("?") ? "&" : "?"
         let request = HTTPClientRequest(
-            url: "\(url)\(separator)hub.mode=subscribe&hub.challenge=\(challenge)&hub.verify_token=\(token)")
+            url: "\(url)\(separator)hub.mode=subscribe&hub.challenge=\(challenge)&hub.verify_token=\(token)"
+        )
         do {
             let response = try await poster.httpClient.execute(request, timeout: .seconds(10))
             let body = try await response.body.collect(upTo: 1 << 10)

@@ -22,7 +22,9 @@ public final class GraphEmulator: Sendable {
     let state: Mutex<EmulatorState>
 
     public init(
-        configuration: EmulatorConfiguration, clock: EmulatorClock = EmulatorClock(), httpClient: HTTPClient = .shared,
+        configuration: EmulatorConfiguration,
+        clock: EmulatorClock = EmulatorClock(),
+        httpClient: HTTPClient = .shared,
         logger: Logger = Logger(label: "graph-emulator")
     ) {
         self.clock = clock
@@ -49,13 +51,22 @@ public final class GraphEmulator: Sendable {
     /// Adds a customer to a Page and returns a simulator that writes as them.
     @discardableResult
     public func addCustomer(
-        pageId: String, psid: String? = nil, firstName: String, lastName: String,
-        profile: EmulatedCustomer.ProfileVisibility = .visible, readsMessages: Bool = true,
+        pageId: String,
+        psid: String? = nil,
+        firstName: String,
+        lastName: String,
+        profile: EmulatedCustomer.ProfileVisibility = .visible,
+        readsMessages: Bool = true,
         options: CustomerSimulator.Options = .init()
     ) -> CustomerSimulator {
         let customer = EmulatedCustomer(
-            pageId: pageId, psid: psid ?? WebhookBuilder.psid(), firstName: firstName, lastName: lastName,
-            profile: profile, readsMessages: readsMessages)
+            pageId: pageId,
+            psid: psid ?? WebhookBuilder.psid(),
+            firstName: firstName,
+            lastName: lastName,
+            profile: profile,
+            readsMessages: readsMessages
+        )
         state.withLock { $0.customers[CustomerKey(customer.pageId, customer.psid)] = customer }
         return CustomerSimulator(emulator: self, pageId: pageId, psid: customer.psid, options: options)
     }
@@ -142,8 +153,11 @@ public final class GraphEmulator: Sendable {
             let configuration = state.configuration
             return configuration.webhookURL.map {
                 WebhookPoster.Target(
-                    url: $0, appSecret: configuration.appSecret, maxAttempts: configuration.webhookMaxAttempts,
-                    backoff: configuration.webhookRetryBackoff)
+                    url: $0,
+                    appSecret: configuration.appSecret,
+                    maxAttempts: configuration.webhookMaxAttempts,
+                    backoff: configuration.webhookRetryBackoff
+                )
             }
         }
     }

@@ -57,7 +57,9 @@ public struct CustomerSimulator: Sendable {
                 var message: [String: JSONValue] = ["text": .string(text)]
                 if let replyTo { message["reply_to"] = .object(["mid": .string(replyTo)]) }
                 return ("message", .object(message))
-            }, inbound: true)
+            },
+            inbound: true
+        )
     }
 
     /// Sends an attachment (`image`, `audio`, `video`, `file`, `sticker`, `fallback`).
@@ -76,7 +78,8 @@ public struct CustomerSimulator: Sendable {
     public func tapQuickReply(title: String, payload: String) async throws -> String {
         try await post(
             [("message", .object(["text": .string(title), "quick_reply": .object(["payload": .string(payload)])]))],
-            inbound: true)[0]
+            inbound: true
+        )[0]
     }
 
     /// Taps a postback button (or Get Started); returns the postback's `mid`.
@@ -104,7 +107,9 @@ public struct CustomerSimulator: Sendable {
                         "emoji": .string(emoji),
                     ])
                 )
-            ], inbound: false)
+            ],
+            inbound: false
+        )
     }
 
     /// Removes a reaction.
@@ -116,7 +121,8 @@ public struct CustomerSimulator: Sendable {
     public func edit(_ mid: String, newText: String) async throws {
         _ = try await post(
             [("message_edit", .object(["mid": .string(mid), "text": .string(newText), "num_edit": .int(1)]))],
-            inbound: false)
+            inbound: false
+        )
     }
 
     /// Reads everything the Page sent so far (a `read` webhook with the latest watermark).
@@ -140,13 +146,23 @@ public struct CustomerSimulator: Sendable {
             }
             events.append(
                 WebhookBuilder.customerEvent(
-                    page: pageId, psid: psid, timestamp: now + Int64(offset), key: item.key, payload: payload))
+                    page: pageId,
+                    psid: psid,
+                    timestamp: now + Int64(offset),
+                    key: item.key,
+                    payload: payload
+                )
+            )
         }
         if inbound { emulator.setLastInbound(pageId: pageId, psid: psid, at: emulator.clock.now) }
         let kind = items.first?.key ?? "event"
         let body = WebhookBuilder.body(
-            page: pageId, events: events, time: now, entriesPerPage: options.entriesPerPost,
-            channel: options.standby ? "standby" : "messaging")
+            page: pageId,
+            events: events,
+            time: now,
+            entriesPerPage: options.entriesPerPost,
+            channel: options.standby ? "standby" : "messaging"
+        )
         guard await emulator.postWebhook(body, kind: kind) else { throw DeliveryFailed(kind: kind) }
         if options.duplicateProbability > 0, Double.random(in: 0..<1) < options.duplicateProbability {
             _ = await emulator.postWebhook(body, kind: kind)
@@ -168,8 +184,13 @@ extension GraphEmulator {
             mids.append(mid)
             events.append(
                 WebhookBuilder.customerEvent(
-                    page: pageId, psid: message.psid, timestamp: now + Int64(offset), key: "message",
-                    payload: .object(["mid": .string(mid), "text": .string(message.text)])))
+                    page: pageId,
+                    psid: message.psid,
+                    timestamp: now + Int64(offset),
+                    key: "message",
+                    payload: .object(["mid": .string(mid), "text": .string(message.text)])
+                )
+            )
             setLastInbound(pageId: pageId, psid: message.psid, at: clock.now)
         }
         let body = WebhookBuilder.body(page: pageId, events: events, time: now, entriesPerPage: entries)

@@ -49,8 +49,12 @@ public struct DemoTrafficService: Service {
         if customers.isEmpty {
             customers = Self.people.enumerated().map { index, person in
                 emulator.addCustomer(
-                    pageId: pageId, firstName: person.0, lastName: person.1, readsMessages: index % 3 != 2,
-                    options: simulatorOptions)
+                    pageId: pageId,
+                    firstName: person.0,
+                    lastName: person.1,
+                    readsMessages: index % 3 != 2,
+                    options: simulatorOptions
+                )
             }
         }
         let cast = customers

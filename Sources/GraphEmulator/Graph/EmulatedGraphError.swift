@@ -26,24 +26,57 @@ struct EmulatedGraphError: Error, Sendable, Hashable {
     // MARK: The ones the emulator produces by itself
 
     static let invalidToken = EmulatedGraphError(
-        status: 400, code: 190, type: "OAuthException", message: "Invalid OAuth access token - Cannot parse access token")
+        status: 400,
+        code: 190,
+        type: "OAuthException",
+        message: "Invalid OAuth access token - Cannot parse access token"
+    )
     static let missingToken = EmulatedGraphError(
-        status: 400, code: 2500, type: "OAuthException", message: "An active access token must be used to query information about the current user.")
+        status: 400,
+        code: 2500,
+        type: "OAuthException",
+        message: "An active access token must be used to query information about the current user."
+    )
     static let textTooLong = EmulatedGraphError(
-        status: 400, code: 100, type: "OAuthException",
-        message: "(#100) Length of param message[text] must be less than or equal to 2000")
+        status: 400,
+        code: 100,
+        type: "OAuthException",
+        message: "(#100) Length of param message[text] must be less than or equal to 2000"
+    )
     static let noMatchingUser = EmulatedGraphError(
-        status: 400, code: 100, subcode: 2018001, type: "OAuthException", message: "(#100) No matching user found")
+        status: 400,
+        code: 100,
+        subcode: 2_018_001,
+        type: "OAuthException",
+        message: "(#100) No matching user found"
+    )
     static let outsideWindow = EmulatedGraphError(
-        status: 400, code: 10, subcode: 2018278, type: "OAuthException",
-        message: "(#10) This message is sent outside of allowed window. Learn more about the new policy here: https://developers.facebook.com/docs/messenger-platform/policy-overview")
+        status: 400,
+        code: 10,
+        subcode: 2_018_278,
+        type: "OAuthException",
+        message:
+            "(#10) This message is sent outside of allowed window. Learn more about the new policy here: https://developers.facebook.com/docs/messenger-platform/policy-overview"
+    )
     static let messageAndSenderAction = EmulatedGraphError(
-        status: 400, code: 100, type: "OAuthException",
-        message: "(#100) Param sender_action cannot be sent with message")
+        status: 400,
+        code: 100,
+        type: "OAuthException",
+        message: "(#100) Param sender_action cannot be sent with message"
+    )
     static let emptyMessage = EmulatedGraphError(
-        status: 400, code: 100, subcode: 2018034, type: "OAuthException", message: "(#100) Message cannot be empty, must provide valid attachment or text")
+        status: 400,
+        code: 100,
+        subcode: 2_018_034,
+        type: "OAuthException",
+        message: "(#100) Message cannot be empty, must provide valid attachment or text"
+    )
     static let noProfile = EmulatedGraphError(
-        status: 400, code: 2018218, type: "OAuthException", message: "No profile available for this user.")
+        status: 400,
+        code: 2_018_218,
+        type: "OAuthException",
+        message: "No profile available for this user."
+    )
 
     static func invalidParameter(_ text: String) -> EmulatedGraphError {
         EmulatedGraphError(status: 400, code: 100, type: "OAuthException", message: "(#100) \(text)")
@@ -51,15 +84,24 @@ struct EmulatedGraphError: Error, Sendable, Hashable {
 
     static func unsupported(_ method: String, id: String) -> EmulatedGraphError {
         EmulatedGraphError(
-            status: 400, code: 100, subcode: 33, type: "GraphMethodException",
-            message: "Unsupported \(method) request. Object with ID '\(id)' does not exist, cannot be loaded due to missing permissions, or does not support this operation. Please read the Graph API documentation at https://developers.facebook.com/docs/graph-api")
+            status: 400,
+            code: 100,
+            subcode: 33,
+            type: "GraphMethodException",
+            message:
+                "Unsupported \(method) request. Object with ID '\(id)' does not exist, cannot be loaded due to missing permissions, or does not support this operation. Please read the Graph API documentation at https://developers.facebook.com/docs/graph-api"
+        )
     }
 
     static func throttled(code: Int) -> EmulatedGraphError {
         code == 32
             ? EmulatedGraphError(status: 400, code: 32, type: "OAuthException", message: "(#32) Page request limit reached")
             : EmulatedGraphError(
-                status: 400, code: 613, type: "OAuthException", message: "(#613) Calls to this api have exceeded the rate limit.")
+                status: 400,
+                code: 613,
+                type: "OAuthException",
+                message: "(#613) Calls to this api have exceeded the rate limit."
+            )
     }
 
     /// An injected fault: the usual status and text for the code.
@@ -73,16 +115,25 @@ struct EmulatedGraphError: Error, Sendable, Hashable {
             case (17, _): (400, "OAuthException", "(#17) User request limit reached")
             case (32, _): (400, "OAuthException", "(#32) Page request limit reached")
             case (613, _): (400, "OAuthException", "(#613) Calls to this api have exceeded the rate limit.")
-            case (10, 2018278?): (400, "OAuthException", outsideWindow.message)
+            case (10, 2_018_278?): (400, "OAuthException", outsideWindow.message)
             case (10, _): (400, "OAuthException", "(#10) Application does not have permission for this action")
-            case (100, 2018001?): (400, "OAuthException", noMatchingUser.message)
+            case (100, 2_018_001?): (400, "OAuthException", noMatchingUser.message)
             case (100, _): (400, "OAuthException", "(#100) Invalid parameter")
-            case (190, _): (400, "OAuthException", "Error validating access token: The session has been invalidated because the user changed their password or Facebook has changed the session for security reasons.")
+            case (190, _):
+                (
+                    400, "OAuthException",
+                    "Error validating access token: The session has been invalidated because the user changed their password or Facebook has changed the session for security reasons."
+                )
             case (200, _): (400, "OAuthException", "(#200) The user hasn't authorized the application to perform this action")
             case (551, _): (400, "OAuthException", "(#551) This person isn't available right now.")
             default: (400, "OAuthException", "(#\(code)) Emulated error")
             }
         return EmulatedGraphError(
-            status: status ?? defaults.0, code: code, subcode: subcode, type: defaults.1, message: message ?? defaults.2)
+            status: status ?? defaults.0,
+            code: code,
+            subcode: subcode,
+            type: defaults.1,
+            message: message ?? defaults.2
+        )
     }
 }

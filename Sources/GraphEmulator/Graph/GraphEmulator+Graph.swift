@@ -78,7 +78,8 @@ extension GraphEmulator {
                             "subscribed_fields": .array(fields.map { .string($0) }),
                         ])
                     ])
-                ]))
+                ])
+            )
         }
     }
 
@@ -102,8 +103,11 @@ extension GraphEmulator {
             if !isSenderAction { state.sendCount += 1 }
             let usage = state.recordCall(pageId: page.id, now: now)
             let fault = state.takeFault(
-                pageId: page.id, psid: psid, sendNumber: isSenderAction ? -1 : state.sendCount,
-                isSenderAction: isSenderAction)
+                pageId: page.id,
+                psid: psid,
+                sendNumber: isSenderAction ? -1 : state.sendCount,
+                isSenderAction: isSenderAction
+            )
             return (usage, fault)
         }
         let configuration = self.configuration
@@ -145,7 +149,11 @@ extension GraphEmulator {
 
     /// Validates and, when valid, delivers to the customer and queues the webhooks.
     private func accept(
-        page: EmulatedPage, request: JSONValue, psid: String?, isSenderAction: Bool, usage: String
+        page: EmulatedPage,
+        request: JSONValue,
+        psid: String?,
+        isSenderAction: Bool,
+        usage: String
     ) -> GraphAnswer {
         func refuse(_ error: EmulatedGraphError) -> GraphAnswer {
             emit(.sendRefused(pageId: page.id, psid: psid, code: error.code, subcode: error.subcode))
@@ -202,10 +210,17 @@ extension GraphEmulator {
         guard allowed else { return refuse(.outsideWindow) }
 
         let received = ReceivedMessage(
-            mid: WebhookBuilder.mid(), text: text, attachmentType: attachment?["type"]?.string,
+            mid: WebhookBuilder.mid(),
+            text: text,
+            attachmentType: attachment?["type"]?.string,
             attachmentURL: attachment?["payload"]?["url"]?.string,
-            quickReplies: quickReplies.compactMap { $0["title"]?.string }, metadata: metadata,
-            messagingType: messagingType, tag: tag, replyToMid: request["reply_to"]?["mid"]?.id, timestamp: now)
+            quickReplies: quickReplies.compactMap { $0["title"]?.string },
+            metadata: metadata,
+            messagingType: messagingType,
+            tag: tag,
+            replyToMid: request["reply_to"]?["mid"]?.id,
+            timestamp: now
+        )
         state.withLock { $0.received[CustomerKey(page.id, psid), default: []].append(received) }
         emit(.messageReceived(pageId: page.id, psid: psid, received))
         enqueueReceipts(pageId: page.id, psid: psid, message: received, reads: customer.readsMessages)
@@ -217,8 +232,12 @@ extension GraphEmulator {
         return BusinessUseCaseUsage(entries: [
             page: [
                 .init(
-                    type: "pages", callCount: clamped, totalCPUTime: clamped / 2, totalTime: clamped / 2,
-                    estimatedTimeToRegainAccess: regainMinutes)
+                    type: "pages",
+                    callCount: clamped,
+                    totalCPUTime: clamped / 2,
+                    totalTime: clamped / 2,
+                    estimatedTimeToRegainAccess: regainMinutes
+                )
             ]
         ]).headerValue
     }

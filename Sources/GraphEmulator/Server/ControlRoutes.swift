@@ -31,9 +31,13 @@ extension GraphEmulator {
             let body = try await Self.body(request)
             let profile = body["profile"]?.string.flatMap(EmulatedCustomer.ProfileVisibility.init(rawValue:)) ?? .visible
             let simulator = emulator.addCustomer(
-                pageId: page, psid: body["psid"]?.id, firstName: body["firstName"]?.string ?? "Test",
-                lastName: body["lastName"]?.string ?? "Customer", profile: profile,
-                readsMessages: body["readsMessages"]?.bool ?? true)
+                pageId: page,
+                psid: body["psid"]?.id,
+                firstName: body["firstName"]?.string ?? "Test",
+                lastName: body["lastName"]?.string ?? "Customer",
+                profile: profile,
+                readsMessages: body["readsMessages"]?.bool ?? true
+            )
             let customer = emulator.customers(pageId: page).first { $0.psid == simulator.psid }
             return Self.json(customer.map(Self.customerJSON) ?? .null, status: .created)
         }
@@ -57,7 +61,9 @@ extension GraphEmulator {
         }
         group.get("pages/:page/customers/:psid/sender_actions") { _, context in
             let actions = emulator.senderActions(
-                pageId: context.parameters.get("page") ?? "", psid: context.parameters.get("psid") ?? "")
+                pageId: context.parameters.get("page") ?? "",
+                psid: context.parameters.get("psid") ?? ""
+            )
             return try Self.encoded(actions)
         }
         group.post("faults") { request, _ in
@@ -97,8 +103,11 @@ extension GraphEmulator {
         let effect: Fault.Effect
         if let error = body["error"], let code = error["code"]?.int64 {
             effect = .graphError(
-                code: Int(code), subcode: error["subcode"]?.int64.map { Int($0) }, status: error["status"]?.int64.map { Int($0) },
-                message: error["message"]?.string)
+                code: Int(code),
+                subcode: error["subcode"]?.int64.map { Int($0) },
+                status: error["status"]?.int64.map { Int($0) },
+                message: error["message"]?.string
+            )
         } else if let latency = body["latencyMs"]?.int64 {
             effect = .latency(.milliseconds(latency))
         } else if let timeout = body["timeoutAfterAccepting"] {
@@ -109,8 +118,13 @@ extension GraphEmulator {
             return nil
         }
         return Fault(
-            effect, pageId: body["pageId"]?.id, psid: body["psid"]?.id, nthSend: body["nthSend"]?.int64.map { Int($0) },
-            count: Int(body["count"]?.int64 ?? 1), includeSenderActions: body["includeSenderActions"]?.bool ?? false)
+            effect,
+            pageId: body["pageId"]?.id,
+            psid: body["psid"]?.id,
+            nthSend: body["nthSend"]?.int64.map { Int($0) },
+            count: Int(body["count"]?.int64 ?? 1),
+            includeSenderActions: body["includeSenderActions"]?.bool ?? false
+        )
     }
 
     static func customerJSON(_ customer: EmulatedCustomer) -> JSONValue {

@@ -9,7 +9,9 @@ public enum GraphEmulatorServer {
     /// and the webhook outbox as a service. `port` 0 takes any free port; `onServerRunning`
     /// receives the bound port.
     public static func build(
-        emulator: GraphEmulator, host: String = "127.0.0.1", port: Int = 0,
+        emulator: GraphEmulator,
+        host: String = "127.0.0.1",
+        port: Int = 0,
         onServerRunning: @escaping @Sendable (_ port: Int) async -> Void = { _ in },
         logger: Logger? = nil
     ) -> some ApplicationProtocol {
@@ -21,13 +23,16 @@ public enum GraphEmulatorServer {
             configuration: .init(address: .hostname(host, port: port), serverName: "graph-emulator"),
             services: [WebhookOutboxService(emulator: emulator)],
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? port) },
-            logger: logger ?? emulator.logger)
+            logger: logger ?? emulator.logger
+        )
     }
 
     /// Runs the emulator on a free port for the duration of `body`, which gets its base URL
     /// (`http://127.0.0.1:PORT`); then shuts it down gracefully (held answers are released).
     public static func withRunning<T: Sendable>(
-        _ emulator: GraphEmulator, host: String = "127.0.0.1", _ body: @Sendable (_ baseURL: String) async throws -> T
+        _ emulator: GraphEmulator,
+        host: String = "127.0.0.1",
+        _ body: @Sendable (_ baseURL: String) async throws -> T
     ) async throws -> T {
         let (ports, continuation) = AsyncStream<Int>.makeStream()
         let app = build(emulator: emulator, host: host, port: 0) { port in
@@ -79,7 +84,9 @@ public struct GraphEmulatorService: Service {
     let onServerRunning: @Sendable (Int) async -> Void
 
     public init(
-        emulator: GraphEmulator, host: String = "127.0.0.1", port: Int,
+        emulator: GraphEmulator,
+        host: String = "127.0.0.1",
+        port: Int,
         onServerRunning: @escaping @Sendable (_ port: Int) async -> Void = { _ in }
     ) {
         self.emulator = emulator

@@ -22,12 +22,16 @@ extension GraphEmulator {
             let body = try await request.body.collect(upTo: 1 << 16)
             var fields = request.uri.queryParameters.get("subscribed_fields")
             if fields == nil, let json = JSONValue.parse(Array(body.readableBytesView)) {
-                fields = json["subscribed_fields"]?.string
+                fields =
+                    json["subscribed_fields"]?.string
                     ?? json["subscribed_fields"]?.array?.compactMap(\.string).joined(separator: ",")
             }
             let list = (fields ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
             return try emulator.respond(
-                emulator.subscribeApp(pagePath: page, token: emulator.token(request), fields: list), request, context)
+                emulator.subscribeApp(pagePath: page, token: emulator.token(request), fields: list),
+                request,
+                context
+            )
         }
         router.get("/:version/:id/subscribed_apps") { request, context in
             let page = context.parameters.get("id") ?? ""
@@ -39,7 +43,9 @@ extension GraphEmulator {
             let host = request.head.authority ?? "127.0.0.1"
             return try emulator.respond(
                 emulator.profile(id: id, token: emulator.token(request), fields: fields, avatarBase: "http://\(host)"),
-                request, context)
+                request,
+                context
+            )
         }
     }
 
@@ -63,8 +69,10 @@ extension GraphEmulator {
             headers[.init("facebook-api-version")!] = "v25.0"
             if let usage { headers[.init("X-Business-Use-Case-Usage")!] = usage }
             return Response(
-                status: .init(code: status), headers: headers,
-                body: .init(byteBuffer: ByteBuffer(string: value.jsonText)))
+                status: .init(code: status),
+                headers: headers,
+                body: .init(byteBuffer: ByteBuffer(string: value.jsonText))
+            )
         case .reset:
             context.channel.close(mode: .all, promise: nil)
             throw HTTPError(.internalServerError)

@@ -29,8 +29,12 @@ enum WebhookBuilder {
 
     static func delivery(page: String, psid: String, timestamp: Int64, mids: [String], watermark: Int64) -> JSONValue {
         customerEvent(
-            page: page, psid: psid, timestamp: timestamp, key: "delivery",
-            payload: .object(["mids": .array(mids.map { .string($0) }), "watermark": .int(watermark)]))
+            page: page,
+            psid: psid,
+            timestamp: timestamp,
+            key: "delivery",
+            payload: .object(["mids": .array(mids.map { .string($0) }), "watermark": .int(watermark)])
+        )
     }
 
     static func read(page: String, psid: String, timestamp: Int64, watermark: Int64) -> JSONValue {
@@ -40,7 +44,11 @@ enum WebhookBuilder {
     /// `{"object":"page","entry":[…]}` with the events of each Page spread over
     /// `entriesPerPage` entries (Meta batches both ways).
     static func body(
-        page: String, events: [JSONValue], time: Int64, entriesPerPage: Int = 1, channel: String = "messaging"
+        page: String,
+        events: [JSONValue],
+        time: Int64,
+        entriesPerPage: Int = 1,
+        channel: String = "messaging"
     ) -> [UInt8] {
         let groups = max(1, min(entriesPerPage, events.count))
         var entries: [JSONValue] = []

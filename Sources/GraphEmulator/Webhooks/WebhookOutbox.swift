@@ -48,8 +48,12 @@ extension GraphEmulator {
         }
         let delivery = WebhookOutbox.Job(kind: "delivery", pageId: pageId, delay: configuration.deliveryDelay) { now in
             WebhookBuilder.delivery(
-                page: pageId, psid: psid, timestamp: max(now, message.timestamp), mids: [message.mid],
-                watermark: message.timestamp)
+                page: pageId,
+                psid: psid,
+                timestamp: max(now, message.timestamp),
+                mids: [message.mid],
+                watermark: message.timestamp
+            )
         }
         let read = WebhookOutbox.Job(kind: "read", pageId: pageId, delay: configuration.readDelay) { now in
             WebhookBuilder.read(page: pageId, psid: psid, timestamp: max(now, message.timestamp), watermark: message.timestamp)

@@ -25,7 +25,9 @@ struct WebhookPoster: Sendable {
         request.headers.add(name: "Content-Type", value: "application/json")
         request.headers.add(name: WebhookSignature.headerName, value: WebhookSignature.sign(body: body, appSecret: target.appSecret))
         request.headers.add(
-            name: WebhookSignature.legacyHeaderName, value: WebhookSignature.signLegacySHA1(body: body, appSecret: target.appSecret))
+            name: WebhookSignature.legacyHeaderName,
+            value: WebhookSignature.signLegacySHA1(body: body, appSecret: target.appSecret)
+        )
         request.headers.add(name: "User-Agent", value: "facebookexternalua")
         request.body = .bytes(ByteBuffer(bytes: body))
         do {
@@ -40,7 +42,9 @@ struct WebhookPoster: Sendable {
 
     /// Attempts until a 200 or `maxAttempts`; reports each attempt. True when delivered.
     func deliver(
-        _ body: [UInt8], to target: Target, report: (_ status: Int, _ attempt: Int) -> Void
+        _ body: [UInt8],
+        to target: Target,
+        report: (_ status: Int, _ attempt: Int) -> Void
     ) async -> Bool {
         var delay = target.backoff
         for attempt in 1...max(1, target.maxAttempts) {

@@ -51,7 +51,12 @@ public struct GraphClient: Sendable {
 
     /// Sends `typing_on`, `typing_off` or `mark_seen`, alone as Graph requires.
     @discardableResult
-    public func senderAction(pageId: String, token: PageAccessToken, psid: String, action: SenderAction) async throws(GraphError)
+    public func senderAction(
+        pageId: String,
+        token: PageAccessToken,
+        psid: String,
+        action: SenderAction
+    ) async throws(GraphError)
         -> BusinessUseCaseUsage?
     {
         let body: JSONValue = .object([
@@ -66,12 +71,19 @@ public struct GraphClient: Sendable {
     public func userProfile(psid: String, token: PageAccessToken) async throws(GraphError) -> UserProfile {
         do {
             let response = try await call(
-                .GET, path: psid, query: [("fields", "first_name,last_name,profile_pic")], token: token, body: nil)
+                .GET,
+                path: psid,
+                query: [("fields", "first_name,last_name,profile_pic")],
+                token: token,
+                body: nil
+            )
             let json = JSONValue.parse(response.body)
             return UserProfile(
-                firstName: json?["first_name"]?.string, lastName: json?["last_name"]?.string,
-                profilePicURL: json?["profile_pic"]?.string)
-        } catch where error.body?.subcode == 2018218 || error.body?.code == 2018218 {
+                firstName: json?["first_name"]?.string,
+                lastName: json?["last_name"]?.string,
+                profilePicURL: json?["profile_pic"]?.string
+            )
+        } catch  where error.body?.subcode == 2_018_218 || error.body?.code == 2_018_218 {
             return UserProfile()
         }
     }
@@ -88,11 +100,17 @@ public struct GraphClient: Sendable {
 
     /// Subscribes our app to the Page's webhooks (`POST /{page}/subscribed_apps`).
     public func subscribeApp(
-        pageId: String, token: PageAccessToken, fields: [String] = GraphClient.defaultSubscribedFields
+        pageId: String,
+        token: PageAccessToken,
+        fields: [String] = GraphClient.defaultSubscribedFields
     ) async throws(GraphError) {
         let response = try await call(
-            .POST, path: "\(pageId)/subscribed_apps", query: [("subscribed_fields", fields.joined(separator: ","))],
-            token: token, body: nil)
+            .POST,
+            path: "\(pageId)/subscribed_apps",
+            query: [("subscribed_fields", fields.joined(separator: ","))],
+            token: token,
+            body: nil
+        )
         guard JSONValue.parse(response.body)?["success"]?.bool == true else {
             throw GraphError(.invalidResponse(status: response.status, reason: "no success"))
         }
@@ -104,8 +122,10 @@ public struct GraphClient: Sendable {
         return (JSONValue.parse(response.body)?["data"]?.array ?? []).compactMap { item in
             guard let id = item["id"]?.id else { return nil }
             return SubscribedApp(
-                id: id, name: item["name"]?.string,
-                subscribedFields: item["subscribed_fields"]?.array?.compactMap(\.string) ?? [])
+                id: id,
+                name: item["name"]?.string,
+                subscribedFields: item["subscribed_fields"]?.array?.compactMap(\.string) ?? []
+            )
         }
     }
 
@@ -131,7 +151,11 @@ public struct GraphClient: Sendable {
     }
 
     private func call(
-        _ method: HTTPMethod, path: String, query: [(String, String)] = [], token: PageAccessToken, body: [UInt8]?
+        _ method: HTTPMethod,
+        path: String,
+        query: [(String, String)] = [],
+        token: PageAccessToken,
+        body: [UInt8]?
     ) async throws(GraphError) -> GraphHTTPResponse {
         var headers = HTTPHeaders()
         headers.add(name: "Authorization", value: "Bearer \(token.exposedValue)")
@@ -140,7 +164,11 @@ public struct GraphClient: Sendable {
         let request: HTTPClient.Request
         do {
             request = try HTTPClient.Request(
-                url: url(path, query: query), method: method, headers: headers, body: body.map { .bytes($0) })
+                url: url(path, query: query),
+                method: method,
+                headers: headers,
+                body: body.map { .bytes($0) }
+            )
         } catch {
             throw GraphError(.transport(.failedBeforeSending("invalid URL")))
         }
@@ -153,19 +181,24 @@ public struct GraphClient: Sendable {
         } catch {
             let failure = Self.transportFailure(error, requestSent: collector.requestSent)
             logger.warning(
-                "graph call failed", metadata: ["method": "\(method.rawValue)", "path": "\(path)", "failure": "\(failure)"])
+                "graph call failed",
+                metadata: ["method": "\(method.rawValue)", "path": "\(path)", "failure": "\(failure)"]
+            )
             throw GraphError(.transport(failure))
         }
         guard (200..<300).contains(response.status) else {
             let error = GraphError(
-                .http(status: response.status, body: GraphErrorBody.parse(response.body)), usage: usage(response))
+                .http(status: response.status, body: GraphErrorBody.parse(response.body)),
+                usage: usage(response)
+            )
             logger.warning(
                 "graph call refused",
                 metadata: [
                     "method": "\(method.rawValue)", "path": "\(path)", "status": "\(response.status)",
                     "code": "\(error.body?.code ?? 0)", "subcode": "\(error.body?.subcode ?? 0)",
                     "fbtrace_id": "\(error.body?.fbtraceId ?? "-")",
-                ])
+                ]
+            )
             throw error
         }
         logger.debug("graph call", metadata: ["method": "\(method.rawValue)", "path": "\(path)", "status": "\(response.status)"])

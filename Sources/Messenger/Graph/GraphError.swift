@@ -102,7 +102,11 @@ public struct GraphErrorBody: Sendable, Hashable, Codable {
     public var userMessage: String?
 
     public init(
-        message: String? = nil, type: String? = nil, code: Int, subcode: Int? = nil, fbtraceId: String? = nil,
+        message: String? = nil,
+        type: String? = nil,
+        code: Int,
+        subcode: Int? = nil,
+        fbtraceId: String? = nil,
         userMessage: String? = nil
     ) {
         self.message = message
@@ -124,8 +128,12 @@ public struct GraphErrorBody: Sendable, Hashable, Codable {
     public static func parse(_ bytes: [UInt8]) -> GraphErrorBody? {
         guard let error = JSONValue.parse(bytes)?["error"], let code = error["code"]?.int64 else { return nil }
         return GraphErrorBody(
-            message: error["message"]?.string, type: error["type"]?.string, code: Int(code),
-            subcode: error["error_subcode"]?.int64.map { Int($0) }, fbtraceId: error["fbtrace_id"]?.string,
-            userMessage: error["error_user_msg"]?.string)
+            message: error["message"]?.string,
+            type: error["type"]?.string,
+            code: Int(code),
+            subcode: error["error_subcode"]?.int64.map { Int($0) },
+            fbtraceId: error["fbtrace_id"]?.string,
+            userMessage: error["error_user_msg"]?.string
+        )
     }
 }

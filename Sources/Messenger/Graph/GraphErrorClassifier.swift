@@ -48,25 +48,34 @@ public enum GraphErrorClassifier {
         switch error.kind {
         case .transport(let failure):
             return GraphFailureClass(
-                action: .retry, code: failure.isAmbiguous ? "graph.transport_ambiguous" : "graph.transport",
+                action: .retry,
+                code: failure.isAmbiguous ? "graph.transport_ambiguous" : "graph.transport",
                 reason: failure.isAmbiguous
                     ? "Facebook did not answer in time; the message may have been delivered, so we wait before retrying."
                     : "Facebook could not be reached; we will try again.",
-                isAmbiguous: failure.isAmbiguous)
+                isAmbiguous: failure.isAmbiguous
+            )
         case .invalidResponse:
             return GraphFailureClass(
-                action: .retry, code: "graph.invalid_response",
+                action: .retry,
+                code: "graph.invalid_response",
                 reason: "Facebook answered with something we could not read; the message may have been delivered.",
-                isAmbiguous: error.isAmbiguous)
+                isAmbiguous: error.isAmbiguous
+            )
         case .http(let status, nil):
             if status >= 500 || status == 429 {
                 return GraphFailureClass(
-                    action: .retry, code: "graph.http_\(status)",
+                    action: .retry,
+                    code: "graph.http_\(status)",
                     reason: "Facebook had a temporary problem (HTTP \(status)); we will try again.",
-                    isAmbiguous: error.isAmbiguous)
+                    isAmbiguous: error.isAmbiguous
+                )
             }
             return GraphFailureClass(
-                action: .fail, code: "graph.http_\(status)", reason: "Facebook refused the request (HTTP \(status)).")
+                action: .fail,
+                code: "graph.http_\(status)",
+                reason: "Facebook refused the request (HTTP \(status))."
+            )
         case .http(_, let body?):
             return classify(body, usage: error.usage, ambiguous: error.isAmbiguous)
         }
@@ -78,31 +87,48 @@ public enum GraphErrorClassifier {
         }
         let pause = usage?.regainAccessAfter() ?? defaultPagePause
         switch (body.code, body.subcode) {
-        case (10, 2018278?):
+        case (10, 2_018_278?):
             return make(
-                .windowClosed, "graph.window_closed",
-                "The customer hasn't written in the last 24 hours, so Messenger refuses this message.")
-        case (10, 2018065?):
+                .windowClosed,
+                "graph.window_closed",
+                "The customer hasn't written in the last 24 hours, so Messenger refuses this message."
+            )
+        case (10, 2_018_065?):
             return make(
-                .windowClosed, "graph.window_closed",
-                "The customer hasn't written recently enough, so Messenger refuses this message.")
-        case (10, 2018108?):
+                .windowClosed,
+                "graph.window_closed",
+                "The customer hasn't written recently enough, so Messenger refuses this message."
+            )
+        case (10, 2_018_108?):
             return make(
-                .recipientUnreachable, "graph.recipient_unreachable", "This person can't receive messages from the Page.")
-        case (10, 1893063?):
+                .recipientUnreachable,
+                "graph.recipient_unreachable",
+                "This person can't receive messages from the Page."
+            )
+        case (10, 1_893_063?):
             return make(
-                .fail, "graph.page_restricted", "Facebook has temporarily restricted this Page from sending messages.")
-        case (551, _), (200, 1545041?):
+                .fail,
+                "graph.page_restricted",
+                "Facebook has temporarily restricted this Page from sending messages."
+            )
+        case (551, _), (200, 1_545_041?):
             return make(
-                .recipientUnreachable, "graph.recipient_unreachable",
-                "This person isn't available right now (they may have blocked the Page or deactivated their account).")
+                .recipientUnreachable,
+                "graph.recipient_unreachable",
+                "This person isn't available right now (they may have blocked the Page or deactivated their account)."
+            )
         case (190, _):
             return make(
-                .reauthorize, "graph.reauthorization_required",
-                "Facebook no longer accepts the Page's access token; an admin must reconnect the Page.")
-        case (4, 2018354?), (9, 2018352?):
+                .reauthorize,
+                "graph.reauthorization_required",
+                "Facebook no longer accepts the Page's access token; an admin must reconnect the Page."
+            )
+        case (4, 2_018_354?), (9, 2_018_352?):
             return make(
-                .fail, "graph.marketing_limit", "Facebook's limit on marketing messages to this person was reached.")
+                .fail,
+                "graph.marketing_limit",
+                "Facebook's limit on marketing messages to this person was reached."
+            )
         case (32, _), (613, _):
             var result = make(.pausePage, "graph.page_throttled", "Facebook is rate-limiting this Page; sending resumes shortly.")
             result.pauseFor = pause
@@ -118,26 +144,34 @@ public enum GraphErrorClassifier {
             return make(.retry, "graph.user_rate_limited", "Facebook is rate-limiting requests; we will try again.")
         case (1200, _):
             return make(.retry, "graph.temporary", "Facebook had a temporary problem sending; we will try again.")
-        case (2, 2018344?):
+        case (2, 2_018_344?):
             return make(.fail, "graph.custom_labels_tos", "The Page has not accepted the custom labels terms.")
         case (2, _):
             return make(.retry, "graph.temporary", "Facebook had an unexpected temporary problem; we will try again.")
-        case (100, 2018001?):
+        case (100, 2_018_001?):
             return make(
-                .recipientUnreachable, "graph.no_matching_user", "Facebook doesn't know this person for this Page.")
-        case (100, 2018109?):
+                .recipientUnreachable,
+                "graph.no_matching_user",
+                "Facebook doesn't know this person for this Page."
+            )
+        case (100, 2_018_109?):
             return make(.fail, "graph.attachment_too_large", "The attachment is too large for Messenger.")
-        case (100, 2018034?):
+        case (100, 2_018_034?):
             return make(.fail, "graph.empty_message", "The message is empty.")
         case (100, _):
             return make(.fail, "graph.invalid_parameter", "Facebook rejected the message as invalid.")
-        case (200, 2018028?), (200, 2018027?):
+        case (200, 2_018_028?), (200, 2_018_027?):
             return make(
-                .fail, "graph.app_not_approved",
-                "The app isn't live or lacks approval, so it can only message people with a role on the app.")
+                .fail,
+                "graph.app_not_approved",
+                "The app isn't live or lacks approval, so it can only message people with a role on the app."
+            )
         case (200, _), (230, _), (210, _), (1, _), (99, _), (3, _), (10, _):
             return make(
-                .fail, "graph.permission", "The app lacks a permission Facebook requires to send this message.")
+                .fail,
+                "graph.permission",
+                "The app lacks a permission Facebook requires to send this message."
+            )
         default:
             return make(.fail, "graph.error_\(body.code)", "Facebook refused the message (error \(body.code)).")
         }

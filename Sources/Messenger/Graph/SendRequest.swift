@@ -76,8 +76,12 @@ public struct SendRequest: Sendable, Hashable {
     public var replyToMid: String?
 
     public init(
-        recipientPSID: String, messagingType: MessagingType = .response, content: OutboundContent,
-        quickReplies: [QuickReply] = [], metadata: String? = nil, replyToMid: String? = nil
+        recipientPSID: String,
+        messagingType: MessagingType = .response,
+        content: OutboundContent,
+        quickReplies: [QuickReply] = [],
+        metadata: String? = nil,
+        replyToMid: String? = nil
     ) {
         self.recipientPSID = recipientPSID
         self.messagingType = messagingType
@@ -89,7 +93,10 @@ public struct SendRequest: Sendable, Hashable {
 
     /// A text message; the usual case.
     public static func text(
-        _ text: String, to psid: String, messagingType: MessagingType = .response, metadata: String? = nil
+        _ text: String,
+        to psid: String,
+        messagingType: MessagingType = .response,
+        metadata: String? = nil
     ) -> SendRequest {
         SendRequest(recipientPSID: psid, messagingType: messagingType, content: .text(text), metadata: metadata)
     }
@@ -110,7 +117,8 @@ public struct SendRequest: Sendable, Hashable {
                     ]
                     if let image = reply.imageURL { object["image_url"] = .string(image) }
                     return .object(object)
-                })
+                }
+            )
         }
         if let metadata { message["metadata"] = .string(metadata) }
         var body: [String: JSONValue] = [

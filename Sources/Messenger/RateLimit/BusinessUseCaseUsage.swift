@@ -40,8 +40,12 @@ public struct BusinessUseCaseUsage: Sendable, Hashable {
                 guard item.object != nil else { return nil }
                 func int(_ key: String) -> Int { Int(item[key]?.int64 ?? 0) }
                 return Entry(
-                    type: item["type"]?.string ?? "", callCount: int("call_count"), totalCPUTime: int("total_cputime"),
-                    totalTime: int("total_time"), estimatedTimeToRegainAccess: int("estimated_time_to_regain_access"))
+                    type: item["type"]?.string ?? "",
+                    callCount: int("call_count"),
+                    totalCPUTime: int("total_cputime"),
+                    totalTime: int("total_time"),
+                    estimatedTimeToRegainAccess: int("estimated_time_to_regain_access")
+                )
             }
         }
         self.entries = entries
@@ -58,7 +62,8 @@ public struct BusinessUseCaseUsage: Sendable, Hashable {
                         "total_cputime": .int(Int64(entry.totalCPUTime)), "total_time": .int(Int64(entry.totalTime)),
                         "estimated_time_to_regain_access": .int(Int64(entry.estimatedTimeToRegainAccess)),
                     ])
-                })
+                }
+            )
         }
         return JSONValue.object(object).jsonText
     }

@@ -25,7 +25,9 @@ public struct PageRateLimiter<C: Clock>: Sendable where C.Duration == Duration, 
         public var minimumFraction: Double
 
         public init(
-            standardPerSecond: Double = 300, mediaPerSecond: Double = 10, slowDownAbovePercent: Int = 80,
+            standardPerSecond: Double = 300,
+            mediaPerSecond: Double = 10,
+            slowDownAbovePercent: Int = 80,
             minimumFraction: Double = 0.05
         ) {
             self.standardPerSecond = standardPerSecond

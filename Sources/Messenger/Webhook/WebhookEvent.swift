@@ -74,8 +74,11 @@ public struct InboundMessage: Sendable, Hashable {
     public var replyToMid: String?
 
     public init(
-        mid: String, text: String? = nil, attachments: [WebhookAttachment] = [],
-        quickReplyPayload: String? = nil, replyToMid: String? = nil
+        mid: String,
+        text: String? = nil,
+        attachments: [WebhookAttachment] = [],
+        quickReplyPayload: String? = nil,
+        replyToMid: String? = nil
     ) {
         self.mid = mid
         self.text = text
@@ -112,7 +115,10 @@ public struct Echo: Sendable, Hashable {
     public var attachments: [WebhookAttachment]
 
     public init(
-        mid: String, appId: String? = nil, metadata: String? = nil, text: String? = nil,
+        mid: String,
+        appId: String? = nil,
+        metadata: String? = nil,
+        text: String? = nil,
         attachments: [WebhookAttachment] = []
     ) {
         self.mid = mid
@@ -212,7 +218,10 @@ public struct Optin: Sendable, Hashable {
     public var notificationMessagesToken: String?
 
     public init(
-        type: String? = nil, ref: String? = nil, payload: String? = nil, userRef: String? = nil,
+        type: String? = nil,
+        ref: String? = nil,
+        payload: String? = nil,
+        userRef: String? = nil,
         notificationMessagesToken: String? = nil
     ) {
         self.type = type
@@ -231,7 +240,9 @@ public struct ThreadControl: Sendable, Hashable {
     public var metadata: String?
 
     public init(
-        newOwnerAppId: String? = nil, previousOwnerAppId: String? = nil, requestedOwnerAppId: String? = nil,
+        newOwnerAppId: String? = nil,
+        previousOwnerAppId: String? = nil,
+        requestedOwnerAppId: String? = nil,
         metadata: String? = nil
     ) {
         self.newOwnerAppId = newOwnerAppId

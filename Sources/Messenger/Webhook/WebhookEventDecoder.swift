@@ -5,14 +5,21 @@ enum WebhookEventDecoder {
     private static let envelopeKeys: Set<String> = ["sender", "recipient", "timestamp"]
 
     static func decode(
-        _ event: JSONValue, pageId: String, entryTime: Int64?, channel: WebhookEvent.Channel
+        _ event: JSONValue,
+        pageId: String,
+        entryTime: Int64?,
+        channel: WebhookEvent.Channel
     ) -> WebhookEvent {
         let senderId = event["sender"]?["id"]?.id
         let recipientId = event["recipient"]?["id"]?.id
         func make(_ customerId: String?, _ payload: WebhookPayload) -> WebhookEvent {
             WebhookEvent(
-                pageId: pageId, customerId: customerId ?? "",
-                timestamp: event["timestamp"]?.int64 ?? entryTime ?? 0, channel: channel, payload: payload)
+                pageId: pageId,
+                customerId: customerId ?? "",
+                timestamp: event["timestamp"]?.int64 ?? entryTime ?? 0,
+                channel: channel,
+                payload: payload
+            )
         }
         func malformed(_ reason: String) -> WebhookEvent {
             make(senderId, .malformed(reason: reason, json: event.jsonText))
@@ -33,8 +40,12 @@ enum WebhookEventDecoder {
             guard let customer = recipientId else { return malformed("The echo has no recipient.id.") }
             guard let mid = body["mid"]?.id else { return malformed("The echo has no mid.") }
             let echo = Echo(
-                mid: mid, appId: body["app_id"]?.id, metadata: body["metadata"]?.string, text: body["text"]?.string,
-                attachments: attachments(body["attachments"]))
+                mid: mid,
+                appId: body["app_id"]?.id,
+                metadata: body["metadata"]?.string,
+                text: body["text"]?.string,
+                attachments: attachments(body["attachments"])
+            )
             return make(customer, .echo(echo))
         }
         guard known.contains(kind) else {
@@ -48,13 +59,20 @@ enum WebhookEventDecoder {
         case "message":
             guard let mid = body["mid"]?.id else { return malformed("The message has no mid.") }
             let message = InboundMessage(
-                mid: mid, text: body["text"]?.string, attachments: attachments(body["attachments"]),
-                quickReplyPayload: body["quick_reply"]?["payload"]?.string, replyToMid: body["reply_to"]?["mid"]?.id)
+                mid: mid,
+                text: body["text"]?.string,
+                attachments: attachments(body["attachments"]),
+                quickReplyPayload: body["quick_reply"]?["payload"]?.string,
+                replyToMid: body["reply_to"]?["mid"]?.id
+            )
             return make(customer, .message(message))
         case "postback":
             let postback = Postback(
-                mid: body["mid"]?.id, title: body["title"]?.string, payload: body["payload"]?.string,
-                referral: body["referral"].flatMap(referral))
+                mid: body["mid"]?.id,
+                title: body["title"]?.string,
+                payload: body["payload"]?.string,
+                referral: body["referral"].flatMap(referral)
+            )
             return make(customer, .postback(postback))
         case "delivery":
             guard let watermark = body["watermark"]?.int64 else { return malformed("The delivery has no watermark.") }
@@ -69,19 +87,30 @@ enum WebhookEventDecoder {
                 return malformed("The reaction's action is not react or unreact.")
             }
             let reaction = Reaction(
-                mid: mid, action: action, reaction: body["reaction"]?.string, emoji: body["emoji"]?.string)
+                mid: mid,
+                action: action,
+                reaction: body["reaction"]?.string,
+                emoji: body["emoji"]?.string
+            )
             return make(customer, .reaction(reaction))
         case "message_edit":
             guard let mid = body["mid"]?.id else { return malformed("The edit has no mid.") }
             let edit = MessageEdit(
-                mid: mid, text: body["text"]?.string, numberOfEdits: body["num_edit"]?.int64.map { Int($0) })
+                mid: mid,
+                text: body["text"]?.string,
+                numberOfEdits: body["num_edit"]?.int64.map { Int($0) }
+            )
             return make(customer, .messageEdit(edit))
         case "referral":
             return make(customer, .referral(referral(body) ?? Referral()))
         case "optin":
             let optin = Optin(
-                type: body["type"]?.string, ref: body["ref"]?.string, payload: body["payload"]?.string,
-                userRef: body["user_ref"]?.id, notificationMessagesToken: body["notification_messages_token"]?.string)
+                type: body["type"]?.string,
+                ref: body["ref"]?.string,
+                payload: body["payload"]?.string,
+                userRef: body["user_ref"]?.id,
+                notificationMessagesToken: body["notification_messages_token"]?.string
+            )
             return make(customer, .optin(optin))
         case "pass_thread_control":
             return make(customer, .passThreadControl(threadControl(body)))
@@ -98,7 +127,8 @@ enum WebhookEventDecoder {
     /// customer event (or the sender of an echo) when the entry does not say.
     static func decodeTestForm(value: JSONValue, pageId: String?) -> WebhookEvent {
         let isEcho = value["message"]?["is_echo"]?.bool == true
-        let page = pageId.flatMap { $0.isEmpty || $0 == "0" ? nil : $0 }
+        let page =
+            pageId.flatMap { $0.isEmpty || $0 == "0" ? nil : $0 }
             ?? (isEcho ? value["sender"]?["id"]?.id : value["recipient"]?["id"]?.id) ?? ""
         return decode(value, pageId: page, entryTime: nil, channel: .messaging)
     }
@@ -113,8 +143,11 @@ enum WebhookEventDecoder {
             guard let type = item["type"]?.string else { return nil }
             let payload = item["payload"]
             return WebhookAttachment(
-                type: type, url: payload?["url"]?.string ?? item["url"]?.string,
-                stickerId: payload?["sticker_id"]?.id, title: payload?["title"]?.string ?? item["title"]?.string)
+                type: type,
+                url: payload?["url"]?.string ?? item["url"]?.string,
+                stickerId: payload?["sticker_id"]?.id,
+                title: payload?["title"]?.string ?? item["title"]?.string
+            )
         }
     }
 
@@ -125,7 +158,10 @@ enum WebhookEventDecoder {
 
     private static func threadControl(_ value: JSONValue) -> ThreadControl {
         ThreadControl(
-            newOwnerAppId: value["new_owner_app_id"]?.id, previousOwnerAppId: value["previous_owner_app_id"]?.id,
-            requestedOwnerAppId: value["requested_owner_app_id"]?.id, metadata: value["metadata"]?.string)
+            newOwnerAppId: value["new_owner_app_id"]?.id,
+            previousOwnerAppId: value["previous_owner_app_id"]?.id,
+            requestedOwnerAppId: value["requested_owner_app_id"]?.id,
+            metadata: value["metadata"]?.string
+        )
     }
 }

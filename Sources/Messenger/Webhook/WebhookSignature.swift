@@ -1,6 +1,6 @@
-public import NIOCore
 internal import Crypto
 internal import Foundation
+public import NIOCore
 
 /// Checks and makes the `X-Hub-Signature-256` header Meta puts on every webhook POST.
 ///

@@ -5,7 +5,10 @@ public enum WebhookVerification {
     /// The body to answer with 200, or nil for 403. Compares the token in constant time.
     /// Pass the literal `hub.mode`, `hub.verify_token` and `hub.challenge` query values.
     public static func challengeResponse(
-        mode: String?, verifyToken: String?, challenge: String?, expectedToken: String
+        mode: String?,
+        verifyToken: String?,
+        challenge: String?,
+        expectedToken: String
     ) -> String? {
         guard mode == "subscribe", let verifyToken, let challenge, !challenge.isEmpty else { return nil }
         return constantTimeEquals(Array(verifyToken.utf8), Array(expectedToken.utf8)) ? challenge : nil

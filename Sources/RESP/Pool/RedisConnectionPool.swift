@@ -124,7 +124,7 @@ final class RedisConnectionPool: Sendable {
     }
 
     private func wait(waiterID: Int) async throws -> Lease {
-        return try await withTaskCancellationHandler {
+        try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Lease, any Error>) in
                 let effects: [Effect] = state.withLock { s in
                     switch s.machine.acquire(waiterID) {

@@ -1,6 +1,6 @@
+import CoreMetrics
 import EngineIO
 import Logging
-import CoreMetrics
 import NIOCore
 import Synchronization
 

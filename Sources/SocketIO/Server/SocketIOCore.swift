@@ -1,5 +1,5 @@
-import EngineIO
 import CoreMetrics
+import EngineIO
 import Logging
 import Synchronization
 

@@ -1,6 +1,6 @@
+import CoreMetrics
 import EngineIO
 import Logging
-import CoreMetrics
 import Synchronization
 
 /// A namespace (`/`, `/admin`…): its middlewares, connection handlers, sockets and adapter.

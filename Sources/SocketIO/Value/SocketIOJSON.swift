@@ -133,9 +133,15 @@ public enum SocketIOJSON {
             case UInt8(ascii: "{"): return try readObject(depth: depth)
             case UInt8(ascii: "["): return try readArray(depth: depth)
             case UInt8(ascii: "\""): return .string(try readString())
-            case UInt8(ascii: "t"): try expect("true"); return .bool(true)
-            case UInt8(ascii: "f"): try expect("false"); return .bool(false)
-            case UInt8(ascii: "n"): try expect("null"); return .null
+            case UInt8(ascii: "t"):
+                try expect("true")
+                return .bool(true)
+            case UInt8(ascii: "f"):
+                try expect("false")
+                return .bool(false)
+            case UInt8(ascii: "n"):
+                try expect("null")
+                return .null
             case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return try readNumber()
             default: throw fail("unexpected character")
             }

@@ -1,9 +1,10 @@
+import NIOCore
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-import NIOCore
 
 extension SocketIOValue {
     /// Encodes a Codable value as an argument (through JSON; `Data` becomes base64 text —

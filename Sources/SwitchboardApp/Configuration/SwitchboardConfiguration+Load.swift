@@ -2,8 +2,8 @@ import Configuration
 import Crypto
 public import Foundation
 import Messenger
-import SwitchboardServices
 import SwitchboardCore
+import SwitchboardServices
 
 extension SwitchboardConfiguration {
     /// The variables Switchboard reads, for `--help` and the README.

@@ -18,143 +18,267 @@ enum OpenAPIDocument {
 
     static var paths: JSON {
         [
-        "/api/webhook/facebook": [
-            "get": [
-                "summary": "Meta's verification handshake", "security": [JSON](),
-                "parameters": [query("hub.mode", "string", "subscribe"), query("hub.verify_token", "string", "WEBHOOK_VERIFY_TOKEN"), query("hub.challenge", "string", "echoed back")],
-                "responses": ["200": text("the raw hub.challenge"), "403": error("mode or token wrong")],
-            ],
-            "post": [
-                "summary": "Event notifications, signed with X-Hub-Signature-256; 200 only after the body is stored", "security": [JSON](),
-                "responses": ["200": text("EVENT_RECEIVED"), "403": error("missing or bad signature"), "413": error("body over the limit"), "503": error("storage unavailable; Meta retries")],
-            ],
-        ],
-        "/api/webhook/facebook/simple": [
-            "get": ["summary": "The same handshake (reachability test)", "security": [JSON](), "responses": ["200": text("hub.challenge"), "403": error("refused")]],
-            "post": ["summary": "Acknowledges without storing anything", "security": [JSON](), "responses": ["200": text("EVENT_RECEIVED")]],
-        ],
-        "/api/conversations": [
-            "get": [
-                "summary": "Conversations, newest activity first", "security": authenticated,
-                "parameters": [query("limit", "integer", "1–500, default 50"), query("cursor", "string", "nextCursor of the previous page"), query("pageId", "string", "only this Page"), query("unread", "boolean", "only unread"), query("q", "string", "contact name or message text")],
-                "responses": ["200": ["description": "a page"] + json(["type": "object", "properties": ["conversations": ["type": "array", "items": ref("Conversation")], "nextCursor": ["type": ["string", "null"]]]]), "401": error("no or bad token")],
-            ]
-        ],
-        "/api/conversations/{id}": [
-            "get": ["summary": "One conversation", "security": authenticated, "parameters": [idParameter], "responses": ["200": ["description": "found"] + json(["type": "object", "properties": ["conversation": ref("Conversation")]]), "404": error("unknown id"), "401": error("no or bad token")]]
-        ],
-        "/api/conversations/{id}/messages": [
-            "get": [
-                "summary": "Messages, oldest first within a page; before= for older", "security": authenticated,
-                "parameters": [idParameter, query("limit", "integer", "1–500"), query("before", "string", "nextCursor of the previous page")],
-                "responses": ["200": ["description": "a page"] + json(["type": "object", "properties": ["messages": ["type": "array", "items": ref("Message")], "nextCursor": ["type": ["string", "null"]]]]), "404": error("unknown conversation"), "401": error("no or bad token")],
-            ],
-            "post": [
-                "summary": "Queue a reply (sent in order by the worker); the same clientId again returns the same message", "security": authenticated,
-                "parameters": [idParameter],
-                "requestBody": ["required": true] + json(ref("SendMessage")),
-                "responses": [
-                    "202": ["description": "queued (or the earlier message with this clientId)"] + json(["type": "object", "properties": ["message": ref("Message")]]),
-                    "400": error("message_empty, message_too_long, message_invalid, attachment_invalid, quick_replies_invalid, invalid_client_id"),
-                    "404": error("unknown conversation"),
-                    "422": error("window_closed, window_never_opened: Messenger's windows refuse the message"),
-                    "401": error("no or bad token"),
+            "/api/webhook/facebook": [
+                "get": [
+                    "summary": "Meta's verification handshake", "security": [JSON](),
+                    "parameters": [
+                        query("hub.mode", "string", "subscribe"), query("hub.verify_token", "string", "WEBHOOK_VERIFY_TOKEN"),
+                        query("hub.challenge", "string", "echoed back"),
+                    ],
+                    "responses": ["200": text("the raw hub.challenge"), "403": error("mode or token wrong")],
+                ],
+                "post": [
+                    "summary": "Event notifications, signed with X-Hub-Signature-256; 200 only after the body is stored", "security": [JSON](),
+                    "responses": [
+                        "200": text("EVENT_RECEIVED"), "403": error("missing or bad signature"), "413": error("body over the limit"),
+                        "503": error("storage unavailable; Meta retries"),
+                    ],
                 ],
             ],
-        ],
-        "/api/conversations/{id}/typing": [
-            "post": [
-                "summary": "Typing indicator (typing_on / typing_off), sent directly, at most one of each per conversation every 2 s", "security": authenticated,
-                "parameters": [idParameter],
-                "requestBody": ["required": true] + json(["type": "object", "properties": ["state": ["enum": ["on", "off"]]], "required": ["state"]]),
-                "responses": ["202": ["description": "sent, or coalesced with a recent one (sent: false)"] + json(ref("SenderAction")), "404": error("unknown conversation"), "409": error("Page not connected or needs a new token"), "422": error("window closed or Graph refused"), "503": error("Graph unavailable"), "401": error("no or bad token")],
-            ]
-        ],
-        "/api/conversations/{id}/seen": [
-            "post": [
-                "summary": "Mark the customer's messages seen (mark_seen), sent directly", "security": authenticated,
-                "parameters": [idParameter],
-                "responses": ["202": ["description": "sent, or coalesced with a recent one (sent: false)"] + json(ref("SenderAction")), "404": error("unknown conversation"), "409": error("Page not connected or needs a new token"), "422": error("window closed or Graph refused"), "503": error("Graph unavailable"), "401": error("no or bad token")],
-            ]
-        ],
-        "/api/pages": [
-            "get": ["summary": "Connected Pages and their state (never their tokens)", "security": authenticated, "responses": ["200": ["description": "Pages"] + json(["type": "object", "properties": ["pages": ["type": "array", "items": ref("Page")]]]), "401": error("no or bad token")]],
-            "post": [
-                "summary": "Connect a Page: checks the token (/me), subscribes the app (subscribed_apps), stores the token encrypted; a new token resumes a Page that needed reauthorization", "security": authenticated,
-                "requestBody": ["required": true] + json(["type": "object", "properties": ["id": ["type": "string"], "name": ["type": "string"], "accessToken": ["type": "string"], "appSecret": ["type": "string"]], "required": ["id", "accessToken"]]),
-                "responses": ["201": ["description": "connected"] + json(["type": "object", "properties": ["page": ref("Page")]]), "400": error("page_token_invalid, page_token_mismatch"), "502": error("Graph unavailable"), "401": error("no or bad token")],
+            "/api/webhook/facebook/simple": [
+                "get": [
+                    "summary": "The same handshake (reachability test)", "security": [JSON](),
+                    "responses": ["200": text("hub.challenge"), "403": error("refused")],
+                ],
+                "post": ["summary": "Acknowledges without storing anything", "security": [JSON](), "responses": ["200": text("EVENT_RECEIVED")]],
             ],
-        ],
-        "/api/conversations/{id}/read": [
-            "post": ["summary": "Mark the conversation read", "security": authenticated, "parameters": [idParameter], "responses": ["200": ["description": "the conversation"] + json(["type": "object", "properties": ["conversation": ref("Conversation")]]), "404": error("unknown conversation"), "401": error("no or bad token")]]
-        ],
-        "/api/events": [
-            "get": [
-                "summary": "Realtime events after an id (catch-up after a disconnect)", "security": authenticated,
-                "parameters": [["name": "after", "in": "query", "required": true, "schema": ["type": "integer"]], query("limit", "integer", "1–1000")],
-                "responses": ["200": ["description": "events, oldest first"] + json(["type": "object"]), "400": error("after missing"), "401": error("no or bad token")],
-            ]
-        ],
-        "/api/status": [
-            "get": ["summary": "Queue depths, workers, sockets, database and Redis state", "security": authenticated, "responses": ["200": ["description": "status"] + json(["type": "object"]), "401": error("no or bad token")]]
-        ],
-        "/api/openapi.json": ["get": ["summary": "This document", "security": [JSON](), "responses": ["200": ["description": "OpenAPI 3.1"] + json(["type": "object"])]]],
-        "/healthz": ["get": ["summary": "The process answers", "security": [JSON](), "responses": ["200": text("ok")]]],
-        "/readyz": ["get": ["summary": "Database reachable and migrations current", "security": [JSON](), "responses": ["200": text("ready"), "503": text("why not")]]],
-        "/metrics": ["get": ["summary": "Prometheus metrics", "security": [JSON](), "responses": ["200": text("Prometheus text format")]]],
+            "/api/conversations": [
+                "get": [
+                    "summary": "Conversations, newest activity first", "security": authenticated,
+                    "parameters": [
+                        query("limit", "integer", "1–500, default 50"), query("cursor", "string", "nextCursor of the previous page"),
+                        query("pageId", "string", "only this Page"), query("unread", "boolean", "only unread"),
+                        query("q", "string", "contact name or message text"),
+                    ],
+                    "responses": [
+                        "200": ["description": "a page"]
+                            + json([
+                                "type": "object",
+                                "properties": [
+                                    "conversations": ["type": "array", "items": ref("Conversation")], "nextCursor": ["type": ["string", "null"]],
+                                ],
+                            ]), "401": error("no or bad token"),
+                    ],
+                ]
+            ],
+            "/api/conversations/{id}": [
+                "get": [
+                    "summary": "One conversation", "security": authenticated, "parameters": [idParameter],
+                    "responses": [
+                        "200": ["description": "found"] + json(["type": "object", "properties": ["conversation": ref("Conversation")]]),
+                        "404": error("unknown id"), "401": error("no or bad token"),
+                    ],
+                ]
+            ],
+            "/api/conversations/{id}/messages": [
+                "get": [
+                    "summary": "Messages, oldest first within a page; before= for older", "security": authenticated,
+                    "parameters": [idParameter, query("limit", "integer", "1–500"), query("before", "string", "nextCursor of the previous page")],
+                    "responses": [
+                        "200": ["description": "a page"]
+                            + json([
+                                "type": "object",
+                                "properties": ["messages": ["type": "array", "items": ref("Message")], "nextCursor": ["type": ["string", "null"]]],
+                            ]), "404": error("unknown conversation"), "401": error("no or bad token"),
+                    ],
+                ],
+                "post": [
+                    "summary": "Queue a reply (sent in order by the worker); the same clientId again returns the same message",
+                    "security": authenticated,
+                    "parameters": [idParameter],
+                    "requestBody": ["required": true] + json(ref("SendMessage")),
+                    "responses": [
+                        "202": ["description": "queued (or the earlier message with this clientId)"]
+                            + json(["type": "object", "properties": ["message": ref("Message")]]),
+                        "400": error(
+                            "message_empty, message_too_long, message_invalid, attachment_invalid, quick_replies_invalid, invalid_client_id"
+                        ),
+                        "404": error("unknown conversation"),
+                        "422": error("window_closed, window_never_opened: Messenger's windows refuse the message"),
+                        "401": error("no or bad token"),
+                    ],
+                ],
+            ],
+            "/api/conversations/{id}/typing": [
+                "post": [
+                    "summary": "Typing indicator (typing_on / typing_off), sent directly, at most one of each per conversation every 2 s",
+                    "security": authenticated,
+                    "parameters": [idParameter],
+                    "requestBody": ["required": true]
+                        + json(["type": "object", "properties": ["state": ["enum": ["on", "off"]]], "required": ["state"]]),
+                    "responses": [
+                        "202": ["description": "sent, or coalesced with a recent one (sent: false)"] + json(ref("SenderAction")),
+                        "404": error("unknown conversation"), "409": error("Page not connected or needs a new token"),
+                        "422": error("window closed or Graph refused"), "503": error("Graph unavailable"), "401": error("no or bad token"),
+                    ],
+                ]
+            ],
+            "/api/conversations/{id}/seen": [
+                "post": [
+                    "summary": "Mark the customer's messages seen (mark_seen), sent directly", "security": authenticated,
+                    "parameters": [idParameter],
+                    "responses": [
+                        "202": ["description": "sent, or coalesced with a recent one (sent: false)"] + json(ref("SenderAction")),
+                        "404": error("unknown conversation"), "409": error("Page not connected or needs a new token"),
+                        "422": error("window closed or Graph refused"), "503": error("Graph unavailable"), "401": error("no or bad token"),
+                    ],
+                ]
+            ],
+            "/api/pages": [
+                "get": [
+                    "summary": "Connected Pages and their state (never their tokens)", "security": authenticated,
+                    "responses": [
+                        "200": ["description": "Pages"]
+                            + json(["type": "object", "properties": ["pages": ["type": "array", "items": ref("Page")]]]),
+                        "401": error("no or bad token"),
+                    ],
+                ],
+                "post": [
+                    "summary":
+                        "Connect a Page: checks the token (/me), subscribes the app (subscribed_apps), stores the token encrypted; a new token resumes a Page that needed reauthorization",
+                    "security": authenticated,
+                    "requestBody": ["required": true]
+                        + json([
+                            "type": "object",
+                            "properties": [
+                                "id": ["type": "string"], "name": ["type": "string"], "accessToken": ["type": "string"],
+                                "appSecret": ["type": "string"],
+                            ], "required": ["id", "accessToken"],
+                        ]),
+                    "responses": [
+                        "201": ["description": "connected"] + json(["type": "object", "properties": ["page": ref("Page")]]),
+                        "400": error("page_token_invalid, page_token_mismatch"), "502": error("Graph unavailable"), "401": error("no or bad token"),
+                    ],
+                ],
+            ],
+            "/api/conversations/{id}/read": [
+                "post": [
+                    "summary": "Mark the conversation read", "security": authenticated, "parameters": [idParameter],
+                    "responses": [
+                        "200": ["description": "the conversation"] + json(["type": "object", "properties": ["conversation": ref("Conversation")]]),
+                        "404": error("unknown conversation"), "401": error("no or bad token"),
+                    ],
+                ]
+            ],
+            "/api/events": [
+                "get": [
+                    "summary": "Realtime events after an id (catch-up after a disconnect)", "security": authenticated,
+                    "parameters": [
+                        ["name": "after", "in": "query", "required": true, "schema": ["type": "integer"]], query("limit", "integer", "1–1000"),
+                    ],
+                    "responses": [
+                        "200": ["description": "events, oldest first"] + json(["type": "object"]), "400": error("after missing"),
+                        "401": error("no or bad token"),
+                    ],
+                ]
+            ],
+            "/api/status": [
+                "get": [
+                    "summary": "Queue depths, workers, sockets, database and Redis state", "security": authenticated,
+                    "responses": ["200": ["description": "status"] + json(["type": "object"]), "401": error("no or bad token")],
+                ]
+            ],
+            "/api/openapi.json": [
+                "get": [
+                    "summary": "This document", "security": [JSON](), "responses": ["200": ["description": "OpenAPI 3.1"] + json(["type": "object"])],
+                ]
+            ],
+            "/healthz": ["get": ["summary": "The process answers", "security": [JSON](), "responses": ["200": text("ok")]]],
+            "/readyz": [
+                "get": [
+                    "summary": "Database reachable and migrations current", "security": [JSON](),
+                    "responses": ["200": text("ready"), "503": text("why not")],
+                ]
+            ],
+            "/metrics": ["get": ["summary": "Prometheus metrics", "security": [JSON](), "responses": ["200": text("Prometheus text format")]]],
         ]
     }
 
     static var schemas: JSON {
         [
-        "Error": ["type": "object", "properties": ["error": ["type": "object", "properties": ["code": ["type": "string"], "message": ["type": "string"]], "required": ["code", "message"]]], "required": ["error"]],
-        "Contact": ["type": "object", "properties": ["psid": ["type": "string"], "name": ["type": ["string", "null"]], "avatarUrl": ["type": ["string", "null"]], "firstSeenAt": ["type": "string"], "unreachable": ["type": "boolean"]]],
-        "Conversation": [
-            "type": "object",
-            "properties": [
-                "id": ["type": "string"], "pageId": ["type": "string"], "contact": ref("Contact"), "lastMessageAt": ["type": ["string", "null"]],
-                "lastInboundAt": ["type": ["string", "null"]], "messageCount": ["type": "integer"], "unreadCount": ["type": "integer"],
-                "window": ["type": "object", "properties": ["state": ["enum": ["open", "human_agent", "closed"]], "closesAt": ["type": ["string", "null"]]]],
-                "bot": ["type": "object", "properties": ["state": ["enum": ["active", "paused", "off"]], "reason": ["type": ["string", "null"]]]],
-                "assigneeId": ["type": ["string", "null"]],
+            "Error": [
+                "type": "object",
+                "properties": [
+                    "error": [
+                        "type": "object", "properties": ["code": ["type": "string"], "message": ["type": "string"]], "required": ["code", "message"],
+                    ]
+                ], "required": ["error"],
             ],
-        ],
-        "SendMessage": [
-            "type": "object",
-            "properties": [
-                "text": ["type": "string", "maxLength": 2000], "clientId": ["type": "string", "maxLength": 200],
-                "attachment": ["type": "object", "properties": ["type": ["enum": ["image", "audio", "video", "file"]], "url": ["type": "string"]]],
-                "quickReplies": ["type": "array", "maxItems": 13, "items": ["type": "object", "properties": ["title": ["type": "string"], "payload": ["type": "string"], "imageUrl": ["type": "string"]]]],
+            "Contact": [
+                "type": "object",
+                "properties": [
+                    "psid": ["type": "string"], "name": ["type": ["string", "null"]], "avatarUrl": ["type": ["string", "null"]],
+                    "firstSeenAt": ["type": "string"], "unreachable": ["type": "boolean"],
+                ],
             ],
-        ],
-        "SenderAction": ["type": "object", "properties": ["action": ["enum": ["typing_on", "typing_off", "mark_seen"]], "sent": ["type": "boolean"]]],
-        "Page": [
-            "type": "object",
-            "properties": [
-                "id": ["type": "string"], "name": ["type": ["string", "null"]], "state": ["enum": ["active", "reauthorization_required", "rate_limited"]],
-                "stateReason": ["type": ["string", "null"]], "pausedUntil": ["type": ["string", "null"]], "subscribedAt": ["type": ["string", "null"]], "connected": ["type": "boolean"],
+            "Conversation": [
+                "type": "object",
+                "properties": [
+                    "id": ["type": "string"], "pageId": ["type": "string"], "contact": ref("Contact"), "lastMessageAt": ["type": ["string", "null"]],
+                    "lastInboundAt": ["type": ["string", "null"]], "messageCount": ["type": "integer"], "unreadCount": ["type": "integer"],
+                    "window": [
+                        "type": "object",
+                        "properties": ["state": ["enum": ["open", "human_agent", "closed"]], "closesAt": ["type": ["string", "null"]]],
+                    ],
+                    "bot": [
+                        "type": "object", "properties": ["state": ["enum": ["active", "paused", "off"]], "reason": ["type": ["string", "null"]]],
+                    ],
+                    "assigneeId": ["type": ["string", "null"]],
+                ],
             ],
-        ],
-        "Message": [
-            "type": "object",
-            "properties": [
-                "id": ["type": "string"], "conversationId": ["type": "string"], "direction": ["enum": ["in", "out"]],
-                "author": ["enum": ["customer", "agent", "bot", "other_app"]], "authorId": ["type": ["string", "null"]], "text": ["type": ["string", "null"]],
-                "attachments": ["type": "array"], "facebookMessageId": ["type": ["string", "null"]], "clientId": ["type": ["string", "null"]],
-                "status": ["enum": ["received", "queued", "sent", "delivered", "read", "failed"]], "error": ["type": ["object", "null"]],
-                "createdAt": ["type": "string"], "sentAt": ["type": ["string", "null"]], "deliveredAt": ["type": ["string", "null"]], "readAt": ["type": ["string", "null"]],
+            "SendMessage": [
+                "type": "object",
+                "properties": [
+                    "text": ["type": "string", "maxLength": 2000], "clientId": ["type": "string", "maxLength": 200],
+                    "attachment": [
+                        "type": "object", "properties": ["type": ["enum": ["image", "audio", "video", "file"]], "url": ["type": "string"]],
+                    ],
+                    "quickReplies": [
+                        "type": "array", "maxItems": 13,
+                        "items": [
+                            "type": "object",
+                            "properties": ["title": ["type": "string"], "payload": ["type": "string"], "imageUrl": ["type": "string"]],
+                        ],
+                    ],
+                ],
             ],
-        ],
+            "SenderAction": [
+                "type": "object", "properties": ["action": ["enum": ["typing_on", "typing_off", "mark_seen"]], "sent": ["type": "boolean"]],
+            ],
+            "Page": [
+                "type": "object",
+                "properties": [
+                    "id": ["type": "string"], "name": ["type": ["string", "null"]],
+                    "state": ["enum": ["active", "reauthorization_required", "rate_limited"]],
+                    "stateReason": ["type": ["string", "null"]], "pausedUntil": ["type": ["string", "null"]],
+                    "subscribedAt": ["type": ["string", "null"]], "connected": ["type": "boolean"],
+                ],
+            ],
+            "Message": [
+                "type": "object",
+                "properties": [
+                    "id": ["type": "string"], "conversationId": ["type": "string"], "direction": ["enum": ["in", "out"]],
+                    "author": ["enum": ["customer", "agent", "bot", "other_app"]], "authorId": ["type": ["string", "null"]],
+                    "text": ["type": ["string", "null"]],
+                    "attachments": ["type": "array"], "facebookMessageId": ["type": ["string", "null"]], "clientId": ["type": ["string", "null"]],
+                    "status": ["enum": ["received", "queued", "sent", "delivered", "read", "failed"]], "error": ["type": ["object", "null"]],
+                    "createdAt": ["type": "string"], "sentAt": ["type": ["string", "null"]], "deliveredAt": ["type": ["string", "null"]],
+                    "readAt": ["type": ["string", "null"]],
+                ],
+            ],
         ]
     }
 
     static var document: JSON {
         [
-        "openapi": "3.1.0",
-        "info": ["title": "Switchboard API", "version": SwitchboardVersion.current, "description": "The REST API of Switchboard, a live Messenger inbox."],
-        "security": authenticated,
-        "paths": paths,
-        "components": ["schemas": schemas, "securitySchemes": ["bearerAuth": ["type": "http", "scheme": "bearer"]]],
+            "openapi": "3.1.0",
+            "info": [
+                "title": "Switchboard API", "version": SwitchboardVersion.current,
+                "description": "The REST API of Switchboard, a live Messenger inbox.",
+            ],
+            "security": authenticated,
+            "paths": paths,
+            "components": ["schemas": schemas, "securitySchemes": ["bearerAuth": ["type": "http", "scheme": "bearer"]]],
         ]
     }
 

@@ -78,7 +78,8 @@ struct OutboundRoutes {
         }
         if let text, text.count > SendRequest.maxTextLength {
             throw APIError(
-                .badRequest, "message_too_long",
+                .badRequest,
+                "message_too_long",
                 "The text has \(text.count) characters; Messenger allows at most \(SendRequest.maxTextLength)."
             )
         }
@@ -96,12 +97,19 @@ struct OutboundRoutes {
         }
         for reply in quickReplies where reply.title.isEmpty || reply.title.count > 20 || reply.payload.isEmpty || reply.payload.count > 1000 {
             throw APIError(
-                .badRequest, "quick_replies_invalid", "Each quick reply needs a title of 1–20 characters and a payload of 1–1000."
+                .badRequest,
+                "quick_replies_invalid",
+                "Each quick reply needs a title of 1–20 characters and a payload of 1–1000."
             )
         }
         return OutboundDraft(
-            conversationId: conversationId, text: hasText ? text : nil, clientId: clientId, attachment: body.attachment,
-            quickReplies: quickReplies, author: .agent, authorId: principal
+            conversationId: conversationId,
+            text: hasText ? text : nil,
+            clientId: clientId,
+            attachment: body.attachment,
+            quickReplies: quickReplies,
+            author: .agent,
+            authorId: principal
         )
     }
 
@@ -112,7 +120,9 @@ struct OutboundRoutes {
         case "human_agent" where author == .human: return
         case "human_agent":
             throw APIError(
-                .unprocessableContent, "window_automation_after_24h", MessagingWindow.Refusal.automationAfterStandardWindow.reason
+                .unprocessableContent,
+                "window_automation_after_24h",
+                MessagingWindow.Refusal.automationAfterStandardWindow.reason
             )
         default:
             if conversation.lastInboundAt == nil {
@@ -179,8 +189,13 @@ struct OutboundRoutes {
         }
         try await store.savePage(
             PageRecord(
-                id: body.id, name: body.name ?? identity.name, sealedAccessToken: try box.seal(body.accessToken),
-                sealedAppSecret: try body.appSecret.map { try box.seal($0) }, state: .active, stateReason: nil, pausedUntil: nil,
+                id: body.id,
+                name: body.name ?? identity.name,
+                sealedAccessToken: try box.seal(body.accessToken),
+                sealedAppSecret: try body.appSecret.map { try box.seal($0) },
+                state: .active,
+                stateReason: nil,
+                pausedUntil: nil,
                 subscribedAt: store.clock.now()
             )
         )

@@ -46,8 +46,13 @@ public struct OutboundDraft: Sendable, Equatable {
     public var authorId: String?
 
     public init(
-        conversationId: String, text: String?, clientId: String, attachment: OutboundAttachmentDraft? = nil,
-        quickReplies: [QuickReplyDraft] = [], author: MessageAuthor = .agent, authorId: String? = nil
+        conversationId: String,
+        text: String?,
+        clientId: String,
+        attachment: OutboundAttachmentDraft? = nil,
+        quickReplies: [QuickReplyDraft] = [],
+        author: MessageAuthor = .agent,
+        authorId: String? = nil
     ) {
         self.conversationId = conversationId
         self.text = text
@@ -71,7 +76,12 @@ public struct OutboundSendContext: Sendable, Equatable {
     public var page: PageRecord?
 
     public init(
-        message: Message, pageId: String, psid: String, quickReplies: [QuickReplyDraft], lastInboundAt: Int64?, page: PageRecord?
+        message: Message,
+        pageId: String,
+        psid: String,
+        quickReplies: [QuickReplyDraft],
+        lastInboundAt: Int64?,
+        page: PageRecord?
     ) {
         self.message = message
         self.pageId = pageId
@@ -99,7 +109,12 @@ public protocol OutboundStore: Sendable {
     func markOutboundSent(messageId: String, mid: String, requestedAt: Int64, completing job: Job?) async throws -> [RealtimeEvent]
     /// The message cannot be sent: `failed` with the error, and complete `job`. With
     /// `contactUnreachable`, the contact is marked unreachable too.
-    func markOutboundFailed(messageId: String, error: MessageError, contactUnreachable: Bool, completing job: Job?) async throws
+    func markOutboundFailed(
+        messageId: String,
+        error: MessageError,
+        contactUnreachable: Bool,
+        completing job: Job?
+    ) async throws
         -> [RealtimeEvent]
     /// The Page's token was refused (190): its sends wait until a new token is saved.
     func markPageReauthorizationRequired(pageId: String, reason: String) async throws

@@ -4,7 +4,12 @@ public import Messenger
 /// against the emulator in tests.
 public protocol OutboundGraph: Sendable {
     func send(pageId: String, token: PageAccessToken, request: SendRequest) async throws(GraphError) -> SendResult
-    func senderAction(pageId: String, token: PageAccessToken, psid: String, action: SenderAction) async throws(GraphError)
+    func senderAction(
+        pageId: String,
+        token: PageAccessToken,
+        psid: String,
+        action: SenderAction
+    ) async throws(GraphError)
         -> BusinessUseCaseUsage?
 }
 

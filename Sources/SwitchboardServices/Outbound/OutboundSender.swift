@@ -20,8 +20,11 @@ public struct OutboundSenderConfiguration: Sendable {
     public var maxInlineRateWait: Duration
 
     public init(
-        echoWait: Duration = .seconds(10), backoff: Backoff = Backoff(base: .seconds(1), cap: .seconds(120)),
-        maxRetryableAttempts: Int = 10, reauthorizationRecheck: Duration = .seconds(60), maxInlineRateWait: Duration = .seconds(1)
+        echoWait: Duration = .seconds(10),
+        backoff: Backoff = Backoff(base: .seconds(1), cap: .seconds(120)),
+        maxRetryableAttempts: Int = 10,
+        reauthorizationRecheck: Duration = .seconds(60),
+        maxInlineRateWait: Duration = .seconds(1)
     ) {
         self.echoWait = echoWait
         self.backoff = backoff
@@ -52,8 +55,15 @@ public struct OutboundSender: JobHandler {
     let logger: Logger
 
     public init(
-        store: any OutboundStore, queue: any JobQueue, graph: any OutboundGraph, box: SecretBox, publisher: any EventPublisher,
-        pacer: PageSendPacer, clock: any WallClock, configuration: OutboundSenderConfiguration = .init(), logger: Logger
+        store: any OutboundStore,
+        queue: any JobQueue,
+        graph: any OutboundGraph,
+        box: SecretBox,
+        publisher: any EventPublisher,
+        pacer: PageSendPacer,
+        clock: any WallClock,
+        configuration: OutboundSenderConfiguration = .init(),
+        logger: Logger
     ) {
         self.store = store
         self.queue = queue
@@ -82,7 +92,14 @@ public struct OutboundSender: JobHandler {
         }
         guard let page = context.page, let sealed = page.sealedAccessToken else {
             try await fail(
-                job, messageId, MessageError(code: nil, subcode: nil, message: "The Page of this conversation is not connected to Switchboard.", kind: "page.not_connected")
+                job,
+                messageId,
+                MessageError(
+                    code: nil,
+                    subcode: nil,
+                    message: "The Page of this conversation is not connected to Switchboard.",
+                    kind: "page.not_connected"
+                )
             )
             return
         }
@@ -131,7 +148,10 @@ public struct OutboundSender: JobHandler {
         case .success(let result):
             await pacer.record(usage: result.usage, page: page.id)
             let events = try await store.markOutboundSent(
-                messageId: messageId, mid: result.messageId, requestedAt: requestedAt, completing: job
+                messageId: messageId,
+                mid: result.messageId,
+                requestedAt: requestedAt,
+                completing: job
             )
             count("sent")
             Recorder(label: "switchboard_send_latency_seconds").record(clock.now().timeIntervalSince(job.enqueuedAt))
@@ -146,7 +166,11 @@ public struct OutboundSender: JobHandler {
         let failure = GraphErrorClassifier.classify(error)
         let body = error.body
         let messageError = MessageError(
-            code: body?.code, subcode: body?.subcode, message: failure.reason, fbtraceId: body?.fbtraceId, kind: failure.code
+            code: body?.code,
+            subcode: body?.subcode,
+            message: failure.reason,
+            fbtraceId: body?.fbtraceId,
+            kind: failure.code
         )
         logger.notice(
             "send failed",
@@ -168,7 +192,9 @@ public struct OutboundSender: JobHandler {
             } else {
                 count("retry")
                 try await retry(
-                    job, after: configuration.backoff.delay(attempt: job.attempt, jitter: Double.random(in: 0...1)), reason: failure.reason
+                    job,
+                    after: configuration.backoff.delay(attempt: job.attempt, jitter: Double.random(in: 0...1)),
+                    reason: failure.reason
                 )
             }
         case .pausePage:
@@ -193,7 +219,10 @@ public struct OutboundSender: JobHandler {
 
     private func fail(_ job: Job, _ messageId: String, _ error: MessageError, contactUnreachable: Bool = false) async throws {
         let events = try await store.markOutboundFailed(
-            messageId: messageId, error: error, contactUnreachable: contactUnreachable, completing: job
+            messageId: messageId,
+            error: error,
+            contactUnreachable: contactUnreachable,
+            completing: job
         )
         count("failed")
         await publisher.publish(events)
@@ -214,9 +243,12 @@ public struct OutboundSender: JobHandler {
             content = .text(message.text ?? "")
         }
         return SendRequest(
-            recipientPSID: context.psid, messagingType: messagingType, content: content,
+            recipientPSID: context.psid,
+            messagingType: messagingType,
+            content: content,
             quickReplies: context.quickReplies.map { QuickReply(title: $0.title, payload: $0.payload, imageURL: $0.imageUrl) },
-            metadata: message.id, replyToMid: message.replyToMid
+            metadata: message.id,
+            replyToMid: message.replyToMid
         )
     }
 }

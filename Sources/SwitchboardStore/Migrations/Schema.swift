@@ -245,7 +245,8 @@ enum Schema {
     /// and the stable code of a failed send (`graph.window_closed`, `window.closed`, …) next
     /// to Meta's numeric code and subcode.
     static let outbound = Migration(
-        version: 2, name: "outbound",
+        version: 2,
+        name: "outbound",
         statements: [
             "ALTER TABLE messages ADD COLUMN quick_replies TEXT",
             "ALTER TABLE messages ADD COLUMN error_kind TEXT",

@@ -19,7 +19,8 @@ enum ConversationRows {
     static func conversation(_ row: SQLRow, now: Int64) -> Conversation {
         let iso = MessageColumns.iso
         let window = MessagingWindow.state(
-            lastInboundAt: row.int("last_inbound_at").map { Date(millisecondsSince1970: $0) }, now: Date(millisecondsSince1970: now)
+            lastInboundAt: row.int("last_inbound_at").map { Date(millisecondsSince1970: $0) },
+            now: Date(millisecondsSince1970: now)
         )
         return Conversation(
             id: String(row.int("id") ?? 0),

@@ -38,21 +38,35 @@ enum MessageColumns {
         let status = MessageStatus(rawValue: row.string("status") ?? "") ?? .received
         let error = row.string("error_message").map {
             MessageError(
-                code: row.int("error_code").map(Int.init), subcode: row.int("error_subcode").map(Int.init), message: $0,
-                fbtraceId: row.string("fbtrace_id"), kind: row.string("error_kind")
+                code: row.int("error_code").map(Int.init),
+                subcode: row.int("error_subcode").map(Int.init),
+                message: $0,
+                fbtraceId: row.string("fbtrace_id"),
+                kind: row.string("error_kind")
             )
         }
         return Message(
-            id: String(row.int("id") ?? 0), conversationId: String(row.int("conversation_id") ?? 0),
+            id: String(row.int("id") ?? 0),
+            conversationId: String(row.int("conversation_id") ?? 0),
             direction: MessageDirection(rawValue: row.string("direction") ?? "in") ?? .inbound,
             author: MessageAuthor(rawValue: row.string("author") ?? "customer") ?? .customer,
-            authorId: row.string("author_id"), kind: row.string("kind") ?? "message", text: row.string("text"),
+            authorId: row.string("author_id"),
+            kind: row.string("kind") ?? "message",
+            text: row.string("text"),
             attachments: JSONText.decode([Attachment].self, row.string("attachments")) ?? [],
-            quickReplyPayload: row.string("quick_reply_payload"), postbackPayload: row.string("postback_payload"),
-            replyToMid: row.string("reply_to_mid"), facebookMessageId: row.string("mid"), clientId: row.string("client_id"),
-            status: status, error: error, reactions: row.string("mid").flatMap { reactions[$0] } ?? [],
-            timestamp: iso(row.int("sent_timestamp")) ?? "", createdAt: iso(row.int("created_at")) ?? "",
-            sentAt: iso(row.int("sent_at")), deliveredAt: iso(row.int("delivered_at")), readAt: iso(row.int("read_at"))
+            quickReplyPayload: row.string("quick_reply_payload"),
+            postbackPayload: row.string("postback_payload"),
+            replyToMid: row.string("reply_to_mid"),
+            facebookMessageId: row.string("mid"),
+            clientId: row.string("client_id"),
+            status: status,
+            error: error,
+            reactions: row.string("mid").flatMap { reactions[$0] } ?? [],
+            timestamp: iso(row.int("sent_timestamp")) ?? "",
+            createdAt: iso(row.int("created_at")) ?? "",
+            sentAt: iso(row.int("sent_at")),
+            deliveredAt: iso(row.int("delivered_at")),
+            readAt: iso(row.int("read_at"))
         )
     }
 

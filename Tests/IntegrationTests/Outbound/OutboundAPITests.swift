@@ -3,11 +3,12 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import NIOCore
-@testable import SwitchboardApp
 import SwitchboardCore
 import SwitchboardStore
-import Testing
 import TestSupport
+import Testing
+
+@testable import SwitchboardApp
 
 @Suite("Outbound API", .timeLimit(.minutes(2)))
 struct OutboundAPITests {

@@ -6,13 +6,14 @@ import HummingbirdTesting
 import Logging
 import Messenger
 import NIOCore
-import Synchronization
-@testable import SwitchboardApp
 import SwitchboardCore
 import SwitchboardServices
 import SwitchboardStore
-import Testing
+import Synchronization
 import TestSupport
+import Testing
+
+@testable import SwitchboardApp
 
 /// Every log line of a test, to prove a secret never appears in one.
 final class LogCapture: Sendable {
@@ -63,14 +64,21 @@ struct LiveRig: Sendable {
     var store: SQLStore { switchboard.store }
 
     static func with(
-        _ kind: TestDatabaseKind, pageToken: String = token, _ body: @Sendable (LiveRig) async throws -> Void
+        _ kind: TestDatabaseKind,
+        pageToken: String = token,
+        _ body: @Sendable (LiveRig) async throws -> Void
     ) async throws {
         let logs = LogCapture()
         let logger = logs.logger
         let emulator = GraphEmulator(
             configuration: EmulatorConfiguration(
-                appSecret: TestApp.appSecret, pages: [EmulatedPage(id: pageId, name: "Live Shop", token: PageAccessToken(pageToken))],
-                echoDelay: .zero, deliveryDelay: .zero, readDelay: .zero, webhookRetryBackoff: .milliseconds(5), defaultHold: .seconds(3)
+                appSecret: TestApp.appSecret,
+                pages: [EmulatedPage(id: pageId, name: "Live Shop", token: PageAccessToken(pageToken))],
+                echoDelay: .zero,
+                deliveryDelay: .zero,
+                readDelay: .zero,
+                webhookRetryBackoff: .milliseconds(5),
+                defaultHold: .seconds(3)
             ),
             logger: logger
         )
@@ -81,7 +89,9 @@ struct LiveRig: Sendable {
                 configuration.graphTimeout = .seconds(1)
                 configuration.workerConcurrency = 4
                 configuration.outbound = OutboundSenderConfiguration(
-                    echoWait: .seconds(3), backoff: Backoff(base: .milliseconds(20), cap: .milliseconds(100)), maxRetryableAttempts: 8,
+                    echoWait: .seconds(3),
+                    backoff: Backoff(base: .milliseconds(20), cap: .milliseconds(100)),
+                    maxRetryableAttempts: 8,
                     reauthorizationRecheck: .seconds(60)
                 )
                 let switchboard = Switchboard(configuration: configuration, database: database, logger: logger)

@@ -1,12 +1,12 @@
 import Foundation
 import Logging
 import Messenger
-import Synchronization
 import SwitchboardCore
 import SwitchboardServices
 import SwitchboardStore
-import Testing
+import Synchronization
 import TestSupport
+import Testing
 
 /// A Graph double that records every send and answers from a script.
 final class ScriptedGraph: OutboundGraph {
@@ -38,7 +38,12 @@ final class ScriptedGraph: OutboundGraph {
         }
     }
 
-    func senderAction(pageId: String, token: PageAccessToken, psid: String, action: SenderAction) async throws(GraphError)
+    func senderAction(
+        pageId: String,
+        token: PageAccessToken,
+        psid: String,
+        action: SenderAction
+    ) async throws(GraphError)
         -> BusinessUseCaseUsage?
     {
         state.withLock { $0.actions.append(action) }
@@ -46,7 +51,14 @@ final class ScriptedGraph: OutboundGraph {
     }
 
     static func graph(_ code: Int, _ subcode: Int? = nil, status: Int = 400) -> Answer {
-        .error(GraphError(.http(status: status, body: GraphErrorBody(message: "scripted", type: "OAuthException", code: code, subcode: subcode, fbtraceId: "trace\(code)"))))
+        .error(
+            GraphError(
+                .http(
+                    status: status,
+                    body: GraphErrorBody(message: "scripted", type: "OAuthException", code: code, subcode: subcode, fbtraceId: "trace\(code)")
+                )
+            )
+        )
     }
 }
 
@@ -62,7 +74,9 @@ struct SenderRig {
     let publisher: RecordingPublisher
 
     static func with(
-        _ kind: TestDatabaseKind, inboundAgo: TimeInterval = 60, _ body: @Sendable (SenderRig) async throws -> Void
+        _ kind: TestDatabaseKind,
+        inboundAgo: TimeInterval = 60,
+        _ body: @Sendable (SenderRig) async throws -> Void
     ) async throws {
         try await TestDatabase.with(kind) { database in
             let clock = ManualWallClock()
@@ -76,9 +90,17 @@ struct SenderRig {
             let graph = ScriptedGraph()
             let publisher = RecordingPublisher()
             let sender = OutboundSender(
-                store: store, queue: store.queue, graph: graph, box: box, publisher: publisher, pacer: PageSendPacer(), clock: clock,
+                store: store,
+                queue: store.queue,
+                graph: graph,
+                box: box,
+                publisher: publisher,
+                pacer: PageSendPacer(),
+                clock: clock,
                 configuration: OutboundSenderConfiguration(
-                    echoWait: .seconds(10), backoff: Backoff(base: .seconds(1), cap: .seconds(8)), maxRetryableAttempts: 3,
+                    echoWait: .seconds(10),
+                    backoff: Backoff(base: .seconds(1), cap: .seconds(8)),
+                    maxRetryableAttempts: 3,
                     reauthorizationRecheck: .seconds(60)
                 ),
                 logger: TestDatabase.logger
@@ -120,7 +142,6 @@ struct SenderRig {
 
     func sendJobs() async throws -> Int { try await store.queue.stats().byKind[JobKind.sendMessage.rawValue] ?? 0 }
 }
-
 
 @Suite("Outbound sender", .timeLimit(.minutes(2)))
 struct OutboundSenderTests {
@@ -179,12 +200,12 @@ struct OutboundSenderTests {
     func terminalErrors(kind: TestDatabaseKind) async throws {
         try await SenderRig.with(kind) { rig in
             let cases: [(ScriptedGraph.Answer, String, Bool)] = [
-                (ScriptedGraph.graph(10, 2018278), "graph.window_closed", false),
+                (ScriptedGraph.graph(10, 2_018_278), "graph.window_closed", false),
                 (ScriptedGraph.graph(100), "graph.invalid_parameter", false),
-                (ScriptedGraph.graph(100, 2018001), "graph.no_matching_user", true),
-                (ScriptedGraph.graph(200, 2018028), "graph.app_not_approved", false),
-                (ScriptedGraph.graph(10, 1893063), "graph.page_restricted", false),
-                (ScriptedGraph.graph(551, 1545041), "graph.recipient_unreachable", true),
+                (ScriptedGraph.graph(100, 2_018_001), "graph.no_matching_user", true),
+                (ScriptedGraph.graph(200, 2_018_028), "graph.app_not_approved", false),
+                (ScriptedGraph.graph(10, 1_893_063), "graph.page_restricted", false),
+                (ScriptedGraph.graph(551, 1_545_041), "graph.recipient_unreachable", true),
             ]
             rig.graph.script(cases.map(\.0))
             var ids: [String] = []
@@ -200,7 +221,7 @@ struct OutboundSenderTests {
                 #expect(message.error?.message.isEmpty == false)
             }
             #expect(try await rig.message(ids[1]).error?.subcode == nil)
-            #expect(try await rig.message(ids[0]).error?.subcode == 2018278)
+            #expect(try await rig.message(ids[0]).error?.subcode == 2_018_278)
             #expect(try await rig.message(last.id).status == .sent)
             let conversation = try #require(try await rig.store.conversation(id: rig.conversationId))
             #expect(conversation.contact.unreachable)
@@ -285,7 +306,8 @@ struct OutboundSenderTests {
             try await rig.drain()
             #expect(try await rig.message(message.id).status == .queued)
             // The echo with our id arrives while the sender waits.
-            let echo = #"{"sender":{"id":"\#(SenderRig.page)"},"recipient":{"id":"cust1"},"timestamp":\#(rig.clock.now().millisecondsSince1970),"message":{"mid":"m_echo_1","is_echo":true,"app_id":"app-ours","metadata":"\#(message.id)","text":"maybe sent"}}"#
+            let echo =
+                #"{"sender":{"id":"\#(SenderRig.page)"},"recipient":{"id":"cust1"},"timestamp":\#(rig.clock.now().millisecondsSince1970),"message":{"mid":"m_echo_1","is_echo":true,"app_id":"app-ours","metadata":"\#(message.id)","text":"maybe sent"}}"#
             _ = try await rig.store.storeWebhook(body: Webhook.body([echo]))
             try await rig.drain()
             rig.clock.advance(by: 11)

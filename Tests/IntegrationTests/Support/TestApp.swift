@@ -29,7 +29,9 @@ struct TestApp {
     }
 
     static func with<T: Sendable>(
-        _ kind: TestDatabaseKind, configuration: SwitchboardConfiguration = configuration(), clock: any WallClock = SystemWallClock(),
+        _ kind: TestDatabaseKind,
+        configuration: SwitchboardConfiguration = configuration(),
+        clock: any WallClock = SystemWallClock(),
         _ body: @Sendable (TestApp, any TestClientProtocol) async throws -> T
     ) async throws -> T {
         try await TestDatabase.with(kind) { database in

@@ -4,9 +4,13 @@ import Testing
 @Suite struct SendRequestTests {
     @Test func bodyShape() throws {
         let request = SendRequest(
-            recipientPSID: "6234567890123456", messagingType: .messageTag(.humanAgent),
-            content: .text("Hello"), quickReplies: [QuickReply(title: "Yes", payload: "Y", imageURL: "https://x/y.png")],
-            metadata: "sb_out_1", replyToMid: "m_1")
+            recipientPSID: "6234567890123456",
+            messagingType: .messageTag(.humanAgent),
+            content: .text("Hello"),
+            quickReplies: [QuickReply(title: "Yes", payload: "Y", imageURL: "https://x/y.png")],
+            metadata: "sb_out_1",
+            replyToMid: "m_1"
+        )
         let body = try #require(JSONValue.parse(request.jsonBody))
         #expect(body["recipient"]?["id"] == .string("6234567890123456"))
         #expect(body["messaging_type"] == .string("MESSAGE_TAG"))

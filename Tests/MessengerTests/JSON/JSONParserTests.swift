@@ -5,9 +5,12 @@ import Testing
     func parse(_ text: String) -> JSONValue? { JSONValue.parse(Array(text.utf8)) }
 
     @Test func scalarsAndStructures() {
-        #expect(parse(" { \"a\" : [1, -2, 3.5, true, false, null, \"x\"] } ") == .object([
-            "a": .array([.int(1), .int(-2), .double(3.5), .bool(true), .bool(false), .null, .string("x")])
-        ]))
+        #expect(
+            parse(" { \"a\" : [1, -2, 3.5, true, false, null, \"x\"] } ")
+                == .object([
+                    "a": .array([.int(1), .int(-2), .double(3.5), .bool(true), .bool(false), .null, .string("x")])
+                ])
+        )
         #expect(parse("[]") == .array([]))
         #expect(parse("{}") == .object([:]))
         #expect(parse("\"\"") == .string(""))
@@ -53,9 +56,12 @@ import Testing
             "b": .string("q\"\\\n\u{1}/ü"), "a": .array([.int(1), .double(2.5), .double(3), .null, .bool(true)]),
         ])
         #expect(value.jsonText == #"{"a":[1,2.5,3,null,true],"b":"q\"\\\n\u0001/ü"}"#)
-        #expect(parse(value.jsonText) == .object([
-            "b": .string("q\"\\\n\u{1}/ü"), "a": .array([.int(1), .double(2.5), .int(3), .null, .bool(true)]),
-        ]))
+        #expect(
+            parse(value.jsonText)
+                == .object([
+                    "b": .string("q\"\\\n\u{1}/ü"), "a": .array([.int(1), .double(2.5), .int(3), .null, .bool(true)]),
+                ])
+        )
     }
 
     @Test func corpusRoundTrips() throws {

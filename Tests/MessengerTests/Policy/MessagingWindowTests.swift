@@ -20,10 +20,12 @@ import Testing
     @Test func humanAgentJustAfter24Hours() {
         let now = after(hours: 24, minutes: 1)
         #expect(
-            MessagingWindow.decide(lastInboundAt: last, now: now, author: .human) == .allowed(.messageTag(.humanAgent)))
+            MessagingWindow.decide(lastInboundAt: last, now: now, author: .human) == .allowed(.messageTag(.humanAgent))
+        )
         #expect(
             MessagingWindow.decide(lastInboundAt: last, now: now, author: .automation)
-                == .refused(.automationAfterStandardWindow))
+                == .refused(.automationAfterStandardWindow)
+        )
         let state = MessagingWindow.state(lastInboundAt: last, now: now)
         #expect(state.state == .humanAgent)
         #expect(state.state.rawValue == "human_agent")

@@ -80,7 +80,8 @@ import Testing
 
 @Suite struct BusinessUseCaseUsageTests {
     @Test func parsesTheHeader() throws {
-        let header = #"{"106123456789012":[{"type":"pages","call_count":28,"total_cputime":85,"total_time":20,"estimated_time_to_regain_access":0},{"type":"messenger","call_count":5,"total_cputime":1,"total_time":1,"estimated_time_to_regain_access":3}]}"#
+        let header =
+            #"{"106123456789012":[{"type":"pages","call_count":28,"total_cputime":85,"total_time":20,"estimated_time_to_regain_access":0},{"type":"messenger","call_count":5,"total_cputime":1,"total_time":1,"estimated_time_to_regain_access":3}]}"#
         let usage = try #require(BusinessUseCaseUsage(header: header))
         #expect(usage.entries["106123456789012"]?.count == 2)
         #expect(usage.percent(for: "106123456789012") == 85)

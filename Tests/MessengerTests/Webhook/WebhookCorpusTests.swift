@@ -11,7 +11,10 @@ import Testing
     static let pageInbox = "263902037430900"
 
     static func event(
-        _ payload: WebhookPayload, at offset: Int64, customer: String = psid, page: String = page,
+        _ payload: WebhookPayload,
+        at offset: Int64,
+        customer: String = psid,
+        page: String = page,
         channel: WebhookEvent.Channel = .messaging
     ) -> WebhookEvent {
         WebhookEvent(pageId: page, customerId: customer, timestamp: t0 + offset, channel: channel, payload: payload)
@@ -29,8 +32,13 @@ import Testing
                     attachments: [
                         WebhookAttachment(
                             type: type,
-                            url: "https://scontent.xx.fbcdn.net/v/t1.15752-9/\(type)-sample.\(ext)?_nc_cat=1&oh=00_AfB&oe=6760A1B2")
-                    ])), at: 5000)
+                            url: "https://scontent.xx.fbcdn.net/v/t1.15752-9/\(type)-sample.\(ext)?_nc_cat=1&oh=00_AfB&oe=6760A1B2"
+                        )
+                    ]
+                )
+            ),
+            at: 5000
+        )
     }
 
     static let stickerURL = "https://scontent.xx.fbcdn.net/v/t39.1997-6/851557_369239266556155_759568595_n.png"
@@ -53,34 +61,52 @@ import Testing
                 .message(
                     InboundMessage(
                         mid: "m_AbC1-sticker-0001",
-                        attachments: [WebhookAttachment(type: "sticker", url: stickerURL, stickerId: "369239263222822")])),
-                at: 6000)
+                        attachments: [WebhookAttachment(type: "sticker", url: stickerURL, stickerId: "369239263222822")]
+                    )
+                ),
+                at: 6000
+            )
         ],
         "message-attachment-sticker-legacy-image.json": [
             event(
                 .message(
                     InboundMessage(
                         mid: "m_AbC1-sticker-0002",
-                        attachments: [WebhookAttachment(type: "image", url: stickerURL, stickerId: "369239263222822")])),
-                at: 6100)
+                        attachments: [WebhookAttachment(type: "image", url: stickerURL, stickerId: "369239263222822")]
+                    )
+                ),
+                at: 6100
+            )
         ],
         "message-attachment-fallback-no-payload.json": [
             event(
                 .message(
                     InboundMessage(
-                        mid: "m_AbC1-fallback-0001", text: "look https://example.com/jackets",
-                        attachments: [WebhookAttachment(type: "fallback")])), at: 7000)
+                        mid: "m_AbC1-fallback-0001",
+                        text: "look https://example.com/jackets",
+                        attachments: [WebhookAttachment(type: "fallback")]
+                    )
+                ),
+                at: 7000
+            )
         ],
         "message-attachment-fallback-link.json": [
             event(
                 .message(
                     InboundMessage(
-                        mid: "m_AbC1-fallback-0002", text: "https://example.com/jackets",
+                        mid: "m_AbC1-fallback-0002",
+                        text: "https://example.com/jackets",
                         attachments: [
                             WebhookAttachment(
-                                type: "fallback", url: "https://l.facebook.com/l.php?u=https%3A%2F%2Fexample.com%2Fjackets",
-                                title: "Jackets – Example Store")
-                        ])), at: 7100)
+                                type: "fallback",
+                                url: "https://l.facebook.com/l.php?u=https%3A%2F%2Fexample.com%2Fjackets",
+                                title: "Jackets – Example Store"
+                            )
+                        ]
+                    )
+                ),
+                at: 7100
+            )
         ],
         "message-attachments-multiple.json": [
             event(
@@ -91,7 +117,11 @@ import Testing
                             WebhookAttachment(type: "image", url: "https://scontent.xx.fbcdn.net/v/one.jpg"),
                             WebhookAttachment(type: "image", url: "https://scontent.xx.fbcdn.net/v/two.jpg"),
                             WebhookAttachment(type: "reel", url: "https://www.facebook.com/reel/123", title: "A reel"),
-                        ])), at: 8000)
+                        ]
+                    )
+                ),
+                at: 8000
+            )
         ],
         "message-quick-reply.json": [
             event(.message(InboundMessage(mid: "m_AbC1-qr-0001", text: "Size M", quickReplyPayload: "SIZE_M")), at: 9000)
@@ -99,35 +129,55 @@ import Testing
         "message-reply-to.json": [
             event(
                 .message(InboundMessage(mid: "m_AbC1-reply-0001", text: "Yes, that one", replyToMid: "m_AbC1-text-0001")),
-                at: 10000)
+                at: 10000
+            )
         ],
         "echo-own-app-metadata.json": [
             event(
                 .echo(
                     Echo(
-                        mid: "m_Page-echo-0001", appId: ourApp, metadata: "sb_out_01JDQ7Z3X4",
-                        text: "Yes, we have it in M and L.")), at: 11000)
+                        mid: "m_Page-echo-0001",
+                        appId: ourApp,
+                        metadata: "sb_out_01JDQ7Z3X4",
+                        text: "Yes, we have it in M and L."
+                    )
+                ),
+                at: 11000
+            )
         ],
         "echo-page-inbox.json": [
             event(
                 .echo(Echo(mid: "m_Page-echo-0002", appId: pageInbox, text: "Hi, this is Dana from the shop team.")),
-                at: 12000)
+                at: 12000
+            )
         ],
         "echo-attachment.json": [
             event(
                 .echo(
                     Echo(
-                        mid: "m_Page-echo-0003", appId: ourApp, metadata: "sb_out_01JDQ7Z3X5",
+                        mid: "m_Page-echo-0003",
+                        appId: ourApp,
+                        metadata: "sb_out_01JDQ7Z3X5",
                         attachments: [
                             WebhookAttachment(type: "image", url: "https://cdn.example.com/catalog/jacket-blue.jpg")
-                        ])), at: 12100)
+                        ]
+                    )
+                ),
+                at: 12100
+            )
         ],
         "postback-referral.json": [
             event(
                 .postback(
                     Postback(
-                        mid: "m_AbC1-postback-0001", title: "Get Started", payload: "GET_STARTED",
-                        referral: Referral(ref: "winter-sale", source: "SHORTLINK", type: "OPEN_THREAD"))), at: 13000)
+                        mid: "m_AbC1-postback-0001",
+                        title: "Get Started",
+                        payload: "GET_STARTED",
+                        referral: Referral(ref: "winter-sale", source: "SHORTLINK", type: "OPEN_THREAD")
+                    )
+                ),
+                at: 13000
+            )
         ],
         "postback-button.json": [event(.postback(Postback(title: "Talk to a person", payload: "HUMAN")), at: 13100)],
         "delivery-mids.json": [
@@ -142,8 +192,10 @@ import Testing
         "message-edit.json": [
             event(
                 .messageEdit(
-                    MessageEdit(mid: "m_AbC1-text-0001", text: "Hi! Is the navy jacket still in stock?", numberOfEdits: 1)),
-                at: 17000)
+                    MessageEdit(mid: "m_AbC1-text-0001", text: "Hi! Is the navy jacket still in stock?", numberOfEdits: 1)
+                ),
+                at: 17000
+            )
         ],
         "referral.json": [
             event(.referral(Referral(ref: "qr-store-window", source: "SHORTLINK", type: "OPEN_THREAD")), at: 18000)
@@ -152,38 +204,60 @@ import Testing
             event(
                 .optin(
                     Optin(
-                        type: "notification_messages", payload: "RESTOCK_ALERTS",
-                        notificationMessagesToken: "8713212401234567890")), at: 19000)
+                        type: "notification_messages",
+                        payload: "RESTOCK_ALERTS",
+                        notificationMessagesToken: "8713212401234567890"
+                    )
+                ),
+                at: 19000
+            )
         ],
         "standby-message.json": [
             event(
                 .message(InboundMessage(mid: "m_AbC1-standby-0001", text: "Hello? (while another app owns the thread)")),
-                at: 20000, channel: .standby)
+                at: 20000,
+                channel: .standby
+            )
         ],
         "standby-echo-and-postback.json": [
             event(
                 .echo(Echo(mid: "m_Page-standby-echo-0001", appId: pageInbox, text: "Answered in Meta's inbox")),
-                at: 20100, channel: .standby),
+                at: 20100,
+                channel: .standby
+            ),
             event(.postback(Postback(title: "Talk to a person")), at: 20120, channel: .standby),
         ],
         "handover-pass-thread-control.json": [
             event(
                 .passThreadControl(
                     ThreadControl(
-                        newOwnerAppId: ourApp, previousOwnerAppId: pageInbox, metadata: "handing back to the bot")),
-                at: 21000)
+                        newOwnerAppId: ourApp,
+                        previousOwnerAppId: pageInbox,
+                        metadata: "handing back to the bot"
+                    )
+                ),
+                at: 21000
+            )
         ],
         "handover-take-thread-control.json": [
             event(
                 .takeThreadControl(
                     ThreadControl(
-                        newOwnerAppId: pageInbox, previousOwnerAppId: ourApp, metadata: "agent took over in Page Inbox")),
-                at: 21100)
+                        newOwnerAppId: pageInbox,
+                        previousOwnerAppId: ourApp,
+                        metadata: "agent took over in Page Inbox"
+                    )
+                ),
+                at: 21100
+            )
         ],
         "handover-request-thread-control.json": [
             event(
                 .requestThreadControl(
-                    ThreadControl(requestedOwnerAppId: pageInbox, metadata: "please give me the thread")), at: 21200)
+                    ThreadControl(requestedOwnerAppId: pageInbox, metadata: "please give me the thread")
+                ),
+                at: 21200
+            )
         ],
         "batch-multi-entry.json": [
             text("m_batch-0001", "first", at: 30000),
@@ -191,16 +265,26 @@ import Testing
             event(.read(Read(watermark: t0 + 29000)), at: 30020, customer: "6234567890999999"),
             event(
                 .echo(Echo(mid: "m_batch-echo-0001", appId: ourApp, metadata: "sb_out_01JDQ8", text: "third (echo)")),
-                at: 30100, customer: "6234567890999999"),
+                at: 30100,
+                customer: "6234567890999999"
+            ),
             event(
-                .delivery(Delivery(watermark: t0 + 30100, mids: ["m_batch-echo-0001"])), at: 30110,
-                customer: "6234567890999999"),
+                .delivery(Delivery(watermark: t0 + 30100, mids: ["m_batch-echo-0001"])),
+                at: 30110,
+                customer: "6234567890999999"
+            ),
             event(
-                .message(InboundMessage(mid: "m_batch-standby-0001", text: "fifth (standby)")), at: 30120,
-                customer: "6234567890999999", channel: .standby),
+                .message(InboundMessage(mid: "m_batch-standby-0001", text: "fifth (standby)")),
+                at: 30120,
+                customer: "6234567890999999",
+                channel: .standby
+            ),
             event(
-                .reaction(Reaction(mid: "m_other-page-0001", action: .react, reaction: "like", emoji: "👍")), at: 30200,
-                customer: "7234567890123456", page: "204123456789099"),
+                .reaction(Reaction(mid: "m_other-page-0001", action: .react, reaction: "like", emoji: "👍")),
+                at: 30200,
+                customer: "7234567890123456",
+                page: "204123456789099"
+            ),
         ],
         "batch-duplicate-mid.json": [
             text("m_AbC1-text-0001", "Hi! Is the blue jacket still in stock?", at: 0),
@@ -208,14 +292,23 @@ import Testing
         ],
         "test-form-field-value.json": [
             WebhookEvent(
-                pageId: "23245", customerId: "12334", timestamp: 1_527_459_824, channel: .messaging,
-                payload: .message(InboundMessage(mid: "test_message_id", text: "test_message")))
+                pageId: "23245",
+                customerId: "12334",
+                timestamp: 1_527_459_824,
+                channel: .messaging,
+                payload: .message(InboundMessage(mid: "test_message_id", text: "test_message"))
+            )
         ],
         "test-form-entry-changes.json": [
             WebhookEvent(
-                pageId: "23245", customerId: "12334", timestamp: 1_527_459_824, channel: .messaging,
+                pageId: "23245",
+                customerId: "12334",
+                timestamp: 1_527_459_824,
+                channel: .messaging,
                 payload: .postback(
-                    Postback(mid: "test_postback_mid", title: "TITLE-FOR-THE-CTA", payload: "USER-DEFINED-PAYLOAD")))
+                    Postback(mid: "test_postback_mid", title: "TITLE-FOR-THE-CTA", payload: "USER-DEFINED-PAYLOAD")
+                )
+            )
         ],
         "empty-entry.json": [],
     ]
@@ -291,18 +384,22 @@ import Testing
             reasons == [
                 "The message has no mid.", "The delivery has no watermark.", "The event has no sender.id.",
                 "The event is not a JSON object.", "The reaction's action is not react or unreact.",
-            ])
+            ]
+        )
         #expect(events[1].customerId == Self.psid)
         #expect(events[1].timestamp == Self.t0 + 32010)
     }
 
     @Test func payloadMidAndKind() throws {
         let events = try WebhookBatch.decode(try Fixtures.webhook("batch-multi-entry.json"))
-        #expect(events.map(\.payload.mid) == ["m_batch-0001", "m_batch-0002", nil, "m_batch-echo-0001", nil, "m_batch-standby-0001", "m_other-page-0001"])
+        #expect(
+            events.map(\.payload.mid) == ["m_batch-0001", "m_batch-0002", nil, "m_batch-echo-0001", nil, "m_batch-standby-0001", "m_other-page-0001"]
+        )
         #expect(
             events.map(\.payload.kind) == [
                 "messages", "messages", "message_reads", "message_echoes", "message_deliveries", "messages", "message_reactions",
-            ])
+            ]
+        )
     }
 
     @Test func decodesFromStringAndBuffer() throws {

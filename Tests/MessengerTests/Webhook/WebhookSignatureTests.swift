@@ -41,7 +41,10 @@ import Testing
         var buffer = ByteBuffer(bytes: Array("junk".utf8) + body)
         buffer.moveReaderIndex(forwardBy: 4)
         try WebhookSignature.verify(
-            body: buffer, header: WebhookSignature.sign(body: body, appSecret: secret), appSecret: secret)
+            body: buffer,
+            header: WebhookSignature.sign(body: body, appSecret: secret),
+            appSecret: secret
+        )
         #expect(WebhookSignature.sign(body: buffer, appSecret: secret) == WebhookSignature.sign(body: body, appSecret: secret))
     }
 
@@ -79,7 +82,8 @@ import Testing
     @Test func legacySHA1() {
         #expect(
             WebhookSignature.signLegacySHA1(body: Array("hello".utf8), appSecret: AppSecret("key"))
-                == "sha1=b34ceac4516ff23a143e61d79d0fa7a4fbe5f266")
+                == "sha1=b34ceac4516ff23a143e61d79d0fa7a4fbe5f266"
+        )
     }
 
     @Test func secretsAreRedacted() {

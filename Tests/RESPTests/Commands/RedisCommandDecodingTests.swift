@@ -79,7 +79,9 @@ import Testing
     }
 
     @Test func xinfoGroupsFromFlatRows() throws {
-        let row = RESPValue.array([b("name"), b("g"), b("consumers"), .integer(2), b("pending"), .integer(3), b("last-delivered-id"), b("5-0"), b("lag"), .integer(1)])
+        let row = RESPValue.array([
+            b("name"), b("g"), b("consumers"), .integer(2), b("pending"), .integer(3), b("last-delivered-id"), b("5-0"), b("lag"), .integer(1),
+        ])
         let info = try RedisCommand<[RedisStreamGroupInfo]>.xinfoGroups("s").decode(.array([row]))
         #expect(info == [RedisStreamGroupInfo(name: "g", consumers: 2, pending: 3, lastDeliveredID: "5-0", lag: 1)])
     }

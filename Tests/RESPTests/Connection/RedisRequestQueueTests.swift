@@ -99,7 +99,9 @@ import Testing
     }
 
     @Test func classifiesPushes() {
-        let message = RESPValue.array([.bulkString(ByteBuffer(string: "message")), .bulkString(ByteBuffer(string: "c")), .bulkString(ByteBuffer(string: "x"))])
+        let message = RESPValue.array([
+            .bulkString(ByteBuffer(string: "message")), .bulkString(ByteBuffer(string: "c")), .bulkString(ByteBuffer(string: "x")),
+        ])
         #expect(RedisPushClassifier.isPush(.push([]), pubSubMode: false))
         #expect(RedisPushClassifier.isPush(message, pubSubMode: true))
         #expect(!RedisPushClassifier.isPush(message, pubSubMode: false))

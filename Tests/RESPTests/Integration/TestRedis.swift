@@ -1,4 +1,6 @@
 import Foundation
+import NIOCore
+import NIOPosix
 import Testing
 
 @testable import RESP
@@ -69,9 +71,6 @@ func withRedisConnection<R: Sendable>(
         throw error
     }
 }
-
-import NIOCore
-import NIOPosix
 
 enum RedisClientTestsEventLoop {
     static var loop: any EventLoop { MultiThreadedEventLoopGroup.singleton.any() }

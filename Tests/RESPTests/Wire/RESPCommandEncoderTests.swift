@@ -15,7 +15,7 @@ import Testing
     }
 
     @Test func encodesNumbersAsDecimalText() {
-        #expect(encode([0, -7, 1234567890]) == "*3\r\n$1\r\n0\r\n$2\r\n-7\r\n$10\r\n1234567890\r\n")
+        #expect(encode([0, -7, 1_234_567_890]) == "*3\r\n$1\r\n0\r\n$2\r\n-7\r\n$10\r\n1234567890\r\n")
         #expect(encode([RedisArgument(Int64.min)]) == "*1\r\n$20\r\n-9223372036854775808\r\n")
         #expect(encode([RedisArgument(1.5), RedisArgument(3.0), RedisArgument(Double.infinity)]) == "*3\r\n$3\r\n1.5\r\n$1\r\n3\r\n$4\r\n+inf\r\n")
         #expect(encode([.milliseconds(.seconds(2))]) == "*1\r\n$4\r\n2000\r\n")

@@ -21,14 +21,20 @@ import Testing
         ("(3492890328409238509324850943850943825024385\r\n", [.bigNumber("3492890328409238509324850943850943825024385")]),
         ("!21\r\nSYNTAX invalid syntax\r\n", [.bulkError(ByteBuffer(string: "SYNTAX invalid syntax"))]),
         ("=15\r\ntxt:Some string\r\n", [.verbatimString(format: "txt", ByteBuffer(string: "Some string"))]),
-        ("%2\r\n+first\r\n:1\r\n+second\r\n:2\r\n", [
-            .map([RESPMapEntry(key: simple("first"), value: .integer(1)), RESPMapEntry(key: simple("second"), value: .integer(2))])
-        ]),
+        (
+            "%2\r\n+first\r\n:1\r\n+second\r\n:2\r\n",
+            [
+                .map([RESPMapEntry(key: simple("first"), value: .integer(1)), RESPMapEntry(key: simple("second"), value: .integer(2))])
+            ]
+        ),
         ("~2\r\n+a\r\n+b\r\n", [.set([simple("a"), simple("b")])]),
         (">3\r\n$7\r\nmessage\r\n$2\r\nch\r\n$2\r\nhi\r\n", [.push([bulk("message"), bulk("ch"), bulk("hi")])]),
-        ("|1\r\n+key-popularity\r\n%1\r\n$1\r\na\r\n,0.19\r\n*2\r\n:2039123\r\n:9543892\r\n", [
-            .array([.integer(2_039_123), .integer(9_543_892)])
-        ]),
+        (
+            "|1\r\n+key-popularity\r\n%1\r\n$1\r\na\r\n,0.19\r\n*2\r\n:2039123\r\n:9543892\r\n",
+            [
+                .array([.integer(2_039_123), .integer(9_543_892)])
+            ]
+        ),
         ("*2\r\n|1\r\n+ttl\r\n:3\r\n:1\r\n:2\r\n", [.array([.integer(1), .integer(2)])]),
     ]
 
