@@ -76,6 +76,10 @@ public struct OutboundSender: JobHandler {
         self.logger = logger
     }
 
+    /// The sender acknowledges, retries or fails its jobs itself (a retry keeps the job at
+    /// the head of its conversation), so the worker must not complete them.
+    public var completesJob: Bool { true }
+
     public func handle(_ job: Job) async throws {
         let messageId = String(decoding: job.payload, as: UTF8.self)
         guard let context = try await store.outboundSendContext(messageId: messageId) else {
