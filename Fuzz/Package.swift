@@ -11,17 +11,24 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
     ],
     targets: [
+        .target(name: "FuzzDriver"),
         .executableTarget(
             name: "FuzzRESP",
-            dependencies: [.product(name: "RESP", package: "switchboard"), .product(name: "NIOCore", package: "swift-nio")]
+            dependencies: [
+                "FuzzDriver", .product(name: "RESP", package: "switchboard"), .product(name: "NIOCore", package: "swift-nio"),
+            ]
         ),
         .executableTarget(
             name: "FuzzEngineIO",
-            dependencies: [.product(name: "EngineIO", package: "switchboard"), .product(name: "NIOCore", package: "swift-nio")]
+            dependencies: [
+                "FuzzDriver", .product(name: "EngineIO", package: "switchboard"), .product(name: "NIOCore", package: "swift-nio"),
+            ]
         ),
         .executableTarget(
             name: "FuzzSocketIO",
-            dependencies: [.product(name: "SocketIO", package: "switchboard"), .product(name: "NIOCore", package: "swift-nio")]
+            dependencies: [
+                "FuzzDriver", .product(name: "SocketIO", package: "switchboard"), .product(name: "NIOCore", package: "swift-nio"),
+            ]
         ),
     ]
 )

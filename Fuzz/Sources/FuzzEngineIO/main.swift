@@ -1,6 +1,7 @@
 // libFuzzer entry for the Engine.IO codecs and session state machine.
 // Build: swift build --package-path Fuzz -c release -Xswiftc -sanitize=fuzzer -Xswiftc -parse-as-library --product FuzzEngineIO
 import EngineIO
+import FuzzDriver
 import NIOCore
 
 struct FuzzInstant: InstantProtocol, Sendable, Hashable, Comparable {
@@ -84,18 +85,8 @@ public func fuzzEngineIO(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     return 0
 }
 
-// SwiftPM links executables with `main` aliased to `FuzzEngineIO_main`; route it to libFuzzer's
-// driver (its own `main` is then not linked in).
-@_silgen_name("LLVMFuzzerRunDriver")
-func LLVMFuzzerRunDriver(
-    _ argc: UnsafeMutablePointer<CInt>,
-    _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
-    _ callback: @convention(c) (UnsafePointer<UInt8>, Int) -> CInt
-) -> CInt
-
+// SwiftPM aliases `main` to `FuzzEngineIO_main`: hand the process to libFuzzer.
 @_cdecl("FuzzEngineIO_main")
 public func fuzzEngineIOMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {
-    var argc = argc
-    var argv = argv
-    return LLVMFuzzerRunDriver(&argc, &argv) { data, size in fuzzEngineIO(data, size) }
+    runLibFuzzer(argc, argv) { data, size in fuzzEngineIO(data, size) }
 }

@@ -4,6 +4,7 @@
 //   - parsing never crashes, hangs or allocates without bound (the limits hold);
 //   - parsing the input whole and parsing it split into chunks (sizes taken from the input)
 //     give the same values, and fail alike: the parser is truly incremental.
+import FuzzDriver
 import NIOCore
 import RESP
 
@@ -59,18 +60,8 @@ public func fuzzRESP(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     return 0
 }
 
-// SwiftPM links executables with `main` aliased to `FuzzRESP_main`; route it to libFuzzer's
-// driver (its own `main` is then not linked in).
-@_silgen_name("LLVMFuzzerRunDriver")
-func LLVMFuzzerRunDriver(
-    _ argc: UnsafeMutablePointer<CInt>,
-    _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
-    _ callback: @convention(c) (UnsafePointer<UInt8>, Int) -> CInt
-) -> CInt
-
+// SwiftPM aliases `main` to `FuzzRESP_main`: hand the process to libFuzzer.
 @_cdecl("FuzzRESP_main")
 public func fuzzRESPMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {
-    var argc = argc
-    var argv = argv
-    return LLVMFuzzerRunDriver(&argc, &argv) { data, size in fuzzRESP(data, size) }
+    runLibFuzzer(argc, argv) { data, size in fuzzRESP(data, size) }
 }

@@ -1,6 +1,7 @@
 // libFuzzer entry for the Socket.IO packet decoder (with attachment reassembly) and JSON.
 // Build: swift build --package-path Fuzz -c release -Xswiftc -sanitize=fuzzer -Xswiftc -parse-as-library --product FuzzSocketIO
 import EngineIO
+import FuzzDriver
 import NIOCore
 import SocketIO
 
@@ -48,18 +49,8 @@ public func fuzzSocketIO(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     return 0
 }
 
-// SwiftPM links executables with `main` aliased to `FuzzSocketIO_main`; route it to libFuzzer's
-// driver (its own `main` is then not linked in).
-@_silgen_name("LLVMFuzzerRunDriver")
-func LLVMFuzzerRunDriver(
-    _ argc: UnsafeMutablePointer<CInt>,
-    _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
-    _ callback: @convention(c) (UnsafePointer<UInt8>, Int) -> CInt
-) -> CInt
-
+// SwiftPM aliases `main` to `FuzzSocketIO_main`: hand the process to libFuzzer.
 @_cdecl("FuzzSocketIO_main")
 public func fuzzSocketIOMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {
-    var argc = argc
-    var argv = argv
-    return LLVMFuzzerRunDriver(&argc, &argv) { data, size in fuzzSocketIO(data, size) }
+    runLibFuzzer(argc, argv) { data, size in fuzzSocketIO(data, size) }
 }
