@@ -16,6 +16,7 @@ set -euo pipefail
 source "$(dirname "$0")/../lib/common.sh"
 source "$SB_ROOT/scripts/lib/postgres.sh"
 sb_init
+mkdir -p "$SB_ROOT/.build/bench"   # results outlive the temp dir
 cd "$SB_ROOT"
 
 BIN=${SB_BENCH_BIN_DIR:-$SB_ROOT/.build-release/release}/switchboard
@@ -43,5 +44,5 @@ psql "$TEST_POSTGRES_URL" -qc "DROP DATABASE pgbench_ingest"
   --pgbench-tps "$TPS" --duration "${SB_INGEST_STEP_SECONDS:-10}" --fractions "${SB_INGEST_FRACTIONS:-0.25,0.5,1.0}" \
   --backends "${SB_INGEST_BACKENDS:-sqlite,postgres}" --connections "${SB_INGEST_CONNECTIONS:-64}" \
   --max-connections "${SB_INGEST_CONNECTIONS:-64}" --procs "${SB_INGEST_PROCS:-1}" \
-  --events "${SB_INGEST_EVENTS_PER_POST:-1}" --json "$SB_TMP/ingest.json" "$@"
+  --events "${SB_INGEST_EVENTS_PER_POST:-1}" --json "$SB_ROOT/.build/bench/ingest.json" "$@"
 echo "PostgreSQL: $PG_OPTS"
