@@ -104,7 +104,7 @@ let package = Package(
             name: "SwitchboardApp",
             dependencies: [
                 "SwitchboardCore", "SwitchboardStore", "SwitchboardServices", "Messenger", "GraphEmulator",
-                "SocketIO", "SocketIOHummingbird", hummingbird, httpClient, crypto, logging, metrics,
+                "SocketIO", "SocketIOHummingbird", "SMTP", hummingbird, hummingbirdWebSocket, httpClient, crypto, logging, metrics,
                 serviceLifecycle, nioCore,
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "Prometheus", package: "swift-prometheus"),

@@ -1,9 +1,12 @@
 import AsyncHTTPClient
 import Foundation
 public import Hummingbird
+import HummingbirdWebSocket
 public import Logging
 import Messenger
 public import ServiceLifecycle
+import SocketIO
+import SocketIOHummingbird
 public import SwitchboardCore
 public import SwitchboardServices
 public import SwitchboardStore
@@ -28,6 +31,13 @@ public struct Switchboard: Sendable {
     public let logger: Logger
     let databaseService: (any Service)?
     let lock: DataDirectoryLock?
+    /// Socket.IO, presence, viewers and typing (the `web` role runs it).
+    let realtime: RealtimeGateway
+    /// Sends sign-in mail when SMTP is configured.
+    let outbox: MailOutbox?
+    let cookies: SessionCookie
+    let pageCache: ConversationPageCache
+    let senderActions: SenderActions
 
     /// Opens the database: the embedded SQLite file is created and migrated on the spot
     /// (and its stale job leases reclaimed); PostgreSQL is checked when the server starts
@@ -44,15 +54,47 @@ public struct Switchboard: Sendable {
             let reclaimed = try await store.queue.reclaimLeases(notHeldBy: workerID)
             if reclaimed > 0 { logger.notice("returned jobs left running by the previous run to the queue", metadata: ["jobs": "\(reclaimed)"]) }
         }
-        return Switchboard(
-            configuration: configuration,
-            database: database,
+        let outbox = try configuration.email.map { try MailOutbox(configuration: $0, logger: logger) }
+        return Switchboard(configuration: configuration, database: database, store: store, logger: logger, databaseService: service, lock: lock, outbox: outbox)
+    }
+
+    private init(
+        configuration: SwitchboardConfiguration,
+        database: any SQLDatabase,
+        store: SQLStore,
+        logger: Logger,
+        databaseService: (any Service)?,
+        lock: DataDirectoryLock?,
+        outbox: MailOutbox?
+    ) {
+        self.configuration = configuration
+        self.database = database
+        self.store = store
+        let hub = EventHub()
+        self.hub = hub
+        self.logger = logger
+        self.databaseService = databaseService
+        self.lock = lock
+        self.outbox = outbox
+        let cookies = SessionCookie(secret: configuration.secret.value, secure: configuration.publicURL?.hasPrefix("https://") == true)
+        self.cookies = cookies
+        let pageCache = ConversationPageCache(store: store)
+        self.pageCache = pageCache
+        let senderActions = SenderActions(
             store: store,
-            hub: EventHub(),
-            logger: logger,
-            databaseService: service,
-            lock: lock
+            graph: Self.graphClient(configuration, logger: logger),
+            box: SecretBox(secret: configuration.secret.value),
+            throttle: SenderActionThrottle()
         )
+        realtime = RealtimeGateway(
+            io: SocketIOServer(configuration: .init(connectionStateRecovery: .init(), logger: logger)),
+            hub: hub,
+            authenticator: Authenticator(store: store, cookies: cookies),
+            pages: pageCache,
+            typing: TypingRelay(senderActions: senderActions, logger: logger),
+            logger: logger
+        )
+        self.senderActions = senderActions
     }
 
     /// Opens the configured database without migrating it.
@@ -101,7 +143,7 @@ public struct Switchboard: Sendable {
             role: role.rawValue,
             concurrency: configuration.workerConcurrency,
             demoMode: configuration.demoMode,
-            sockets: { 0 }
+            sockets: { [realtime] in realtime.socketCount }
         )
         OperationsRoutes(readiness: { [store, database] in
             do {
@@ -122,17 +164,47 @@ public struct Switchboard: Sendable {
         router.get("/api/openapi.json") { _, _ in
             Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: .init(bytes: OpenAPIDocument.bytes)))
         }
-        let api = router.group("/api").add(middleware: TokenAuthMiddleware(store: store))
-        APIRoutes(store: store, status: status, publisher: hub).register(on: api)
+        let accounts = AccountRoutes(
+            store: store,
+            links: SignInLinks(
+                store: store,
+                outbox: outbox,
+                baseURL: publicURL,
+                development: configuration.environment == .development,
+                logger: logger
+            ),
+            cookies: cookies,
+            disconnect: { [realtime] room in realtime.disconnect(room: room) },
+            trustProxy: configuration.trustProxy
+        )
+        accounts.registerPublic(on: router)
+        router.addSocketIO(realtime.io)
+        let access = ConversationAccess(pages: pageCache)
+        let api = router.group("/api").add(middleware: AuthMiddleware(authenticator: Authenticator(store: store, cookies: cookies)))
+        APIRoutes(store: store, status: status, publisher: hub, access: access).register(on: api)
         OutboundRoutes(
             store: store,
             graph: graphClient(),
             box: SecretBox(secret: configuration.secret.value),
             publisher: hub,
-            throttle: SenderActionThrottle(),
+            senderActions: senderActions,
+            access: access,
             logger: logger
         ).register(on: api)
+        accounts.register(on: api)
         return router
+    }
+
+    /// Where links in mail point: the public URL, else the address `serve` listens on.
+    var publicURL: String { Self.publicURL(configuration) }
+
+    static func publicURL(_ configuration: SwitchboardConfiguration) -> String {
+        configuration.publicURL ?? "http://\(configuration.host == "0.0.0.0" ? "127.0.0.1" : configuration.host):\(configuration.port)"
+    }
+
+    /// A sign-in link for an existing user, outside the rate limits (`switchboard user link`).
+    public static func signInLink(for user: User, store: SQLStore, configuration: SwitchboardConfiguration, logger: Logger) async throws -> String {
+        try await SignInLinks(store: store, outbox: nil, baseURL: publicURL(configuration), development: false, logger: logger).issue(for: user)
     }
 
     /// The job handlers of the `worker` role.
@@ -168,9 +240,20 @@ public struct Switchboard: Sendable {
         if let databaseService { services.append(databaseService) }
         if role.runsWorker { services.append(makeWorker(profiles: profiles)) }
         services.append(QueueMetricsService(queue: store.queue, interval: .seconds(5), logger: logger))
+        services.append(PruningService(store: store, eventRetention: 7 * 86_400, interval: .seconds(3600), logger: logger))
+        if role.runsWeb {
+            services += [realtime.io, realtime]
+            if let outbox { services.append(outbox) }
+        }
         services += extraServices
+        let webSocketRouter = Router(context: BasicWebSocketRequestContext.self)
+        webSocketRouter.addSocketIOWebSocket(realtime.io)
         var app = Application(
             router: makeRouter(role: role),
+            server: .http1WebSocketUpgrade(
+                webSocketRouter: webSocketRouter,
+                configuration: .init(ws: socketIOWebSocketConfiguration(for: realtime.io.engine))
+            ),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "switchboard"),
             services: services,
             logger: logger
@@ -233,7 +316,9 @@ extension Switchboard {
 
     /// The Graph client at the configured URL, version and timeout (the token goes only in
     /// the `Authorization` header).
-    func graphClient() -> GraphClient {
+    func graphClient() -> GraphClient { Self.graphClient(configuration, logger: logger) }
+
+    static func graphClient(_ configuration: SwitchboardConfiguration, logger: Logger) -> GraphClient {
         GraphClient(
             httpClient: .shared,
             configuration: .init(baseURL: configuration.graphAPIURL, apiVersion: configuration.graphAPIVersion, timeout: configuration.graphTimeout),
@@ -273,10 +358,11 @@ extension Switchboard {
             configuration: configuration,
             database: database,
             store: SQLStore(database: database, clock: clock),
-            hub: EventHub(),
             logger: logger,
             databaseService: nil,
-            lock: nil
+            lock: nil,
+            // Tests that mail configure SMTP with a valid CA; a broken one fails in `open`.
+            outbox: configuration.email.flatMap { try? MailOutbox(configuration: $0, logger: logger) }
         )
     }
 }

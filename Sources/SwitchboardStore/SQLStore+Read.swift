@@ -13,6 +13,9 @@ extension SQLStore {
             return "$\(binds.count)"
         }
         if let pageId = query.pageId { conditions.append("c.page_id = \(bind(.text(pageId)))") }
+        if case .only(let pages) = query.visibility {
+            conditions.append(pages.isEmpty ? "1 = 0" : "c.page_id IN (\(pages.sorted().map { bind(.text($0)) }.joined(separator: ", ")))")
+        }
         if query.unreadOnly { conditions.append("c.unread_count > 0") }
         if let search = query.search?.trimmingCharacters(in: .whitespaces), !search.isEmpty {
             let pattern = bind(.text("%\(search.replacingOccurrences(of: "%", with: ""))%"))
@@ -101,15 +104,21 @@ extension SQLStore {
         }
     }
 
-    /// Realtime events after `id`, oldest first (REST catch-up after a long disconnect).
-    public func realtimeEvents(after id: Int64, limit: Int = 500) async throws -> [RealtimeEvent] {
-        try await database.read { db in
-            try await db.query(
-                "SELECT id, at, name, conversation_id, payload FROM realtime_events WHERE id > $1 ORDER BY id LIMIT $2",
-                .int(id),
-                .int(Int64(max(1, min(limit, 1000))))
-            )
-        }.map { row in
+    /// Realtime events after `id`, oldest first (REST catch-up after a long disconnect),
+    /// limited to the conversations of the Pages the caller may see.
+    public func realtimeEvents(after id: Int64, limit: Int = 500, visibility: PageVisibility = .all) async throws -> [RealtimeEvent] {
+        var binds: [SQLValue] = [.int(id), .int(Int64(max(1, min(limit, 1000))))]
+        var filter = ""
+        if case .only(let pages) = visibility {
+            let list = pages.sorted().map { page -> String in
+                binds.append(.text(page))
+                return "$\(binds.count)"
+            }
+            let inList = list.isEmpty ? "NULL" : list.joined(separator: ", ")
+            filter = " AND (e.conversation_id IS NULL OR EXISTS (SELECT 1 FROM conversations c WHERE c.id = e.conversation_id AND c.page_id IN (\(inList))))"
+        }
+        let sql = "SELECT e.id, e.at, e.name, e.conversation_id, e.payload FROM realtime_events e WHERE e.id > $1\(filter) ORDER BY e.id LIMIT $2"
+        return try await database.read { [binds] db in try await db.query(sql, binds) }.map { row in
             RealtimeEvent(
                 id: row.int("id") ?? 0,
                 name: row.string("name") ?? "",

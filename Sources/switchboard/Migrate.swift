@@ -83,12 +83,9 @@ struct Token: AsyncParsableCommand {
         @Option(help: "A name to recognise the token by.") var name = "cli"
 
         func run() async throws {
-            let configuration = try await loadConfiguration()
-            let logger = makeLogger()
             let token = APITokens.generate()
-            try await Switchboard.withDatabase(configuration, logger: logger) { database in
-                try await Migrator(database: database).requireCurrentOrMigrateEmbedded(now: Date().millisecondsSince1970)
-                _ = try await SQLStore(database: database).createAPIToken(name: name, tokenHash: APITokens.hash(token))
+            try await withStore { store, _ in
+                _ = try await store.createAPIToken(name: name, tokenHash: APITokens.hash(token))
             }
             print("Created API token '\(name)'. Send it as `Authorization: Bearer <token>`; it is not shown again:")
             print(token)

@@ -51,6 +51,8 @@ struct Serve: AsyncParsableCommand {
                     ┌─ DEMO MODE ───────────────────────────────────────────────────────────────
                     │ No Facebook Page is configured, so a built-in Graph emulator plays Meta on port \(demo.emulatorPort)
                     │ and sample customers of "Switchboard Demo Shop" write in every ~\(demoInterval) s.
+                    │ Sign in:    http://\(configuration.host):\(configuration.port)/sign-in  (no SMTP: the link shows on the page;
+                    │             on an empty install the first address to sign in becomes the admin)
                     │ Inbox API:  http://\(configuration.host):\(configuration.port)/api/conversations  (token: switchboard token create)
                     │ Status:     http://\(configuration.host):\(configuration.port)/api/status · /metrics · /readyz
                     │ Go live: set FACEBOOK_APP_SECRET, FACEBOOK_PAGE_ID and FACEBOOK_PAGE_ACCESS_TOKEN.

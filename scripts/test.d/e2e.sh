@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Process-level tests of the real `switchboard` binary (pytest, Tests/e2e): crash (kill -9)
 # and graceful (SIGTERM) durability, HTTP behaviours of the webhook and the REST API,
-# start-up errors and migrations, each on SQLite and on PostgreSQL.
+# start-up errors and migrations, sign-in links over real SMTP, and the Socket.IO wiring
+# with python-socketio clients and the Graph emulator, each on SQLite and on PostgreSQL.
 #
 # Run by scripts/test with SB_BIN_DIR, TEST_POSTGRES_URL, SB_TMP and the venv on PATH; it
 # starts nothing itself then (the fixtures start `serve` processes and create one database
 # per test). Runnable alone from the repo root: it then uses the debug build and, when
-# TEST_POSTGRES_URL is unset, starts a throw-away PostgreSQL.
+# TEST_POSTGRES_URL or TEST_SMTP_HOST is unset, starts a throw-away PostgreSQL or SMTP sink.
 #   scripts/test.d/e2e.sh [pytest args…]     e.g. -k crash, -x
 set -euo pipefail
 source "$(dirname "$0")/../lib/common.sh"
@@ -15,12 +16,16 @@ if [ -z "${SB_TMP:-}" ]; then
   sb_init
 fi
 
-if ! command -v pytest >/dev/null 2>&1 || ! python -c 'import requests' >/dev/null 2>&1; then
-  sb_venv pytest requests
+if ! command -v pytest >/dev/null 2>&1 || ! python -c 'import requests, socketio, websocket, aiosmtpd' >/dev/null 2>&1; then
+  sb_venv pytest requests 'python-socketio[client]==5.*' websocket-client aiosmtpd
 fi
 if [ -z "${TEST_POSTGRES_URL:-}" ]; then
   source "$SB_ROOT/scripts/lib/postgres.sh"
   sb_start_postgres fast
+fi
+if [ -z "${TEST_SMTP_HOST:-}" ]; then
+  source "$SB_ROOT/scripts/lib/smtp.sh"
+  sb_start_smtp
 fi
 export SB_BIN_DIR=${SB_BIN_DIR:-$(swift build --show-bin-path)}
 if [ ! -x "$SB_BIN_DIR/switchboard" ]; then

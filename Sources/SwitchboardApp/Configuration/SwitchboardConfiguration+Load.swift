@@ -2,6 +2,7 @@ import Configuration
 import Crypto
 public import Foundation
 import Messenger
+import SMTP
 import SwitchboardCore
 import SwitchboardServices
 
@@ -19,7 +20,9 @@ extension SwitchboardConfiguration {
         ("FACEBOOK_PAGE_ID, FACEBOOK_PAGE_ACCESS_TOKEN", "optional: connect one Page at start (none: demo mode)"),
         ("GRAPH_API_URL, GRAPH_API_VERSION", "default https://graph.facebook.com and v25.0"),
         ("LLM_BASE_URL, LLM_API_KEY, LLM_MODEL", "an OpenAI-compatible chat-completions endpoint for the bot"),
-        ("EMAIL_SERVER_HOST, _PORT, _USER, _PASSWORD, EMAIL_FROM", "SMTP for sign-in links (587 STARTTLS, 465 TLS)"),
+        ("EMAIL_SERVER_HOST, _PORT, _USER, _PASSWORD, EMAIL_FROM", "SMTP for sign-in links (587 STARTTLS, 465 TLS); unset: links go to the console"),
+        ("EMAIL_SERVER_TLS, EMAIL_SERVER_CA_FILE", "override the port's TLS mode (starttls, tls, none); trust these CAs (PEM)"),
+        ("SWITCHBOARD_TRUST_PROXY", "1: take the client's IP from X-Forwarded-For (sign-in rate limits, audit)"),
         ("HOST, PORT", "where `serve` listens (default 127.0.0.1:3000)"),
         ("SWITCHBOARD_DATA_DIR", "embedded database, generated secret, logs (default ./.switchboard)"),
         ("SWITCHBOARD_ENV / NODE_ENV", "`production` refuses to start without a configured secret"),
@@ -121,18 +124,22 @@ extension SwitchboardConfiguration {
         configuration.llmBaseURL = lookup("LLM_BASE_URL")
         configuration.llmAPIKey = lookup("LLM_API_KEY").map(Secret.init)
         configuration.llmModel = lookup("LLM_MODEL")
-        if let host = lookup("EMAIL_SERVER_HOST") {
-            guard let from = lookup("EMAIL_FROM") ?? lookup("EMAIL_SERVER_USER") else {
-                throw ConfigurationError("EMAIL_FROM", "is missing: sign-in mail needs a sender address")
+        if lookup("EMAIL_SERVER_HOST") != nil {
+            let names = [
+                "EMAIL_SERVER_HOST", "EMAIL_SERVER_PORT", "EMAIL_SERVER_USER", "EMAIL_SERVER_PASSWORD", "EMAIL_FROM",
+                "EMAIL_SERVER_TLS", "EMAIL_SERVER_CA_FILE", "EMAIL_SERVER_ALLOW_PLAINTEXT_AUTH",
+            ]
+            var variables = Dictionary(uniqueKeysWithValues: names.compactMap { name in lookup(name).map { (name, $0) } })
+            if variables["EMAIL_FROM"] == nil, let user = variables["EMAIL_SERVER_USER"], user.contains("@") { variables["EMAIL_FROM"] = user }
+            do {
+                configuration.email = try SMTPConfiguration(environment: variables)
+            } catch {
+                let message = (error as? SMTPError)?.message ?? "\(error)"
+                let variable = names.first { message.hasPrefix($0) } ?? "EMAIL_SERVER_HOST"
+                throw ConfigurationError(variable, String(message.dropFirst(message.hasPrefix(variable) ? variable.count + 1 : 0)))
             }
-            configuration.email = EmailSettings(
-                host: host,
-                port: try int("EMAIL_SERVER_PORT", in: 1...65535) ?? 587,
-                user: lookup("EMAIL_SERVER_USER"),
-                password: lookup("EMAIL_SERVER_PASSWORD").map(Secret.init),
-                from: from
-            )
         }
+        configuration.trustProxy = ["1", "true", "yes"].contains(lookup("SWITCHBOARD_TRUST_PROXY")?.lowercased() ?? "")
         configuration.webhookMaxBytes = try int("SWITCHBOARD_WEBHOOK_MAX_BYTES", in: 1024...(256 * 1024 * 1024)) ?? configuration.webhookMaxBytes
         configuration.workerConcurrency = try int("SWITCHBOARD_WORKER_CONCURRENCY", in: 1...256) ?? configuration.workerConcurrency
         if let lease = try int("SWITCHBOARD_JOB_LEASE_SECONDS", in: 1...3600) { configuration.jobLease = .seconds(lease) }

@@ -1,6 +1,7 @@
 import Configuration
 import Foundation
 public import Messenger
+public import SMTP
 public import SwitchboardServices
 
 /// Everything Switchboard reads from its environment, read once at start-up into typed
@@ -45,7 +46,10 @@ public struct SwitchboardConfiguration: Sendable {
     public var llmBaseURL: String?
     public var llmAPIKey: Secret?
     public var llmModel: String?
-    public var email: EmailSettings?
+    /// SMTP for sign-in mail (`EMAIL_*`); `nil`: links are printed to the console.
+    public var email: SMTPConfiguration?
+    /// Take the client's address from `X-Forwarded-For` (behind a reverse proxy).
+    public var trustProxy = false
     /// Largest webhook body accepted (`SWITCHBOARD_WEBHOOK_MAX_BYTES`, default 5 MiB).
     public var webhookMaxBytes = 5 * 1024 * 1024
     /// Parallel jobs per worker process (`SWITCHBOARD_WORKER_CONCURRENCY`).
@@ -58,15 +62,6 @@ public struct SwitchboardConfiguration: Sendable {
     public var demoMode: Bool { bootstrapPageId == nil && !hasConnectedPages }
     /// Set after reading the database: Pages connected through the API count too.
     public var hasConnectedPages = false
-
-    /// SMTP settings for sign-in mail (`EMAIL_SERVER_*`, `EMAIL_FROM`).
-    public struct EmailSettings: Sendable, Equatable {
-        public var host: String
-        public var port: Int
-        public var user: String?
-        public var password: Secret?
-        public var from: String
-    }
 
     public init(secret: Secret) {
         self.secret = secret

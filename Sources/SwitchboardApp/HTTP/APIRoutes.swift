@@ -8,13 +8,15 @@ struct APIRoutes {
     let store: any Store
     let status: StatusReporter
     let publisher: any EventPublisher
+    let access: ConversationAccess
 
     func register(on group: RouterGroup<SwitchboardRequestContext>) {
-        group.get("/conversations") { request, _ in
+        group.get("/conversations") { request, context in
             let query = request.uri.queryParameters
             let page = try await store.conversations(
                 ConversationQuery(
                     pageId: query["pageId"].map(String.init),
+                    visibility: try context.caller.visibility,
                     unreadOnly: query["unread"].map(String.init) == "true",
                     search: query["q"].map(String.init),
                     limit: try Self.limit(query["limit"]),
@@ -24,12 +26,12 @@ struct APIRoutes {
             return try JSONResponse(PageEnvelope(key: "conversations", items: page.items, nextCursor: page.nextCursor))
         }
         group.get("/conversations/:id") { _, context in
-            let id = try context.parameters.require("id")
+            let id = try await access.require(context)
             guard let conversation = try await store.conversation(id: id) else { throw Self.notFound(id) }
             return try JSONResponse(["conversation": conversation])
         }
         group.get("/conversations/:id/messages") { request, context in
-            let id = try context.parameters.require("id")
+            let id = try await access.require(context)
             let query = request.uri.queryParameters
             let page = try await store.messages(
                 conversationId: id,
@@ -39,18 +41,26 @@ struct APIRoutes {
             return try JSONResponse(PageEnvelope(key: "messages", items: page.items, nextCursor: page.nextCursor))
         }
         group.post("/conversations/:id/read") { _, context in
-            let id = try context.parameters.require("id")
+            let id = try await access.require(context)
             let (conversation, event) = try await store.markRead(conversationId: id)
             if let event { await publisher.publish([event]) }
             return try JSONResponse(["conversation": conversation])
         }
-        group.get("/events") { request, _ in
+        group.get("/events") { request, context in
             let query = request.uri.queryParameters
             guard let after = query["after"].flatMap({ Int64(String($0)) }), after >= 0 else {
                 throw APIError(.badRequest, "invalid_argument", "Give the last event id you saw as ?after=ID (0 for the beginning).")
             }
-            let events = try await store.realtimeEvents(after: after, limit: try Self.limit(query["limit"], default: 500, max: 1000))
-            return try JSONResponse(EventList(events: events.map(EventItem.init), lastEventId: events.last?.id ?? after))
+            // Events older than the log keeps are gone: the client must reload its lists.
+            if after > 0, let oldest = try await store.oldestRealtimeEventId(), after + 1 < oldest {
+                return try JSONResponse(EventList(events: [], lastEventId: oldest - 1, reload: true))
+            }
+            let events = try await store.realtimeEvents(
+                after: after,
+                limit: try Self.limit(query["limit"], default: 500, max: 1000),
+                visibility: try context.caller.visibility
+            )
+            return try JSONResponse(EventList(events: events.map(EventItem.init), lastEventId: events.last?.id ?? after, reload: false))
         }
         group.get("/status") { _, _ in try JSONResponse(try await status.report()) }
     }
@@ -110,6 +120,8 @@ struct EventItem: Encodable {
 struct EventList: Encodable {
     var events: [EventItem]
     var lastEventId: Int64
+    /// True when events after the given id were pruned: reload the lists instead.
+    var reload: Bool
 }
 
 /// Encodes already-serialised JSON as itself.

@@ -10,7 +10,7 @@ enum OpenAPIDocument {
     static func text(_ description: String) -> JSON { ["description": description, "content": ["text/plain": ["schema": ["type": "string"]]]] }
     static func error(_ description: String) -> JSON { ["description": description] + json(ref("Error")) }
     static var idParameter: JSON { ["name": "id", "in": "path", "required": true, "schema": ["type": "string"]] }
-    static var authenticated: [JSON] { [["bearerAuth": [String]()]] }
+    static var authenticated: [JSON] { [["bearerAuth": [String]()], ["sessionCookie": [String]()]] }
 
     static func query(_ name: String, _ type: String, _ description: String) -> JSON {
         ["name": name, "in": "query", "required": false, "schema": ["type": type], "description": description]
@@ -167,7 +167,7 @@ enum OpenAPIDocument {
                         ["name": "after", "in": "query", "required": true, "schema": ["type": "integer"]], query("limit", "integer", "1–1000"),
                     ],
                     "responses": [
-                        "200": ["description": "events, oldest first"] + json(["type": "object"]), "400": error("after missing"),
+                        "200": ["description": "events, oldest first; reload: true when events after the id were pruned (reload the lists)"] + json(["type": "object"]), "400": error("after missing"),
                         "401": error("no or bad token"),
                     ],
                 ]
@@ -182,6 +182,79 @@ enum OpenAPIDocument {
                 "get": [
                     "summary": "This document", "security": [JSON](), "responses": ["200": ["description": "OpenAPI 3.1"] + json(["type": "object"])],
                 ]
+            ],
+            "/api/auth/sign-in": [
+                "post": [
+                    "summary": "Mail a sign-in link (the same answer whether or not the address has an account)", "security": [JSON](),
+                    "requestBody": json(["type": "object", "required": ["email"], "properties": ["email": ["type": "string"]]]),
+                    "responses": [
+                        "202": ["description": "accepted; devLink only in development without SMTP"]
+                            + json(["type": "object", "properties": ["message": ["type": "string"], "devLink": ["type": ["string", "null"]]]]),
+                        "400": error("invalid_email"), "429": error("rate_limited, with Retry-After"),
+                    ],
+                ]
+            ],
+            "/auth/verify": [
+                "get": [
+                    "summary": "The link's confirmation page (a button; prefetching scanners do not use the link up)", "security": [JSON](),
+                    "parameters": [query("token", "string", "the link's token")],
+                    "responses": ["200": ["description": "HTML"], "410": ["description": "HTML: used, expired or unknown"]],
+                ],
+                "post": [
+                    "summary": "Use the link once: sets the sb_session cookie and redirects to /", "security": [JSON](),
+                    "responses": ["303": ["description": "signed in"], "410": ["description": "HTML: used, expired or unknown"]],
+                ],
+            ],
+            "/sign-in": ["get": ["summary": "The sign-in form", "security": [JSON](), "responses": ["200": ["description": "HTML"]]]],
+            "/api/me": [
+                "get": [
+                    "summary": "The caller, and the CSRF token cookie sessions send as X-CSRF-Token",
+                    "responses": [
+                        "200": ["description": "the caller"]
+                            + json([
+                                "type": "object",
+                                "properties": ["user": ref("User"), "apiToken": ["type": "string"], "csrfToken": ["type": ["string", "null"]]],
+                            ]),
+                        "401": error("not signed in"),
+                    ],
+                ]
+            ],
+            "/api/auth/sign-out": ["post": ["summary": "End this session", "responses": ["204": ["description": "signed out"]]]],
+            "/api/auth/sign-out-everywhere": [
+                "post": ["summary": "End every session of the user and disconnect their sockets", "responses": ["204": ["description": "signed out"]]]
+            ],
+            "/api/users": [
+                "get": [
+                    "summary": "The team (admins)",
+                    "responses": ["200": ["description": "users"] + json(["type": "object", "properties": ["users": ["type": "array", "items": ref("User")]]]), "403": error("not an admin")],
+                ],
+                "post": [
+                    "summary": "Invite a user by mail (admins)",
+                    "requestBody": json([
+                        "type": "object", "required": ["email"],
+                        "properties": [
+                            "email": ["type": "string"], "role": ["enum": ["admin", "agent"]], "name": ["type": "string"],
+                            "pageIds": ["type": ["array", "null"], "items": ["type": "string"]],
+                        ],
+                    ]),
+                    "responses": ["201": ["description": "invited"] + json(["type": "object", "properties": ["user": ref("User")]]), "409": error("user_exists")],
+                ],
+            ],
+            "/api/users/{id}": [
+                "patch": [
+                    "summary": "Change a user's name, role or Pages (admins)", "parameters": [idParameter],
+                    "responses": ["200": ["description": "the user"] + json(["type": "object", "properties": ["user": ref("User")]]), "409": error("last_admin")],
+                ],
+                "delete": [
+                    "summary": "Disable a user: sessions revoked and sockets disconnected at once (admins)", "parameters": [idParameter],
+                    "responses": ["204": ["description": "disabled"], "404": error("user_not_found"), "409": error("last_admin")],
+                ],
+            ],
+            "/socket.io": [
+                "get": ["summary": "Socket.IO (Engine.IO v4 polling and WebSocket upgrade)", "security": [JSON](), "responses": ["200": ["description": "Engine.IO payload"]]],
+                "post": ["summary": "Socket.IO polling: client packets", "security": [JSON](), "responses": ["200": text("ok")]],
+                "put": ["summary": "Socket.IO polling (alternative method)", "security": [JSON](), "responses": ["200": text("ok")]],
+                "options": ["summary": "CORS preflight", "security": [JSON](), "responses": ["204": ["description": "preflight"]]],
             ],
             "/healthz": ["get": ["summary": "The process answers", "security": [JSON](), "responses": ["200": text("ok")]]],
             "/readyz": [
@@ -242,6 +315,14 @@ enum OpenAPIDocument {
                     ],
                 ],
             ],
+            "User": [
+                "type": "object",
+                "properties": [
+                    "id": ["type": "string"], "email": ["type": "string"], "name": ["type": ["string", "null"]], "role": ["enum": ["admin", "agent"]],
+                    "createdAt": ["type": "string"], "disabledAt": ["type": ["string", "null"]],
+                    "pageIds": ["type": ["array", "null"], "items": ["type": "string"], "description": "null: every Page"],
+                ],
+            ],
             "SenderAction": [
                 "type": "object", "properties": ["action": ["enum": ["typing_on", "typing_off", "mark_seen"]], "sent": ["type": "boolean"]],
             ],
@@ -278,7 +359,10 @@ enum OpenAPIDocument {
             ],
             "security": authenticated,
             "paths": paths,
-            "components": ["schemas": schemas, "securitySchemes": ["bearerAuth": ["type": "http", "scheme": "bearer"]]],
+            "components": ["schemas": schemas, "securitySchemes": [
+                    "bearerAuth": ["type": "http", "scheme": "bearer"],
+                    "sessionCookie": ["type": "apiKey", "in": "cookie", "name": "sb_session", "description": "plus X-CSRF-Token on changes"],
+                ]],
         ]
     }
 

@@ -14,17 +14,18 @@ struct OutboundRoutes {
     let graph: GraphClient
     let box: SecretBox
     let publisher: any EventPublisher
-    let throttle: SenderActionThrottle
+    let senderActions: SenderActions
+    let access: ConversationAccess
     let logger: Logger
 
     func register(on group: RouterGroup<SwitchboardRequestContext>) {
         group.post("/conversations/:id/messages") { request, context in
-            let id = try context.parameters.require("id")
+            let id = try await access.require(context)
             let body = try await request.decode(as: SendMessageBody.self, context: context)
             return try await send(conversationId: id, body: body, principal: context.principal)
         }
         group.post("/conversations/:id/typing") { request, context in
-            let id = try context.parameters.require("id")
+            let id = try await access.require(context)
             let body = try await request.decode(as: TypingBody.self, context: context)
             let action: SenderAction
             switch body.state {
@@ -32,15 +33,17 @@ struct OutboundRoutes {
             case "off": action = .typingOff
             default: throw APIError(.badRequest, "invalid_argument", "state must be \"on\" or \"off\".")
             }
-            return try await senderAction(conversationId: id, action: action)
+            return try JSONResponse(try await senderActions.send(action, conversationId: id), status: .accepted)
         }
         group.post("/conversations/:id/seen") { _, context in
-            try await senderAction(conversationId: try context.parameters.require("id"), action: .markSeen)
+            try JSONResponse(try await senderActions.send(.markSeen, conversationId: try await access.require(context)), status: .accepted)
         }
-        group.get("/pages") { _, _ in
-            try JSONResponse(["pages": try await store.pages().map(PageInfo.init)])
+        group.get("/pages") { _, context in
+            let visibility = try context.caller.visibility
+            return try JSONResponse(["pages": try await store.pages().filter { visibility.allows($0.id) }.map(PageInfo.init)])
         }
         group.post("/pages") { request, context in
+            try context.requireAdmin()
             let body = try await request.decode(as: ConnectPageBody.self, context: context)
             return try await connect(body)
         }
@@ -130,41 +133,6 @@ struct OutboundRoutes {
             }
             throw APIError(.unprocessableContent, "window_closed", MessagingWindow.Refusal.closed.reason)
         }
-    }
-
-    // MARK: Sender actions
-
-    func senderAction(conversationId: String, action: SenderAction) async throws -> JSONResponse {
-        guard let conversation = try await store.conversation(id: conversationId) else {
-            throw APIRoutes.notFound(conversationId)
-        }
-        try Self.requireWindow(conversation, author: .human)
-        guard let page = try await store.page(id: conversation.pageId), let sealed = page.sealedAccessToken else {
-            throw APIError(.conflict, "page_not_connected", "The Page of this conversation is not connected to Switchboard.")
-        }
-        guard page.state != .reauthorizationRequired else {
-            throw APIError(.conflict, "page_reauthorization_required", "The Page needs a new access token; reconnect it.")
-        }
-        guard await throttle.admit(conversationId: conversationId, action: action) else {
-            return try JSONResponse(SenderActionAnswer(action: action.rawValue, sent: false), status: .accepted)
-        }
-        let token = PageAccessToken(try box.open(sealed))
-        let failure: GraphError?
-        do {
-            try await graph.senderAction(pageId: page.id, token: token, psid: conversation.contact.psid, action: action)
-            failure = nil
-        } catch {
-            failure = error
-        }
-        if let failure {
-            let failureClass = GraphErrorClassifier.classify(failure)
-            if failureClass.action == .reauthorize {
-                try await store.markPageReauthorizationRequired(pageId: page.id, reason: failureClass.reason)
-            }
-            let code = failureClass.code.replacingOccurrences(of: ".", with: "_")
-            throw APIError(failureClass.isRetryable ? .serviceUnavailable : .unprocessableContent, code, failureClass.reason)
-        }
-        return try JSONResponse(SenderActionAnswer(action: action.rawValue, sent: true), status: .accepted)
     }
 
     // MARK: Pages

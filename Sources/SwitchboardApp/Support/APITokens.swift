@@ -5,13 +5,10 @@ import Foundation
 public enum APITokens {
     /// A new random token (`sb_` + 32 random bytes, base64url).
     public static func generate() -> String {
-        let bytes = SymmetricKey(size: .bits256).withUnsafeBytes { Array($0) }
-        return "sb_"
-            + Data(bytes).base64EncodedString()
-            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+        "sb_" + Base64URL.random(bytes: 32)
     }
 
-    /// The stored form of a token.
+    /// The stored form of a token (and of session and sign-in tokens).
     public static func hash(_ token: String) -> String {
         SHA256.hash(data: Data(token.utf8)).map { String(format: "%02x", $0) }.joined()
     }

@@ -42,13 +42,23 @@ public struct PageRecord: Sendable, Equatable {
 /// Which conversations a list shows.
 public struct ConversationQuery: Sendable, Equatable {
     public var pageId: String?
+    /// The Pages the caller may see (an agent limited to some Pages).
+    public var visibility: PageVisibility
     public var unreadOnly: Bool
     public var search: String?
     public var limit: Int
     public var cursor: String?
 
-    public init(pageId: String? = nil, unreadOnly: Bool = false, search: String? = nil, limit: Int = 50, cursor: String? = nil) {
+    public init(
+        pageId: String? = nil,
+        visibility: PageVisibility = .all,
+        unreadOnly: Bool = false,
+        search: String? = nil,
+        limit: Int = 50,
+        cursor: String? = nil
+    ) {
         self.pageId = pageId
+        self.visibility = visibility
         self.unreadOnly = unreadOnly
         self.search = search
         self.limit = limit
@@ -159,7 +169,9 @@ public protocol Store: Sendable {
     func conversation(id: String) async throws -> Conversation?
     func messages(conversationId: String, limit: Int, before: String?) async throws -> Page<Message>
     func markRead(conversationId: String) async throws -> (Conversation, RealtimeEvent?)
-    func realtimeEvents(after id: Int64, limit: Int) async throws -> [RealtimeEvent]
+    func realtimeEvents(after id: Int64, limit: Int, visibility: PageVisibility) async throws -> [RealtimeEvent]
+    /// The oldest event the log still keeps (older ones were pruned).
+    func oldestRealtimeEventId() async throws -> Int64?
 
     func createAPIToken(name: String, tokenHash: String) async throws -> Int64
     func apiTokenName(hash: String) async throws -> String?

@@ -9,7 +9,7 @@ struct Migration: Sendable {
 
 /// The whole history, oldest first.
 enum Schema {
-    static let migrations: [Migration] = [initial, outbound]
+    static let migrations: [Migration] = [initial, outbound, accounts]
 
     static var latestVersion: Int { migrations.last?.version ?? 0 }
 
@@ -250,6 +250,21 @@ enum Schema {
         statements: [
             "ALTER TABLE messages ADD COLUMN quick_replies TEXT",
             "ALTER TABLE messages ADD COLUMN error_kind TEXT",
+        ]
+    )
+
+    /// Accounts and realtime (issue 6): the Pages an agent is limited to (JSON list, NULL
+    /// = every Page), and the indexes sign-in rate limits, session revocation and the
+    /// realtime log's pruning use.
+    static let accounts = Migration(
+        version: 3,
+        name: "accounts",
+        statements: [
+            "ALTER TABLE users ADD COLUMN page_ids TEXT",
+            "CREATE INDEX sessions_user ON sessions (user_id)",
+            "CREATE INDEX sign_in_tokens_email ON sign_in_tokens (email, created_at)",
+            "CREATE INDEX sign_in_tokens_ip ON sign_in_tokens (requested_ip, created_at)",
+            "CREATE INDEX realtime_events_at ON realtime_events (at)",
         ]
     )
 }
