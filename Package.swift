@@ -156,7 +156,7 @@ let package = Package(
             name: "IntegrationTests",
             dependencies: [
                 "SwitchboardApp", "SwitchboardCore", "SwitchboardStore", "SwitchboardServices", "Messenger",
-                "GraphEmulator", "TestSupport", hummingbird, hummingbirdTesting, httpClient, crypto, nioCore, logging,
+                "GraphEmulator", "TestSupport", "SMTP", hummingbird, hummingbirdTesting, httpClient, crypto, nioCore, logging,
             ],
             swiftSettings: strictSettings
         ),

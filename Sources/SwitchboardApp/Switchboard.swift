@@ -55,7 +55,15 @@ public struct Switchboard: Sendable {
             if reclaimed > 0 { logger.notice("returned jobs left running by the previous run to the queue", metadata: ["jobs": "\(reclaimed)"]) }
         }
         let outbox = try configuration.email.map { try MailOutbox(configuration: $0, logger: logger) }
-        return Switchboard(configuration: configuration, database: database, store: store, logger: logger, databaseService: service, lock: lock, outbox: outbox)
+        return Switchboard(
+            configuration: configuration,
+            database: database,
+            store: store,
+            logger: logger,
+            databaseService: service,
+            lock: lock,
+            outbox: outbox
+        )
     }
 
     private init(

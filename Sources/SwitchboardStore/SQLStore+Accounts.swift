@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 public import SwitchboardCore
 
 /// Users, sign-in links, sessions and the audit log (docs/accounts-realtime.md). Secrets
@@ -17,7 +17,7 @@ extension SQLStore {
                 SQLValue(name),
                 .text(role.rawValue),
                 .int(now),
-                SQLValue(try pageIds.map(JSONText.encode))
+                SQLValue(try pageIds.map { try JSONText.encode($0) })
             )
             return row.map(Self.user)
         }
@@ -68,7 +68,7 @@ extension SQLStore {
                 .int(id),
                 SQLValue(row.name),
                 .text(row.role.rawValue),
-                SQLValue(try row.pageIds.map(JSONText.encode))
+                SQLValue(try row.pageIds.map { try JSONText.encode($0) })
             )
             return row
         }
@@ -136,14 +136,14 @@ extension SQLStore {
                 .text(email),
                 .int(since)
             )
-            let byIP =
-                ip == nil
-                ? []
-                : try await db.query(
+            var byIP: [SQLRow] = []
+            if let ip {
+                byIP = try await db.query(
                     "SELECT created_at FROM sign_in_tokens WHERE requested_ip = $1 AND created_at > $2 ORDER BY created_at",
-                    SQLValue(ip),
+                    .text(ip),
                     .int(since)
                 )
+            }
             func dates(_ rows: [SQLRow]) -> [Date] { rows.compactMap { $0.int("created_at").map { Date(millisecondsSince1970: $0) } } }
             return SignInRequestHistory(byEmail: dates(byEmail), byIP: dates(byIP))
         }

@@ -115,7 +115,8 @@ extension SQLStore {
                 return "$\(binds.count)"
             }
             let inList = list.isEmpty ? "NULL" : list.joined(separator: ", ")
-            filter = " AND (e.conversation_id IS NULL OR EXISTS (SELECT 1 FROM conversations c WHERE c.id = e.conversation_id AND c.page_id IN (\(inList))))"
+            filter =
+                " AND (e.conversation_id IS NULL OR EXISTS (SELECT 1 FROM conversations c WHERE c.id = e.conversation_id AND c.page_id IN (\(inList))))"
         }
         let sql = "SELECT e.id, e.at, e.name, e.conversation_id, e.payload FROM realtime_events e WHERE e.id > $1\(filter) ORDER BY e.id LIMIT $2"
         return try await database.read { [binds] db in try await db.query(sql, binds) }.map { row in

@@ -114,7 +114,12 @@ struct AccountRouteTests {
     func sessionsAndCSRF(kind: TestDatabaseKind) async throws {
         try await TestApp.with(kind) { app, client in
             let (cookie, csrf) = try await client.signIn(app, "ann@example.com", role: .admin)
-            let noCSRF = try await client.execute(uri: "/api/users", method: .post, headers: [.cookie: cookie], body: .json(["email": "bob@example.com"]))
+            let noCSRF = try await client.execute(
+                uri: "/api/users",
+                method: .post,
+                headers: [.cookie: cookie],
+                body: .json(["email": "bob@example.com"])
+            )
             #expect(noCSRF.status == .forbidden)
             #expect(noCSRF.errorCode == "csrf_failed")
             let wrongCSRF = try await client.execute(
@@ -171,10 +176,20 @@ struct AccountRouteTests {
             let bobId = try #require(users.first { $0["email"] as? String == "bob@example.com" }?["id"] as? String)
             let annId = try #require(users.first { $0["email"] as? String == "ann@example.com" }?["id"] as? String)
 
-            let duplicate = try await client.execute(uri: "/api/users", method: .post, headers: adminHeaders, body: .json(["email": "BOB@example.com"]))
+            let duplicate = try await client.execute(
+                uri: "/api/users",
+                method: .post,
+                headers: adminHeaders,
+                body: .json(["email": "BOB@example.com"])
+            )
             #expect(duplicate.status == .conflict)
             #expect(duplicate.errorCode == "user_exists")
-            let badRole = try await client.execute(uri: "/api/users", method: .post, headers: adminHeaders, body: .json(["email": "c@example.com", "role": "root"]))
+            let badRole = try await client.execute(
+                uri: "/api/users",
+                method: .post,
+                headers: adminHeaders,
+                body: .json(["email": "c@example.com", "role": "root"])
+            )
             #expect(badRole.errorCode == "invalid_role")
             let unknownPage = try await client.execute(
                 uri: "/api/users/\(bobId)",
@@ -183,7 +198,12 @@ struct AccountRouteTests {
                 body: .json(["pageIds": ["no-such-page"]])
             )
             #expect(unknownPage.errorCode == "page_not_found")
-            let lastAdmin = try await client.execute(uri: "/api/users/\(annId)", method: .patch, headers: adminHeaders, body: .json(["role": "agent"]))
+            let lastAdmin = try await client.execute(
+                uri: "/api/users/\(annId)",
+                method: .patch,
+                headers: adminHeaders,
+                body: .json(["role": "agent"])
+            )
             #expect(lastAdmin.status == .conflict)
             #expect(lastAdmin.errorCode == "last_admin")
             let renamed = try await client.execute(uri: "/api/users/\(bobId)", method: .patch, headers: adminHeaders, body: .json(["name": "Robert"]))
@@ -205,8 +225,12 @@ struct AccountRouteTests {
             let store = app.switchboard.store
             try await store.savePage(PageRecord(id: "page-a", name: "A", sealedAccessToken: nil))
             try await store.savePage(PageRecord(id: "page-b", name: "B", sealedAccessToken: nil))
-            _ = try await store.storeWebhook(body: Webhook.body([Webhook.message(psid: "pa", mid: "m_a", text: "to A", timestamp: 10, page: "page-a")], page: "page-a"))
-            _ = try await store.storeWebhook(body: Webhook.body([Webhook.message(psid: "pb", mid: "m_b", text: "to B", timestamp: 11, page: "page-b")], page: "page-b"))
+            _ = try await store.storeWebhook(
+                body: Webhook.body([Webhook.message(psid: "pa", mid: "m_a", text: "to A", timestamp: 10, page: "page-a")], page: "page-a")
+            )
+            _ = try await store.storeWebhook(
+                body: Webhook.body([Webhook.message(psid: "pb", mid: "m_b", text: "to B", timestamp: 11, page: "page-b")], page: "page-b")
+            )
             try await InboundDrain(store: store).run()
             let (cookie, _) = try await client.signIn(app, "bob@example.com", role: .agent, pageIds: ["page-b"])
 
@@ -214,7 +238,9 @@ struct AccountRouteTests {
             let visible = try #require(list.json["conversations"] as? [[String: Any]])
             #expect(visible.compactMap { $0["pageId"] as? String } == ["page-b"])
             let all = try await client.execute(uri: "/api/conversations", method: .get, headers: app.auth)
-            let hidden = try #require((all.json["conversations"] as? [[String: Any]])?.first { $0["pageId"] as? String == "page-a" }?["id"] as? String)
+            let hidden = try #require(
+                (all.json["conversations"] as? [[String: Any]])?.first { $0["pageId"] as? String == "page-a" }?["id"] as? String
+            )
             for path in ["/api/conversations/\(hidden)", "/api/conversations/\(hidden)/messages"] {
                 let answer = try await client.execute(uri: path, method: .get, headers: [.cookie: cookie])
                 #expect(answer.status == .notFound, "\(path)")

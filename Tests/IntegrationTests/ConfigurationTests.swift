@@ -1,4 +1,5 @@
 import Foundation
+import SMTP
 import Testing
 
 @testable import SwitchboardApp

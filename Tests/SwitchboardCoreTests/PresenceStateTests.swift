@@ -46,6 +46,7 @@ struct PresenceStateTests {
         #expect(both?.viewers == [Viewer(userId: "1", name: "Ann"), Viewer(userId: "2", name: "Bob")])
         #expect(state.stopViewing(socketId: "a1", conversationId: "9") == nil, "Ann still views in her other tab")
         #expect(state.stopViewing(socketId: "a1", conversationId: "9") == nil, "not viewing any more")
+        #expect(state.disconnect(socketId: "a1") == (nil, []), "Ann's first tab closes; her second still views")
         let left = state.disconnect(socketId: "a2")
         #expect(left.presence?.status == .offline)
         #expect(left.viewers.map(\.viewers) == [[Viewer(userId: "2", name: "Bob")]])

@@ -39,7 +39,7 @@ final class MailOutbox: Service {
                 logger.info("sign-in mail sent", metadata: ["to": "\(to)"])
                 return
             } catch {
-                let code = (error as? SMTPError)?.code.rawValue ?? "\(type(of: error))"
+                let code = (error as? SMTPError)?.code.description ?? "\(type(of: error))"
                 logger.warning("sign-in mail failed", metadata: ["to": "\(to)", "attempt": "\(attempt)", "code": "\(code)"])
                 guard attempt < 3 else { return }
                 try? await Task.sleep(for: .seconds(attempt * attempt))

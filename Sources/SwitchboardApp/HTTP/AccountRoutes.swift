@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTypes
 import Hummingbird
 import NIOCore
 import SwitchboardCore
@@ -30,7 +31,10 @@ struct AccountRoutes {
                     headers: [.retryAfter: String(seconds)]
                 )
             case .accepted(let devLink):
-                return try JSONResponse(SignInAnswer(message: "If \(email) has an account, a sign-in link is on its way.", devLink: devLink), status: .accepted)
+                return try JSONResponse(
+                    SignInAnswer(message: "If \(email) has an account, a sign-in link is on its way.", devLink: devLink),
+                    status: .accepted
+                )
             }
         }
         router.get("/auth/verify") { request, _ in
@@ -41,7 +45,9 @@ struct AccountRoutes {
             return AccountPages.confirm(token: token, email: user.email)
         }
         router.post("/auth/verify") { request, context in
-            if let origin = request.headers[.origin], URL(string: origin)?.host != request.headers[.host]?.split(separator: ":").first.map(String.init) {
+            if let origin = request.headers[.origin],
+                URL(string: origin)?.host != request.head.authority?.split(separator: ":").first.map(String.init)
+            {
                 throw APIError(.forbidden, "origin_mismatch", "Sign-in links are confirmed from this site only.")
             }
             let form = try await request.body.collect(upTo: 4096)
@@ -56,7 +62,12 @@ struct AccountRoutes {
                     ip: clientIP(request, context)
                 )
             else { return AccountPages.linkUnusable }
-            try await store.audit(actor: "user:\(session.user.id)", action: "session.sign_in", subject: String(session.id), detail: clientIP(request, context))
+            try await store.audit(
+                actor: "user:\(session.user.id)",
+                action: "session.sign_in",
+                subject: String(session.id),
+                detail: clientIP(request, context)
+            )
             return Response(status: .seeOther, headers: [.location: "/", .setCookie: cookies.setCookie(cookie), .cacheControl: "no-store"])
         }
     }

@@ -167,7 +167,8 @@ enum OpenAPIDocument {
                         ["name": "after", "in": "query", "required": true, "schema": ["type": "integer"]], query("limit", "integer", "1–1000"),
                     ],
                     "responses": [
-                        "200": ["description": "events, oldest first; reload: true when events after the id were pruned (reload the lists)"] + json(["type": "object"]), "400": error("after missing"),
+                        "200": ["description": "events, oldest first; reload: true when events after the id were pruned (reload the lists)"]
+                            + json(["type": "object"]), "400": error("after missing"),
                         "401": error("no or bad token"),
                     ],
                 ]
@@ -221,12 +222,18 @@ enum OpenAPIDocument {
             ],
             "/api/auth/sign-out": ["post": ["summary": "End this session", "responses": ["204": ["description": "signed out"]]]],
             "/api/auth/sign-out-everywhere": [
-                "post": ["summary": "End every session of the user and disconnect their sockets", "responses": ["204": ["description": "signed out"]]]
+                "post": [
+                    "summary": "End every session of the user and disconnect their sockets", "responses": ["204": ["description": "signed out"]],
+                ]
             ],
             "/api/users": [
                 "get": [
                     "summary": "The team (admins)",
-                    "responses": ["200": ["description": "users"] + json(["type": "object", "properties": ["users": ["type": "array", "items": ref("User")]]]), "403": error("not an admin")],
+                    "responses": [
+                        "200": ["description": "users"]
+                            + json(["type": "object", "properties": ["users": ["type": "array", "items": ref("User")]]]),
+                        "403": error("not an admin"),
+                    ],
                 ],
                 "post": [
                     "summary": "Invite a user by mail (admins)",
@@ -237,13 +244,19 @@ enum OpenAPIDocument {
                             "pageIds": ["type": ["array", "null"], "items": ["type": "string"]],
                         ],
                     ]),
-                    "responses": ["201": ["description": "invited"] + json(["type": "object", "properties": ["user": ref("User")]]), "409": error("user_exists")],
+                    "responses": [
+                        "201": ["description": "invited"] + json(["type": "object", "properties": ["user": ref("User")]]),
+                        "409": error("user_exists"),
+                    ],
                 ],
             ],
             "/api/users/{id}": [
                 "patch": [
                     "summary": "Change a user's name, role or Pages (admins)", "parameters": [idParameter],
-                    "responses": ["200": ["description": "the user"] + json(["type": "object", "properties": ["user": ref("User")]]), "409": error("last_admin")],
+                    "responses": [
+                        "200": ["description": "the user"] + json(["type": "object", "properties": ["user": ref("User")]]),
+                        "409": error("last_admin"),
+                    ],
                 ],
                 "delete": [
                     "summary": "Disable a user: sessions revoked and sockets disconnected at once (admins)", "parameters": [idParameter],
@@ -251,7 +264,10 @@ enum OpenAPIDocument {
                 ],
             ],
             "/socket.io": [
-                "get": ["summary": "Socket.IO (Engine.IO v4 polling and WebSocket upgrade)", "security": [JSON](), "responses": ["200": ["description": "Engine.IO payload"]]],
+                "get": [
+                    "summary": "Socket.IO (Engine.IO v4 polling and WebSocket upgrade)", "security": [JSON](),
+                    "responses": ["200": ["description": "Engine.IO payload"]],
+                ],
                 "post": ["summary": "Socket.IO polling: client packets", "security": [JSON](), "responses": ["200": text("ok")]],
                 "put": ["summary": "Socket.IO polling (alternative method)", "security": [JSON](), "responses": ["200": text("ok")]],
                 "options": ["summary": "CORS preflight", "security": [JSON](), "responses": ["204": ["description": "preflight"]]],
@@ -318,7 +334,8 @@ enum OpenAPIDocument {
             "User": [
                 "type": "object",
                 "properties": [
-                    "id": ["type": "string"], "email": ["type": "string"], "name": ["type": ["string", "null"]], "role": ["enum": ["admin", "agent"]],
+                    "id": ["type": "string"], "email": ["type": "string"], "name": ["type": ["string", "null"]],
+                    "role": ["enum": ["admin", "agent"]],
                     "createdAt": ["type": "string"], "disabledAt": ["type": ["string", "null"]],
                     "pageIds": ["type": ["array", "null"], "items": ["type": "string"], "description": "null: every Page"],
                 ],
@@ -359,10 +376,13 @@ enum OpenAPIDocument {
             ],
             "security": authenticated,
             "paths": paths,
-            "components": ["schemas": schemas, "securitySchemes": [
+            "components": [
+                "schemas": schemas,
+                "securitySchemes": [
                     "bearerAuth": ["type": "http", "scheme": "bearer"],
                     "sessionCookie": ["type": "apiKey", "in": "cookie", "name": "sb_session", "description": "plus X-CSRF-Token on changes"],
-                ]],
+                ],
+            ],
         ]
     }
 

@@ -1,3 +1,6 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
 import Logging
 import Messenger
 import SwitchboardCore

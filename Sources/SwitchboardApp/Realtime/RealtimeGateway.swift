@@ -125,7 +125,8 @@ final class RealtimeGateway: Service {
 
         socket.on("join:conversation") { [weak self] event in
             guard let self else { return }
-            event.ack?.send(await self.join(socket, caller: caller, argument: event.arguments.first))
+            let answer = await self.join(socket, caller: caller, argument: event.arguments.first)
+            event.ack?.send(answer)
         }
         socket.on("leave:conversation") { [weak self] event in
             guard let self, let id = Self.conversationId(event.arguments.first) else {

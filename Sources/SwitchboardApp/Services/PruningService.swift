@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import ServiceLifecycle
+import SwitchboardCore
 import SwitchboardStore
 
 /// Deletes what no one can use any more, hourly: sign-in links and sessions a day past

@@ -56,7 +56,7 @@ public struct CustomerTypingIndicator<Instant: InstantProtocol>: Sendable where 
 
     /// Time passed: quiet agents stop counting; the indicator is refreshed or turned off.
     public mutating func tick(at now: Instant) -> Action? {
-        typers = typers.filter { now - $0.value < timing.idle }
+        typers = typers.filter { $0.value.duration(to: now) < timing.idle }
         if let off = offIfNobodyTypes() { return off }
         guard let lastOn else { return nil }
         return refreshIfDue(now, since: lastOn)
@@ -69,7 +69,7 @@ public struct CustomerTypingIndicator<Instant: InstantProtocol>: Sendable where 
     }
 
     private mutating func refreshIfDue(_ now: Instant, since lastOn: Instant) -> Action? {
-        guard now - lastOn >= timing.refresh else { return nil }
+        guard lastOn.duration(to: now) >= timing.refresh else { return nil }
         self.lastOn = now
         return .typingOn
     }

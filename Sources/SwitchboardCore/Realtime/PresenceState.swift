@@ -53,8 +53,12 @@ public struct PresenceState: Sendable, Equatable {
 
     /// The effective status of a user: what they chose while connected, else offline.
     public func status(of userId: String) -> Status {
-        guard connections.values.contains(where: { $0.userId == userId }) else { return .offline }
+        guard isConnected(userId) else { return .offline }
         return chosen[userId] ?? .online
+    }
+
+    private func isConnected(_ userId: String) -> Bool {
+        connections.values.contains { $0.userId == userId }
     }
 
     /// Every user who is not offline, by name.
@@ -85,7 +89,7 @@ public struct PresenceState: Sendable, Equatable {
         let before = status(of: connection.userId)
         connections[socketId] = nil
         let presence = change(connection.userId, name: connection.name, from: before)
-        if status(of: connection.userId) == .offline { chosen[connection.userId] = nil }
+        if !isConnected(connection.userId) { chosen[connection.userId] = nil }
         return (presence, changes)
     }
 
