@@ -153,10 +153,13 @@ class Client:
 def connect_error(url: str, headers: dict | None = None, auth: dict | None = None) -> str:
     """Tries to connect and returns the connect_error message (fails if it connects)."""
     sio = socketio.Client(reconnection=False)
+    errors = []
+    sio.on("connect_error", lambda data: errors.append(data))
     try:
         sio.connect(url, headers=headers or {}, auth=auth, transports=["websocket"], wait_timeout=10)
-    except socketio.exceptions.ConnectionError as error:
-        return str(error)
+    except socketio.exceptions.ConnectionError:
+        assert errors, "connect_error carries the reason"
+        return errors[0]["message"]
     sio.disconnect()
     raise AssertionError("the connection was accepted")
 

@@ -133,7 +133,8 @@ def test_webhook_reaches_sockets_and_a_reply_ticks_back(live):
         psid = emulator.customer("Ana")
         mid = emulator.say(psid, "Is the blue jacket in stock?")
         for client in (agent, integration):
-            payload, event_id = client.wait_for("message:new", lambda p, *_: p["message"]["facebookMessageId"] == mid)
+            # (payload, event-log id, and the recovery offset Socket.IO appends to broadcasts)
+            payload, event_id = client.wait_for("message:new", lambda p, *_: p["message"]["facebookMessageId"] == mid)[:2]
             assert payload["message"]["text"] == "Is the blue jacket in stock?"
             assert payload["message"]["direction"] == "in"
             assert payload["conversation"]["contact"]["psid"] == psid
@@ -217,18 +218,18 @@ def test_presence_viewers_and_typing(live):
     bob_socket = Client(server.url, headers={"Cookie": cookie_header(bob)})
     carol_socket = Client(server.url, headers={"Cookie": cookie_header(carol)})
     try:
-        online = ann_socket.wait_for("presence:update", lambda p: p["name"] == "bob@example.com")[0]
+        online = ann_socket.wait_for("presence:update", lambda p, *_: p["name"] == "bob@example.com")[0]
         assert online["status"] == "online"
         assert bob_socket.call("presence:update", "away") == {"ok": True}
         for client in (ann_socket, carol_socket):
-            client.wait_for("presence:update", lambda p: p["name"] == "bob@example.com" and p["status"] == "away")
+            client.wait_for("presence:update", lambda p, *_: p["name"] == "bob@example.com" and p["status"] == "away")
         assert bob_socket.call("presence:update", "dancing")["error"]["code"] == "invalid_argument"
 
         assert ann_socket.call("join:conversation", conversation)["ok"]
         joined = bob_socket.call("join:conversation", {"conversationId": conversation})
         assert [v["name"] for v in joined["viewers"]] == ["admin@example.com", "bob@example.com"]
         for client in (ann_socket, carol_socket):
-            change = client.wait_for("conversation:viewers", lambda p: len(p["viewers"]) == 2)[0]
+            change = client.wait_for("conversation:viewers", lambda p, *_: len(p["viewers"]) == 2)[0]
             assert change["conversationId"] == conversation
 
         assert carol_socket.call("typing:start", {"conversationId": conversation})["error"]["code"] == "not_joined"
@@ -243,8 +244,8 @@ def test_presence_viewers_and_typing(live):
         assert "typing:start" not in ann_socket.names(), "not echoed to the typist"
 
         bob_socket.close()
-        ann_socket.wait_for("presence:update", lambda p: p["name"] == "bob@example.com" and p["status"] == "offline")
-        left = ann_socket.wait_for("conversation:viewers", lambda p: len(p["viewers"]) == 1)[0]
+        ann_socket.wait_for("presence:update", lambda p, *_: p["name"] == "bob@example.com" and p["status"] == "offline")
+        left = ann_socket.wait_for("conversation:viewers", lambda p, *_: len(p["viewers"]) == 1)[0]
         assert left["viewers"][0]["name"] == "admin@example.com"
     finally:
         for client in (ann_socket, bob_socket, carol_socket):
