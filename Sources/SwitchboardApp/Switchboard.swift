@@ -247,8 +247,8 @@ public struct Switchboard: Sendable {
         var services: [any Service] = []
         if let databaseService { services.append(databaseService) }
         if role.runsWorker { services.append(makeWorker(profiles: profiles)) }
-        services.append(QueueMetricsService(queue: store.queue, interval: .seconds(5), logger: logger))
-        services.append(PruningService(store: store, eventRetention: 7 * 86_400, interval: .seconds(3600), logger: logger))
+        services.append(PeriodicService.queueMetrics(store.queue, interval: .seconds(5), logger: logger))
+        services.append(PeriodicService.pruning(store, eventRetention: 7 * 86_400, interval: .seconds(3600), logger: logger))
         if role.runsWeb {
             services += [realtime.io, realtime]
             if let outbox { services.append(outbox) }

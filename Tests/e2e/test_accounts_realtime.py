@@ -115,6 +115,13 @@ def live(backend, tmp_path):
         inst.close()
 
 
+def customer_conversation(server, emulator, name: str, first_text: str) -> tuple[str, str]:
+    """A new emulator customer who has written once, and the id of their conversation."""
+    psid = emulator.customer(name)
+    emulator.say(psid, first_text)
+    return psid, conversation_of(server, psid)["id"]
+
+
 def conversation_of(server, psid: str) -> dict:
     def find():
         for conversation in server.all_conversations():
@@ -175,9 +182,7 @@ def test_refusals(live):
     assert "not signed in" in connect_error(server.url, headers={"Cookie": bob_cookie})
 
     # An agent limited to another Page: the conversation is "not found" to them.
-    psid = emulator.customer("Hidden")
-    emulator.say(psid, "hello")
-    conversation = conversation_of(server, psid)["id"]
+    psid, conversation = customer_conversation(server, emulator, "Hidden", "hello")
     inst.db.execute("INSERT INTO pages (id, name, state, created_at, updated_at) VALUES ('200000000000002', 'Other', 'active', 0, 0)")
     carol = add_user(inst, server, "carol@example.com")
     users = admin.get(server.url + "/api/users", timeout=10).json()["users"]
@@ -207,9 +212,7 @@ def test_refusals(live):
 
 def test_presence_viewers_and_typing(live):
     inst, server, emulator, admin = live
-    psid = emulator.customer("Tia")
-    emulator.say(psid, "hi there")
-    conversation = conversation_of(server, psid)["id"]
+    psid, conversation = customer_conversation(server, emulator, "Tia", "hi there")
     bob = add_user(inst, server, "bob@example.com")
     carol = add_user(inst, server, "carol@example.com")
     ann_socket = Client(server.url, headers={"Cookie": cookie_header(admin)})
@@ -255,9 +258,7 @@ def test_presence_viewers_and_typing(live):
 
 def test_recovery_after_a_dropped_transport_misses_nothing(live):
     inst, server, emulator, admin = live
-    psid = emulator.customer("Rae")
-    emulator.say(psid, "first")
-    conversation = conversation_of(server, psid)["id"]
+    psid, conversation = customer_conversation(server, emulator, "Rae", "first")
     raw = RawSocket(server.url, {"token": inst.token})
     pid = raw.connect["pid"]
     raw.emit("join:conversation", conversation, ack_id=1)
