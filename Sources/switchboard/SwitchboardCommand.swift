@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import SwitchboardApp
+import SwitchboardStore
 
 @main
 struct SwitchboardCommand: AsyncParsableCommand {
@@ -28,6 +29,15 @@ func loadConfiguration() async throws -> SwitchboardConfiguration {
     } catch let error as ConfigurationError {
         FileHandle.standardError.write(Data("switchboard: configuration error: \(error)\n".utf8))
         throw ExitCode(78)
+    }
+}
+
+/// Runs `body` with the store of the configured database (the embedded one migrated).
+func withStore<T: Sendable>(_ body: @Sendable (SQLStore, SwitchboardConfiguration) async throws -> T) async throws -> T {
+    let configuration = try await loadConfiguration()
+    return try await Switchboard.withDatabase(configuration, logger: makeLogger()) { database in
+        try await Migrator(database: database).requireCurrentOrMigrateEmbedded(now: Date().millisecondsSince1970)
+        return try await body(SQLStore(database: database), configuration)
     }
 }
 

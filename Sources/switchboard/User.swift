@@ -69,12 +69,3 @@ struct UserCommand: AsyncParsableCommand {
         }
     }
 }
-
-/// Runs `body` with the store of the configured database (the embedded one migrated).
-func withStore<T: Sendable>(_ body: @Sendable (SQLStore, SwitchboardConfiguration) async throws -> T) async throws -> T {
-    let configuration = try await loadConfiguration()
-    return try await Switchboard.withDatabase(configuration, logger: makeLogger()) { database in
-        try await Migrator(database: database).requireCurrentOrMigrateEmbedded(now: Date().millisecondsSince1970)
-        return try await body(SQLStore(database: database), configuration)
-    }
-}
