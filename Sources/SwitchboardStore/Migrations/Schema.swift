@@ -9,7 +9,7 @@ struct Migration: Sendable {
 
 /// The whole history, oldest first.
 enum Schema {
-    static let migrations: [Migration] = [initial, outbound]
+    static let migrations: [Migration] = [initial, outbound, sendAttempts]
 
     static var latestVersion: Int { migrations.last?.version ?? 0 }
 
@@ -250,6 +250,17 @@ enum Schema {
         statements: [
             "ALTER TABLE messages ADD COLUMN quick_replies TEXT",
             "ALTER TABLE messages ADD COLUMN error_kind TEXT",
+        ]
+    )
+
+    /// When a send of the message went out to Meta and its outcome is not yet recorded. A
+    /// process killed mid-call leaves it set, so the next attempt knows Meta may have sent
+    /// the message and waits for the echo before sending again (invariant 5).
+    static let sendAttempts = Migration(
+        version: 3,
+        name: "send_attempts",
+        statements: [
+            "ALTER TABLE messages ADD COLUMN send_started_at BIGINT"
         ]
     )
 }
