@@ -221,6 +221,7 @@ struct InboundApplication {
                 """
                 UPDATE messages SET mid = COALESCE(mid, $3),
                     status = CASE WHEN status IN ('queued', 'failed') THEN 'sent' ELSE status END,
+                    sent_timestamp = CASE WHEN status IN ('queued', 'failed') THEN $4 ELSE sent_timestamp END,
                     sent_at = COALESCE(sent_at, $4), error_code = NULL, error_subcode = NULL, error_message = NULL,
                     send_started_at = NULL
                 WHERE id = $1 AND conversation_id = $2 AND (mid IS NULL OR status IN ('queued', 'failed'))

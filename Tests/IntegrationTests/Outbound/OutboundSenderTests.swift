@@ -81,7 +81,7 @@ struct SenderRig {
         inboundAgo: TimeInterval = 60,
         graph outboundGraph: (any OutboundGraph)? = nil,
         pacer: any OutboundPacer = PageSendPacer(),
-        configuration: OutboundSenderConfiguration = defaultConfiguration,
+        configuration: OutboundSenderConfiguration = SenderRig.defaultConfiguration,
         _ body: @Sendable (SenderRig) async throws -> Void
     ) async throws {
         try await TestDatabase.with(kind) { database in
