@@ -142,7 +142,7 @@ let package = Package(
         ),
         .testTarget(name: "EngineIOTests", dependencies: ["EngineIO", nioCore], swiftSettings: strictSettings),
         .testTarget(name: "SocketIOTests", dependencies: ["SocketIO", "EngineIO", nioCore], swiftSettings: strictSettings),
-        .testTarget(name: "MessengerTests", dependencies: ["Messenger", crypto, nioCore], swiftSettings: strictSettings),
+        .testTarget(name: "MessengerTests", dependencies: ["Messenger", "TestSupport", crypto, nioCore], swiftSettings: strictSettings),
         .testTarget(
             name: "GraphEmulatorTests",
             dependencies: [

@@ -221,7 +221,9 @@ struct InboundApplication {
                 """
                 UPDATE messages SET mid = COALESCE(mid, $3),
                     status = CASE WHEN status IN ('queued', 'failed') THEN 'sent' ELSE status END,
-                    sent_at = COALESCE(sent_at, $4), error_code = NULL, error_subcode = NULL, error_message = NULL
+                    sent_timestamp = CASE WHEN status IN ('queued', 'failed') THEN $4 ELSE sent_timestamp END,
+                    sent_at = COALESCE(sent_at, $4), error_code = NULL, error_subcode = NULL, error_message = NULL,
+                    send_started_at = NULL
                 WHERE id = $1 AND conversation_id = $2 AND (mid IS NULL OR status IN ('queued', 'failed'))
                 RETURNING \(MessageColumns.list)
                 """,
@@ -233,6 +235,14 @@ struct InboundApplication {
             if !rows.isEmpty {
                 statusChanges += rows
                 count("echo")
+                // A send waiting for this echo (after a timeout or a crash) need not wait
+                // out its bound: its conversation goes on now.
+                try await db.query(
+                    "UPDATE jobs SET run_at = $2 WHERE partition_key = $1 AND kind = $3 AND state = 'ready' AND run_at > $2",
+                    .text(JobKind.sendPartition(conversationId: String(conversationId))),
+                    .int(now),
+                    .text(JobKind.sendMessage.rawValue)
+                )
                 return
             }
             if try await db.first("SELECT id FROM messages WHERE id = $1 AND conversation_id = $2", .int(ownId), .int(conversationId)) != nil {
@@ -343,6 +353,16 @@ struct InboundApplication {
                 .int(counters.changed ? 1 : 0),
                 .int(counters.readWatermark),
                 .int(now)
+            )
+        }
+        if let lastInbound = counters.lastInbound {
+            // The customer wrote after Meta said they could not receive messages: they can
+            // again. Only a newer message clears the mark, so replaying old webhooks changes
+            // nothing (invariant 3).
+            try await db.query(
+                "UPDATE contacts SET unreachable_at = NULL WHERE id = $1 AND unreachable_at IS NOT NULL AND unreachable_at < $2",
+                .int(contactId),
+                .int(lastInbound)
             )
         }
         var realtime: [RealtimeEvent] = []

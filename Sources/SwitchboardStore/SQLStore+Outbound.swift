@@ -119,14 +119,15 @@ extension SQLStore: OutboundStore {
         return try await database.read { db in
             guard
                 let row = try await db.first(
-                    "SELECT \(MessageColumns.list), quick_replies FROM messages WHERE id = $1 AND direction = 'out'",
+                    "SELECT \(MessageColumns.list), quick_replies, send_started_at FROM messages WHERE id = $1 AND direction = 'out'",
                     .int(id)
                 )
             else { return nil }
             guard
                 let conversation = try await db.first(
                     """
-                    SELECT c.page_id, c.last_inbound_at, ct.psid FROM conversations c JOIN contacts ct ON ct.id = c.contact_id
+                    SELECT c.page_id, c.last_inbound_at, ct.psid, ct.unreachable_at FROM conversations c
+                    JOIN contacts ct ON ct.id = c.contact_id
                     WHERE c.id = $1
                     """,
                     .int(row.int("conversation_id") ?? 0)
@@ -140,7 +141,9 @@ extension SQLStore: OutboundStore {
                 psid: conversation.string("psid") ?? "",
                 quickReplies: JSONText.decode([QuickReplyDraft].self, row.string("quick_replies")) ?? [],
                 lastInboundAt: conversation.int("last_inbound_at"),
-                page: page
+                page: page,
+                sendStartedAt: row.int("send_started_at"),
+                contactUnreachableAt: conversation.int("unreachable_at")
             )
         }
     }
@@ -167,7 +170,7 @@ extension SQLStore: OutboundStore {
                     status = CASE WHEN status IN ('queued', 'failed') THEN 'sent' ELSE status END,
                     sent_timestamp = CASE WHEN status IN ('queued', 'failed') THEN $4 ELSE sent_timestamp END,
                     sent_at = COALESCE(sent_at, $3), error_code = NULL, error_subcode = NULL, error_message = NULL,
-                    error_kind = NULL, fbtrace_id = NULL, failed_at = NULL
+                    error_kind = NULL, fbtrace_id = NULL, failed_at = NULL, send_started_at = NULL
                 WHERE id = $1 AND (mid IS NULL OR status IN ('queued', 'failed'))
                 RETURNING \(MessageColumns.list)
                 """,
@@ -219,7 +222,7 @@ extension SQLStore: OutboundStore {
             let rows = try await db.query(
                 """
                 UPDATE messages SET status = 'failed', error_code = $2, error_subcode = $3, error_message = $4, fbtrace_id = $5,
-                    error_kind = $6, failed_at = $7
+                    error_kind = $6, failed_at = $7, send_started_at = NULL
                 WHERE id = $1 AND status = 'queued'
                 RETURNING \(MessageColumns.list)
                 """,
@@ -249,6 +252,27 @@ extension SQLStore: OutboundStore {
         }
         queue.wake()
         return events
+    }
+
+    /// Records that a Send API call for the queued message starts now.
+    public func beginSendAttempt(messageId: String) async throws {
+        try await setSendStarted(messageId: messageId, to: now)
+    }
+
+    /// The attempt's outcome is known: no echo wait is owed to it.
+    public func endSendAttempt(messageId: String) async throws {
+        try await setSendStarted(messageId: messageId, to: nil)
+    }
+
+    private func setSendStarted(messageId: String, to value: Int64?) async throws {
+        guard let id = Int64(messageId) else { return }
+        try await database.transaction { db in
+            try await db.query(
+                "UPDATE messages SET send_started_at = $2 WHERE id = $1 AND direction = 'out' AND status = 'queued'",
+                .int(id),
+                SQLValue(value)
+            )
+        }
     }
 
     /// Marks the Page "reauthorization required" (error 190).

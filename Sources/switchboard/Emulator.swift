@@ -19,6 +19,19 @@ struct Emulator: AsyncParsableCommand {
     @Option(help: "Port to listen on.") var port = 3100
     @Option(help: "Where to post webhooks.") var webhookURL = "http://127.0.0.1:3000/api/webhook/facebook"
     @Option(help: "Seconds between sample customer messages (0: no demo traffic).") var demoInterval = 15
+    @Option(
+        help: """
+            Pages to host. The first is the demo Page (100000000000001, token EAAemulator-demo-page-token); Page N+1 is \
+            100000000000001+N with token EAAemulator-page-token-N.
+            """
+    )
+    var pages = 1
+    @Option(help: "Send API calls per second per Page before the usage header reaches 100 % and calls fail with 613.")
+    var callsPerSecond = 300
+    @Option(help: "Milliseconds between a send's answer and its echo webhook.") var echoDelayMs = 5
+    @Option(help: "Milliseconds between the echo and the delivery webhook.") var deliveryDelayMs = 20
+    @Option(help: "Attempts per webhook POST before it is dropped (Meta retries for hours).") var webhookMaxAttempts = 5
+    @Option(help: "First webhook retry delay in milliseconds; doubles each attempt.") var webhookRetryBackoffMs = 100
 
     func run() async throws {
         guard let secret = ProcessInfo.processInfo.environment["FACEBOOK_APP_SECRET"] else {
@@ -27,6 +40,16 @@ struct Emulator: AsyncParsableCommand {
         }
         var configuration = EmulatorConfiguration.demo(appSecret: AppSecret(secret), webhookURL: webhookURL)
         if let appId = ProcessInfo.processInfo.environment["FACEBOOK_APP_ID"] { configuration.appId = appId }
+        if let first = configuration.pages.first, pages > 1, let base = Int(first.id) {
+            configuration.pages += (1..<pages).map {
+                EmulatedPage(id: String(base + $0), name: "Emulated Page \($0 + 1)", token: PageAccessToken("EAAemulator-page-token-\($0)"))
+            }
+        }
+        configuration.callsPerSecondPerPage = callsPerSecond
+        configuration.echoDelay = .milliseconds(echoDelayMs)
+        configuration.deliveryDelay = .milliseconds(deliveryDelayMs)
+        configuration.webhookMaxAttempts = webhookMaxAttempts
+        configuration.webhookRetryBackoff = .milliseconds(webhookRetryBackoffMs)
         let logger = makeLogger("graph-emulator")
         let emulator = GraphEmulator(configuration: configuration, logger: logger)
         var services: [any Service] = [GraphEmulatorServer.build(emulator: emulator, port: port, logger: logger)]

@@ -1,14 +1,12 @@
-"""Helpers for the accounts and realtime tests: the Graph emulator as a process, signing
-in through a real link, Socket.IO clients that record what they receive, and a minimal
+"""Helpers for the accounts and realtime tests: the Graph emulator as a process (wired to
+a server's live Page), signing in through a real link, Socket.IO clients that record what they receive, and a minimal
 raw Socket.IO v5 client for connection-state recovery (python-socketio does not resume
 sessions)."""
 
 from __future__ import annotations
 
 import json
-import os
 import queue
-import subprocess
 import threading
 import time
 import urllib.parse
@@ -17,60 +15,17 @@ from pathlib import Path
 import requests
 import socketio
 
-from conftest import binary, free_port, wait_until, APP_SECRET
+from conftest import APP_SECRET, binary, free_port
+from emulator import APP_ID, DEMO_PAGE, Emulator, page_token
 
-EMULATOR_PAGE = "100000000000001"
-EMULATOR_TOKEN = "EAAemulator-demo-page-token"
-EMULATOR_APP_ID = "947561230458812"
-
-
-class Emulator:
+def start_emulator(data_dir: Path, webhook_url: str) -> Emulator:
     """`switchboard emulator` on a free port, posting webhooks to `webhook_url`."""
-
-    def __init__(self, data_dir: Path, webhook_url: str):
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log_path = data_dir / f"emulator-{self.port}.log"
-        log = open(self.log_path, "wb")
-        env = {"PATH": os.environ.get("PATH", ""), "FACEBOOK_APP_SECRET": APP_SECRET, "FACEBOOK_APP_ID": EMULATOR_APP_ID}
-        self.proc = subprocess.Popen(
-            [binary(), "emulator", "--port", str(self.port), "--webhook-url", webhook_url, "--demo-interval", "0"],
-            env=env, stdout=log, stderr=subprocess.STDOUT,
-        )
-        log.close()
-        wait_until(lambda: requests.get(f"{self.url}/_emulator/clock", timeout=1).ok, 30, message="the emulator to start")
-
-    def customer(self, first: str, last: str = "Test", reads: bool = True) -> str:
-        r = requests.post(f"{self.url}/_emulator/pages/{EMULATOR_PAGE}/customers", json={"firstName": first, "lastName": last, "readsMessages": reads}, timeout=10)
-        assert r.status_code == 201, r.text
-        return r.json()["psid"]
-
-    def say(self, psid: str, text: str) -> str:
-        r = requests.post(f"{self.url}/_emulator/pages/{EMULATOR_PAGE}/customers/{psid}/messages", json={"text": text}, timeout=30)
-        assert r.ok, r.text
-        return r.json()["mid"]
-
-    def received(self, psid: str) -> list[dict]:
-        return requests.get(f"{self.url}/_emulator/pages/{EMULATOR_PAGE}/customers/{psid}/received", timeout=10).json()
-
-    def sender_actions(self, psid: str) -> list[str]:
-        answer = requests.get(f"{self.url}/_emulator/pages/{EMULATOR_PAGE}/customers/{psid}/sender_actions", timeout=10).json()
-        return [a["action"] for a in answer]
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            self.proc.wait(timeout=30)
+    return Emulator(binary(), free_port(), webhook_url, APP_SECRET, data_dir / "emulator.log")
 
 
 def live_env(emulator: Emulator) -> dict:
     """A server wired to the emulator's Page (live mode, not demo)."""
-    return {
-        "FACEBOOK_PAGE_ID": EMULATOR_PAGE,
-        "FACEBOOK_PAGE_ACCESS_TOKEN": EMULATOR_TOKEN,
-        "FACEBOOK_APP_ID": EMULATOR_APP_ID,
-        "GRAPH_API_URL": emulator.url,
-    }
+    return {"FACEBOOK_PAGE_ID": DEMO_PAGE, "FACEBOOK_PAGE_ACCESS_TOKEN": page_token(0), "FACEBOOK_APP_ID": APP_ID, "GRAPH_API_URL": emulator.url}
 
 
 def link_token(link: str) -> str:

@@ -16,7 +16,6 @@ import requests
 from conftest import BACKENDS, Instance, free_port, wait_until
 from realtime_support import (
     Client,
-    Emulator,
     RawSocket,
     add_user,
     connect_error,
@@ -24,6 +23,7 @@ from realtime_support import (
     link_token,
     live_env,
     redeem,
+    start_emulator,
 )
 
 
@@ -105,7 +105,7 @@ def live(backend, tmp_path):
     """A server on the emulator's Page, an admin signed in, and an API token."""
     inst = Instance(backend, tmp_path, page="configured")
     port = free_port()
-    emulator = Emulator(tmp_path, f"http://127.0.0.1:{port}/api/webhook/facebook")
+    emulator = start_emulator(tmp_path, f"http://127.0.0.1:{port}/api/webhook/facebook")
     try:
         server = inst.server(env=live_env(emulator), port=port)
         admin = add_user(inst, server, "admin@example.com", admin=True)
@@ -117,7 +117,7 @@ def live(backend, tmp_path):
 
 def customer_conversation(server, emulator, name: str, first_text: str) -> tuple[str, str]:
     """A new emulator customer who has written once, and the id of their conversation."""
-    psid = emulator.customer(name)
+    psid = emulator.add_customer(name, reads=True)
     emulator.say(psid, first_text)
     return psid, conversation_of(server, psid)["id"]
 
@@ -137,7 +137,7 @@ def test_webhook_reaches_sockets_and_a_reply_ticks_back(live):
     agent = Client(server.url, headers={"Cookie": cookie_header(admin)})
     integration = Client(server.url, auth={"token": inst.token}, transports=("polling",))
     try:
-        psid = emulator.customer("Ana")
+        psid = emulator.add_customer("Ana", reads=True)
         mid = emulator.say(psid, "Is the blue jacket in stock?")
         for client in (agent, integration):
             # (payload, event-log id, and the recovery offset Socket.IO appends to broadcasts)

@@ -1,41 +1,75 @@
+/// Which per-Page budget a send draws from (messenger-platform.md §8).
+public enum PageSendClass: Sendable, Hashable {
+    /// Text, links, reactions, stickers, images, files, sender actions: 300 calls/s.
+    case standard
+    /// Audio and video: 10 calls/s.
+    case media
+}
+
+/// The per-Page limits the sender keeps, and how it reacts to Meta's usage header.
+public struct PageRateLimits: Sendable, Hashable {
+    /// Sends per second per Page for `.standard`.
+    public var standardPerSecond: Double
+    /// Sends per second per Page for `.media`.
+    public var mediaPerSecond: Double
+    /// How many seconds of sends may go at once after a quiet spell. Small, because Meta
+    /// counts calls over a sliding second: a bucket of a whole second could put twice the
+    /// rate into one such second and get the Page throttled (613) for minutes.
+    public var burstSeconds: Double
+    /// Usage percentage above which sends are slowed.
+    public var slowDownAbovePercent: Int
+    /// Usage percentage up to which the slowdown is gentle; above it, it is steep.
+    public var kneePercent: Int
+    /// The fraction of the normal rate at `kneePercent`.
+    public var kneeFraction: Double
+    /// The slowest rate, as a fraction of the normal one, reached at 100 % usage.
+    public var minimumFraction: Double
+
+    public init(
+        standardPerSecond: Double = 300,
+        mediaPerSecond: Double = 10,
+        burstSeconds: Double = 0.1,
+        slowDownAbovePercent: Int = 80,
+        kneePercent: Int = 95,
+        kneeFraction: Double = 0.9,
+        minimumFraction: Double = 0.05
+    ) {
+        self.standardPerSecond = standardPerSecond
+        self.mediaPerSecond = mediaPerSecond
+        self.burstSeconds = burstSeconds
+        self.slowDownAbovePercent = slowDownAbovePercent
+        self.kneePercent = kneePercent
+        self.kneeFraction = kneeFraction
+        self.minimumFraction = minimumFraction
+    }
+
+    /// The share of the normal rate allowed at a usage percentage. Full speed up to the
+    /// threshold (80 %); then gently down to `kneeFraction` at the knee (95 %), so a Page
+    /// driven at its limit settles around 92 % of it instead of swinging between full
+    /// speed and a throttle; then steeply to `minimumFraction` at 100 %.
+    public func fraction(atUsagePercent usage: Int) -> Double {
+        let threshold = slowDownAbovePercent
+        guard usage > threshold else { return 1 }
+        let knee = max(threshold + 1, min(kneePercent, 99))
+        if usage <= knee {
+            let over = Double(usage - threshold) / Double(knee - threshold)
+            return 1 - over * (1 - kneeFraction)
+        }
+        let over = Double(min(usage, 100) - knee) / Double(100 - knee)
+        return kneeFraction - over * (kneeFraction - minimumFraction)
+    }
+}
+
 /// Per-Page send pacing as a pure value: a token bucket per Page and per class
 /// (text 300/s, audio/video 10/s, messenger-platform.md §8), slowed when Graph reports the
 /// Page's Business Use Case usage above 80 %, and paused until
 /// `estimated_time_to_regain_access` when the Page is throttled.
 ///
 /// Generic over `Clock` so tests drive it with instants they choose; it never sleeps: the
-/// sender asks `reserve`, and waits for the returned delay on its own clock.
+/// caller asks `reserve`, and waits for the returned delay on its own clock.
 public struct PageRateLimiter<C: Clock>: Sendable where C.Duration == Duration, C.Instant: Sendable {
-    /// Which budget a send draws from.
-    public enum SendClass: Sendable, Hashable {
-        /// Text, links, reactions, stickers, images, files, sender actions.
-        case standard
-        /// Audio and video.
-        case media
-    }
-
-    public struct Configuration: Sendable, Hashable {
-        /// Sends per second per Page for `.standard`.
-        public var standardPerSecond: Double
-        /// Sends per second per Page for `.media`.
-        public var mediaPerSecond: Double
-        /// Usage percentage above which sends are slowed.
-        public var slowDownAbovePercent: Int
-        /// The slowest rate, as a fraction of the normal one, reached at 100 % usage.
-        public var minimumFraction: Double
-
-        public init(
-            standardPerSecond: Double = 300,
-            mediaPerSecond: Double = 10,
-            slowDownAbovePercent: Int = 80,
-            minimumFraction: Double = 0.05
-        ) {
-            self.standardPerSecond = standardPerSecond
-            self.mediaPerSecond = mediaPerSecond
-            self.slowDownAbovePercent = slowDownAbovePercent
-            self.minimumFraction = minimumFraction
-        }
-    }
+    public typealias SendClass = PageSendClass
+    public typealias Configuration = PageRateLimits
 
     /// The answer to "may this Page send now?".
     public enum Decision: Sendable, Hashable {
@@ -72,7 +106,7 @@ public struct PageRateLimiter<C: Clock>: Sendable where C.Duration == Duration, 
             state.pausedUntil = nil
         }
         let rate = effectiveRate(sendClass, usagePercent: state.usagePercent)
-        let capacity = max(1, rate)
+        let capacity = max(1, rate * configuration.burstSeconds)
         var bucket = state.buckets[sendClass] ?? Bucket(tokens: capacity, updatedAt: now)
         let elapsed = max(0, seconds(bucket.updatedAt.duration(to: now)))
         bucket.tokens = min(capacity, bucket.tokens + elapsed * rate)
@@ -124,12 +158,7 @@ public struct PageRateLimiter<C: Clock>: Sendable where C.Duration == Duration, 
 
     private func effectiveRate(_ sendClass: SendClass, usagePercent: Int) -> Double {
         let base = sendClass == .media ? configuration.mediaPerSecond : configuration.standardPerSecond
-        let threshold = configuration.slowDownAbovePercent
-        guard usagePercent > threshold else { return base }
-        // Linear from full speed at the threshold down to `minimumFraction` at 100 %.
-        let over = Double(min(usagePercent, 100) - threshold) / Double(max(1, 100 - threshold))
-        let fraction = configuration.minimumFraction + (1 - over) * (1 - configuration.minimumFraction)
-        return base * fraction
+        return base * configuration.fraction(atUsagePercent: usagePercent)
     }
 
     private func seconds(_ duration: Duration) -> Double {

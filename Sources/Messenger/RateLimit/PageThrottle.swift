@@ -1,27 +1,44 @@
-/// `PageRateLimiter` shared by a process's senders, waiting on a clock: `acquire` returns
-/// when the Page may send. Use `ContinuousClock` in production and a manual clock in tests.
+/// `PageRateLimiter` shared by a process's senders, waiting on an injected clock: `acquire`
+/// returns when the Page may send. Production uses `ContinuousClock`; tests pass a manual
+/// clock and move it themselves, so pacing is tested without sleeping or timing anything.
 public actor PageThrottle<C: Clock> where C.Duration == Duration, C.Instant: Sendable {
     private var limiter: PageRateLimiter<C>
     private let clock: C
 
-    public init(clock: C, configuration: PageRateLimiter<C>.Configuration = .init()) {
+    public init(clock: C, configuration: PageRateLimits = .init()) {
         self.clock = clock
         self.limiter = PageRateLimiter(configuration: configuration)
     }
 
     /// Waits (on the clock) until the Page has a token for this class, then takes it.
     /// Throws `CancellationError` if the task is cancelled while waiting.
-    public func acquire(page: String, class sendClass: PageRateLimiter<C>.SendClass = .standard) async throws {
+    public func acquire(page: String, class sendClass: PageSendClass = .standard) async throws {
+        _ = try await acquire(page: page, class: sendClass, limit: nil)
+    }
+
+    /// Like `acquire(page:class:)`, but waits in place only while each wait is at most
+    /// `limit`: a longer one (a paused Page, a heavily slowed one) is returned instead, and
+    /// no token is taken, so the caller can reschedule its job rather than hold a worker.
+    /// nil means a token was taken.
+    public func acquire(page: String, class sendClass: PageSendClass, waitingAtMost limit: Duration) async throws -> Duration? {
+        try await acquire(page: page, class: sendClass, limit: limit)
+    }
+
+    private func acquire(page: String, class sendClass: PageSendClass, limit: Duration?) async throws -> Duration? {
         while true {
             switch limiter.reserve(page: page, class: sendClass, now: clock.now) {
-            case .proceed: return
-            case .wait(let delay): try await clock.sleep(for: delay)
+            case .proceed: return nil
+            case .wait(let delay):
+                if let limit, delay > limit { return delay }
+                try await clock.sleep(for: delay)
             }
         }
     }
 
-    /// Feeds a response's usage header (slows above 80 %, pauses when throttled).
-    public func record(usage: BusinessUseCaseUsage, page: String) {
+    /// Feeds a response's usage header (slows above 80 %, pauses when throttled); nil (no
+    /// header) changes nothing.
+    public func record(usage: BusinessUseCaseUsage?, page: String) {
+        guard let usage else { return }
         limiter.record(usage: usage, page: page, now: clock.now)
     }
 
@@ -33,5 +50,17 @@ public actor PageThrottle<C: Clock> where C.Duration == Duration, C.Instant: Sen
     /// Until when the Page is paused, for the dashboard.
     public func pausedUntil(page: String) -> C.Instant? {
         limiter.pausedUntil(page: page, now: clock.now)
+    }
+
+    /// Sends per second the Page is allowed now (lower after a high usage header).
+    public func currentRate(page: String, class sendClass: PageSendClass = .standard) -> Double {
+        limiter.currentRate(page: page, class: sendClass)
+    }
+}
+
+extension PageThrottle where C == ContinuousClock {
+    /// On the monotonic clock: what a server uses.
+    public init(configuration: PageRateLimits = .init()) {
+        self.init(clock: ContinuousClock(), configuration: configuration)
     }
 }

@@ -74,6 +74,12 @@ public struct OutboundSendContext: Sendable, Equatable {
     public var lastInboundAt: Int64?
     /// The Page as stored; nil when it was never connected.
     public var page: PageRecord?
+    /// When an earlier attempt started a Send API call whose outcome was never recorded
+    /// (ms since 1970): Meta may have sent the message.
+    public var sendStartedAt: Int64?
+    /// When Meta said the customer cannot receive messages (551 / 1545041, …), unless they
+    /// wrote again since.
+    public var contactUnreachableAt: Int64?
 
     public init(
         message: Message,
@@ -81,7 +87,9 @@ public struct OutboundSendContext: Sendable, Equatable {
         psid: String,
         quickReplies: [QuickReplyDraft],
         lastInboundAt: Int64?,
-        page: PageRecord?
+        page: PageRecord?,
+        sendStartedAt: Int64? = nil,
+        contactUnreachableAt: Int64? = nil
     ) {
         self.message = message
         self.pageId = pageId
@@ -89,6 +97,8 @@ public struct OutboundSendContext: Sendable, Equatable {
         self.quickReplies = quickReplies
         self.lastInboundAt = lastInboundAt
         self.page = page
+        self.sendStartedAt = sendStartedAt
+        self.contactUnreachableAt = contactUnreachableAt
     }
 }
 
@@ -116,6 +126,12 @@ public protocol OutboundStore: Sendable {
         completing job: Job?
     ) async throws
         -> [RealtimeEvent]
+    /// A Send API call for the queued message starts now: recorded before the call, so a
+    /// process that dies mid-call leaves a trace (`OutboundSendContext.sendStartedAt`).
+    func beginSendAttempt(messageId: String) async throws
+    /// The attempt's outcome is known (Meta refused it, or the echo wait is scheduled):
+    /// the next attempt need not wait for an echo.
+    func endSendAttempt(messageId: String) async throws
     /// The Page's token was refused (190): its sends wait until a new token is saved.
     func markPageReauthorizationRequired(pageId: String, reason: String) async throws
     /// A new token was saved: the Page's waiting sends run now.
@@ -127,4 +143,7 @@ extension SwitchboardError.Code {
     public static let windowClosed = SwitchboardError.Code("window.closed")
     /// The message itself is not acceptable (empty, too long, too many quick replies).
     public static let messageInvalid = SwitchboardError.Code("message.invalid")
+    /// Meta said the customer cannot receive messages (blocked the Page, deactivated,
+    /// turned messages off); later sends fail before calling Meta until they write again.
+    public static let contactUnreachable = SwitchboardError.Code("contact.unreachable")
 }

@@ -15,38 +15,24 @@ public protocol OutboundGraph: Sendable {
 
 extension GraphClient: OutboundGraph {}
 
-/// Per-Page send pacing shared by every send of this process: `PageRateLimiter` (a pure
-/// value) behind an actor, on the monotonic clock.
-public actor PageSendPacer {
-    private var limiter: PageRateLimiter<ContinuousClock>
-    private let clock = ContinuousClock()
-
-    public init(configuration: PageRateLimiter<ContinuousClock>.Configuration = .init()) {
-        limiter = PageRateLimiter(configuration: configuration)
-    }
-
-    /// nil: go now (a token was taken); otherwise ask again after this long.
-    public func reserve(page: String, class sendClass: PageRateLimiter<ContinuousClock>.SendClass) -> Duration? {
-        switch limiter.reserve(page: page, class: sendClass, now: clock.now) {
-        case .proceed: nil
-        case .wait(let duration): duration
-        }
-    }
-
+/// Per-Page send pacing as the sender uses it: one instance per process, shared by every
+/// send, so a Page's sends together keep its rate (messenger-platform.md §8).
+/// `PageThrottle` is the implementation; its clock is injected, so tests drive pacing with a
+/// manual clock and never sleep.
+public protocol OutboundPacer: Sendable {
+    /// nil: go now (a token was taken). Otherwise the wait that was longer than `limit`
+    /// (no token taken): the sender reschedules its job instead of holding a worker.
+    func acquire(page: String, class sendClass: PageSendClass, waitingAtMost limit: Duration) async throws -> Duration?
     /// Feeds `X-Business-Use-Case-Usage`: slows above 80 %, pauses when throttled.
-    public func record(usage: BusinessUseCaseUsage?, page: String) {
-        guard let usage else { return }
-        limiter.record(usage: usage, page: page, now: clock.now)
-    }
-
+    func record(usage: BusinessUseCaseUsage?, page: String) async
     /// Pauses the Page (32, 613, or 4 with a regain time).
-    public func pause(page: String, for duration: Duration) {
-        limiter.pause(page: page, for: duration, now: clock.now)
-    }
-
-    /// Sends per second currently allowed for the Page.
-    public func currentRate(page: String) -> Double { limiter.currentRate(page: page) }
+    func pause(page: String, for duration: Duration) async
 }
+
+extension PageThrottle: OutboundPacer {}
+
+/// The pacer a server runs with: `PageThrottle` on the monotonic clock.
+public typealias PageSendPacer = PageThrottle<ContinuousClock>
 
 /// Typing indicators and read marks are sent alone and directly, never queued behind
 /// messages; this keeps each conversation to one of each action per `minimumInterval`

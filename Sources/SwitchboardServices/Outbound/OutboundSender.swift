@@ -49,7 +49,7 @@ public struct OutboundSender: JobHandler {
     let graph: any OutboundGraph
     let box: SecretBox
     let publisher: any EventPublisher
-    let pacer: PageSendPacer
+    let pacer: any OutboundPacer
     let clock: any WallClock
     let configuration: OutboundSenderConfiguration
     let logger: Logger
@@ -60,7 +60,7 @@ public struct OutboundSender: JobHandler {
         graph: any OutboundGraph,
         box: SecretBox,
         publisher: any EventPublisher,
-        pacer: PageSendPacer,
+        pacer: any OutboundPacer,
         clock: any WallClock,
         configuration: OutboundSenderConfiguration = .init(),
         logger: Logger
@@ -92,6 +92,19 @@ public struct OutboundSender: JobHandler {
         guard message.status == .queued, message.facebookMessageId == nil else {
             if message.status != .queued { count("already_done") } else { count("echo_reconciled") }
             try await queue.complete(job)
+            return
+        }
+        if context.sendStartedAt != nil {
+            // An earlier attempt called Meta and its outcome was never recorded (the
+            // process died mid-call): Meta may have sent it. Wait once for the echo with
+            // our id; if it does not come, the next attempt sends (invariant 5).
+            count("crash_echo_wait")
+            try await retry(job, after: configuration.echoWait, reason: "an earlier attempt's outcome is unknown; waiting for Meta's echo")
+            try await store.endSendAttempt(messageId: messageId)
+            return
+        }
+        if context.contactUnreachableAt != nil {
+            try await fail(job, messageId, Self.contactUnreachable)
             return
         }
         guard let page = context.page, let sealed = page.sealedAccessToken else {
@@ -131,17 +144,15 @@ public struct OutboundSender: JobHandler {
         }
 
         let request = Self.request(for: context, messagingType: messagingType)
-        let sendClass: PageRateLimiter<ContinuousClock>.SendClass =
+        let sendClass: PageSendClass =
             if case .attachment(let type, _) = request.content, type.isMedia { .media } else { .standard }
-        while let wait = await pacer.reserve(page: page.id, class: sendClass) {
-            guard wait <= configuration.maxInlineRateWait else {
-                try await retry(job, after: wait, reason: "the Page is paused or over its rate")
-                return
-            }
-            try await Task.sleep(for: wait)
+        if let wait = try await pacer.acquire(page: page.id, class: sendClass, waitingAtMost: configuration.maxInlineRateWait) {
+            try await retry(job, after: wait, reason: "the Page is paused or over its rate")
+            return
         }
 
         let requestedAt = clock.now().millisecondsSince1970
+        try await store.beginSendAttempt(messageId: messageId)
         let outcome: Result<SendResult, GraphError>
         do {
             outcome = .success(try await graph.send(pageId: page.id, token: token, request: request))
@@ -184,15 +195,22 @@ public struct OutboundSender: JobHandler {
                 "attempt": "\(job.attempt)",
             ]
         )
+        if failure.action == .retry && failure.isAmbiguous && job.attempt < configuration.maxRetryableAttempts {
+            // Meta may have sent it: wait for the echo with our id; the next attempt finds
+            // the mid and stops, or sends again if none came. The wait is scheduled before
+            // the attempt's mark is cleared, so a crash in between only waits twice.
+            count("ambiguous")
+            try await retry(job, after: configuration.echoWait, reason: failure.reason)
+            try await store.endSendAttempt(messageId: messageId)
+            return
+        }
+        // Meta answered: it did not send the message. Cleared before the job is
+        // rescheduled, so the next attempt's mark is never erased by this one.
+        try await store.endSendAttempt(messageId: messageId)
         switch failure.action {
         case .retry:
             if job.attempt >= configuration.maxRetryableAttempts {
                 try await fail(job, messageId, messageError)
-            } else if failure.isAmbiguous {
-                // Meta may have sent it: wait for the echo with our id; the next attempt
-                // finds the mid and stops, or sends again if none came.
-                count("ambiguous")
-                try await retry(job, after: configuration.echoWait, reason: failure.reason)
             } else {
                 count("retry")
                 try await retry(
@@ -231,6 +249,15 @@ public struct OutboundSender: JobHandler {
         count("failed")
         await publisher.publish(events)
     }
+
+    /// Why a message to a customer Meta called unreachable fails without a call.
+    static let contactUnreachable = MessageError(
+        code: nil,
+        subcode: nil,
+        message:
+            "This person can't receive messages from the Page right now (they may have blocked it or deactivated their account), so the reply was not sent. Sending works again once they write to the Page.",
+        kind: SwitchboardError.Code.contactUnreachable.rawValue
+    )
 
     private func count(_ outcome: String) {
         Counter(label: "switchboard_sends_total", dimensions: [("outcome", outcome)]).increment()

@@ -9,7 +9,7 @@ struct Migration: Sendable {
 
 /// The whole history, oldest first.
 enum Schema {
-    static let migrations: [Migration] = [initial, outbound, accounts]
+    static let migrations: [Migration] = [initial, outbound, sendAttempts, accounts]
 
     static var latestVersion: Int { migrations.last?.version ?? 0 }
 
@@ -253,11 +253,22 @@ enum Schema {
         ]
     )
 
+    /// When a send of the message went out to Meta and its outcome is not yet recorded. A
+    /// process killed mid-call leaves it set, so the next attempt knows Meta may have sent
+    /// the message and waits for the echo before sending again (invariant 5).
+    static let sendAttempts = Migration(
+        version: 3,
+        name: "send_attempts",
+        statements: [
+            "ALTER TABLE messages ADD COLUMN send_started_at BIGINT"
+        ]
+    )
+
     /// Accounts and realtime (issue 6): the Pages an agent is limited to (JSON list, NULL
     /// = every Page), and the indexes sign-in rate limits, session revocation and the
     /// realtime log's pruning use.
     static let accounts = Migration(
-        version: 3,
+        version: 4,
         name: "accounts",
         statements: [
             "ALTER TABLE users ADD COLUMN page_ids TEXT",

@@ -66,6 +66,7 @@ final class ScriptedGraph: OutboundGraph {
 struct SenderRig {
     static let page = Webhook.page
     static let secret = "test-secret-that-is-long-enough"
+    static let pageToken = "EAA-secret-page-token"
     let store: SQLStore
     let clock: ManualWallClock
     let graph: ScriptedGraph
@@ -73,16 +74,21 @@ struct SenderRig {
     let conversationId: String
     let publisher: RecordingPublisher
 
+    /// `graph` replaces the scripted Graph (e.g. a `GraphClient` on the emulator); `pacer`
+    /// and `configuration` replace the defaults (e.g. a pacer on a manual clock).
     static func with(
         _ kind: TestDatabaseKind,
         inboundAgo: TimeInterval = 60,
+        graph outboundGraph: (any OutboundGraph)? = nil,
+        pacer: any OutboundPacer = PageSendPacer(),
+        configuration: OutboundSenderConfiguration = SenderRig.defaultConfiguration,
         _ body: @Sendable (SenderRig) async throws -> Void
     ) async throws {
         try await TestDatabase.with(kind) { database in
             let clock = ManualWallClock()
             let store = SQLStore(database: database, clock: clock)
             let box = SecretBox(secret: secret)
-            try await store.savePage(PageRecord(id: page, name: "Shop", sealedAccessToken: try box.seal("EAA-secret-page-token")))
+            try await store.savePage(PageRecord(id: page, name: "Shop", sealedAccessToken: try box.seal(pageToken)))
             let inboundAt = clock.now().addingTimeInterval(-inboundAgo).millisecondsSince1970
             _ = try await store.storeWebhook(body: Webhook.body([Webhook.message(psid: "cust1", mid: "m_in_1", text: "hi", timestamp: inboundAt)]))
             try await InboundDrain(store: store).run()
@@ -92,23 +98,39 @@ struct SenderRig {
             let sender = OutboundSender(
                 store: store,
                 queue: store.queue,
-                graph: graph,
+                graph: outboundGraph ?? graph,
                 box: box,
                 publisher: publisher,
-                pacer: PageSendPacer(),
+                pacer: pacer,
                 clock: clock,
-                configuration: OutboundSenderConfiguration(
-                    echoWait: .seconds(10),
-                    backoff: Backoff(base: .seconds(1), cap: .seconds(8)),
-                    maxRetryableAttempts: 3,
-                    reauthorizationRecheck: .seconds(60)
-                ),
+                configuration: configuration,
                 logger: TestDatabase.logger
             )
             try await body(
                 SenderRig(store: store, clock: clock, graph: graph, sender: sender, conversationId: conversation.id, publisher: publisher)
             )
         }
+    }
+
+    static let defaultConfiguration = OutboundSenderConfiguration(
+        echoWait: .seconds(10),
+        backoff: Backoff(base: .seconds(1), cap: .seconds(8)),
+        maxRetryableAttempts: 3,
+        reauthorizationRecheck: .seconds(60)
+    )
+
+    /// Stores a webhook from the customer (a message `secondsAgo` on the rig's clock) or,
+    /// with `echoOf`, the echo of our message with its id in `metadata`, and applies it.
+    func inbound(_ text: String, mid: String, secondsAgo: TimeInterval = 0, echoOf messageId: String? = nil) async throws {
+        let timestamp = clock.now().addingTimeInterval(-secondsAgo).millisecondsSince1970
+        let event =
+            if let messageId {
+                #"{"sender":{"id":"\#(Self.page)"},"recipient":{"id":"cust1"},"timestamp":\#(timestamp),"message":{"mid":"\#(mid)","is_echo":true,"app_id":"app-ours","metadata":"\#(messageId)","text":"\#(text)"}}"#
+            } else {
+                Webhook.message(psid: "cust1", mid: mid, text: text, timestamp: timestamp)
+            }
+        _ = try await store.storeWebhook(body: Webhook.body([event]))
+        try await drain()
     }
 
     @discardableResult
@@ -306,10 +328,7 @@ struct OutboundSenderTests {
             try await rig.drain()
             #expect(try await rig.message(message.id).status == .queued)
             // The echo with our id arrives while the sender waits.
-            let echo =
-                #"{"sender":{"id":"\#(SenderRig.page)"},"recipient":{"id":"cust1"},"timestamp":\#(rig.clock.now().millisecondsSince1970),"message":{"mid":"m_echo_1","is_echo":true,"app_id":"app-ours","metadata":"\#(message.id)","text":"maybe sent"}}"#
-            _ = try await rig.store.storeWebhook(body: Webhook.body([echo]))
-            try await rig.drain()
+            try await rig.inbound("maybe sent", mid: "m_echo_1", echoOf: message.id)
             rig.clock.advance(by: 11)
             try await rig.drain()
             let reconciled = try await rig.message(message.id)

@@ -1,10 +1,11 @@
 import Messenger
+import TestSupport
 import Testing
 
-/// Driven with instants we choose: a manual clock, no sleeping.
+/// Driven with instants we choose on a manual clock: no sleeping, no timing.
 @Suite struct PageRateLimiterTests {
-    typealias Limiter = PageRateLimiter<ContinuousClock>
-    let t0 = ContinuousClock.now
+    typealias Limiter = PageRateLimiter<ManualClock>
+    let t0 = ManualClock.Instant(offset: .seconds(1000))
 
     func usage(_ percent: Int, regainMinutes: Int = 0, id: String = "P") -> BusinessUseCaseUsage {
         BusinessUseCaseUsage(entries: [
@@ -12,18 +13,35 @@ import Testing
         ])
     }
 
-    func burst(_ limiter: inout Limiter, page: String = "P", class sendClass: Limiter.SendClass = .standard, at now: ContinuousClock.Instant) -> Int {
+    func burst(_ limiter: inout Limiter, page: String = "P", class sendClass: Limiter.SendClass = .standard, at now: ManualClock.Instant) -> Int {
         var count = 0
         while limiter.reserve(page: page, class: sendClass, now: now) == .proceed { count += 1 }
         return count
     }
 
-    @Test func defaultBurstsAre300And10PerSecond() {
+    @Test func defaultBurstsAreATenthOfASecondOf300And10() {
         var limiter = Limiter()
-        #expect(burst(&limiter, at: t0) == 300)
-        #expect(burst(&limiter, class: .media, at: t0) == 10)
+        #expect(burst(&limiter, at: t0) == 30)
+        #expect(burst(&limiter, class: .media, at: t0) == 1)
         // Pages are independent.
-        #expect(burst(&limiter, page: "Q", at: t0) == 300)
+        #expect(burst(&limiter, page: "Q", at: t0) == 30)
+    }
+
+    /// Meta counts calls over a sliding second: over any second the bucket lets through the
+    /// rate plus one burst, never twice the rate.
+    @Test func anySlidingSecondHoldsTheRatePlusOneBurst() {
+        var limiter = Limiter()
+        var sent: [ManualClock.Instant] = []
+        var now = t0
+        while now < t0 + .seconds(5) {
+            while limiter.reserve(page: "P", now: now) == .proceed { sent.append(now) }
+            now = now + .milliseconds(1)
+        }
+        for (index, start) in sent.enumerated() {
+            let inWindow = sent[index...].prefix { $0 < start + .seconds(1) }.count
+            #expect(inWindow <= 330)
+        }
+        #expect(sent.count >= 1500)
     }
 
     @Test func refillsWithTime() {
@@ -36,7 +54,8 @@ import Testing
         #expect(delay == .milliseconds(100))
         #expect(limiter.reserve(page: "P", class: .media, now: t0 + .milliseconds(99)) != .proceed)
         #expect(limiter.reserve(page: "P", class: .media, now: t0 + .milliseconds(100)) == .proceed)
-        #expect(burst(&limiter, class: .media, at: t0 + .seconds(10)) == 10)
+        #expect(burst(&limiter, class: .media, at: t0 + .seconds(10)) == 1)
+        #expect(burst(&limiter, at: t0 + .seconds(10)) == 30)
     }
 
     @Test func slowsDownAbove80Percent() {
@@ -45,7 +64,12 @@ import Testing
         #expect(limiter.currentRate(page: "P") == 300)
         limiter.record(usage: usage(90), page: "P", now: t0)
         #expect(limiter.currentRate(page: "P") < 300)
-        #expect(limiter.currentRate(page: "P") > 100)
+        #expect(limiter.currentRate(page: "P") > 270)
+        // Gently to 90 % of the rate at 95 % usage, then steeply.
+        limiter.record(usage: usage(95), page: "P", now: t0)
+        #expect(abs(limiter.currentRate(page: "P") - 270) < 1e-9)
+        limiter.record(usage: usage(99), page: "P", now: t0)
+        #expect(limiter.currentRate(page: "P") < 100)
         limiter.record(usage: usage(100), page: "P", now: t0)
         #expect(abs(limiter.currentRate(page: "P") - 15) < 1e-9)
         #expect(abs(limiter.currentRate(page: "P", class: .media) - 0.5) < 1e-9)

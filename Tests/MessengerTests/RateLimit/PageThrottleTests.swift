@@ -1,15 +1,16 @@
 import Messenger
+import TestSupport
 import Testing
 
 @Suite(.timeLimit(.minutes(1))) struct PageThrottleTests {
     @Test func waitsOnTheClockForTheNextToken() async throws {
         let clock = ManualClock()
         let throttle = PageThrottle(clock: clock)
-        for _ in 0..<10 { try await throttle.acquire(page: "P", class: .media) }
+        try await throttle.acquire(page: "P", class: .media)
         var sleeps = clock.sleeps.makeAsyncIterator()
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await throttle.acquire(page: "P", class: .media) }
-            // The 11th audio send in the same instant sleeps for exactly one token (1/10 s).
+            // The second audio send in the same instant sleeps for exactly one token (1/10 s).
             #expect(await sleeps.next() == ManualClock.Instant(offset: .milliseconds(100)))
             clock.advance(by: .milliseconds(100))
             try await group.waitForAll()
@@ -31,6 +32,40 @@ import Testing
         }
         #expect(await throttle.pausedUntil(page: "P") == nil)
         try await throttle.acquire(page: "Q")
+    }
+
+    @Test func longerWaitsThanTheLimitAreReturnedNotSlept() async throws {
+        let clock = ManualClock()
+        let throttle = PageThrottle(clock: clock)
+        await throttle.pause(page: "P", for: .seconds(60))
+        // Paused: the wait is handed back, no token is taken, nothing sleeps.
+        #expect(try await throttle.acquire(page: "P", class: .standard, waitingAtMost: .seconds(1)) == .seconds(60))
+        clock.advance(by: .seconds(60))
+        #expect(try await throttle.acquire(page: "P", class: .standard, waitingAtMost: .seconds(1)) == nil)
+
+        // A wait within the limit is slept on the clock, then the token is taken.
+        try await throttle.acquire(page: "Q", class: .media)
+        var sleeps = clock.sleeps.makeAsyncIterator()
+        try await withThrowingTaskGroup(of: Duration?.self) { group in
+            group.addTask { try await throttle.acquire(page: "Q", class: .media, waitingAtMost: .seconds(1)) }
+            #expect(await sleeps.next() == ManualClock.Instant(offset: .seconds(60) + .milliseconds(100)))
+            clock.advance(by: .milliseconds(100))
+            #expect(try await group.next() == .some(nil))
+        }
+    }
+
+    @Test func usageAbove80PercentStretchesTheWaits() async throws {
+        let clock = ManualClock()
+        let throttle = PageThrottle(clock: clock, configuration: PageRateLimits(standardPerSecond: 10))
+        let full = BusinessUseCaseUsage(entries: ["P": [.init(type: "pages", callCount: 100, totalCPUTime: 1, totalTime: 1)]])
+        await throttle.record(usage: full, page: "P")
+        #expect(await throttle.currentRate(page: "P") == 0.5)
+        try await throttle.acquire(page: "P")
+        // At 100 % usage a token comes every 2 s instead of every 100 ms.
+        #expect(try await throttle.acquire(page: "P", class: .standard, waitingAtMost: .seconds(1)) == .seconds(2))
+        let calm = BusinessUseCaseUsage(entries: ["P": [.init(type: "pages", callCount: 10, totalCPUTime: 1, totalTime: 1)]])
+        await throttle.record(usage: calm, page: "P")
+        #expect(await throttle.currentRate(page: "P") == 10)
     }
 
     @Test func cancellationEndsTheWait() async throws {

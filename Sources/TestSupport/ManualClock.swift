@@ -1,12 +1,14 @@
 import Synchronization
 
-/// A clock that moves only when told, for rate-limit tests without sleeping.
-final class ManualClock: Clock, Sendable {
-    struct Instant: InstantProtocol {
-        var offset: Duration
-        func advanced(by duration: Duration) -> Instant { Instant(offset: offset + duration) }
-        func duration(to other: Instant) -> Duration { other.offset - offset }
-        static func < (lhs: Instant, rhs: Instant) -> Bool { lhs.offset < rhs.offset }
+/// A monotonic clock that moves only when told: pacing and rate-limit tests watch what
+/// sleeps (`sleeps`) and release it with `advance`, instead of sleeping or timing anything.
+public final class ManualClock: Clock, Sendable {
+    public struct Instant: InstantProtocol {
+        public var offset: Duration
+        public init(offset: Duration) { self.offset = offset }
+        public func advanced(by duration: Duration) -> Instant { Instant(offset: offset + duration) }
+        public func duration(to other: Instant) -> Duration { other.offset - offset }
+        public static func < (lhs: Instant, rhs: Instant) -> Bool { lhs.offset < rhs.offset }
     }
 
     private struct Sleeper {
@@ -22,15 +24,15 @@ final class ManualClock: Clock, Sendable {
 
     private let state = Mutex(State())
     /// Yields the deadline each time something starts sleeping.
-    let sleeps: AsyncStream<Instant>
+    public let sleeps: AsyncStream<Instant>
     private let sleepsContinuation: AsyncStream<Instant>.Continuation
 
-    init() { (sleeps, sleepsContinuation) = AsyncStream<Instant>.makeStream() }
+    public init() { (sleeps, sleepsContinuation) = AsyncStream<Instant>.makeStream() }
 
-    var now: Instant { state.withLock { $0.now } }
-    var minimumResolution: Duration { .nanoseconds(1) }
+    public var now: Instant { state.withLock { $0.now } }
+    public var minimumResolution: Duration { .nanoseconds(1) }
 
-    func sleep(until deadline: Instant, tolerance: Duration?) async throws {
+    public func sleep(until deadline: Instant, tolerance: Duration?) async throws {
         let id = state.withLock { state in
             defer { state.nextId += 1 }
             return state.nextId
@@ -49,7 +51,7 @@ final class ManualClock: Clock, Sendable {
         }
     }
 
-    func advance(by duration: Duration) {
+    public func advance(by duration: Duration) {
         let due = state.withLock { state -> [Sleeper] in
             state.now = state.now.advanced(by: duration)
             let now = state.now

@@ -1,0 +1,336 @@
+#!/usr/bin/env python3
+"""Orchestrates the send benchmark (run it through `scripts/bench send`).
+
+Each scenario starts a fresh release `switchboard serve` (SQLite, or PostgreSQL with
+--pg-url) and a fresh `switchboard emulator` (its own process, playing Meta), connects the
+emulator's Pages through `POST /api/pages`, lets every customer write once (which opens the
+window), then queues MESSAGES replies over CONVERSATIONS conversations through the REST API
+from several threads as fast as Switchboard takes them, and waits until none is queued.
+
+Reported per scenario, from Switchboard's stored times and the emulator's record:
+  msgs/s        replies sent / (last sentAt - first createdAt)
+  p50/p99       queued -> sent latency (sentAt - createdAt)
+  duplicates    replies the emulator received more than once (must be 0)
+  order         adjacent pairs a customer received out of written order (must be 0)
+  lost          replies never received (must be 0)
+  cpu           CPU seconds used by serve and by the emulator during the run
+Scenarios: no faults; 5 % retryable faults (1200 and 2, at random sends); and one Page at
+Meta's 300 calls/s carrying every conversation, where the Page's limit is the bottleneck
+(% of the limit achieved = msgs/s / 300).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import subprocess
+import sys
+import threading
+import time
+import urllib.parse
+import uuid
+from datetime import datetime
+from pathlib import Path
+
+import requests
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "Tests" / "e2e"))
+from emulator import APP_ID, Emulator, page_id, page_token  # noqa: E402
+
+SECRET = "bench-app-secret-0123456789"
+
+
+def log(msg: str):
+    print(f"[send] {msg}", file=sys.stderr, flush=True)
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def pct(values: list[float], p: float) -> float | None:
+    if not values:
+        return None
+    values = sorted(values)
+    return values[min(len(values) - 1, max(0, int(round(p / 100 * (len(values) - 1)))))]
+
+
+def cpu_seconds(pid: int) -> float:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError):
+        return 0.0
+
+
+def iso_seconds(value: str) -> float:
+    return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+
+
+def psql(url: str, sql: str):
+    out = subprocess.run(["psql", url, "-v", "ON_ERROR_STOP=1", "-qAtc", sql], capture_output=True, text=True, timeout=120)
+    if out.returncode:
+        raise RuntimeError(out.stderr)
+
+
+class Serve:
+    """A release `switchboard serve` on a fresh database, talking to the emulator."""
+
+    def __init__(self, binary: str, workdir: Path, graph_url: str, port: int, pg_admin_url: str | None, concurrency: int):
+        self.dir = workdir
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.binary = binary
+        self.env = {
+            "PATH": os.environ["PATH"],
+            "HOME": os.environ.get("HOME", "/root"),
+            "SWITCHBOARD_DATA_DIR": str(self.dir),
+            "FACEBOOK_APP_SECRET": SECRET,
+            "FACEBOOK_APP_ID": APP_ID,
+            "NEXTAUTH_SECRET": "bench-nextauth-secret-0123456789",
+            "GRAPH_API_URL": graph_url,
+            "LOG_LEVEL": "warning",
+            "SWITCHBOARD_WORKER_CONCURRENCY": str(concurrency),
+        }
+        if pg_admin_url:
+            name = "bench_send_" + uuid.uuid4().hex[:8]
+            psql(pg_admin_url, f"CREATE DATABASE {name}")
+            self.env["DATABASE_URL"] = urllib.parse.urlunsplit(urllib.parse.urlsplit(pg_admin_url)._replace(path="/" + name))
+        self.cli("migrate")
+        # A connected Page row keeps serve out of demo mode; the emulator's Pages are
+        # connected through the API below.
+        sql = "INSERT INTO pages (id, name, state, created_at, updated_at) VALUES ('900000000000009', 'Placeholder', 'active', 0, 0)"
+        if pg_admin_url:
+            psql(self.env["DATABASE_URL"], sql)
+        else:
+            import sqlite3
+
+            with sqlite3.connect(self.dir / "switchboard.sqlite") as conn:
+                conn.execute(sql)
+        self.token = self.cli("token", "create", "--name", "bench").strip().splitlines()[-1]
+        self.url = f"http://127.0.0.1:{port}"
+        self.log = open(self.dir / "serve.log", "wb")
+        self.proc = subprocess.Popen([binary, "serve", "--host", "127.0.0.1", "--port", str(port)], env=self.env, stdout=self.log, stderr=subprocess.STDOUT, cwd=self.dir)
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if requests.get(self.url + "/readyz", timeout=1).status_code == 200:
+                    break
+            except requests.RequestException:
+                pass
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"switchboard did not start; see {self.dir}/serve.log")
+            time.sleep(0.05)
+        self.session = requests.Session()
+        self.session.headers["Authorization"] = f"Bearer {self.token}"
+
+    def cli(self, *args: str) -> str:
+        out = subprocess.run([self.binary, *args], env=self.env, capture_output=True, text=True, timeout=120, cwd=self.dir)
+        if out.returncode:
+            raise RuntimeError(f"switchboard {' '.join(args)}: {out.stderr}")
+        return out.stdout
+
+    def get(self, path: str, **params) -> dict:
+        r = self.session.get(self.url + path, params=params, timeout=60)
+        r.raise_for_status()
+        return r.json()
+
+    def conversations(self) -> dict[str, str]:
+        """psid -> conversation id."""
+        out, cursor = {}, None
+        while True:
+            params = {"limit": 500, **({"cursor": cursor} if cursor else {})}
+            page = self.get("/api/conversations", **params)
+            out.update({c["contact"]["psid"]: c["id"] for c in page["conversations"]})
+            cursor = page["nextCursor"]
+            if not cursor:
+                return out
+
+    def outbound(self, conversation: str) -> list[dict]:
+        page = self.get(f"/api/conversations/{conversation}/messages", limit=500)
+        return [m for m in page["messages"] if m["direction"] == "out"]
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()
+
+
+def run(args, name: str, pages: int, fault_ratio: float, calls_per_second: int) -> dict:
+    workdir = Path(args.workdir) / name.replace(" ", "-")
+    workdir.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    emulator = Emulator(
+        args.bin, free_port(), f"http://127.0.0.1:{port}/api/webhook/facebook", SECRET, workdir / "emulator.log",
+        pages=pages, calls_per_second=calls_per_second, echo_delay_ms=0, delivery_delay_ms=0,
+        webhook_max_attempts=20, webhook_retry_backoff_ms=100,
+    )
+    serve = Serve(args.bin, workdir, emulator.url, port, args.pg_url, args.concurrency)
+    try:
+        for n in range(pages):
+            r = serve.session.post(serve.url + "/api/pages", json={"id": page_id(n), "accessToken": page_token(n)}, timeout=30)
+            assert r.status_code == 201, r.text
+        customers = []  # (page, psid)
+        for c in range(args.conversations):
+            page = page_id(c % pages)
+            customers.append((page, emulator.add_customer(f"C{c}", page=page)))
+        threads = 16
+
+        def each(items, fn):
+            chunks = [items[i::threads] for i in range(threads)]
+            workers = [threading.Thread(target=lambda chunk=chunk: [fn(x) for x in chunk]) for chunk in chunks]
+            for w in workers:
+                w.start()
+            for w in workers:
+                w.join()
+
+        each(customers, lambda pc: emulator.say(pc[1], "hello", page=pc[0]))
+        deadline = time.monotonic() + 120
+        while len(conversation := serve.conversations()) < len(customers):
+            if time.monotonic() > deadline:
+                raise RuntimeError("the customers' conversations did not appear")
+            time.sleep(0.2)
+
+        total = args.messages
+        if fault_ratio > 0:
+            rng = random.Random(7)
+            for nth in sorted(rng.sample(range(1, int(total * 1.2)), int(total * fault_ratio))):
+                emulator.fault(nthSend=nth, error={"code": rng.choice([1200, 2])})
+        # Replies in written order per conversation: conversation c gets replies c, c+N, …
+        plan = [(i % len(customers), i) for i in range(total)]
+        written: dict[int, list[int]] = {c: [] for c in range(len(customers))}
+        lock = threading.Lock()
+        sessions = threading.local()
+
+        def post(item):
+            c, i = item
+            s = getattr(sessions, "s", None) or requests.Session()
+            sessions.s = s
+            psid = customers[c][1]
+            with lock:
+                written[c].append(i)
+            r = s.post(
+                f"{serve.url}/api/conversations/{conversation[psid]}/messages",
+                json={"text": f"reply {i}", "clientId": f"r{i}"},
+                headers={"Authorization": f"Bearer {serve.token}"},
+                timeout=60,
+            )
+            assert r.status_code == 202, r.text
+
+        cpu0 = (cpu_seconds(serve.proc.pid), cpu_seconds(emulator.proc.pid))
+        started = time.monotonic()
+        # One thread per conversation slice keeps each conversation's replies in written order.
+        by_conversation = {}
+        for item in plan:
+            by_conversation.setdefault(item[0] % threads, []).append(item)
+        workers = [threading.Thread(target=lambda items=items: [post(x) for x in items]) for items in by_conversation.values()]
+        for w in workers:
+            w.start()
+        for w in workers:
+            w.join()
+        queued_in = time.monotonic() - started
+        log(f"{name}: {total} replies queued in {queued_in:.1f} s; waiting for the sends")
+        deadline = time.monotonic() + args.timeout
+        while True:
+            status = serve.get("/api/status")
+            busy = status["queue"].get("byKind", {}).get("message.send", 0)
+            if busy == 0:
+                break
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{busy} sends still queued after {args.timeout} s")
+            time.sleep(0.25)
+        cpu1 = (cpu_seconds(serve.proc.pid), cpu_seconds(emulator.proc.pid))
+
+        created, sent, latencies, failed = [], [], [], 0
+        duplicates = order = lost = 0
+        for c, (page, psid) in enumerate(customers):
+            stored = serve.outbound(conversation[psid])
+            for m in stored:
+                if m["status"] == "failed":
+                    failed += 1
+                    continue
+                if m["sentAt"] and m["createdAt"]:
+                    t0, t1 = iso_seconds(m["createdAt"]), iso_seconds(m["sentAt"])
+                    created.append(t0)
+                    sent.append(t1)
+                    latencies.append(t1 - t0)
+            received = [int(m["text"].split()[1]) for m in emulator.received(psid, page=page)]
+            seen = set()
+            for value in received:
+                duplicates += value in seen
+                seen.add(value)
+            lost += len(set(written[c]) - seen)
+            order += sum(1 for a, b in zip(received, received[1:]) if a > b)
+        span = (max(sent) - min(created)) if sent else 0
+        rate = len(sent) / span if span else 0
+        result = {
+            "scenario": name, "pages": pages, "conversations": len(customers), "messages": total,
+            "faults": fault_ratio, "limit_per_page": calls_per_second, "sent": len(sent), "failed": failed,
+            "msgs_per_s": rate, "p50_ms": (pct(latencies, 50) or 0) * 1000, "p99_ms": (pct(latencies, 99) or 0) * 1000,
+            "duplicates": duplicates, "order_violations": order, "lost": lost,
+            "serve_cpu_s": cpu1[0] - cpu0[0], "emulator_cpu_s": cpu1[1] - cpu0[1], "seconds": span,
+            "queued_in_s": queued_in,
+        }
+        if pages == 1:
+            result["percent_of_limit"] = 100 * rate / calls_per_second
+        return result
+    finally:
+        serve.stop()
+        emulator.stop()
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--bin", required=True)
+    p.add_argument("--workdir", required=True)
+    p.add_argument("--pg-url", help="admin URL of a PostgreSQL whose role may CREATEDB (default: SQLite)")
+    p.add_argument("--messages", type=int, default=10_000)
+    p.add_argument("--conversations", type=int, default=500)
+    p.add_argument("--pages", type=int, default=10, help="Pages sharing the conversations when no Page limit should bind")
+    p.add_argument("--concurrency", type=int, default=32, help="SWITCHBOARD_WORKER_CONCURRENCY")
+    p.add_argument("--scenarios", default="plain,faults,one-page")
+    p.add_argument("--timeout", type=float, default=600)
+    p.add_argument("--json")
+    args = p.parse_args()
+    scenarios = {
+        # Ten Pages at 100,000 calls/s each: no Page limit binds.
+        "plain": lambda: run(args, "no faults", args.pages, 0.0, 100_000),
+        "faults": lambda: run(args, "5% retryable faults", args.pages, 0.05, 100_000),
+        # Every conversation on one Page at Meta's 300 calls/s.
+        "one-page": lambda: run(args, "one Page at 300/s", 1, 0.0, 300),
+    }
+    results = []
+    for key in args.scenarios.split(","):
+        log(f"scenario {key}")
+        results.append(scenarios[key]())
+        log(json.dumps(results[-1]))
+    head = f"{'scenario':<22}{'sent':>7}{'msgs/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'dup':>5}{'order':>6}{'lost':>5}{'failed':>7}{'serve cpu':>10}{'emu cpu':>9}{'% limit':>8}"
+    print(head)
+    for r in results:
+        limit = f"{r['percent_of_limit']:.0f}" if "percent_of_limit" in r else "-"
+        print(
+            f"{r['scenario']:<22}{r['sent']:>7}{r['msgs_per_s']:>9.0f}{r['p50_ms']:>9.0f}{r['p99_ms']:>9.0f}{r['duplicates']:>5}"
+            f"{r['order_violations']:>6}{r['lost']:>5}{r['failed']:>7}{r['serve_cpu_s']:>10.1f}{r['emulator_cpu_s']:>9.1f}{limit:>8}"
+        )
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(results, f, indent=1)
+    bad = [r["scenario"] for r in results if r["duplicates"] or r["order_violations"] or r["lost"]]
+    if bad:
+        log(f"FAILED: duplicates, order violations or lost replies in {bad}")
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

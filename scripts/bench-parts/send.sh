@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Send benchmark: 10,000 replies over 500 conversations through the REST API, sent by the
+# release `switchboard serve` (SQLite) to the Graph emulator (`switchboard emulator`, its
+# own process): with no faults, with 5 % retryable faults (1200 and 2 at random sends), and
+# with every conversation on one Page at Meta's 300 calls/s (the Page's limit binds).
+# Prints msgs/s, queued->sent p50/p99, duplicates, order violations and lost replies (all
+# three must be 0: checked against the emulator's record of what each customer received),
+# CPU of serve and of the emulator, and % of the Page limit achieved in the one-Page run.
+#
+# Run through `scripts/bench send` (builds the release binary). Knobs (env):
+#   SB_SEND_MESSAGES (10000)  SB_SEND_CONVERSATIONS (500)  SB_SEND_PAGES (10)
+#   SB_SEND_CONCURRENCY (32, SWITCHBOARD_WORKER_CONCURRENCY)  SB_SEND_SCENARIOS (plain,faults,one-page)
+#   SB_SEND_POSTGRES=1 runs on a durable PostgreSQL instead of SQLite.
+# Extra arguments go to send.py.
+set -euo pipefail
+source "$(dirname "$0")/../lib/common.sh"
+sb_init
+mkdir -p "$SB_ROOT/.build/bench"   # results outlive the temp dir
+cd "$SB_ROOT"
+
+BIN=${SB_BENCH_BIN_DIR:-$SB_ROOT/.build-release/release}/switchboard
+[ -x "$BIN" ] || { sb_log "no release binary at $BIN: run through scripts/bench"; exit 1; }
+PY=python3
+[ -x "$SB_ROOT/.venv/bin/python" ] && PY="$SB_ROOT/.venv/bin/python"
+
+pg=()
+if [ "${SB_SEND_POSTGRES:-}" = 1 ]; then
+  source "$SB_ROOT/scripts/lib/postgres.sh"
+  sb_start_postgres
+  pg=(--pg-url "$TEST_POSTGRES_URL")
+fi
+
+"$PY" "$SB_ROOT/scripts/bench-parts/send.py" --bin "$BIN" --workdir "$SB_TMP/send" "${pg[@]}" \
+  --messages "${SB_SEND_MESSAGES:-10000}" --conversations "${SB_SEND_CONVERSATIONS:-500}" \
+  --pages "${SB_SEND_PAGES:-10}" --concurrency "${SB_SEND_CONCURRENCY:-32}" \
+  --scenarios "${SB_SEND_SCENARIOS:-plain,faults,one-page}" --json "$SB_ROOT/.build/bench/send.json" "$@"
