@@ -108,7 +108,14 @@ public final class LLMEmulator: Sendable {
             let expected = state.configuration.apiKey.map { "Bearer \($0)" }
             let unauthorized = expected != nil && expected != authorization
             let fault = unauthorized ? nil : state.takeFault()
-            let answer = state.script.isEmpty ? RuleBasedModel(state.configuration).answer(to: request) : state.script.removeFirst()
+            // A call that gets no answer at all leaves the scripted answers for the next ones.
+            let answers: Bool =
+                switch fault {
+                case .status?, .hang?: false
+                default: !unauthorized
+                }
+            let answer =
+                answers && !state.script.isEmpty ? state.script.removeFirst() : RuleBasedModel(state.configuration).answer(to: request)
             return Plan(request: request, fault: fault, answer: answer, latency: state.configuration.latency, unauthorized: unauthorized)
         }
     }
