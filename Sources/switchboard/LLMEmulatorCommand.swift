@@ -25,8 +25,13 @@ struct LLMEmulatorCommand: AsyncParsableCommand {
             configuration: LLMEmulatorConfiguration(model: model, apiKey: apiKey, latency: .milliseconds(latencyMs)),
             logger: logger
         )
-        print("LLM emulator on http://127.0.0.1:\(port)/v1 (model \(model))")
-        let app = LLMEmulatorServer.build(emulator: emulator, port: port, logger: logger)
+        let model = model
+        let app = LLMEmulatorServer.build(
+            emulator: emulator,
+            port: port,
+            onServerRunning: { port in print("LLM emulator on http://127.0.0.1:\(port)/v1 (model \(model))") },
+            logger: logger
+        )
         try await ServiceGroup(services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger).run()
     }
 }
