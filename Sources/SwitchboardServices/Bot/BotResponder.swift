@@ -2,32 +2,6 @@ internal import Foundation
 public import LLM
 public import SwitchboardCore
 
-/// The texts the bot sends besides its answers (configurable per Page).
-public struct BotTexts: Sendable, Equatable {
-    /// Put before the first answer, after a handback and after a long silence (the
-    /// automated-chat disclosure Meta asks for where the law requires it).
-    public var disclosure: String
-    /// When handing over because the customer or the model asked for a person.
-    public var handover: String
-    /// When the model failed: never silence.
-    public var fallback: String
-
-    public init(
-        disclosure: String = "You're chatting with our automated assistant. Ask for a person at any time.",
-        handover: String = "Thanks! I'm getting a person from our team; they'll reply here soon.",
-        fallback: String = "Sorry, I can't answer that right now. A person from our team will reply here soon."
-    ) {
-        self.disclosure = disclosure
-        self.handover = handover
-        self.fallback = fallback
-    }
-
-    /// The notice for a pause that notifies the customer.
-    public func notice(for reason: BotPauseReason) -> String {
-        reason == .llmFailed ? fallback : handover
-    }
-}
-
 /// Turns the policy's `.answer` into what to send: the model's answer when a model is
 /// configured, the rule-based answerer's otherwise, and maps every other outcome (the
 /// `handover` tool, a failed or empty answer, no rule matching) to the policy event that
