@@ -35,6 +35,7 @@ let package = Package(
         .library(name: "SocketIO", targets: ["SocketIO"]),
         .library(name: "SocketIOHummingbird", targets: ["SocketIOHummingbird"]),
         .library(name: "Messenger", targets: ["Messenger"]),
+        .library(name: "LLM", targets: ["LLM"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -75,6 +76,7 @@ let package = Package(
             dependencies: [crypto, httpClient, nioCore, .product(name: "NIOHTTP1", package: "swift-nio"), logging],
             swiftSettings: strictSettings
         ),
+        .target(name: "LLM", dependencies: [httpClient, nioCore, .product(name: "NIOHTTP1", package: "swift-nio"), logging], swiftSettings: strictSettings),
 
         // MARK: Switchboard
         .target(name: "SwitchboardCore", dependencies: ["Messenger", crypto, logging], swiftSettings: strictSettings),
@@ -89,7 +91,7 @@ let package = Package(
         ),
         .target(
             name: "SwitchboardServices",
-            dependencies: ["SwitchboardCore", "Messenger", logging, metrics, serviceLifecycle],
+            dependencies: ["SwitchboardCore", "Messenger", "LLM", logging, metrics, serviceLifecycle],
             swiftSettings: strictSettings
         ),
         .target(
@@ -98,6 +100,11 @@ let package = Package(
                 "Messenger", hummingbird, httpClient, crypto, logging, nioCore,
                 .product(name: "NIOHTTP1", package: "swift-nio"), serviceLifecycle,
             ],
+            swiftSettings: strictSettings
+        ),
+        .target(
+            name: "LLMEmulator",
+            dependencies: ["LLM", hummingbird, nioCore, logging, serviceLifecycle],
             swiftSettings: strictSettings
         ),
         .target(
@@ -113,7 +120,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "switchboard",
-            dependencies: ["SwitchboardApp", "SwitchboardCore", "SwitchboardStore", "GraphEmulator", "Messenger", hummingbird, serviceLifecycle, .product(name: "UnixSignals", package: "swift-service-lifecycle"), argumentParser, logging],
+            dependencies: ["SwitchboardApp", "SwitchboardCore", "SwitchboardStore", "GraphEmulator", "LLMEmulator", "Messenger", hummingbird, serviceLifecycle, .product(name: "UnixSignals", package: "swift-service-lifecycle"), argumentParser, logging],
             swiftSettings: strictSettings
         ),
         .executableTarget(
@@ -149,6 +156,17 @@ let package = Package(
                 "GraphEmulator", "Messenger", hummingbird, httpClient, nioCore,
                 .product(name: "NIOHTTP1", package: "swift-nio"), serviceLifecycle, logging,
             ],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(name: "LLMTests", dependencies: ["LLM", "LLMEmulator", httpClient, nioCore, logging], swiftSettings: strictSettings),
+        .testTarget(
+            name: "LLMEmulatorTests",
+            dependencies: ["LLMEmulator", "LLM", httpClient, nioCore, .product(name: "NIOHTTP1", package: "swift-nio"), logging],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "SwitchboardServicesTests",
+            dependencies: ["SwitchboardServices", "SwitchboardCore", "LLM", "LLMEmulator", httpClient, logging],
             swiftSettings: strictSettings
         ),
         .testTarget(name: "SwitchboardCoreTests", dependencies: ["SwitchboardCore", "Messenger"], swiftSettings: strictSettings),

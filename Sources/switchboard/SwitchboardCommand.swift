@@ -18,7 +18,7 @@ struct SwitchboardCommand: AsyncParsableCommand {
             `serve` runs in demo mode: a built-in Graph emulator plays Meta and sample customers write in.
             """,
         version: SwitchboardVersion.current,
-        subcommands: [Serve.self, Migrate.self, Seed.self, Status.self, Token.self, UserCommand.self, Emulator.self],
+        subcommands: [Serve.self, Migrate.self, Seed.self, Status.self, Token.self, UserCommand.self, Emulator.self, LLMEmulatorCommand.self],
         defaultSubcommand: Serve.self
     )
 }
