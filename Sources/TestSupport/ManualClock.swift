@@ -9,6 +9,7 @@ public final class ManualClock: Clock, Sendable {
         public func advanced(by duration: Duration) -> Instant { Instant(offset: offset + duration) }
         public func duration(to other: Instant) -> Duration { other.offset - offset }
         public static func < (lhs: Instant, rhs: Instant) -> Bool { lhs.offset < rhs.offset }
+        public static func + (lhs: Instant, rhs: Duration) -> Instant { lhs.advanced(by: rhs) }
     }
 
     private struct Sleeper {
