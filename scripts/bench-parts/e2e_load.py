@@ -51,6 +51,13 @@ def get(url: str, token: str):
 
 
 async def agent(session, url, token, conversation, ready, go_home, latencies, counts):
+    try:
+        await agent_loop(session, url, token, conversation, ready, go_home, latencies, counts)
+    except Exception as error:  # noqa: BLE001 - reported, the run goes on without this agent
+        print(f"agent for conversation {conversation} failed: {error!r}", file=sys.stderr)
+
+
+async def agent_loop(session, url, token, conversation, ready, go_home, latencies, counts):
     ws = await session.ws_connect(url.replace("http", "ws") + "/socket.io/?EIO=4&transport=websocket", autoping=False, max_msg_size=0)
     assert (await ws.receive_str()).startswith("0")
     await ws.send_str("40" + json.dumps({"token": token}))
@@ -81,7 +88,7 @@ async def agent(session, url, token, conversation, ready, go_home, latencies, co
     await ws.close()
 
 
-def agents_process(index, args, conversations, token, queue, go):
+def agents_process(index, args, url, conversations, token, queue, go):
     async def main():
         latencies, counts, ready_count = [], [0], [0]
         go_home = asyncio.Event()
@@ -93,7 +100,7 @@ def agents_process(index, args, conversations, token, queue, go):
                 queue.put(("ready", index))
 
         async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
-            tasks = [asyncio.create_task(agent(session, args.url, token, conversations[i % len(conversations)], ready, go_home, latencies, counts)) for i in mine]
+            tasks = [asyncio.create_task(agent(session, url, token, conversations[i % len(conversations)], ready, go_home, latencies, counts)) for i in mine]
             await asyncio.get_running_loop().run_in_executor(None, go.wait)
             await asyncio.sleep(args.duration + args.drain)
             go_home.set()
@@ -103,6 +110,15 @@ def agents_process(index, args, conversations, token, queue, go):
         queue.put(("done", index, latencies, counts[0]))
 
     asyncio.run(main())
+
+
+async def seed(url, psids):
+    """One message from each customer, so every room's conversation exists."""
+    async with aiohttp.ClientSession() as session:
+        for n, psid in enumerate(psids):
+            body = body_for(psid, f"m_{int(time.time() * 1000)}_seed{n}", int(time.time() * 1000))
+            async with session.post(url + "/api/webhook/facebook", data=body, headers=signed(body)) as answer:
+                assert answer.status == 200, await answer.text()
 
 
 async def post_load(url, rate, duration, psids):
@@ -166,7 +182,7 @@ def run_backend(args, backend, workdir):
             except Exception:
                 time.sleep(0.1)
         psids = [f"bench-psid-{i:03d}" for i in range(args.rooms)]
-        asyncio.run(post_load(url, 200, args.rooms / 200, psids))
+        asyncio.run(seed(url, psids))
         for _ in range(600):
             conversations = get(url + "/api/conversations?limit=500", token)["conversations"]
             if len(conversations) >= args.rooms:
@@ -176,7 +192,7 @@ def run_backend(args, backend, workdir):
         by_psid = {c["contact"]["psid"]: c["id"] for c in conversations}
         ordered = [by_psid[p] for p in psids]
         queue, go = mp.Queue(), mp.Event()
-        procs = [mp.Process(target=agents_process, args=(i, args, ordered, token, queue, go)) for i in range(args.procs)]
+        procs = [mp.Process(target=agents_process, args=(i, args, url, ordered, token, queue, go)) for i in range(args.procs)]
         for p in procs:
             p.start()
         for _ in procs:
