@@ -205,7 +205,7 @@ def run(args, name: str, pages: int, fault_ratio: float, calls_per_second: int) 
         total = args.messages
         if fault_ratio > 0:
             rng = random.Random(7)
-            for nth in sorted(rng.sample(range(1, int(total * 1.2)), int(total * fault_ratio))):
+            for nth in sorted(rng.sample(range(1, total + 1), int(total * fault_ratio))):
                 emulator.fault(nthSend=nth, error={"code": rng.choice([1200, 2])})
         # Replies in written order per conversation: conversation c gets replies c, c+N, …
         plan = [(i % len(customers), i) for i in range(total)]

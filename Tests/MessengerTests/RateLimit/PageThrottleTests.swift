@@ -50,7 +50,8 @@ import Testing
             group.addTask { try await throttle.acquire(page: "Q", class: .media, waitingAtMost: .seconds(1)) }
             #expect(await sleeps.next() == ManualClock.Instant(offset: .seconds(60) + .milliseconds(100)))
             clock.advance(by: .milliseconds(100))
-            #expect(try await group.next() == .some(nil))
+            let taken = try await group.next()
+            #expect(taken == .some(nil))
         }
     }
 
@@ -59,7 +60,7 @@ import Testing
         let throttle = PageThrottle(clock: clock, configuration: PageRateLimits(standardPerSecond: 10))
         let full = BusinessUseCaseUsage(entries: ["P": [.init(type: "pages", callCount: 100, totalCPUTime: 1, totalTime: 1)]])
         await throttle.record(usage: full, page: "P")
-        #expect(await throttle.currentRate(page: "P") == 0.5)
+        #expect(abs(await throttle.currentRate(page: "P") - 0.5) < 1e-9)
         try await throttle.acquire(page: "P")
         // At 100 % usage a token comes every 2 s instead of every 100 ms.
         #expect(try await throttle.acquire(page: "P", class: .standard, waitingAtMost: .seconds(1)) == .seconds(2))
