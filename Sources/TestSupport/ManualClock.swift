@@ -21,6 +21,7 @@ public final class ManualClock: Clock, Sendable {
         var now = Instant(offset: .zero)
         var sleepers: [Int: Sleeper] = [:]
         var nextId = 0
+        var onSleep: (@Sendable (Duration) -> Void)?
     }
 
     private let state = Mutex(State())
@@ -33,7 +34,23 @@ public final class ManualClock: Clock, Sendable {
     public var now: Instant { state.withLock { $0.now } }
     public var minimumResolution: Duration { .nanoseconds(1) }
 
+    /// Makes every sleep move the clock to its deadline at once, after telling `onSleep` how
+    /// long the wait was: code that paces itself on this clock runs at full speed and takes
+    /// the same steps on every run, and a test reads the waits it asked for. nil ends it.
+    public func advanceOnSleep(_ onSleep: (@Sendable (Duration) -> Void)?) {
+        state.withLock { $0.onSleep = onSleep }
+    }
+
     public func sleep(until deadline: Instant, tolerance: Duration?) async throws {
+        try Task.checkCancellation()
+        if let onSleep = state.withLock({ $0.onSleep }) {
+            let wait = now.duration(to: deadline)
+            if wait > .zero {
+                onSleep(wait)
+                advance(by: wait)
+            }
+            return
+        }
         let id = state.withLock { state in
             defer { state.nextId += 1 }
             return state.nextId

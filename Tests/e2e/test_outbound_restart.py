@@ -11,10 +11,12 @@ import requests
 from conftest import APP_SECRET, binary, free_port, wait_until
 from emulator import APP_ID, DEMO_PAGE, Emulator, page_token
 
-# Lease lapses fast on PostgreSQL (SQLite reclaims its predecessor's leases at once); the
-# echo wait is generous because a send waiting for its echo is woken when the echo lands.
+# The lease outlasts the test's posting and polling, so the held send is still leased to
+# the killed process (on PostgreSQL the restarted one takes it when the lease lapses;
+# SQLite reclaims its predecessor's leases at once). The echo wait is generous because a
+# send waiting for its echo is woken when the echo lands.
 ENV = {
-    "SWITCHBOARD_JOB_LEASE_SECONDS": "2",
+    "SWITCHBOARD_JOB_LEASE_SECONDS": "5",
     "SWITCHBOARD_SEND_ECHO_WAIT_SECONDS": "60",
     "FACEBOOK_APP_ID": APP_ID,
 }
@@ -56,7 +58,8 @@ def test_kill_9_with_sends_in_flight_sends_each_once_in_order(instance, tmp_path
         emulator.fault(psid=psids["slow"], latencyMs=300, count=1000)
 
         texts = {name: [f"{name} reply {n}" for n in range(1, 7)] for name in names}
-        for name in names:
+        # "held" last, so its first send is held just before the test starts watching.
+        for name in ["slow", "plain", "held"]:
             for n, text in enumerate(texts[name]):
                 r = requests.post(
                     f"{server.url}/api/conversations/{conversation[psids[name]]}/messages",
@@ -69,6 +72,8 @@ def test_kill_9_with_sends_in_flight_sends_each_once_in_order(instance, tmp_path
         wait_until(lambda: emulator.received(psids["held"]), 60, interval=0.01, message="the held send to reach Meta")
         server.kill9()
         in_flight = {name: len(emulator.received(psids[name])) for name in names}
+        # The crash came while Meta held the answer to "held"'s first reply.
+        assert in_flight["held"] == 1, in_flight
         server.start()
 
         def all_settled():

@@ -145,6 +145,7 @@ extension SwitchboardConfiguration {
         if let lease = try int("SWITCHBOARD_JOB_LEASE_SECONDS", in: 1...3600) { configuration.jobLease = .seconds(lease) }
         if let timeout = try int("SWITCHBOARD_GRAPH_TIMEOUT_SECONDS", in: 1...300) { configuration.graphTimeout = .seconds(timeout) }
         if let wait = try int("SWITCHBOARD_SEND_ECHO_WAIT_SECONDS", in: 1...3600) { configuration.outbound.echoWait = .seconds(wait) }
+        if let rate = try int("SWITCHBOARD_SEND_RATE_PER_PAGE", in: 1...10_000) { configuration.sendRates.standardPerSecond = Double(rate) }
         if let sync = lookup("SWITCHBOARD_SQLITE_SYNC") {
             guard ["full", "normal"].contains(sync.lowercased()) else {
                 throw ConfigurationError("SWITCHBOARD_SQLITE_SYNC", "expected full or normal, got '\(sync)'")

@@ -5,6 +5,7 @@ import Messenger
 import SwitchboardCore
 import SwitchboardServices
 import SwitchboardStore
+import Synchronization
 import TestSupport
 import Testing
 
@@ -125,35 +126,21 @@ struct OutboundRecoveryTests {
     }
 }
 
-/// Drains the rig while a driver answers every wait the pacer starts on `clock` by moving
-/// that clock, and the emulator's, by exactly the wait: pacing runs as fast as the machine
-/// allows and the same on every run. Returns the waits, keyed by how many messages the
-/// emulator had received when each began.
+/// Drains the rig with the pacer's clock jumping to the end of every wait it starts, and
+/// the emulator's clock moving by the same amount: pacing runs as fast as the machine
+/// allows and takes the same steps on every run. Returns the waits, keyed by how many
+/// messages the emulator had received when each began.
 func drainPaced(_ rig: SenderRig, clock: ManualClock, emulator: GraphEmulator) async throws -> [Int: Duration] {
-    try await withThrowingTaskGroup(of: [Int: Duration]?.self) { group in
-        group.addTask {
-            try await rig.drain()
-            return nil
-        }
-        group.addTask {
-            var waits: [Int: Duration] = [:]
-            var sleeps = clock.sleeps.makeAsyncIterator()
-            // Ends when the drain is over and this task is cancelled.
-            while let deadline = await sleeps.next() {
-                let wait = clock.now.duration(to: deadline)
-                waits[emulator.received(pageId: SenderRig.page, psid: "cust1").count, default: .zero] += wait
-                let (seconds, attoseconds) = wait.components
-                emulator.clock.advance(by: Double(seconds) + Double(attoseconds) / 1e18)
-                clock.advance(by: wait)
-            }
-            return waits
-        }
-        _ = try await group.next()
-        group.cancelAll()
-        var waits: [Int: Duration] = [:]
-        for try await result in group { waits = result ?? waits }
-        return waits
+    let waits = Mutex<[Int: Duration]>([:])
+    clock.advanceOnSleep { wait in
+        let sent = emulator.received(pageId: SenderRig.page, psid: "cust1").count
+        waits.withLock { $0[sent, default: .zero] += wait }
+        let (seconds, attoseconds) = wait.components
+        emulator.clock.advance(by: Double(seconds) + Double(attoseconds) / 1e18)
     }
+    defer { clock.advanceOnSleep(nil) }
+    try await rig.drain()
+    return waits.withLock { $0 }
 }
 
 @Suite("Outbound pacing against the emulator's usage header", .serialized, .timeLimit(.minutes(2)))

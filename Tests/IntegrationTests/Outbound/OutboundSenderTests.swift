@@ -221,13 +221,11 @@ struct OutboundSenderTests {
     @Test("terminal errors fail the message with code, subcode, fbtrace_id and a sentence; the next goes on", arguments: TestDatabaseKind.all)
     func terminalErrors(kind: TestDatabaseKind) async throws {
         try await SenderRig.with(kind) { rig in
-            let cases: [(ScriptedGraph.Answer, String, Bool)] = [
-                (ScriptedGraph.graph(10, 2_018_278), "graph.window_closed", false),
-                (ScriptedGraph.graph(100), "graph.invalid_parameter", false),
-                (ScriptedGraph.graph(100, 2_018_001), "graph.no_matching_user", true),
-                (ScriptedGraph.graph(200, 2_018_028), "graph.app_not_approved", false),
-                (ScriptedGraph.graph(10, 1_893_063), "graph.page_restricted", false),
-                (ScriptedGraph.graph(551, 1_545_041), "graph.recipient_unreachable", true),
+            let cases: [(ScriptedGraph.Answer, String)] = [
+                (ScriptedGraph.graph(10, 2_018_278), "graph.window_closed"),
+                (ScriptedGraph.graph(100), "graph.invalid_parameter"),
+                (ScriptedGraph.graph(200, 2_018_028), "graph.app_not_approved"),
+                (ScriptedGraph.graph(10, 1_893_063), "graph.page_restricted"),
             ]
             rig.graph.script(cases.map(\.0))
             var ids: [String] = []
@@ -245,8 +243,26 @@ struct OutboundSenderTests {
             #expect(try await rig.message(ids[1]).error?.subcode == nil)
             #expect(try await rig.message(ids[0]).error?.subcode == 2_018_278)
             #expect(try await rig.message(last.id).status == .sent)
-            let conversation = try #require(try await rig.store.conversation(id: rig.conversationId))
-            #expect(conversation.contact.unreachable)
+            #expect(try await rig.store.conversation(id: rig.conversationId)?.contact.unreachable == false)
+
+            // The codes saying the person cannot be reached mark the contact: the next
+            // message fails before calling Meta, until the customer writes again.
+            for (answer, kind) in [
+                (ScriptedGraph.graph(551, 1_545_041), "graph.recipient_unreachable"), (ScriptedGraph.graph(100, 2_018_001), "graph.no_matching_user"),
+            ] {
+                rig.graph.script([answer])
+                let refused = try await rig.queue("refused")
+                let blocked = try await rig.queue("blocked")
+                try await rig.drain()
+                #expect(try await rig.message(refused.id).error?.kind == kind)
+                #expect(try await rig.message(refused.id).error?.fbtraceId?.hasPrefix("trace") == true)
+                #expect(try await rig.message(blocked.id).error?.kind == "contact.unreachable")
+                #expect(try await rig.store.conversation(id: rig.conversationId)?.contact.unreachable == true)
+                rig.clock.advance(by: 1)
+                try await rig.inbound("back again", mid: "m_back_\(kind)")
+                #expect(try await rig.store.conversation(id: rig.conversationId)?.contact.unreachable == false)
+            }
+            #expect(rig.graph.sent.count == 1)
         }
     }
 
