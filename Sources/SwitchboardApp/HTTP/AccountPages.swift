@@ -3,8 +3,8 @@ import Hummingbird
 import NIOCore
 
 /// The server-rendered pages of signing in: the link's confirmation (a button, so mail
-/// scanners that open links do not use them up), the page for a used or expired link,
-/// and the minimal sign-in form (the dashboard replaces it with its own).
+/// scanners that open links do not use them up) and the page for a used or expired link.
+/// The sign-in form itself is the dashboard's (`Dashboard/Assets/sign-in.html`).
 enum AccountPages {
     static func confirm(token: String, email: String) -> Response {
         page(
@@ -29,37 +29,6 @@ enum AccountPages {
                 <h1>This sign-in link cannot be used</h1>
                 <p>It was used already, it expired (links last 15 minutes), or it is not one we sent.</p>
                 <p><a href="/sign-in">Ask for a new link</a></p>
-                """
-        )
-    }
-
-    static var signIn: Response {
-        page(
-            .ok,
-            title: "Sign in to Switchboard",
-            body: """
-                <h1>Sign in to Switchboard</h1>
-                <form id="sign-in">
-                  <label for="email">Work e-mail</label>
-                  <input id="email" name="email" type="email" autocomplete="email" required autofocus>
-                  <button type="submit">Mail me a sign-in link</button>
-                </form>
-                <p id="result" role="status"></p>
-                <script type="module">
-                  const form = document.getElementById("sign-in"), result = document.getElementById("result");
-                  form.addEventListener("submit", async (event) => {
-                    event.preventDefault();
-                    const response = await fetch("/api/auth/sign-in", {method: "POST", headers: {"Content-Type": "application/json"},
-                      body: JSON.stringify({email: form.email.value})});
-                    const answer = await response.json();
-                    result.textContent = answer.message ?? answer.error?.message ?? "Something went wrong.";
-                    if (answer.devLink) {
-                      const link = document.createElement("a");
-                      link.href = answer.devLink; link.textContent = " Open the link (development only)";
-                      result.append(link);
-                    }
-                  });
-                </script>
                 """
         )
     }
