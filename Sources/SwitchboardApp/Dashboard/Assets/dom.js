@@ -1,5 +1,5 @@
 // DOM helpers. Data only ever reaches the page as text (textContent, attributes set one by
-// one): never innerHTML, so a customer's "<img onerror=…>" stays text.
+// one): never parsed as HTML, so a customer's "<img onerror=…>" stays text.
 
 /** Creates an element: h("li.item#id", {attrs, on: {click}}, child, "text", …). */
 export function h(spec, props = {}, ...children) {
