@@ -18,7 +18,10 @@ struct DashboardAssets: Sendable {
 
     /// The bundled files by name (the directory is flat: names are the whole key).
     static func bundled() -> DashboardAssets {
-        guard let directory = Bundle.module.url(forResource: "Assets", withExtension: nil) else { return DashboardAssets(files: [:]) }
+        let bundle = Bundle.module
+        guard let directory = bundle.url(forResource: "Assets", withExtension: nil) ?? bundle.resourceURL?.appendingPathComponent("Assets") else {
+            return DashboardAssets(files: [:])
+        }
         return load(directory: directory)
     }
 
