@@ -60,24 +60,29 @@ export class Inbox {
     if (!id) { this.selected = null; this.thread.close(); this.layout.classList.remove("has-selection"); this.schedule(); }
   }
 
+  /** Starts the list again (new search, filter, or missed events): answers to older requests are dropped. */
   async reload() {
+    this.generation = (this.generation ?? 0) + 1;
     this.conversations.clear();
     this.order = [];
     this.nextCursor = undefined;
+    this.loading = false;
     this.list.scrollTop = 0;
     await this.loadMore();
   }
 
   async loadMore() {
     if (this.loading || this.nextCursor === null) return;
+    const generation = this.generation;
     this.loading = true;
     try {
       const answer = await api("/api/conversations", { query: { limit: PAGE, cursor: this.nextCursor, q: this.query.q, unread: this.query.unread ? "true" : "" } });
+      if (generation !== this.generation) return;
       for (const conversation of answer.conversations) if (!this.conversations.has(conversation.id)) this.order.push(conversation.id);
       for (const conversation of answer.conversations) this.conversations.set(conversation.id, conversation);
       this.nextCursor = answer.nextCursor;
     } finally {
-      this.loading = false;
+      if (generation === this.generation) this.loading = false;
     }
     this.schedule();
   }
