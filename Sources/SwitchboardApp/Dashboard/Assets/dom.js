@@ -1,12 +1,12 @@
 // DOM helpers. Data only ever reaches the page as text (textContent, attributes set one by
 // one): never parsed as HTML, so a customer's "<img onerror=…>" stays text.
 
-/** Creates an element: h("li.item#id", {attrs, on: {click}}, child, "text", …). */
+/** Creates an element: h("li.item.other#id", {attrs, on: {click}}, child, "text", …). */
 export function h(spec, props = {}, ...children) {
-  const [tagAndId, ...classes] = spec.split(".");
-  const [tag, id] = tagAndId.split("#");
-  const node = document.createElement(tag || "div");
-  if (id) node.id = id;
+  const node = document.createElement(spec.match(/^[a-z0-9]*/i)[0] || "div");
+  const id = spec.match(/#([\w-]+)/);
+  if (id) node.id = id[1];
+  const classes = [...spec.matchAll(/\.([\w-]+)/g)].map((m) => m[1]);
   if (classes.length) node.className = classes.join(" ");
   for (const [key, value] of Object.entries(props ?? {})) {
     if (value === undefined || value === null || value === false) continue;
