@@ -19,7 +19,7 @@ export function windowLabel(window, short = false) {
 }
 
 const STATUS = {
-  queued: ["🕓", "Queued"], sent: ["✓", "Sent"], delivered: ["✓✓", "Delivered"], read: ["✓✓", "Read"], failed: ["⚠", "Failed"],
+  queued: ["○", "Queued"], sent: ["✓", "Sent"], delivered: ["✓✓", "Delivered"], read: ["✓✓", "Read"], failed: ["⚠", "Failed"],
 };
 
 function safeURL(url) {
@@ -189,8 +189,8 @@ export class Thread {
 
   messageItem(m, byMid) {
     const mine = m.direction === "out";
-    const author = { bot: "Bot", other_app: "Sent from Meta's inbox", customer: null }[m.author]
-      ?? (m.authorId === this.ctx.user.id ? "You" : this.ctx.presence.get(m.authorId)?.name ?? "Agent");
+    const labels = { bot: "Bot", other_app: "Sent from Meta's inbox", customer: null };
+    const author = m.author in labels ? labels[m.author] : m.authorId === this.ctx.user.id ? "You" : this.ctx.presence.get(m.authorId)?.name ?? "Agent";
     const body = [];
     if (m.replyToMid) {
       const original = byMid.get(m.replyToMid);
