@@ -66,7 +66,7 @@ class Browser:
         self.driver.get(link)
         self.wait(EC.element_to_be_clickable((By.CSS_SELECTOR, "form[action='/auth/verify'] button"))).click()
         self.wait(EC.url_to_be(self.base_url + "/"))
-        self.element("#my-name")
+        self.element("#sign-out")
 
     def open_conversation(self, conversation_id: str):
         self.element(f"#conv-{conversation_id}").click()

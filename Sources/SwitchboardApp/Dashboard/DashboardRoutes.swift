@@ -31,7 +31,7 @@ struct DashboardRoutes {
         }
         var headers: HTTPFields = [
             .eTag: asset.etag, .cacheControl: "no-cache", .contentSecurityPolicy: Self.contentSecurityPolicy,
-            .xContentTypeOptions: "nosniff", .referrerPolicy: "no-referrer",
+            .xContentTypeOptions: "nosniff", .referrerPolicy: "same-origin",
         ]
         if request.headers[.ifNoneMatch]?.split(separator: ",").contains(where: { $0.trimmingCharacters(in: .whitespaces) == asset.etag }) == true {
             return Response(status: .notModified, headers: headers)
