@@ -183,6 +183,8 @@ def test_sign_in_live_inbox_reply_ticks_and_hostile_text(dashboard):
     bob.wait(lambda _: bob.message(reply).get_attribute("data-status") == "read", 30, "Bob to see the ticks too")
     assert [m["text"] for m in emulator.received(psid)] == [reply]
     ann.check(lambda: ann.message(reply).find_element(By.CSS_SELECTOR, ".status").get_attribute("aria-label") == "Read", "the Read label")
+    ann.check(lambda: ann.message(reply).find_element(By.CSS_SELECTOR, ".author").text == "You", "Ann's reply marked as hers")
+    bob.check(lambda: bob.message(reply).find_element(By.CSS_SELECTOR, ".author").text == "Ann", "Bob sees who replied")
 
     # Hostile text is text: the characters show, no element is created, no script runs.
     emulator.say(psid, XSS)

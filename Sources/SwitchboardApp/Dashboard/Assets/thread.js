@@ -190,7 +190,7 @@ export class Thread {
   messageItem(m, byMid) {
     const mine = m.direction === "out";
     const labels = { bot: "Bot", other_app: "Sent from Meta's inbox", customer: null };
-    const author = m.author in labels ? labels[m.author] : m.authorId === this.ctx.user.id ? "You" : this.ctx.presence.get(m.authorId)?.name ?? "Agent";
+    const author = m.author in labels ? labels[m.author] : this.authorName(m.authorId);
     const body = [];
     if (m.replyToMid) {
       const original = byMid.get(m.replyToMid);
@@ -223,6 +223,14 @@ export class Thread {
     return item;
   }
 
+  /** `authorId` is a principal: "user:ID" (a teammate) or "token:NAME" (an integration). */
+  authorName(principal) {
+    const [kind, id] = String(principal ?? "").split(/:(.*)/s);
+    if (kind === "token") return `API: ${id}`;
+    if (kind !== "user") return "Agent";
+    return id === this.ctx.user.id ? "You" : this.ctx.presence.get(id)?.name ?? "Agent";
+  }
+
   async loadOlderMessages() {
     const id = this.conversation.id;
     const answer = await api(`/api/conversations/${id}/messages`, { query: { limit: 50, before: this.older } });
@@ -247,7 +255,7 @@ export class Thread {
     const clientId = crypto.randomUUID();
     const local = {
       id: `local-${clientId}`, clientId, conversationId: this.conversation.id, direction: "out", author: "agent",
-      authorId: this.ctx.user.id, text, attachments: [], status: "queued", createdAt: new Date().toISOString(), pending: true,
+      authorId: `user:${this.ctx.user.id}`, text, attachments: [], status: "queued", createdAt: new Date().toISOString(), pending: true,
     };
     this.messages.push(local);
     this.text.value = "";
