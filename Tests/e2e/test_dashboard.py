@@ -238,3 +238,20 @@ def test_phone_width_and_the_offline_banner_across_a_restart(dashboard):
     phone.wait(EC.invisibility_of_element_located((By.ID, "offline")), 30, "the banner to go once reconnected")
     phone.element("#composer").send_keys("Yes! 10 to 4.", Keys.ENTER)
     phone.wait(lambda _: phone.message("Yes! 10 to 4.").get_attribute("data-status") in ("sent", "delivered", "read"), 30, "the reply to be sent")
+
+
+def test_search_finds_by_message_text_and_says_when_nothing_matches(dashboard):
+    inst, server, emulator, browser, ann_address, bob_link = dashboard
+    for first, text in (("Ines", "Where is my parcel?"), ("Omar", "Do you ship to Canada?")):
+        emulator.say(emulator.customer(first, "Test"), text)
+    agent = browser()
+    agent.sign_in_with(bob_link)
+    agent.wait(lambda _: len(agent.driver.find_elements(By.CSS_SELECTOR, "#conversations .row")) == 2, message="both conversations")
+    agent.driver.find_element(By.TAG_NAME, "body").send_keys("/")
+    agent.wait(lambda d: d.switch_to.active_element.get_attribute("id") == "search", message="/ to focus the search")
+    agent.driver.switch_to.active_element.send_keys("parcel")
+    agent.wait(lambda _: [r.get_attribute("textContent") for r in agent.driver.find_elements(By.CSS_SELECTOR, "#conversations .row")] != []
+               and all("parcel" in r.get_attribute("textContent") for r in agent.driver.find_elements(By.CSS_SELECTOR, "#conversations .row")),
+               message="only the parcel conversation")
+    agent.driver.switch_to.active_element.send_keys(" from Mars")
+    agent.element("#list-empty")
