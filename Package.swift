@@ -116,6 +116,7 @@ let package = Package(
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ],
+            resources: [.copy("Dashboard/Assets")],
             swiftSettings: strictSettings
         ),
         .executableTarget(

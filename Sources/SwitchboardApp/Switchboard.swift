@@ -186,6 +186,7 @@ public struct Switchboard: Sendable {
             trustProxy: configuration.trustProxy
         )
         accounts.registerPublic(on: router)
+        DashboardRoutes(assets: .bundled()).register(on: router)
         router.addSocketIO(realtime.io)
         let access = ConversationAccess(pages: pageCache)
         let api = router.group("/api").add(middleware: AuthMiddleware(authenticator: Authenticator(store: store, cookies: cookies)))

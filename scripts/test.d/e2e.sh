@@ -3,6 +3,7 @@
 # and graceful (SIGTERM) durability, HTTP behaviours of the webhook and the REST API,
 # start-up errors and migrations, sign-in links over real SMTP, and the Socket.IO wiring
 # with python-socketio clients and the Graph emulator, each on SQLite and on PostgreSQL.
+# The browser test (test_dashboard.py) runs in dashboard.sh.
 #
 # Run by scripts/test with SB_BIN_DIR, TEST_POSTGRES_URL, SB_TMP and the venv on PATH; it
 # starts nothing itself then (the fixtures start `serve` processes and create one database
@@ -35,4 +36,4 @@ fi
 export SWITCHBOARD_TEST_REQUIRE_SERVICES=1
 
 sb_log "pytest Tests/e2e (switchboard at $SB_BIN_DIR)"
-python -m pytest -q -p no:cacheprovider --basetemp "$SB_TMP/e2e" -rfE Tests/e2e "$@"
+python -m pytest -q -p no:cacheprovider --basetemp "$SB_TMP/e2e" -rfE --ignore=Tests/e2e/test_dashboard.py Tests/e2e "$@"

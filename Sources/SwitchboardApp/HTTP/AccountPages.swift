@@ -3,8 +3,10 @@ import Hummingbird
 import NIOCore
 
 /// The server-rendered pages of signing in: the link's confirmation (a button, so mail
-/// scanners that open links do not use them up), the page for a used or expired link,
-/// and the minimal sign-in form (the dashboard replaces it with its own).
+/// scanners that open links do not use them up) and the page for a used or expired link.
+/// Their referrer policy is `same-origin`, not `no-referrer`: with `no-referrer` browsers
+/// send `Origin: null` on the form's POST, which the origin check refuses.
+/// The sign-in form itself is the dashboard's (`Dashboard/Assets/sign-in.html`).
 enum AccountPages {
     static func confirm(token: String, email: String) -> Response {
         page(
@@ -33,42 +35,11 @@ enum AccountPages {
         )
     }
 
-    static var signIn: Response {
-        page(
-            .ok,
-            title: "Sign in to Switchboard",
-            body: """
-                <h1>Sign in to Switchboard</h1>
-                <form id="sign-in">
-                  <label for="email">Work e-mail</label>
-                  <input id="email" name="email" type="email" autocomplete="email" required autofocus>
-                  <button type="submit">Mail me a sign-in link</button>
-                </form>
-                <p id="result" role="status"></p>
-                <script type="module">
-                  const form = document.getElementById("sign-in"), result = document.getElementById("result");
-                  form.addEventListener("submit", async (event) => {
-                    event.preventDefault();
-                    const response = await fetch("/api/auth/sign-in", {method: "POST", headers: {"Content-Type": "application/json"},
-                      body: JSON.stringify({email: form.email.value})});
-                    const answer = await response.json();
-                    result.textContent = answer.message ?? answer.error?.message ?? "Something went wrong.";
-                    if (answer.devLink) {
-                      const link = document.createElement("a");
-                      link.href = answer.devLink; link.textContent = " Open the link (development only)";
-                      result.append(link);
-                    }
-                  });
-                </script>
-                """
-        )
-    }
-
     private static func page(_ status: HTTPResponse.Status, title: String, body: String) -> Response {
         let html = """
             <!doctype html>
             <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
-            <meta name="referrer" content="no-referrer"><title>\(HTML.escape(title))</title>
+            <meta name="referrer" content="same-origin"><title>\(HTML.escape(title))</title>
             <style>body{font:16px system-ui,sans-serif;max-width:28rem;margin:4rem auto;padding:0 1rem;color:#1f2937}
             button{font:inherit;padding:.5rem 1.2rem;border:0;border-radius:6px;background:#2563eb;color:#fff;cursor:pointer}
             input{font:inherit;padding:.45rem;width:100%;box-sizing:border-box;margin:.3rem 0 .8rem}</style></head>
@@ -76,7 +47,7 @@ enum AccountPages {
             """
         return Response(
             status: status,
-            headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-store", .referrerPolicy: "no-referrer"],
+            headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-store", .referrerPolicy: "same-origin"],
             body: .init(byteBuffer: ByteBuffer(string: html))
         )
     }

@@ -16,7 +16,6 @@ struct AccountRoutes {
 
     /// Routes that work without a session: asking for a link and using it.
     func registerPublic(on router: Router<SwitchboardRequestContext>) {
-        router.get("/sign-in") { _, _ in AccountPages.signIn }
         router.post("/api/auth/sign-in") { request, context in
             let body = try await request.decode(as: SignInBody.self, context: context)
             guard let email = EmailAddress.normalized(body.email) else {

@@ -206,7 +206,22 @@ enum OpenAPIDocument {
                     "responses": ["303": ["description": "signed in"], "410": ["description": "HTML: used, expired or unknown"]],
                 ],
             ],
-            "/sign-in": ["get": ["summary": "The sign-in form", "security": [JSON](), "responses": ["200": ["description": "HTML"]]]],
+            "/sign-in": ["get": ["summary": "The dashboard's sign-in page", "security": [JSON](), "responses": ["200": ["description": "HTML"]]]],
+            "/": [
+                "get": [
+                    "summary": "The dashboard's app shell (it goes to /sign-in without a session)", "security": [JSON](),
+                    "responses": ["200": ["description": "HTML"], "304": ["description": "unchanged (ETag)"]],
+                ]
+            ],
+            "/assets/{file}": [
+                "get": [
+                    "summary": "The dashboard's CSS and ES modules, with an ETag and the Content-Security-Policy", "security": [JSON](),
+                    "parameters": [["name": "file", "in": "path", "required": true, "schema": ["type": "string"]]],
+                    "responses": [
+                        "200": ["description": "the file"], "304": ["description": "unchanged (ETag)"], "404": ["description": "no such file"],
+                    ],
+                ]
+            ],
             "/api/me": [
                 "get": [
                     "summary": "The caller, and the CSRF token cookie sessions send as X-CSRF-Token",
