@@ -57,8 +57,8 @@ class Emulator:
         except FileNotFoundError:
             return ""
 
-    def add_customer(self, first: str, page: str = DEMO_PAGE, reads: bool = False) -> str:
-        r = self.session.post(f"{self.url}/_emulator/pages/{page}/customers", json={"firstName": first, "lastName": "Test", "readsMessages": reads}, timeout=10)
+    def add_customer(self, first: str, page: str = DEMO_PAGE, reads: bool = False, last: str = "Test") -> str:
+        r = self.session.post(f"{self.url}/_emulator/pages/{page}/customers", json={"firstName": first, "lastName": last, "readsMessages": reads}, timeout=10)
         assert r.status_code == 201, r.text
         return r.json()["psid"]
 

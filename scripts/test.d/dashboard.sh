@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The dashboard in a real browser (Tests/e2e/test_dashboard.py): headless Debian chromium
 # with chromium-driver through selenium, the real `switchboard` binary, the Graph emulator
-# and the aiosmtpd sink. It also refreshes docs/screenshots/*.png.
+# and the aiosmtpd sink. SB_SCREENSHOTS=docs/screenshots refreshes the README pictures.
 #
 # Run by scripts/test (SB_BIN_DIR and the SMTP sink exported); runnable alone from the repo
 # root: it then uses the debug build and starts its own SMTP sink.
