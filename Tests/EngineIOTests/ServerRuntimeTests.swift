@@ -105,7 +105,7 @@ func serve(_ engine: EngineIOServer, query: [String: String], in group: inout Ta
     @Test func heartbeatLoopClosesSilentSessions() async throws {
         let handler = EchoHandler()
         let engine = EngineIOServer(
-            configuration: EngineIOConfiguration(pingInterval: .milliseconds(20), pingTimeout: .seconds(2)),
+            configuration: EngineIOConfiguration(pingInterval: .milliseconds(20), pingTimeout: .seconds(6)),
             handler: handler,
             tick: .milliseconds(5)
         )
