@@ -160,6 +160,8 @@ def run_backend(args, backend, workdir):
     url = f"http://127.0.0.1:{port}"
     env = {"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/root"), "SWITCHBOARD_DATA_DIR": workdir,
            "FACEBOOK_APP_SECRET": SECRET, "NEXTAUTH_SECRET": "bench-nextauth-secret-0123456789", "LOG_LEVEL": "warning"}
+    # Server settings to compare (SWITCHBOARD_SQLITE_SYNC=normal, SWITCHBOARD_WORKER_CONCURRENCY=…) pass through.
+    env |= {k: v for k, v in os.environ.items() if k.startswith("SWITCHBOARD_") and k != "SWITCHBOARD_DATA_DIR"}
     if backend == "postgres":
         name = f"bench_e2e_{os.getpid()}"
         subprocess.run(["psql", args.pg_url, "-qc", f"CREATE DATABASE {name}"], check=True)
