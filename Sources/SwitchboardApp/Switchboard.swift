@@ -197,7 +197,8 @@ public struct Switchboard: Sendable {
             publisher: hub,
             senderActions: senderActions,
             access: access,
-            logger: logger
+            logger: logger,
+            bot: botConversations
         ).register(on: api)
         accounts.register(on: api)
         return router
@@ -221,7 +222,15 @@ public struct Switchboard: Sendable {
             queue: store.queue,
             handlers: [
                 .splitWebhook: SplitWebhookHandler(store: store, logger: logger),
-                .applyInbound: ApplyInboundHandler(store: store, queue: store.queue, publisher: hub, ourAppId: configuration.appId, logger: logger),
+                .applyInbound: ApplyInboundHandler(
+                    store: store,
+                    queue: store.queue,
+                    publisher: hub,
+                    ourAppId: configuration.appId,
+                    logger: logger,
+                    bot: botConversations
+                ),
+                .botAnswer: botAnswerHandler(),
                 .fetchProfile: FetchProfileHandler(store: store, source: profiles, publisher: hub, logger: logger),
                 .sendMessage: OutboundSender(
                     store: store,
