@@ -200,6 +200,7 @@ public struct Switchboard: Sendable {
             logger: logger,
             bot: botConversations
         ).register(on: api)
+        BotRoutes(store: store, box: SecretBox(secret: configuration.secret.value), access: access, bot: botConversations).register(on: api)
         accounts.register(on: api)
         return router
     }
