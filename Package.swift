@@ -175,7 +175,7 @@ let package = Package(
             dependencies: [
                 "SwitchboardApp", "SwitchboardCore", "SwitchboardStore", "SwitchboardServices", "Messenger",
                 "GraphEmulator", "TestSupport", "SMTP", "LLM", "LLMEmulator", hummingbird, hummingbirdTesting, httpClient, crypto, nioCore,
-                logging,
+                logging, .product(name: "MetricsTestKit", package: "swift-metrics"),
             ],
             swiftSettings: strictSettings
         ),

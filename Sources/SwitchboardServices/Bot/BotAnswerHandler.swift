@@ -20,6 +20,7 @@ public struct BotAnswerHandler: JobHandler {
     let makeModel: ModelFactory
     let clock: any WallClock
     let logger: Logger
+    let metrics: BotMetrics
 
     /// How many of the conversation's newest messages the prompt may use.
     static let transcriptLimit = 40
@@ -31,8 +32,10 @@ public struct BotAnswerHandler: JobHandler {
         box: SecretBox,
         clock: any WallClock,
         logger: Logger,
+        metrics: BotMetrics = BotMetrics(),
         makeModel: @escaping ModelFactory
     ) {
+        self.metrics = metrics
         self.conversations = conversations
         self.store = store
         self.graph = graph
@@ -50,7 +53,7 @@ public struct BotAnswerHandler: JobHandler {
             let page = try await store.botSettings(pageId: record.pageId)
         else { return }
         await typingOn(pageId: record.pageId, psid: record.psid)
-        let responder = BotResponder(source: try source(for: page), texts: page.settings.texts)
+        let responder = BotResponder(source: try source(for: page, pageId: record.pageId), texts: page.settings.texts)
         let transcript = try await store.messages(conversationId: conversationId, limit: Self.transcriptLimit, before: nil).items
             .compactMap(Self.entry)
         let outcome = await responder.respond(to: transcript, disclose: answer.disclose) {}
@@ -64,7 +67,9 @@ public struct BotAnswerHandler: JobHandler {
                 return
             }
             // Keyed by the job: a retried job queues the reply once.
-            try await conversations.queueBotMessage(conversationId: conversationId, text: text, clientId: "bot-answer:\(job.id)")
+            if try await conversations.queueBotMessage(conversationId: conversationId, text: text, clientId: "bot-answer:\(job.id)") {
+                metrics.replied(page: record.pageId)
+            }
             logger.debug("bot replied", metadata: ["conversation": "\(conversationId)", "reason": "\(reason)"])
             try await conversations.feed(
                 conversationId: conversationId,
@@ -78,10 +83,11 @@ public struct BotAnswerHandler: JobHandler {
     }
 
     /// The model when the Page has one (its key opened from the sealed copy), else rules.
-    func source(for page: BotPageSettings) throws -> BotResponder.Source {
+    func source(for page: BotPageSettings, pageId: String) throws -> BotResponder.Source {
         guard let model = page.model else { return .rules(page.settings.ruleBasedAnswerer) }
         let key = try model.sealedAPIKey.map { LLMAPIKey(try box.open($0)) }
-        return .model(makeModel(model, key), page.settings.promptBuilder)
+        let metered = MeteredLanguageModel(model: makeModel(model, key), page: pageId, metrics: metrics)
+        return .model(metered, page.settings.promptBuilder)
     }
 
     /// `typing_on` while the answer is made; best effort (a failed indicator must not stop

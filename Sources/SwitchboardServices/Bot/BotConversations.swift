@@ -12,12 +12,20 @@ public struct BotConversations: Sendable {
     let publisher: any EventPublisher
     let clock: any WallClock
     let logger: Logger
+    let metrics: BotMetrics
 
     /// Saves that lost the race are retried this many times before giving up (the job or
     /// request then fails and is retried as a whole).
     static let maxSaveAttempts = 8
 
-    public init(store: any BotStore & OutboundStore, publisher: any EventPublisher, clock: any WallClock, logger: Logger) {
+    public init(
+        store: any BotStore & OutboundStore,
+        publisher: any EventPublisher,
+        clock: any WallClock,
+        logger: Logger,
+        metrics: BotMetrics = BotMetrics()
+    ) {
+        self.metrics = metrics
         self.store = store
         self.publisher = publisher
         self.clock = clock
@@ -89,6 +97,9 @@ public struct BotConversations: Sendable {
                 logger.debug("bot decision", metadata: ["conversation": "\(conversationId)", "reason": "\(decision.reason)"])
             }
             await publisher.publish(published)
+            for decision in decisions {
+                if case .paused(let reason) = decision.transition { metrics.handedOver(page: record.pageId, reason: reason) }
+            }
             if notice {
                 // Keyed by the saved version: a retried feed queues the same notice once.
                 try await queueBotMessage(

@@ -1,6 +1,7 @@
 import Foundation
 import LLMEmulator
 import Messenger
+import MetricsTestKit
 import SwitchboardCore
 import SwitchboardServices
 import SwitchboardStore
@@ -33,6 +34,7 @@ struct BotAnswerTests {
             #expect(rig.sentTexts.count == 2)
             #expect(rig.sentTexts.last?.hasPrefix(Self.disclosure) == false)
             #expect(try await rig.state().answersWithoutResolution == 2)
+            #expect(rig.count("switchboard_bot_replies_total") == 2)
         }
     }
 
@@ -58,6 +60,7 @@ struct BotAnswerTests {
             try await rig.customer("a human please")
             #expect(rig.sentTexts == [BotTexts().handover])
             #expect(try await rig.state().pauseReason == .customerAskedForHuman)
+            #expect(rig.count("switchboard_bot_handovers_total", [("reason", "customer_asked_for_human")]) == 1)
             #expect(
                 await rig.botEvents() == [
                     ConversationBotPayload(conversationId: rig.conversationId, state: "paused", reason: "customer_asked_for_human")
@@ -155,6 +158,9 @@ struct BotAnswerTests {
                 try await rig.advance(30)
                 #expect(rig.sentTexts.count == 2)
                 #expect(emulator.requests.count == 2)
+                #expect(rig.count("switchboard_bot_llm_tokens_total", [("kind", "prompt")]) > 0)
+                #expect(try rig.metrics.expectTimer("switchboard_bot_llm_latency_seconds", [("page", SenderRig.page)]).values.count == 2)
+                #expect(rig.count("switchboard_bot_handovers_total", [("reason", "handover_tool")]) == 1)
             }
         }
     }
@@ -169,6 +175,8 @@ struct BotAnswerTests {
                 try await rig.advance(3)
                 #expect(rig.sentTexts == [BotTexts().fallback])
                 #expect(try await rig.state().pauseReason == .llmFailed)
+                #expect(rig.count("switchboard_bot_llm_failures_total", [("code", "llm.server_error")]) == 1)
+                #expect(rig.count("switchboard_bot_handovers_total", [("reason", "llm_failed")]) == 1)
                 try await rig.advance(60)
                 #expect(rig.sentTexts.count == 1)
             }

@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import LLM
 import Messenger
+import MetricsTestKit
 import SwitchboardCore
 import SwitchboardServices
 import SwitchboardStore
@@ -16,6 +17,8 @@ struct BotRig {
     let base: SenderRig
     let conversations: BotConversations
     let answers: BotAnswerHandler
+    /// What the bot counted, read without the process-wide metrics backend.
+    let metrics: TestMetrics
     var store: SQLStore { base.store }
     var clock: ManualWallClock { base.clock }
     var graph: ScriptedGraph { base.graph }
@@ -31,14 +34,22 @@ struct BotRig {
         try await SenderRig.with(kind) { base in
             let model = baseURL.map { BotModelSettings(baseURL: $0, model: "emulated-gpt", sealedAPIKey: nil) }
             try await base.store.saveBotSettings(pageId: SenderRig.page, BotPageSettings(enabled: true, settings: settings, model: model))
-            let conversations = BotConversations(store: base.store, publisher: base.publisher, clock: base.clock, logger: TestDatabase.logger)
+            let metrics = TestMetrics()
+            let conversations = BotConversations(
+                store: base.store,
+                publisher: base.publisher,
+                clock: base.clock,
+                logger: TestDatabase.logger,
+                metrics: BotMetrics(factory: metrics)
+            )
             let answers = BotAnswerHandler(
                 conversations: conversations,
                 store: base.store,
                 graph: base.graph,
                 box: SecretBox(secret: SenderRig.secret),
                 clock: base.clock,
-                logger: TestDatabase.logger
+                logger: TestDatabase.logger,
+                metrics: BotMetrics(factory: metrics)
             ) { settings, key in
                 // One attempt: a 5xx fails the call at once, so the fallback is deterministic.
                 LLMClient(
@@ -51,7 +62,7 @@ struct BotRig {
                     )
                 )
             }
-            try await body(BotRig(base: base, conversations: conversations, answers: answers))
+            try await body(BotRig(base: base, conversations: conversations, answers: answers, metrics: metrics))
         }
     }
 
@@ -117,6 +128,11 @@ struct BotRig {
             if case .text(let text) = $0.content { return text }
             return nil
         }
+    }
+
+    /// A counter's total for this rig's Page (0 when never incremented).
+    func count(_ label: String, _ dimensions: [(String, String)] = []) -> Int64 {
+        (try? metrics.expectCounter(label, [("page", SenderRig.page)] + dimensions).totalValue) ?? 0
     }
 
     func state() async throws -> BotConversationState {
