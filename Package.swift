@@ -110,7 +110,7 @@ let package = Package(
         .target(
             name: "SwitchboardApp",
             dependencies: [
-                "SwitchboardCore", "SwitchboardStore", "SwitchboardServices", "Messenger", "GraphEmulator",
+                "SwitchboardCore", "SwitchboardStore", "SwitchboardServices", "Messenger", "GraphEmulator", "LLM",
                 "SocketIO", "SocketIOHummingbird", "SMTP", hummingbird, hummingbirdWebSocket, httpClient, crypto, logging, metrics,
                 serviceLifecycle, nioCore,
                 .product(name: "Configuration", package: "swift-configuration"),
@@ -175,7 +175,8 @@ let package = Package(
             name: "IntegrationTests",
             dependencies: [
                 "SwitchboardApp", "SwitchboardCore", "SwitchboardStore", "SwitchboardServices", "Messenger",
-                "GraphEmulator", "TestSupport", "SMTP", hummingbird, hummingbirdTesting, httpClient, crypto, nioCore, logging,
+                "GraphEmulator", "TestSupport", "SMTP", "LLM", "LLMEmulator", hummingbird, hummingbirdTesting, httpClient, crypto, nioCore,
+                logging, .product(name: "MetricsTestKit", package: "swift-metrics"),
             ],
             swiftSettings: strictSettings
         ),

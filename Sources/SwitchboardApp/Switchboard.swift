@@ -198,8 +198,10 @@ public struct Switchboard: Sendable {
             publisher: hub,
             senderActions: senderActions,
             access: access,
-            logger: logger
+            logger: logger,
+            bot: botConversations
         ).register(on: api)
+        BotRoutes(store: store, box: SecretBox(secret: configuration.secret.value), access: access, bot: botConversations).register(on: api)
         accounts.register(on: api)
         return router
     }
@@ -222,7 +224,15 @@ public struct Switchboard: Sendable {
             queue: store.queue,
             handlers: [
                 .splitWebhook: SplitWebhookHandler(store: store, logger: logger),
-                .applyInbound: ApplyInboundHandler(store: store, queue: store.queue, publisher: hub, ourAppId: configuration.appId, logger: logger),
+                .applyInbound: ApplyInboundHandler(
+                    store: store,
+                    queue: store.queue,
+                    publisher: hub,
+                    ourAppId: configuration.appId,
+                    logger: logger,
+                    bot: botConversations
+                ),
+                .botAnswer: botAnswerHandler(),
                 .fetchProfile: FetchProfileHandler(store: store, source: profiles, publisher: hub, logger: logger),
                 .sendMessage: OutboundSender(
                     store: store,

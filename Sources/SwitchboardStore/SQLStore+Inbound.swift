@@ -38,6 +38,7 @@ struct InboundApplication {
     var applied: [String: Int] = [:]
     var duplicates = 0
     var counters = Counters()
+    var botEvents: [BotEvent] = []
 
     struct Counters {
         var messages: Int64 = 0
@@ -202,6 +203,7 @@ struct InboundApplication {
         counters.lastInbound = max(counters.lastInbound ?? 0, event.timestamp)
         noteLast(event.timestamp, preview: text ?? attachments.first.map { "[\($0.type)]" })
         count(kind)
+        botEvents.append(.customerMessage(text: text, at: Date(millisecondsSince1970: event.timestamp)))
     }
 
     private mutating func noteLast(_ timestamp: Int64, preview: String?) {
@@ -235,6 +237,9 @@ struct InboundApplication {
             if !rows.isEmpty {
                 statusChanges += rows
                 count("echo")
+                // An agent's reply came back: the bot stops (its own echoes are ignored).
+                let at = Date(millisecondsSince1970: event.timestamp)
+                botEvents += rows.map { $0.string("author") == MessageAuthor.agent.rawValue ? .agentMessage(at: at) : .ownEcho(at: at) }
                 // A send waiting for this echo (after a timeout or a crash) need not wait
                 // out its bound: its conversation goes on now.
                 try await db.query(
@@ -275,6 +280,8 @@ struct InboundApplication {
         counters.messages += 1
         noteLast(event.timestamp, preview: echo.text ?? echo.attachments.first.map { "[\($0.type)]" })
         count(ours ? "echo" : "echo_other_app")
+        let at = Date(millisecondsSince1970: event.timestamp)
+        botEvents.append(ours ? .ownEcho(at: at) : .otherAppEcho(at: at))
     }
 
     /// Moves outbound statuses forward to `delivered`/`read` up to a watermark, and the
@@ -423,7 +430,7 @@ struct InboundApplication {
                 )
             }
         }
-        return InboundOutcome(
+        var outcome = InboundOutcome(
             conversationId: conversationKey,
             contactId: contactId,
             needsProfile: needsProfile,
@@ -431,5 +438,7 @@ struct InboundApplication {
             applied: applied,
             duplicates: duplicates
         )
+        outcome.botEvents = botEvents
+        return outcome
     }
 }

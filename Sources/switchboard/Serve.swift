@@ -51,6 +51,7 @@ struct Serve: AsyncParsableCommand {
                     ┌─ DEMO MODE ───────────────────────────────────────────────────────────────
                     │ No Facebook Page is configured, so a built-in Graph emulator plays Meta on port \(demo.emulatorPort)
                     │ and sample customers of "Switchboard Demo Shop" write in every ~\(demoInterval) s.
+                    │ The bot answers them (rule-based FAQ, no LLM key) and hands over when asked for a person.
                     │ Sign in:    http://\(configuration.host):\(configuration.port)/sign-in  (no SMTP: the link shows on the page;
                     │             on an empty install the first address to sign in becomes the admin)
                     │ Inbox API:  http://\(configuration.host):\(configuration.port)/api/conversations  (token: switchboard token create)

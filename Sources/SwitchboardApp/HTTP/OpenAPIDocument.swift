@@ -390,7 +390,7 @@ enum OpenAPIDocument {
                 "description": "The REST API of Switchboard, a live Messenger inbox.",
             ],
             "security": authenticated,
-            "paths": paths,
+            "paths": paths + botPaths,
             "components": [
                 "schemas": schemas,
                 "securitySchemes": [
@@ -407,7 +407,7 @@ enum OpenAPIDocument {
     /// `METHOD /path` for every operation, path parameters written `{name}`.
     static var operations: Set<String> {
         var result: Set<String> = []
-        for (path, item) in paths {
+        for (path, item) in paths + botPaths {
             for method in (item as? JSON)?.keys ?? [:].keys { result.insert("\(method.uppercased()) \(path)") }
         }
         return result

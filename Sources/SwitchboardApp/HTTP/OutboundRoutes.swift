@@ -17,6 +17,8 @@ struct OutboundRoutes {
     let senderActions: SenderActions
     let access: ConversationAccess
     let logger: Logger
+    /// Told when an agent replies, so the bot stops at once (nil: no bot).
+    var bot: BotConversations? = nil
 
     func register(on group: RouterGroup<SwitchboardRequestContext>) {
         group.post("/conversations/:id/messages") { request, context in
@@ -64,8 +66,9 @@ struct OutboundRoutes {
             throw APIRoutes.notFound(conversationId)
         }
         try Self.requireWindow(conversation, author: .human)
-        let (message, _, events) = try await store.enqueueOutbound(draft)
+        let (message, created, events) = try await store.enqueueOutbound(draft)
         await publisher.publish(events)
+        if created { await bot?.agentWrote(conversationId: conversationId, actor: principal ?? "api") }
         return try JSONResponse(["message": message], status: .accepted)
     }
 

@@ -38,6 +38,11 @@ public struct DemoMode: Sendable {
         guard let page = emulator.configuration.pages.first else { return }
         let box = SecretBox(secret: secret.value)
         try await store.savePage(PageRecord(id: page.id, name: page.name, sealedAccessToken: try box.seal(page.token.exposedValue)))
+        // The bot on, rule-based (no key needed), so a newcomer sees it answer and hand over;
+        // settings an admin saved since are kept.
+        if try await store.botSettings(pageId: page.id) == nil {
+            try await store.saveBotSettings(pageId: page.id, BotPageSettings(enabled: true, settings: .demo))
+        }
     }
 
     /// The emulator and the sample-traffic services.

@@ -115,5 +115,15 @@ public struct BotSettings: Sendable, Equatable, Codable {
             keywords: ["return", "refund", "exchange"],
             answer: "Yes: returns are free within 30 days; reply with your order number and we'll send a label."
         ),
+        BotFAQEntry(
+            question: "Where is my order?",
+            keywords: ["parcel", "track", "tracking", "where is my order"],
+            answer: "Orders leave within a day; the tracking link is in your confirmation e-mail. Send your order number if it's late."
+        ),
+        BotFAQEntry(
+            question: "Is it in stock?",
+            keywords: ["stock", "available", "size", "colour", "color"],
+            answer: "Everything on our site is in stock unless marked otherwise; sizes can be changed until the order ships."
+        ),
     ])
 }

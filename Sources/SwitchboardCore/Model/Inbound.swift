@@ -28,6 +28,9 @@ public struct InboundOutcome: Sendable {
     /// Applied events by kind (for metrics); duplicates are not counted.
     public var applied: [String: Int]
     public var duplicates: Int
+    /// What the bot must know of this batch (new customer messages, echoes), in order; a
+    /// replayed batch yields none, so the bot never answers a message twice.
+    public var botEvents: [BotEvent] = []
 
     public init(
         conversationId: String,

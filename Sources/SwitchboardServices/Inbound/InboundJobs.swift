@@ -86,13 +86,23 @@ public struct ApplyInboundHandler: JobHandler {
     let publisher: any EventPublisher
     let ourAppId: String?
     let logger: Logger
+    /// Told of new customer messages and echoes (nil: no bot in this process).
+    let bot: BotConversations?
 
-    public init(store: any Store, queue: any JobQueue, publisher: any EventPublisher, ourAppId: String?, logger: Logger) {
+    public init(
+        store: any Store,
+        queue: any JobQueue,
+        publisher: any EventPublisher,
+        ourAppId: String?,
+        logger: Logger,
+        bot: BotConversations? = nil
+    ) {
         self.store = store
         self.queue = queue
         self.publisher = publisher
         self.ourAppId = ourAppId
         self.logger = logger
+        self.bot = bot
     }
 
     public var completesJob: Bool { true }
@@ -124,6 +134,18 @@ public struct ApplyInboundHandler: JobHandler {
             Recorder(label: "switchboard_event_apply_lag_seconds").record(lag)
         }
         await publisher.publish(outcome.realtime)
+        if let bot, !outcome.botEvents.isEmpty {
+            // After the apply committed (the job is already acknowledged with it): a failure
+            // here is logged, not retried, since applying again would find no new messages.
+            do {
+                try await bot.feed(conversationId: outcome.conversationId, outcome.botEvents, actor: "webhook")
+            } catch {
+                logger.error(
+                    "the bot could not take the conversation's events",
+                    metadata: ["conversation": "\(outcome.conversationId)", "error": "\(error)"]
+                )
+            }
+        }
         if outcome.needsProfile {
             try await queue.enqueue([
                 NewJob(kind: .fetchProfile, partition: nil, payload: Array(String(outcome.contactId).utf8), maxAttempts: 5)

@@ -9,7 +9,7 @@ struct Migration: Sendable {
 
 /// The whole history, oldest first.
 enum Schema {
-    static let migrations: [Migration] = [initial, outbound, sendAttempts, accounts]
+    static let migrations: [Migration] = [initial, outbound, sendAttempts, accounts, bot]
 
     static var latestVersion: Int { migrations.last?.version ?? 0 }
 
@@ -276,6 +276,19 @@ enum Schema {
             "CREATE INDEX sign_in_tokens_email ON sign_in_tokens (email, created_at)",
             "CREATE INDEX sign_in_tokens_ip ON sign_in_tokens (requested_ip, created_at)",
             "CREATE INDEX realtime_events_at ON realtime_events (at)",
+        ]
+    )
+
+    /// The bot (issue 9): each conversation's `BotConversationState` (JSON) next to the
+    /// existing `bot_state`/`bot_reason` summary, and a version the worker, the inbound path
+    /// and the API compare-and-set, so a pause that lands while an answer is being made is
+    /// never overwritten by it.
+    static let bot = Migration(
+        version: 5,
+        name: "bot",
+        statements: [
+            "ALTER TABLE conversations ADD COLUMN bot_policy TEXT",
+            "ALTER TABLE conversations ADD COLUMN bot_version BIGINT NOT NULL DEFAULT 0",
         ]
     )
 }

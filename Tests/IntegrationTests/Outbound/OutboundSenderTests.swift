@@ -19,6 +19,7 @@ final class ScriptedGraph: OutboundGraph {
 
     func script(_ answers: [Answer]) { state.withLock { $0.answers += answers } }
     var sent: [SendRequest] { state.withLock { $0.sent } }
+    var actions: [SenderAction] { state.withLock { $0.actions } }
 
     func send(pageId: String, token: PageAccessToken, request: SendRequest) async throws(GraphError) -> SendResult {
         let answer: Answer = state.withLock {
