@@ -17,6 +17,7 @@ extension SQLStore {
             conditions.append(pages.isEmpty ? "1 = 0" : "c.page_id IN (\(pages.sorted().map { bind(.text($0)) }.joined(separator: ", ")))")
         }
         if query.unreadOnly { conditions.append("c.unread_count > 0") }
+        if query.needsHuman { conditions.append("c.bot_state = 'paused'") }
         if let search = query.search?.trimmingCharacters(in: .whitespaces), !search.isEmpty {
             let pattern = bind(.text("%\(search.replacingOccurrences(of: "%", with: ""))%"))
             conditions.append(

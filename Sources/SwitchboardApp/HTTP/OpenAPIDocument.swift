@@ -48,6 +48,7 @@ enum OpenAPIDocument {
                     "parameters": [
                         query("limit", "integer", "1–500, default 50"), query("cursor", "string", "nextCursor of the previous page"),
                         query("pageId", "string", "only this Page"), query("unread", "boolean", "only unread"),
+                        query("needsHuman", "boolean", "only conversations whose bot is paused (handed over)"),
                         query("q", "string", "contact name or message text"),
                     ],
                     "responses": [

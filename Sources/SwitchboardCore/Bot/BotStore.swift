@@ -112,3 +112,11 @@ extension SwitchboardError.Code {
     /// The bot's settings are not acceptable (bad JSON, a model without a base URL, …).
     public static let botSettingsInvalid = SwitchboardError.Code("bot.settings_invalid")
 }
+
+extension BotConversationState {
+    /// Why the bot is paused; nil while it is active.
+    public var pauseReason: BotPauseReason? {
+        if case .paused(let reason) = mode { return reason }
+        return nil
+    }
+}

@@ -45,6 +45,8 @@ public struct ConversationQuery: Sendable, Equatable {
     /// The Pages the caller may see (an agent limited to some Pages).
     public var visibility: PageVisibility
     public var unreadOnly: Bool
+    /// Only conversations whose bot is paused: the "needs human" filter.
+    public var needsHuman = false
     public var search: String?
     public var limit: Int
     public var cursor: String?

@@ -133,11 +133,3 @@ public struct BotConversations: Sendable {
         return queued.created
     }
 }
-
-extension BotConversationState {
-    /// Why the bot is paused; nil while it is active.
-    public var pauseReason: BotPauseReason? {
-        if case .paused(let reason) = mode { return reason }
-        return nil
-    }
-}

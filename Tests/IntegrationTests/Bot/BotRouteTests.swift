@@ -93,6 +93,15 @@ struct BotRouteTests {
             #expect(try await store.conversation(id: id)?.bot.state == "active")
             let events = try await store.realtimeEvents(after: 0, limit: 100).filter { $0.name == "conversation:bot" }
             #expect(events.count == 2)
+
+            // The "needs human" filter lists the conversation only while its bot is paused.
+            func needsHuman() async throws -> Int {
+                let list = try await client.execute(uri: "/api/conversations?needsHuman=true", method: .get, headers: app.auth)
+                return (list.json["conversations"] as? [Any])?.count ?? -1
+            }
+            #expect(try await needsHuman() == 0)
+            _ = try await post("pause")
+            #expect(try await needsHuman() == 1)
         }
     }
 }
