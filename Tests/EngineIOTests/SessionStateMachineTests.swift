@@ -53,6 +53,16 @@ func text(_ string: String) -> EngineIOFrame { .text(ByteBuffer(string: string))
         #expect(machine.pollRequested(now: .ms(520)) == .reject(EngineIOError(.unknownSession), closed: .pingTimeout, wake: nil))
     }
 
+    @Test func aLateWebSocketPingStillGetsTheWholeAllowance() {
+        // The server's own tick came at 520 ms instead of 300: the ping goes out now and the
+        // client has the full pingTimeout (200 ms) to answer, not the 0 ms left of it.
+        var machine = Machine(configuration: testConfiguration, transport: .websocket, now: .zero)
+        #expect(machine.timerFired(now: .ms(520)).closed == nil)
+        #expect(machine.nextDeadline == .ms(720))
+        #expect(machine.webSocketReceived(.pong, now: .ms(700)) == .none)
+        #expect(!machine.isClosed)
+    }
+
     @Test func connectTimeoutCloses() {
         var configuration = testConfiguration
         configuration.connectTimeout = .milliseconds(100)

@@ -384,9 +384,13 @@ where Instant.Duration == Duration {
         switch heartbeat {
         case .waitingToPing(let at):
             guard now >= at else { return .none }
-            // Timed from when the ping was due, so a late tick or a lazy check never
-            // extends the client's allowance.
-            let deadline = at.advanced(by: configuration.pingTimeout)
+            // A polling client fetches the ping itself, so its allowance runs from when the
+            // ping was due (a lazy check never extends it). Over WebSocket the server sends
+            // it: a tick that ran late (a starved server) must not eat the client's time to
+            // answer, so the allowance runs from now.
+            let sentAt: Instant
+            if case .websocket = state { sentAt = now } else { sentAt = at }
+            let deadline = sentAt.advanced(by: configuration.pingTimeout)
             heartbeat = .awaitingPong(deadline: deadline)
             if now >= deadline { return close(.pingTimeout) }
             if case .closing = state { return .none }
