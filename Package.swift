@@ -104,7 +104,7 @@ let package = Package(
         ),
         .target(
             name: "LLMEmulator",
-            dependencies: ["LLM", hummingbird, nioCore, logging, serviceLifecycle],
+            dependencies: ["LLM", "GraphEmulator", hummingbird, nioCore, logging, serviceLifecycle],
             swiftSettings: strictSettings
         ),
         .target(

@@ -34,31 +34,9 @@ public enum GraphEmulatorServer {
         host: String = "127.0.0.1",
         _ body: @Sendable (_ baseURL: String) async throws -> T
     ) async throws -> T {
-        let (ports, continuation) = AsyncStream<Int>.makeStream()
-        let app = build(emulator: emulator, host: host, port: 0) { port in
-            continuation.yield(port)
-            continuation.finish()
-        }
-        let group = ServiceGroup(services: [app], logger: emulator.logger)
-        return try await withThrowingTaskGroup(of: Void.self) { tasks in
-            tasks.addTask {
-                defer { continuation.finish() }
-                try await group.run()
-            }
-            var iterator = ports.makeAsyncIterator()
-            guard let port = await iterator.next() else {
-                try await tasks.waitForAll()
-                throw CancellationError()
-            }
-            let result: Result<T, any Error>
-            do {
-                result = .success(try await body("http://\(host):\(port)"))
-            } catch {
-                result = .failure(error)
-            }
-            await group.triggerGracefulShutdown()
-            try await tasks.waitForAll()
-            return try result.get()
+        try await EphemeralServer.run(logger: emulator.logger, build: { build(emulator: emulator, host: host, port: 0, onServerRunning: $0) }) {
+            port in
+            try await body("http://\(host):\(port)")
         }
     }
 }
