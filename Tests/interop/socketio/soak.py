@@ -43,7 +43,7 @@ class Client:
         self.pings = 0
         self.ws = None
 
-    async def run(self, stop, connected):
+    async def run(self, stop, connected, everyone_connected):
         ws_url = self.url.replace("http", "ws") + "/socket.io/?EIO=4&transport=websocket"
         self.ws = await self.session.ws_connect(ws_url, autoping=False, max_msg_size=0)
         assert (await self.ws.receive_str()).startswith("0")
@@ -51,9 +51,13 @@ class Client:
         assert (await self.ws.receive_str()).startswith("40")
         connected.release()
         lifetime = random.uniform(5, 30) if self.mode != "polite" else None
-        started = time.monotonic()
+        # Lifetimes start once every client is connected, so a slow connect phase on a
+        # loaded machine cannot let droppers leave before the connected count is taken.
+        started = None
         while not stop.is_set():
-            if lifetime is not None and time.monotonic() - started > lifetime:
+            if started is None and everyone_connected.is_set():
+                started = time.monotonic()
+            if lifetime is not None and started is not None and time.monotonic() - started > lifetime:
                 if self.mode == "abort":
                     # Drop without a close frame or an Engine.IO close packet.
                     self.ws._response.connection.transport.abort()
@@ -90,6 +94,7 @@ async def main():
     async with aiohttp.ClientSession(connector=connector) as session:
         stop = asyncio.Event()
         connected = asyncio.Semaphore(0)
+        everyone_connected = asyncio.Event()
         clients = []
         for i in range(args.clients):
             r = random.random()
@@ -99,11 +104,12 @@ async def main():
         tasks = []
         for i in range(0, len(clients), 100):
             batch = clients[i : i + 100]
-            tasks += [asyncio.create_task(c.run(stop, connected)) for c in batch]
+            tasks += [asyncio.create_task(c.run(stop, connected, everyone_connected)) for c in batch]
             for _ in batch:
                 await asyncio.wait_for(connected.acquire(), timeout=30)
         t0 = time.monotonic()
         s = stats(args.url)
+        everyone_connected.set()
         rss_connected = rss_kib(args.pid)
         print(f"connected {len(clients)} clients: {s}, RSS {rss_connected} KiB (was {rss_start} KiB)", flush=True)
         if s["sockets"] != len(clients):
