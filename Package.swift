@@ -159,7 +159,7 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
-        .testTarget(name: "LLMTests", dependencies: ["LLM", "LLMEmulator", httpClient, nioCore, logging], swiftSettings: strictSettings),
+        .testTarget(name: "LLMTests", dependencies: ["LLM", "LLMEmulator", "TestSupport", httpClient, nioCore, logging], swiftSettings: strictSettings),
         .testTarget(
             name: "LLMEmulatorTests",
             dependencies: ["LLMEmulator", "LLM", httpClient, nioCore, .product(name: "NIOHTTP1", package: "swift-nio"), logging],

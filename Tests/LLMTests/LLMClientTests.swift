@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import LLM
 import LLMEmulator
+import TestSupport
 import Testing
 
 @Suite struct LLMClientTests {

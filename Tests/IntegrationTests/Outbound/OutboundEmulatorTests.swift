@@ -15,36 +15,6 @@ import Testing
 
 @testable import SwitchboardApp
 
-/// Every log line of a test, to prove a secret never appears in one.
-final class LogCapture: Sendable {
-    private let lines = Mutex<[String]>([])
-    func append(_ line: String) { lines.withLock { $0.append(line) } }
-    var all: [String] { lines.withLock { $0 } }
-
-    var logger: Logger {
-        var logger = Logger(label: "outbound-test") { label in CapturingLogHandler(label: label, capture: self) }
-        logger.logLevel = .trace
-        return logger
-    }
-}
-
-struct CapturingLogHandler: LogHandler {
-    let label: String
-    let capture: LogCapture
-    var metadata: Logger.Metadata = [:]
-    var logLevel: Logger.Level = .trace
-
-    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-        get { metadata[key] }
-        set { metadata[key] = newValue }
-    }
-
-    func log(event: LogEvent) {
-        let merged = metadata.merging(event.metadata ?? [:]) { _, new in new }
-        capture.append("\(event.level) \(label) \(event.message) \(merged) \(event.source) \(event.file):\(event.line)")
-    }
-}
-
 struct NoProfiles: ProfileSource {
     func profile(pageId: String, psid: String) async throws -> ContactProfile? { nil }
 }
@@ -69,7 +39,7 @@ struct LiveRig: Sendable {
         _ body: @Sendable (LiveRig) async throws -> Void
     ) async throws {
         let logs = LogCapture()
-        let logger = logs.logger
+        let logger = logs.logger("outbound-test")
         let emulator = GraphEmulator(
             configuration: EmulatorConfiguration(
                 appSecret: TestApp.appSecret,

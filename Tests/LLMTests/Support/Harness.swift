@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import LLM
 import LLMEmulator
 import Logging
+import TestSupport
 
 /// One LLM emulator on a free port and a client pointing at it, on a manual clock.
 struct Harness: Sendable {
@@ -61,5 +62,16 @@ func failure<T>(_ body: () async throws -> T) async -> LLMError? {
         return nil
     } catch {
         return error as? LLMError
+    }
+}
+
+extension ManualClock {
+    /// Waits until something sleeps until an instant other than `excluded` (the call's
+    /// deadline), and returns how long that sleep is from now.
+    func nextSleep(excluding excluded: Duration) async -> Duration? {
+        for await deadline in sleeps where deadline.offset != excluded {
+            return now.duration(to: deadline)
+        }
+        return nil
     }
 }
