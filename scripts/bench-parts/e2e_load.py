@@ -28,6 +28,9 @@ import urllib.request
 
 import aiohttp
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from benchlib import pct  # noqa: E402
+
 SECRET = "bench-app-secret-0123456789"
 PAGE = "900000000000001"
 
@@ -147,11 +150,8 @@ async def post_load(url, rate, duration, psids):
     return seq, acked, failed
 
 
-def percentile(values, p):
-    if not values:
-        return float("nan")
-    values = sorted(values)
-    return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))]
+def rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, 1)
 
 
 def run_backend(args, backend, workdir):
@@ -190,7 +190,6 @@ def run_backend(args, backend, workdir):
             if len(conversations) >= args.rooms:
                 break
             time.sleep(0.1)
-        ids = [c["id"] for c in conversations]
         by_psid = {c["contact"]["psid"]: c["id"] for c in conversations}
         ordered = [by_psid[p] for p in psids]
         queue, go = mp.Queue(), mp.Event()
@@ -215,7 +214,7 @@ def run_backend(args, backend, workdir):
         return {
             "backend": backend, "offered_per_s": round(offered / args.duration), "acked_per_s": round(acked / elapsed), "failed": failed,
             "message_new_deliveries": len(latencies), "expected": expected, "events_per_s": round(deliveries / args.duration),
-            "p50_ms": round(percentile(latencies, 50), 1), "p99_ms": round(percentile(latencies, 99), 1), "max_ms": round(max(latencies or [0]), 1),
+            "p50_ms": rounded(pct(latencies, 50)), "p99_ms": rounded(pct(latencies, 99)), "max_ms": round(max(latencies or [0]), 1),
         }
     finally:
         server.send_signal(signal.SIGTERM)

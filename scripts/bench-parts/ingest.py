@@ -15,7 +15,6 @@ import argparse
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -25,6 +24,9 @@ import urllib.request
 import uuid
 from datetime import datetime
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from benchlib import cpu_seconds, free_port, pct, psql  # noqa: E402
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 SECRET = "bench-app-secret-0123456789"
 PAGE = "900000000000001"
@@ -33,37 +35,6 @@ INGEST_KINDS = ("webhook.split", "inbound.apply")
 
 def log(msg: str):
     print(f"[ingest] {msg}", file=sys.stderr, flush=True)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def pct(values: list[float], p: float) -> float | None:
-    if not values:
-        return None
-    values = sorted(values)
-    k = min(len(values) - 1, max(0, int(round(p / 100 * (len(values) - 1)))))
-    return values[k]
-
-
-def clock_ticks(pid: int) -> float:
-    """CPU seconds (user+system) used so far by a process."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    except (OSError, IndexError):
-        return 0.0
-
-
-def psql(url: str, sql: str) -> str:
-    out = subprocess.run(["psql", url, "-v", "ON_ERROR_STOP=1", "-qAtc", sql], capture_output=True, text=True, timeout=120)
-    if out.returncode:
-        raise RuntimeError(out.stderr)
-    return out.stdout.strip()
 
 
 class Server:
@@ -184,11 +155,11 @@ def run_step(server: Server, args, name: str, rate: float, connections: int, dur
         "--page", PAGE, "--events", str(args.events), "--customers", str(args.customers), "--tag", tag, "--out", out_path,
     ]
     after = server._last_event_id()
-    cpu0 = clock_ticks(server.proc.pid)
+    cpu0 = cpu_seconds(server.proc.pid)
     t0 = time.monotonic()
     subprocess.run(cmd, check=True)
     wall = time.monotonic() - t0
-    server_cpu = clock_ticks(server.proc.pid) - cpu0
+    server_cpu = cpu_seconds(server.proc.pid) - cpu0
     records, meta = [], {}
     with open(out_path) as f:
         for line in f:

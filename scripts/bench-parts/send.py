@@ -40,6 +40,9 @@ import requests
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "Tests" / "e2e"))
 from emulator import APP_ID, Emulator, page_id, page_token  # noqa: E402
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from benchlib import cpu_seconds, free_port, pct, psql  # noqa: E402
+
 SECRET = "bench-app-secret-0123456789"
 
 
@@ -47,38 +50,8 @@ def log(msg: str):
     print(f"[send] {msg}", file=sys.stderr, flush=True)
 
 
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def pct(values: list[float], p: float) -> float | None:
-    if not values:
-        return None
-    values = sorted(values)
-    return values[min(len(values) - 1, max(0, int(round(p / 100 * (len(values) - 1)))))]
-
-
-def cpu_seconds(pid: int) -> float:
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    except (OSError, IndexError):
-        return 0.0
-
-
 def iso_seconds(value: str) -> float:
     return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
-
-
-def psql(url: str, sql: str):
-    out = subprocess.run(["psql", url, "-v", "ON_ERROR_STOP=1", "-qAtc", sql], capture_output=True, text=True, timeout=120)
-    if out.returncode:
-        raise RuntimeError(out.stderr)
 
 
 class Serve:

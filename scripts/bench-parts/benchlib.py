@@ -1,0 +1,38 @@
+"""Small helpers the benchmark drivers share (ingest, send, e2e)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def pct(values: list[float], p: float) -> float | None:
+    """The p-th percentile (nearest rank), or None for no values."""
+    if not values:
+        return None
+    values = sorted(values)
+    return values[min(len(values) - 1, max(0, int(round(p / 100 * (len(values) - 1)))))]
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU seconds (user+system) used so far by a process."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError):
+        return 0.0
+
+
+def psql(url: str, sql: str) -> str:
+    out = subprocess.run(["psql", url, "-v", "ON_ERROR_STOP=1", "-qAtc", sql], capture_output=True, text=True, timeout=120)
+    if out.returncode:
+        raise RuntimeError(out.stderr)
+    return out.stdout.strip()
