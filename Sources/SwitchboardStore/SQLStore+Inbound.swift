@@ -24,6 +24,49 @@ extension SQLStore {
     }
 }
 
+extension SQLStore {
+    public func recordWebhookRun(_ webhooks: [SplitWebhook], _ shares: [ConversationShare], inline: Bool) async throws -> [InboundOutcome?] {
+        let now = self.now
+        let outcomes = try await database.transaction(durability: .relaxed) { [queue] db in
+            let waiting = inline ? try await Self.partitionsWithApplyJobs(shares.map(\.partition), in: db) : []
+            var outcomes: [InboundOutcome?] = []
+            for share in shares {
+                guard inline, !waiting.contains(share.partition) else {
+                    try await queue.enqueue(share.jobs, in: db)
+                    outcomes.append(nil)
+                    continue
+                }
+                var apply = InboundApplication(db: db, batch: share.batch, now: now)
+                try await apply.prepare()
+                for event in share.batch.events {
+                    try await apply.apply(event)
+                }
+                outcomes.append(try await apply.finish())
+            }
+            for webhook in webhooks {
+                try await Self.recordSplit(webhook, now: now, queue: queue, in: db)
+            }
+            return outcomes
+        }
+        queue.wake()
+        return outcomes
+    }
+
+    /// Which of these partitions still have `inbound.apply` jobs queued.
+    static func partitionsWithApplyJobs(_ partitions: [String], in db: any SQLExecutor) async throws -> Set<String> {
+        var found: Set<String> = []
+        for chunk in stride(from: 0, to: partitions.count, by: 500).map({ Array(partitions[$0..<min($0 + 500, partitions.count)]) }) {
+            let placeholders = (0..<chunk.count).map { "$\($0 + 2)" }.joined(separator: ", ")
+            let rows = try await db.query(
+                "SELECT DISTINCT partition_key FROM jobs WHERE kind = $1 AND state <> 'dead' AND partition_key IN (\(placeholders))",
+                [.text(JobKind.applyInbound.rawValue)] + chunk.map { .text($0) }
+            )
+            found.formUnion(rows.compactMap { $0.string("partition_key") })
+        }
+        return found
+    }
+}
+
 /// The state of one apply transaction.
 struct InboundApplication {
     let db: any SQLExecutor

@@ -31,38 +31,36 @@ public final class SQLStore: Store {
 
     /// The raw body of a stored webhook.
     public func webhookBody(id: Int64) async throws -> [UInt8]? {
-        try await database.read { db in
-            try await db.first("SELECT body FROM webhook_events WHERE id = $1", .int(id))?["body"].bytes
-        }
+        try await webhookBodies(ids: [id])[id]
     }
 
-    /// Marks a webhook split (unhandled events are kept once per content, so a replayed
-    /// body adds nothing): its per-conversation jobs and its unhandled events are
-    /// recorded in the same transaction, and the split job is acknowledged with them.
-    public func finishWebhookSplit(
-        id: Int64,
-        eventCount: Int,
-        jobs: [NewJob],
-        unhandled: [UnhandledEvent],
-        error: String?,
-        splitJob: Job
-    ) async throws {
-        let now = self.now
-        try await database.transaction(durability: .relaxed) { [queue] db in
-            try await queue.enqueue(jobs, in: db)
-            for event in unhandled {
-                try await Self.recordUnhandled(event, webhookEventId: id, in: db)
-            }
-            try await db.query(
-                "UPDATE webhook_events SET processed_at = $2, event_count = $3, error = $4 WHERE id = $1",
-                .int(id),
-                .int(now),
-                .int(Int64(eventCount)),
-                SQLValue(error)
-            )
-            try await queue.complete(splitJob, in: db)
+    public func webhookBodies(ids: [Int64]) async throws -> [Int64: [UInt8]] {
+        guard !ids.isEmpty else { return [:] }
+        let placeholders = (0..<ids.count).map { "$\($0 + 1)" }.joined(separator: ", ")
+        let rows = try await database.read { db in
+            try await db.query("SELECT id, body FROM webhook_events WHERE id IN (\(placeholders))", ids.map { .int($0) })
         }
-        queue.wake()
+        var bodies: [Int64: [UInt8]] = [:]
+        for row in rows {
+            if let id = row.int("id"), let body = row["body"].bytes { bodies[id] = body }
+        }
+        return bodies
+    }
+
+    /// Marks a webhook split, keeps its unhandled events (once per content, so a replayed
+    /// body adds nothing), and completes its split job.
+    static func recordSplit(_ webhook: SplitWebhook, now: Int64, queue: EmbeddedJobQueue, in db: any SQLExecutor) async throws {
+        for event in webhook.unhandled {
+            try await recordUnhandled(event, webhookEventId: webhook.id, in: db)
+        }
+        try await db.query(
+            "UPDATE webhook_events SET processed_at = $2, event_count = $3, error = $4 WHERE id = $1",
+            .int(webhook.id),
+            .int(now),
+            .int(Int64(webhook.eventCount)),
+            SQLValue(webhook.error)
+        )
+        try await queue.complete(webhook.job, in: db)
     }
 
     static func recordUnhandled(_ event: UnhandledEvent, webhookEventId: Int64, in db: any SQLExecutor) async throws {
