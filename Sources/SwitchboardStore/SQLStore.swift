@@ -36,7 +36,7 @@ public final class SQLStore: Store {
 
     public func webhookBodies(ids: [Int64]) async throws -> [Int64: [UInt8]] {
         guard !ids.isEmpty else { return [:] }
-        let placeholders = (0..<ids.count).map { "$\($0 + 1)" }.joined(separator: ", ")
+        let placeholders = bindList(ids.count, from: 1)
         let rows = try await database.read { db in
             try await db.query("SELECT id, body FROM webhook_events WHERE id IN (\(placeholders))", ids.map { .int($0) })
         }
@@ -47,20 +47,29 @@ public final class SQLStore: Store {
         return bodies
     }
 
-    /// Marks a webhook split, keeps its unhandled events (once per content, so a replayed
-    /// body adds nothing), and completes its split job.
-    static func recordSplit(_ webhook: SplitWebhook, now: Int64, queue: EmbeddedJobQueue, in db: any SQLExecutor) async throws {
-        for event in webhook.unhandled {
-            try await recordUnhandled(event, webhookEventId: webhook.id, in: db)
+    /// Marks webhooks split, keeps their unhandled events (once per content, so a
+    /// replayed body adds nothing), and completes their split jobs: a few statements for a
+    /// whole run.
+    static func recordSplits(_ webhooks: [SplitWebhook], now: Int64, queue: EmbeddedJobQueue, in db: any SQLExecutor) async throws {
+        for webhook in webhooks {
+            for event in webhook.unhandled {
+                try await recordUnhandled(event, webhookEventId: webhook.id, in: db)
+            }
         }
-        try await db.query(
-            "UPDATE webhook_events SET processed_at = $2, event_count = $3, error = $4 WHERE id = $1",
-            .int(webhook.id),
-            .int(now),
-            .int(Int64(webhook.eventCount)),
-            SQLValue(webhook.error)
-        )
-        try await queue.complete(webhook.job, in: db)
+        let outcomes = Dictionary(grouping: webhooks) { SplitOutcome(eventCount: $0.eventCount, error: $0.error) }
+        for (outcome, group) in outcomes {
+            let placeholders = bindList(group.count, from: 4)
+            try await db.query(
+                "UPDATE webhook_events SET processed_at = $1, event_count = $2, error = $3 WHERE id IN (\(placeholders))",
+                [.int(now), .int(Int64(outcome.eventCount)), SQLValue(outcome.error)] + group.map { .int($0.id) }
+            )
+        }
+        try await queue.complete(webhooks.map(\.job), in: db)
+    }
+
+    private struct SplitOutcome: Hashable {
+        var eventCount: Int
+        var error: String?
     }
 
     static func recordUnhandled(_ event: UnhandledEvent, webhookEventId: Int64, in db: any SQLExecutor) async throws {

@@ -101,7 +101,7 @@ public final class EmbeddedJobQueue: JobQueue {
         let partitioned = heads.filter { $0.partition != nil }
         guard let first = partitioned.first else { return [] }
         let partitions = Set(partitioned.compactMap(\.partition))
-        let placeholders = (0..<partitions.count).map { "$\($0 + 3)" }.joined(separator: ", ")
+        let placeholders = bindList(partitions.count, from: 3)
         let candidates = try await db.query(
             """
             SELECT id, partition_key, state, run_at FROM jobs
@@ -126,7 +126,7 @@ public final class EmbeddedJobQueue: JobQueue {
             ids.append(id)
         }
         guard !ids.isEmpty else { return [] }
-        let idList = (0..<ids.count).map { "$\($0 + 3)" }.joined(separator: ", ")
+        let idList = bindList(ids.count, from: 3)
         let leased = try await db.query(
             """
             UPDATE jobs SET state = 'leased', lease_until = $1, leased_by = $2, attempts = attempts + 1
@@ -180,7 +180,14 @@ public final class EmbeddedJobQueue: JobQueue {
     /// Completes a job inside the caller's transaction, so the work and its acknowledgement
     /// commit together (exactly-once effect for the embedded queue).
     public func complete(_ job: Job, in db: any SQLExecutor) async throws {
-        try await db.query("DELETE FROM jobs WHERE id = $1", .int(Int64(job.id) ?? 0))
+        try await complete([job], in: db)
+    }
+
+    /// Completes jobs inside the caller's transaction, in one statement.
+    public func complete(_ jobs: [Job], in db: any SQLExecutor) async throws {
+        guard !jobs.isEmpty else { return }
+        let placeholders = bindList(jobs.count, from: 1)
+        try await db.query("DELETE FROM jobs WHERE id IN (\(placeholders))", jobs.map { .int(Int64($0.id) ?? 0) })
     }
 
     public func fail(_ job: Job, reason: String, retryAt: Date?) async throws {
@@ -205,7 +212,7 @@ public final class EmbeddedJobQueue: JobQueue {
 
     private static func release(_ jobs: [Job], in db: any SQLExecutor) async throws {
         let ids = jobs.compactMap { Int64($0.id) }
-        let placeholders = (0..<ids.count).map { "$\($0 + 1)" }.joined(separator: ", ")
+        let placeholders = bindList(ids.count, from: 1)
         try await db.query(
             "UPDATE jobs SET state = 'ready', attempts = attempts - 1, lease_until = NULL, leased_by = NULL WHERE id IN (\(placeholders)) AND state = 'leased'",
             ids.map { .int($0) }
