@@ -43,6 +43,16 @@ public final class EmbeddedJobQueue: JobQueue {
         }
     }
 
+    /// The partition of every split job: webhooks are split in the order they were stored.
+    public static let webhookPartition = "webhook"
+    /// How often splitting a stored webhook is tried before it is dead-lettered.
+    static let splitAttempts = 5
+
+    /// The job that splits stored webhook `id`.
+    static func splitJob(_ id: Int64) -> NewJob {
+        NewJob(kind: .splitWebhook, partition: webhookPartition, payload: Array(String(id).utf8), maxAttempts: splitAttempts)
+    }
+
     /// Tells local workers that jobs committed elsewhere in this process are ready.
     public func wake() { signal.notify() }
 
