@@ -22,6 +22,9 @@ public enum SQLDialect: String, Sendable {
         ("{{bytes}}", "BLOB", "BYTEA"),
         ("{{skip_locked}}", "", "FOR UPDATE SKIP LOCKED"),
         ("{{like}}", "LIKE", "ILIKE"),
+        // SQLite's planner prefers the (state, run_at) index and a sort over the whole
+        // ready backlog; the claim's partial index keeps a claim from walking it.
+        ("{{jobs_by_claim_order}}", "INDEXED BY jobs_claim_order", ""),
     ]
 }
 
