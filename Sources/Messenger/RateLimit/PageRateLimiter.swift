@@ -31,7 +31,7 @@ public struct PageRateLimits: Sendable, Hashable {
         burstSeconds: Double = 0.1,
         slowDownAbovePercent: Int = 80,
         kneePercent: Int = 95,
-        kneeFraction: Double = 0.9,
+        kneeFraction: Double = 0.95,
         minimumFraction: Double = 0.05
     ) {
         self.standardPerSecond = standardPerSecond
@@ -45,7 +45,7 @@ public struct PageRateLimits: Sendable, Hashable {
 
     /// The share of the normal rate allowed at a usage percentage. Full speed up to the
     /// threshold (80 %); then gently down to `kneeFraction` at the knee (95 %), so a Page
-    /// driven at its limit settles around 92 % of it instead of swinging between full
+    /// driven at its limit settles around 95 % of it instead of swinging between full
     /// speed and a throttle; then steeply to `minimumFraction` at 100 %.
     public func fraction(atUsagePercent usage: Int) -> Double {
         let threshold = slowDownAbovePercent

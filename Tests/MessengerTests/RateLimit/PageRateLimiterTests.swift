@@ -65,10 +65,10 @@ import Testing
         #expect(limiter.currentRate(page: "P") == 300)
         limiter.record(usage: usage(90), page: "P", now: t0)
         #expect(limiter.currentRate(page: "P") < 300)
-        #expect(limiter.currentRate(page: "P") > 270)
-        // Gently to 90 % of the rate at 95 % usage, then steeply.
+        #expect(limiter.currentRate(page: "P") > 285)
+        // Gently to 95 % of the rate at 95 % usage, then steeply.
         limiter.record(usage: usage(95), page: "P", now: t0)
-        #expect(abs(limiter.currentRate(page: "P") - 270) < 1e-9)
+        #expect(abs(limiter.currentRate(page: "P") - 285) < 1e-9)
         limiter.record(usage: usage(99), page: "P", now: t0)
         #expect(limiter.currentRate(page: "P") < 100)
         limiter.record(usage: usage(100), page: "P", now: t0)
