@@ -15,7 +15,21 @@ extension SQLStore {
             for event in batch.events {
                 try await apply.apply(event)
             }
-            let outcome = try await apply.finish()
+            var outcome = try await apply.finish()
+            // The bot decides in the same transaction: a crash cannot keep the messages
+            // and lose what the bot must do about them.
+            if let fed = try await Self.feedBot(
+                in: db,
+                conversationId: apply.conversationId,
+                pageId: batch.pageId,
+                events: outcome.botEvents,
+                actor: "webhook",
+                now: now,
+                queue: queue
+            ) {
+                outcome.realtime += fed.events
+                outcome.bot = fed
+            }
             if let job { try await queue.complete(job, in: db) }
             return outcome
         }
@@ -31,6 +45,8 @@ struct InboundApplication {
     let now: Int64
     var contactId: Int64 = 0
     var conversationId: Int64 = 0
+    /// A new customer message reopens a resolved conversation.
+    var wasResolved = false
     var needsProfile = false
     var newMessages: [SQLRow] = []
     var statusChanges: [SQLRow] = []
@@ -84,7 +100,7 @@ struct InboundApplication {
         let conversation = try await db.first(
             """
             INSERT INTO conversations (page_id, contact_id, last_message_at, created_at, updated_at) VALUES ($1, $2, $3, $4, $4)
-            ON CONFLICT (page_id, contact_id) DO UPDATE SET page_id = excluded.page_id RETURNING id
+            ON CONFLICT (page_id, contact_id) DO UPDATE SET page_id = excluded.page_id RETURNING id, status
             """,
             .text(batch.pageId),
             .int(contactId),
@@ -92,6 +108,7 @@ struct InboundApplication {
             .int(now)
         )
         conversationId = conversation?.int("id") ?? 0
+        wasResolved = conversation?.string("status") == ConversationStatus.resolved.rawValue
     }
 
     mutating func apply(_ event: WebhookEvent) async throws {
@@ -347,6 +364,7 @@ struct InboundApplication {
                     last_message_at = CASE WHEN $5 > COALESCE(last_message_at, 0) THEN $5 ELSE last_message_at END,
                     delivered_watermark = CASE WHEN $7 > delivered_watermark THEN $7 ELSE delivered_watermark END,
                     read_watermark = CASE WHEN $9 > read_watermark THEN $9 ELSE read_watermark END,
+                    status = CASE WHEN $3 > 0 THEN 'open' ELSE status END,
                     updated_at = $10
                 WHERE id = $1
                 """,
@@ -429,6 +447,10 @@ struct InboundApplication {
                     )
                 )
             }
+        }
+        if wasResolved, counters.unread > 0 {
+            let payload = ConversationStatusPayload(conversationId: conversationKey, status: .open, by: "customer")
+            realtime.append(try await RealtimeLog(db: db, now: now).record("conversation:status", conversationId: conversationKey, payload))
         }
         var outcome = InboundOutcome(
             conversationId: conversationKey,

@@ -91,15 +91,24 @@ public struct DeadJob: Sendable, Equatable, Codable {
     }
 }
 
+/// Which kinds of job a claim may hand out: a worker runs slow kinds (the bot's answers,
+/// which wait on a model for seconds) in their own lane, so they never take the places
+/// of the jobs that carry people's messages.
+public enum JobKindFilter: Sendable, Equatable {
+    case any
+    case only(Set<JobKind>)
+    case except(Set<JobKind>)
+}
+
 /// The queue between the webhook, the REST API and the workers. Delivery is at least
 /// once; handlers are idempotent (invariant 3). Two implementations: the embedded one in
 /// the database (default) and Redis Streams.
 public protocol JobQueue: Sendable {
     /// Adds jobs; they are durable when this returns.
     func enqueue(_ jobs: [NewJob]) async throws
-    /// Leases up to `limit` runnable jobs to `worker` for `lease`. Never hands out a job
-    /// whose partition has an earlier job unfinished.
-    func claim(limit: Int, worker: String, lease: Duration) async throws -> [Job]
+    /// Leases up to `limit` runnable jobs of the `kinds` to `worker` for `lease`. Never
+    /// hands out a job whose partition has an earlier job unfinished.
+    func claim(limit: Int, worker: String, lease: Duration, kinds: JobKindFilter) async throws -> [Job]
     /// The job is done; it will not run again.
     func complete(_ job: Job) async throws
     /// The job failed. With `retryAt` it runs again then (keeping its place at the head of
@@ -113,4 +122,11 @@ public protocol JobQueue: Sendable {
     func deadJobs(limit: Int) async throws -> [DeadJob]
     /// Resolves when new work may be available or `timeout` passes, whichever is first.
     func waitForWork(timeout: Duration) async
+}
+
+extension JobQueue {
+    /// Leases runnable jobs of any kind.
+    public func claim(limit: Int, worker: String, lease: Duration) async throws -> [Job] {
+        try await claim(limit: limit, worker: worker, lease: lease, kinds: .any)
+    }
 }

@@ -25,13 +25,16 @@ public struct PermanentJobFailure: Error, CustomStringConvertible {
     public var description: String { reason }
 }
 
-/// Claims jobs and runs their handlers, `concurrency` at a time. On graceful shutdown it
-/// stops claiming, lets running jobs finish, and hands back any job it could not finish
-/// so another worker (or the next start) runs it.
+/// Claims jobs and runs their handlers, `concurrency` at a time. Kinds given a lane of
+/// their own (the bot's answers, which wait seconds on a model) run there, up to that
+/// lane's width, and never in the general places: a thousand slow answers cannot delay
+/// an agent's message. On graceful shutdown it stops claiming, lets running jobs finish,
+/// and hands back any job it could not finish so another worker (or the next start) runs it.
 public final class JobWorker: Service {
     private let queue: any JobQueue
     private let handlers: [JobKind: any JobHandler]
     private let concurrency: Int
+    private let lanes: [JobKind: Int]
     private let lease: Duration
     private let backoff: Backoff
     private let workerID: String
@@ -42,6 +45,7 @@ public final class JobWorker: Service {
         queue: any JobQueue,
         handlers: [JobKind: any JobHandler],
         concurrency: Int,
+        lanes: [JobKind: Int] = [:],
         lease: Duration,
         workerID: String,
         backoff: Backoff = Backoff(),
@@ -50,6 +54,7 @@ public final class JobWorker: Service {
         self.queue = queue
         self.handlers = handlers
         self.concurrency = concurrency
+        self.lanes = lanes
         self.lease = lease
         self.workerID = workerID
         self.backoff = backoff
@@ -59,8 +64,12 @@ public final class JobWorker: Service {
     public func run() async throws {
         await withGracefulShutdownHandler {
             await withDiscardingTaskGroup { group in
+                let general: JobKindFilter = lanes.isEmpty ? .any : .except(Set(lanes.keys))
                 for _ in 0..<concurrency {
-                    group.addTask { await self.runLoop() }
+                    group.addTask { await self.runLoop(general) }
+                }
+                for (kind, width) in lanes {
+                    group.addTask { await self.runLane(kind, width: width) }
                 }
             }
         } onGracefulShutdown: {
@@ -71,23 +80,55 @@ public final class JobWorker: Service {
 
     private var shouldStop: Bool { stopping.load(ordering: .relaxed) || Task.isCancelled }
 
-    private func runLoop() async {
+    private func runLoop(_ kinds: JobKindFilter) async {
         while !shouldStop {
-            let jobs: [Job]
-            do {
-                jobs = try await queue.claim(limit: 1, worker: workerID, lease: lease)
-            } catch is CancellationError {
-                return
-            } catch {
-                logger.warning("cannot claim jobs", metadata: ["error": "\(error)"])
-                await queue.waitForWork(timeout: .seconds(1))
-                continue
-            }
+            guard let jobs = await claim(limit: 1, kinds) else { return }
             guard let job = jobs.first else {
                 await queue.waitForWork(timeout: .milliseconds(500))
                 continue
             }
             await run(job)
+        }
+    }
+
+    /// One claimer for a lane: it leases as many jobs as the lane has free places in one
+    /// query and runs each in its own task (a thousand waiting answers are a thousand
+    /// suspended tasks, not a thousand pollers).
+    private func runLane(_ kind: JobKind, width: Int) async {
+        let running = LaneOccupancy()
+        await withDiscardingTaskGroup { group in
+            while !shouldStop {
+                let free = width - running.count
+                guard free > 0 else {
+                    await running.freed.wait(timeout: .milliseconds(500))
+                    continue
+                }
+                guard let jobs = await claim(limit: min(free, 64), .only([kind])) else { return }
+                guard !jobs.isEmpty else {
+                    await queue.waitForWork(timeout: .milliseconds(500))
+                    continue
+                }
+                running.add(jobs.count)
+                for job in jobs {
+                    group.addTask {
+                        await self.run(job)
+                        running.finished()
+                    }
+                }
+            }
+        }
+    }
+
+    /// nil when cancelled; an empty list after a failed claim (logged, then a pause).
+    private func claim(limit: Int, _ kinds: JobKindFilter) async -> [Job]? {
+        do {
+            return try await queue.claim(limit: limit, worker: workerID, lease: lease, kinds: kinds)
+        } catch is CancellationError {
+            return nil
+        } catch {
+            logger.warning("cannot claim jobs", metadata: ["error": "\(error)"])
+            await queue.waitForWork(timeout: .seconds(1))
+            return []
         }
     }
 
@@ -129,6 +170,20 @@ public final class JobWorker: Service {
                 logger.error("cannot record a job failure; its lease will lapse", metadata: ["job": "\(job.id)", "error": "\(error)"])
             }
         }
+    }
+}
+
+/// How many of a lane's jobs are running, and a signal when one ends.
+private final class LaneOccupancy: Sendable {
+    private let running = Atomic<Int>(0)
+    let freed = WorkSignal()
+
+    var count: Int { running.load(ordering: .acquiring) }
+    func add(_ n: Int) { running.add(n, ordering: .relaxed) }
+
+    func finished() {
+        running.subtract(1, ordering: .releasing)
+        freed.notify()
     }
 }
 

@@ -46,26 +46,35 @@ public final class EmbeddedJobQueue: JobQueue {
     /// Tells local workers that jobs committed elsewhere in this process are ready.
     public func wake() { signal.notify() }
 
-    public func claim(limit: Int, worker: String, lease: Duration) async throws -> [Job] {
+    public func claim(limit: Int, worker: String, lease: Duration, kinds: JobKindFilter) async throws -> [Job] {
         let now = clock.now().millisecondsSince1970
         let until = now + Int64(lease.components.seconds * 1000 + lease.components.attoseconds / 1_000_000_000_000_000)
-        let rows = try await database.transaction(durability: .relaxed) { db in
+        var binds: [SQLValue] = [.int(now), .int(until), .text(worker), .int(Int64(limit))]
+        var kindCondition = ""
+        switch kinds {
+        case .any: break
+        case .only(let set), .except(let set):
+            let list = set.map(\.rawValue).sorted().map { kind -> String in
+                binds.append(.text(kind))
+                return "$\(binds.count)"
+            }
+            let negated: Bool = if case .except = kinds { true } else { false }
+            kindCondition = list.isEmpty ? (negated ? "" : "AND 1 = 0") : "AND j.kind \(negated ? "NOT IN" : "IN") (\(list.joined(separator: ", ")))"
+        }
+        let rows = try await database.transaction(durability: .relaxed) { [binds, kindCondition] db in
             try await db.query(
                 """
                 UPDATE jobs SET state = 'leased', lease_until = $2, leased_by = $3, attempts = attempts + 1
                 WHERE id IN (
                     SELECT j.id FROM jobs j
-                    WHERE ((j.state = 'ready' AND j.run_at <= $1) OR (j.state = 'leased' AND j.lease_until < $1))
+                    WHERE ((j.state = 'ready' AND j.run_at <= $1) OR (j.state = 'leased' AND j.lease_until < $1)) \(kindCondition)
                       AND (j.partition_key IS NULL OR NOT EXISTS (
                           SELECT 1 FROM jobs k WHERE k.partition_key = j.partition_key AND k.id < j.id AND k.state <> 'dead'))
                     ORDER BY j.id LIMIT $4 {{skip_locked}}
                 )
                 RETURNING id, kind, partition_key, payload, attempts, max_attempts, created_at
                 """,
-                .int(now),
-                .int(until),
-                .text(worker),
-                .int(Int64(limit))
+                binds
             )
         }
         return rows.map { row in
