@@ -1,3 +1,5 @@
+public import Foundation
+
 extension JobKind {
     /// The bot's debounced answer for one conversation (payload: the conversation id). In
     /// its own partition, `bot:<conversation>`, so a delayed answer never holds back the

@@ -21,9 +21,17 @@ public final class EmbeddedJobQueue: JobQueue {
         signal.notify()
     }
 
-    /// Adds jobs inside the caller's transaction; call ``wake()`` after the commit.
+    /// Adds jobs inside the caller's transaction; call ``wake()`` after the commit. A
+    /// delayed job also wakes this process's workers when it falls due (a debounced bot
+    /// answer would otherwise wait for the next poll, up to half a second).
     public func enqueue(_ jobs: [NewJob], in db: any SQLExecutor) async throws {
         let now = clock.now().millisecondsSince1970
+        for runAt in Set(jobs.compactMap { $0.runAt?.millisecondsSince1970 }) where runAt > now {
+            Task { [signal] in
+                try? await Task.sleep(for: .milliseconds(runAt - now))
+                signal.notify()
+            }
+        }
         for chunk in stride(from: 0, to: jobs.count, by: 100).map({ Array(jobs[$0..<min($0 + 100, jobs.count)]) }) {
             var values: [String] = []
             var binds: [SQLValue] = []

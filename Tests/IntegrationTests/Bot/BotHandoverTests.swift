@@ -37,8 +37,9 @@ struct BotHandoverTests {
 
     @Test("N answers without resolution hand over with the notice; resolving starts the count again", arguments: TestDatabaseKind.all)
     func tooManyAnswers(kind: TestDatabaseKind) async throws {
-        var settings = BotSettings.demo
-        settings.maxAnswersWithoutResolution = 2
+        var demo = BotSettings.demo
+        demo.maxAnswersWithoutResolution = 2
+        let settings = demo
         try await BotRig.with(kind, settings: settings) { rig in
             for question in ["Do you ship to Austria?", "And to Italy, do you ship?"] {
                 try await rig.customer(question)
