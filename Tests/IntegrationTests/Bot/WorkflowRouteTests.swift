@@ -13,10 +13,10 @@ import Testing
 @Suite("Assignment and resolution routes")
 struct WorkflowRouteTests {
     /// A conversation of `Webhook.page` whose Page has the bot on.
-    static func conversation(_ app: TestApp, psid: String = "p1") async throws -> String {
+    static func conversation(_ app: TestApp, psid: String = "p1", settings: BotSettings = BotSettings()) async throws -> String {
         let store = app.switchboard.store
         try await store.savePage(PageRecord(id: Webhook.page, name: "Shop", sealedAccessToken: nil))
-        try await store.saveBotSettings(pageId: Webhook.page, BotPageSettings(enabled: true))
+        try await store.saveBotSettings(pageId: Webhook.page, BotPageSettings(enabled: true, settings: settings))
         let now = Date().millisecondsSince1970
         _ = try await store.storeWebhook(body: Webhook.body([Webhook.message(psid: psid, mid: "m_\(psid)_\(now)", text: "hi", timestamp: now)]))
         try await InboundDrain(store: store).run()
@@ -133,8 +133,7 @@ struct WorkflowRouteTests {
     func stats(kind: TestDatabaseKind) async throws {
         try await TestApp.with(kind) { app, client in
             let store = app.switchboard.store
-            let id = try await Self.conversation(app)
-            try await store.saveBotSettings(pageId: Webhook.page, BotPageSettings(enabled: true, settings: BotSettings(debounceSeconds: 0)))
+            let id = try await Self.conversation(app, settings: BotSettings(debounceSeconds: 0))
             let started = Date()
             _ = try await store.feedBot(conversationId: id, [.customerMessage(text: "hi", at: Date())], actor: "webhook", answer: nil, durable: true)
             let due = try #require(try await store.feedBot(conversationId: id, [.answerDue], actor: "bot", answer: nil, durable: false))
