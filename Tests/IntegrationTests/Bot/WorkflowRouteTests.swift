@@ -116,14 +116,18 @@ struct WorkflowRouteTests {
             #expect(audit.filter { $0 == "conversation.reopened" }.count == 1)
 
             let now = Date().millisecondsSince1970
-            _ = try await store.storeWebhook(body: Webhook.body([Webhook.message(psid: "p1", mid: "m_again", text: "one more thing", timestamp: now)]))
+            _ = try await store.storeWebhook(
+                body: Webhook.body([Webhook.message(psid: "p1", mid: "m_again", text: "one more thing", timestamp: now)])
+            )
             try await InboundDrain(store: store).run()
             #expect(try await store.conversation(id: id)?.status == .open)
             changes = try await Self.events(app, "conversation:status")
             #expect(changes.last?["status"] as? String == "open")
             #expect(changes.last?["by"] as? String == "customer")
             // An open conversation's next message says nothing more.
-            _ = try await store.storeWebhook(body: Webhook.body([Webhook.message(psid: "p1", mid: "m_again_2", text: "and this", timestamp: now + 1)]))
+            _ = try await store.storeWebhook(
+                body: Webhook.body([Webhook.message(psid: "p1", mid: "m_again_2", text: "and this", timestamp: now + 1)])
+            )
             try await InboundDrain(store: store).run()
             #expect(try await Self.events(app, "conversation:status").count == 4)
         }
@@ -148,7 +152,13 @@ struct WorkflowRouteTests {
                 modelCall: BotModelCall(durationMilliseconds: 120, promptTokens: 30, completionTokens: 8, failure: nil)
             )
             #expect(try await store.queueBotReply(reply)?.queued == true)
-            _ = try await store.feedBot(conversationId: id, [.customerMessage(text: "and?", at: Date())], actor: "webhook", answer: nil, durable: true)
+            _ = try await store.feedBot(
+                conversationId: id,
+                [.customerMessage(text: "and?", at: Date())],
+                actor: "webhook",
+                answer: nil,
+                durable: true
+            )
             let failed = BotAnswerRecord(
                 outcome: .handover,
                 modelCall: BotModelCall(durationMilliseconds: 10_000, promptTokens: nil, completionTokens: nil, failure: "llm.timeout")
