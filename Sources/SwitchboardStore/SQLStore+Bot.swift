@@ -93,27 +93,23 @@ extension SQLStore: BotStore {
         let result = try await database.transaction(durability: .relaxed) { [queue] db -> (result: BotFeedResult, queued: Bool)? in
             guard let locked = try await BotRow.lock(key, pageId: nil, in: db) else { return nil }
             let window = locked.state.lastCustomerAt.map { MessagingWindow.state(lastInboundAt: $0, now: Date(millisecondsSince1970: now)) }
-            guard locked.version == reply.expectedVersion, !locked.state.isPaused, window?.state == .open else {
-                try await Self.recordAnswer(
-                    BotAnswerRecord(outcome: .dropped, modelCall: reply.modelCall),
-                    pageId: locked.pageId,
-                    conversationId: key,
-                    in: db,
-                    now: now
-                )
-                // Still the state the answer was made for, but the window closed while it
-                // was made: the policy pauses (`window_closed`) so a person sees it.
-                let events: [BotEvent] = locked.version == reply.expectedVersion && !locked.state.isPaused ? [.answerDue] : []
-                guard let fed = try await locked.feed(events, actor: "bot", in: db, now: now, queue: queue) else { return nil }
-                return (fed, false)
-            }
+            let current = locked.version == reply.expectedVersion && !locked.state.isPaused
+            let queueing = current && window?.state == .open
             try await Self.recordAnswer(
-                BotAnswerRecord(outcome: .reply, modelCall: reply.modelCall),
+                BotAnswerRecord(outcome: queueing ? .reply : .dropped, modelCall: reply.modelCall),
                 pageId: locked.pageId,
                 conversationId: key,
                 in: db,
                 now: now
             )
+            guard queueing else {
+                // Still the state the answer was made for, but the window closed while it
+                // was made: the policy pauses (`window_closed`) so a person sees it.
+                guard let fed = try await locked.feed(current ? [.answerDue] : [], actor: "bot", in: db, now: now, queue: queue) else {
+                    return nil
+                }
+                return (fed, false)
+            }
             let queued = try await Self.insertOutbound(
                 OutboundDraft(conversationId: reply.conversationId, text: reply.text, clientId: reply.clientId, author: .bot),
                 in: db,
