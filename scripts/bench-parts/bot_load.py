@@ -234,11 +234,18 @@ def main():
         log(f"posted in {posted_in:.1f} s; collecting")
 
         llm_ms: dict[tuple[str, int], float] = {}
+        llm_at: dict[tuple[str, int], tuple[float, float]] = {}
         for request in llm.requests():
             user = [m["content"] for m in request["messages"] if m["role"] == "user" and m["content"]]
             words = user[-1].split() if user else []
             if len(words) == 3 and words[0] == "question" and request["answeredAtMs"]:
                 llm_ms[(words[1], int(words[2]))] = request["answeredAtMs"] - request["receivedAtMs"]
+                llm_at[(words[1], int(words[2]))] = (request["receivedAtMs"], request["answeredAtMs"])
+        stages: dict[str, list[float]] = {"ack -> applied": [], "applied -> model called": [], "model answered -> reply queued": [],
+                                          "reply queued -> Send API": []}
+        with ThreadPoolExecutor(16) as pool:
+            threads = dict(zip(customers, pool.map(lambda p: serve.get(f"/api/conversations/{conversations[p]}/messages", limit=100)["messages"],
+                                                   customers)))
         overhead, model, total, sends = [], [], [], []
         lost = duplicates = 0
         with ThreadPoolExecutor(16) as pool:
@@ -253,6 +260,15 @@ def main():
                 ack, at = acks[(psid, rnd)]
                 begin = max(ack, at + args.debounce * 1000)
                 send = replies[rnd]["timestamp"]
+                inbound = [m for m in threads[psid] if m["text"] == f"question {psid} {rnd}"]
+                bot = [m for m in threads[psid] if m["author"] == "bot"]
+                if inbound and rnd < len(bot):
+                    applied, queued = iso_ms(inbound[0]["createdAt"]), iso_ms(bot[rnd]["createdAt"])
+                    called, answered = llm_at[(psid, rnd)]
+                    stages["ack -> applied"].append(applied - ack)
+                    stages["applied -> model called"].append(called - applied)
+                    stages["model answered -> reply queued"].append(queued - answered)
+                    stages["reply queued -> Send API"].append(send - queued)
                 sends.append(send)
                 model.append(llm_ms[(psid, rnd)])
                 total.append(send - begin)
@@ -282,6 +298,9 @@ def main():
         print(f"  agents' queued -> sent: alone p50 {f(result['agents_alone_p50_ms'])} ms  p99 {f(result['agents_alone_p99_ms'])} ms "
               f"(n={len(base)}); with the bot load p50 {f(result['agents_with_bot_p50_ms'])} ms  p99 {f(result['agents_with_bot_p99_ms'])} ms "
               f"(n={len(busy)})")
+        print("  where the overhead goes (p50 / p99 ms): " + "; ".join(
+            f"{name} {f(pct(values, 50))} / {f(pct(values, 99))}" for name, values in stages.items()))
+        result["stages"] = {name: {"p50": pct(values, 50), "p99": pct(values, 99)} for name, values in stages.items()}
         if args.json:
             Path(args.json).write_text(json.dumps(result, indent=2))
         if lost or duplicates:

@@ -122,6 +122,10 @@ public protocol JobQueue: Sendable {
     func deadJobs(limit: Int) async throws -> [DeadJob]
     /// Resolves when new work may be available or `timeout` passes, whichever is first.
     func waitForWork(timeout: Duration) async
+    /// Changes whenever new work may be available (for ``waitForWork(timeout:since:)``).
+    var workGeneration: UInt64 { get }
+    /// ``waitForWork(timeout:)``, but at once if work came after `generation` was read.
+    func waitForWork(timeout: Duration, since generation: UInt64) async
 }
 
 extension JobQueue {

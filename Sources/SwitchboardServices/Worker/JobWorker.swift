@@ -82,9 +82,10 @@ public final class JobWorker: Service {
 
     private func runLoop(_ kinds: JobKindFilter) async {
         while !shouldStop {
+            let seen = queue.workGeneration
             guard let jobs = await claim(limit: 1, kinds) else { return }
             guard let job = jobs.first else {
-                await queue.waitForWork(timeout: .milliseconds(500))
+                await queue.waitForWork(timeout: .milliseconds(500), since: seen)
                 continue
             }
             await run(job)
@@ -103,9 +104,10 @@ public final class JobWorker: Service {
                     await running.freed.wait(timeout: .milliseconds(500))
                     continue
                 }
+                let seen = queue.workGeneration
                 guard let jobs = await claim(limit: min(free, 64), .only([kind])) else { return }
                 guard !jobs.isEmpty else {
-                    await queue.waitForWork(timeout: .milliseconds(500))
+                    await queue.waitForWork(timeout: .milliseconds(500), since: seen)
                     continue
                 }
                 running.add(jobs.count)

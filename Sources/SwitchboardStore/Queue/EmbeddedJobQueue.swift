@@ -202,4 +202,10 @@ public final class EmbeddedJobQueue: JobQueue {
     public func waitForWork(timeout: Duration) async {
         await signal.wait(timeout: timeout)
     }
+
+    public var workGeneration: UInt64 { signal.generation }
+
+    public func waitForWork(timeout: Duration, since generation: UInt64) async {
+        await signal.wait(timeout: timeout, since: generation)
+    }
 }
