@@ -78,8 +78,16 @@ extension SQLStore: BotStore {
     ) async throws -> BotFeedResult? {
         let key = try Self.conversationKey(conversationId)
         let now = self.now
+        if answer == nil {
+            // Most feeds of a running conversation (a due answer, an own echo) change
+            // nothing: decided from a read, they never wait for the writer.
+            let looked = try await database.read { db in try await BotRow.load(key, pageId: nil, locking: false, in: db) }
+            guard let looked else { return nil }
+            let decided = looked.decide(events, actor: actor, now: now)
+            if !decided.plan.needsSave { return decided }
+        }
         let result = try await database.transaction(durability: durable ? .durable : .relaxed) { [queue] db in
-            guard let locked = try await BotRow.lock(key, pageId: nil, in: db) else { return BotFeedResult?.none }
+            guard let locked = try await BotRow.load(key, pageId: nil, in: db) else { return BotFeedResult?.none }
             if let answer { try await Self.recordAnswer(answer, pageId: locked.pageId, conversationId: key, in: db, now: now) }
             return try await locked.feed(events, actor: actor, in: db, now: now, queue: queue)
         }
@@ -91,7 +99,7 @@ extension SQLStore: BotStore {
         let key = try Self.conversationKey(reply.conversationId)
         let now = self.now
         let result = try await database.transaction(durability: .relaxed) { [queue] db -> (result: BotFeedResult, queued: Bool)? in
-            guard let locked = try await BotRow.lock(key, pageId: nil, in: db) else { return nil }
+            guard let locked = try await BotRow.load(key, pageId: nil, in: db) else { return nil }
             let window = locked.state.lastCustomerAt.map { MessagingWindow.state(lastInboundAt: $0, now: Date(millisecondsSince1970: now)) }
             let current = locked.version == reply.expectedVersion && !locked.state.isPaused
             let queueing = current && window?.state == .open
@@ -137,7 +145,7 @@ extension SQLStore: BotStore {
         now: Int64,
         queue: EmbeddedJobQueue
     ) async throws -> BotFeedResult? {
-        guard !events.isEmpty, let locked = try await BotRow.lock(conversationId, pageId: pageId, in: db) else { return nil }
+        guard !events.isEmpty, let locked = try await BotRow.load(conversationId, pageId: pageId, in: db) else { return nil }
         return try await locked.feed(events, actor: actor, in: db, now: now, queue: queue)
     }
 
@@ -176,8 +184,9 @@ struct BotRow {
     let state: BotConversationState
     let version: Int64
 
-    /// nil when the conversation is unknown or its Page's bot is off.
-    static func lock(_ conversationId: Int64, pageId knownPage: String?, in db: any SQLExecutor) async throws -> BotRow? {
+    /// nil when the conversation is unknown or its Page's bot is off. `locking` false: a
+    /// plain read, for a feed that may change nothing.
+    static func load(_ conversationId: Int64, pageId knownPage: String?, locking: Bool = true, in db: any SQLExecutor) async throws -> BotRow? {
         var page: BotPageSettings?
         if let knownPage {
             page = try await SQLStore.botSettings(pageId: knownPage, in: db)
@@ -187,7 +196,7 @@ struct BotRow {
             let row = try await db.first(
                 """
                 SELECT c.page_id, c.bot_policy, c.bot_version, (SELECT psid FROM contacts k WHERE k.id = c.contact_id) AS psid
-                FROM conversations c WHERE c.id = $1 {{for_update}}
+                FROM conversations c WHERE c.id = $1 \(locking ? "{{for_update}}" : "")
                 """,
                 .int(conversationId)
             ),
@@ -205,21 +214,27 @@ struct BotRow {
         )
     }
 
+    /// What the policy decides from this state; nothing stored.
+    func decide(_ events: [BotEvent], actor: String, now: Int64) -> BotFeedResult {
+        let plan = BotFeedPlan(
+            settings: page.settings,
+            state: state,
+            events: events,
+            actor: actor,
+            conversationId: String(conversationId),
+            now: Date(millisecondsSince1970: now)
+        )
+        return BotFeedResult(pageId: pageId, psid: psid, page: page, version: version, plan: plan, events: [])
+    }
+
     /// Runs the policy and stores what it decided: the state (a new version), one audit
     /// row and one `conversation:bot` event per pause or resume, the answer jobs, and the
     /// notice as a queued bot message keyed by the new version (a retried feed queues it
     /// once). A feed that changes nothing writes nothing.
     func feed(_ events: [BotEvent], actor: String, in db: any SQLExecutor, now: Int64, queue: EmbeddedJobQueue) async throws -> BotFeedResult? {
         let id = String(conversationId)
-        let plan = BotFeedPlan(
-            settings: page.settings,
-            state: state,
-            events: events,
-            actor: actor,
-            conversationId: id,
-            now: Date(millisecondsSince1970: now)
-        )
-        var result = BotFeedResult(pageId: pageId, psid: psid, page: page, version: version, plan: plan, events: [])
+        var result = decide(events, actor: actor, now: now)
+        let plan = result.plan
         guard plan.needsSave else { return result }
         try await db.query(
             "UPDATE conversations SET bot_policy = $2, bot_version = $3, bot_state = $4, bot_reason = $5 WHERE id = $1",
