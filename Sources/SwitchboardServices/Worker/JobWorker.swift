@@ -82,10 +82,12 @@ public final class JobWorker: Service {
 
     private func runLoop(_ kinds: JobKindFilter) async {
         while !shouldStop {
-            let seen = queue.workGeneration
             guard let jobs = await claim(limit: 1, kinds) else { return }
             guard let job = jobs.first else {
-                await queue.waitForWork(timeout: .milliseconds(500), since: seen)
+                // Any of the general places takes any general job, so one that missed a
+                // notify while claiming is covered by the others (and re-claiming after
+                // every notify would flood the single writer with empty claims).
+                await queue.waitForWork(timeout: .milliseconds(500))
                 continue
             }
             await run(job)
@@ -104,6 +106,8 @@ public final class JobWorker: Service {
                     await running.freed.wait(timeout: .milliseconds(500))
                     continue
                 }
+                // The lane's one claimer must see every notify: none of the general places
+                // takes its jobs.
                 let seen = queue.workGeneration
                 guard let jobs = await claim(limit: min(free, 64), .only([kind])) else { return }
                 guard !jobs.isEmpty else {
