@@ -9,7 +9,7 @@
 # core 0; the emulators and this driver to core 1. Target: overhead p99 under 5 ms.
 #
 # Run through `scripts/bench bot` (builds the release binary). Knobs (env):
-#   SB_BOT_CONVERSATIONS (1000)  SB_BOT_ROUNDS (2)  SB_BOT_RATE (100 messages/s)
+#   SB_BOT_CONVERSATIONS (1000)  SB_BOT_ROUNDS (2)  SB_BOT_RATE (30 messages/s)
 #   SB_BOT_LATENCY_MS (500)  SB_BOT_DEBOUNCE (0 s)  SB_BOT_AGENT_RATE (10 replies/s)
 # Server settings to compare (SWITCHBOARD_SQLITE_SYNC=normal, …) pass through to serve.
 set -euo pipefail
@@ -22,6 +22,6 @@ BIN=${SB_BENCH_BIN_DIR:-$SB_ROOT/.build-release/release}/switchboard
 PY=python3
 [ -x "$SB_ROOT/.venv/bin/python" ] && PY="$SB_ROOT/.venv/bin/python"
 taskset -c 1 "$PY" "$SB_ROOT/scripts/bench-parts/bot_load.py" --bin "$BIN" --workdir "$SB_TMP/bot" \
-  --conversations "${SB_BOT_CONVERSATIONS:-1000}" --rounds "${SB_BOT_ROUNDS:-2}" --rate "${SB_BOT_RATE:-100}" \
+  --conversations "${SB_BOT_CONVERSATIONS:-1000}" --rounds "${SB_BOT_ROUNDS:-2}" --rate "${SB_BOT_RATE:-30}" \
   --latency-ms "${SB_BOT_LATENCY_MS:-500}" --debounce "${SB_BOT_DEBOUNCE:-0}" --agent-rate "${SB_BOT_AGENT_RATE:-10}" \
   --json "$SB_ROOT/.build/bench/bot.json" "$@"

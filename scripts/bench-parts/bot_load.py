@@ -145,7 +145,7 @@ def main():
     parser.add_argument("--workdir", required=True)
     parser.add_argument("--conversations", type=int, default=1000)
     parser.add_argument("--rounds", type=int, default=2)
-    parser.add_argument("--rate", type=float, default=100, help="customer messages per second (all conversations)")
+    parser.add_argument("--rate", type=float, default=30, help="customer messages per second (all conversations)")
     parser.add_argument("--latency-ms", type=int, default=500)
     parser.add_argument("--debounce", type=float, default=0)
     parser.add_argument("--agents", type=int, default=50, help="conversations the agents answer (page 1, no bot)")
