@@ -106,9 +106,15 @@ public enum JobKindFilter: Sendable, Equatable {
 public protocol JobQueue: Sendable {
     /// Adds jobs; they are durable when this returns.
     func enqueue(_ jobs: [NewJob]) async throws
-    /// Leases up to `limit` runnable jobs of the `kinds` to `worker` for `lease`. Never
-    /// hands out a job whose partition has an earlier job unfinished.
-    func claim(limit: Int, worker: String, lease: Duration, kinds: JobKindFilter) async throws -> [Job]
+    /// Leases up to `limit` runnable jobs to `worker` for `lease`. Never hands out a job
+    /// whose partition has an earlier job unfinished.
+    func claim(limit: Int, worker: String, lease: Duration) async throws -> [Job]
+    /// Leases up to `limit` runs of the `kinds`: each is a partition's next job followed by
+    /// up to `runLength - 1` of the jobs right behind it (all runnable, in order), or one
+    /// job without a partition. A worker runs a run's jobs in order and hands back the rest
+    /// of it once one fails, so claiming a run never reorders a partition (invariant 4);
+    /// it only saves a claim per job where a backlog has formed.
+    func claimRuns(limit: Int, runLength: Int, worker: String, lease: Duration, kinds: JobKindFilter) async throws -> [[Job]]
     /// The job is done; it will not run again.
     func complete(_ job: Job) async throws
     /// The job failed. With `retryAt` it runs again then (keeping its place at the head of
@@ -122,15 +128,19 @@ public protocol JobQueue: Sendable {
     func deadJobs(limit: Int) async throws -> [DeadJob]
     /// Resolves when new work may be available or `timeout` passes, whichever is first.
     func waitForWork(timeout: Duration) async
-    /// Changes whenever new work may be available (for ``waitForWork(timeout:since:)``).
-    var workGeneration: UInt64 { get }
-    /// ``waitForWork(timeout:)``, but at once if work came after `generation` was read.
-    func waitForWork(timeout: Duration, since generation: UInt64) async
 }
 
 extension JobQueue {
-    /// Leases runnable jobs of any kind.
-    public func claim(limit: Int, worker: String, lease: Duration) async throws -> [Job] {
-        try await claim(limit: limit, worker: worker, lease: lease, kinds: .any)
+    /// Runs of one job each, of any kind: right for any queue that hands out a partition's
+    /// jobs one at a time. Such a queue cannot claim by kind, so a worker with lanes
+    /// (``JobKindFilter/only(_:)``) needs a queue that implements this itself.
+    public func claimRuns(limit: Int, runLength: Int, worker: String, lease: Duration, kinds: JobKindFilter) async throws -> [[Job]] {
+        guard kinds == .any else { throw SwitchboardError(.invalidArgument, "This queue cannot claim jobs by kind.") }
+        return try await claim(limit: limit, worker: worker, lease: lease).map { [$0] }
+    }
+
+    /// Runs of any kind.
+    public func claimRuns(limit: Int, runLength: Int, worker: String, lease: Duration) async throws -> [[Job]] {
+        try await claimRuns(limit: limit, runLength: runLength, worker: worker, lease: lease, kinds: .any)
     }
 }

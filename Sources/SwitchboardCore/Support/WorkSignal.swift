@@ -8,8 +8,6 @@ public final class WorkSignal: Sendable {
         /// Set by a notify that found nobody waiting, so a worker that was busy claiming
         /// when the work arrived does not then sleep through it.
         var pending = false
-        /// Counts notifies, so a waiter that looked for work before the last one returns at once.
-        var generation: UInt64 = 0
         var waiters: [UInt64: CheckedContinuation<Void, Never>] = [:]
         var nextID: UInt64 = 0
     }
@@ -18,15 +16,9 @@ public final class WorkSignal: Sendable {
 
     public init() {}
 
-    /// Changes at every ``notify()``: read it before looking for work, and pass it to
-    /// ``wait(timeout:since:)``, so a notify that came while looking is never slept through
-    /// (several groups of workers that take different work each need to see every notify).
-    public var generation: UInt64 { state.withLock { $0.generation } }
-
     /// Wakes every current waiter.
     public func notify() {
         let waiters = state.withLock { state in
-            state.generation &+= 1
             state.pending = state.waiters.isEmpty
             defer { state.waiters.removeAll() }
             return Array(state.waiters.values)
@@ -34,11 +26,9 @@ public final class WorkSignal: Sendable {
         for waiter in waiters { waiter.resume() }
     }
 
-    /// Returns at the next ``notify()``, after `timeout`, or on cancellation; at once when
-    /// a notify came after `generation` was read.
-    public func wait(timeout: Duration, since seen: UInt64? = nil) async {
+    /// Returns at the next ``notify()``, after `timeout`, or on cancellation.
+    public func wait(timeout: Duration) async {
         let id = state.withLock { state -> UInt64? in
-            if let seen, seen != state.generation { return nil }
             if state.pending {
                 state.pending = false
                 return nil

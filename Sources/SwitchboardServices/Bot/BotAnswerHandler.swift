@@ -46,7 +46,13 @@ public struct BotAnswerHandler: JobHandler {
         self.makeModel = makeModel
     }
 
-    public func handle(_ job: Job) async throws {
+    @discardableResult
+    public func handle(_ job: Job) async throws -> JobDisposition {
+        try await answer(job)
+        return .finished
+    }
+
+    private func answer(_ job: Job) async throws {
         let conversationId = String(decoding: job.payload, as: UTF8.self)
         guard let due = try await conversations.feed(conversationId: conversationId, [.answerDue], actor: "bot", durable: false),
             let answer = due.plan.answer
