@@ -9,7 +9,7 @@ struct Migration: Sendable {
 
 /// The whole history, oldest first.
 enum Schema {
-    static let migrations: [Migration] = [initial, outbound, sendAttempts, accounts, bot, workflow]
+    static let migrations: [Migration] = [initial, outbound, sendAttempts, accounts, bot, queueClaims, workflow]
 
     static var latestVersion: Int { migrations.last?.version ?? 0 }
 
@@ -292,12 +292,24 @@ enum Schema {
         ]
     )
 
+    /// Claims that stay cheap under an ingest backlog: the split jobs of every stored
+    /// webhook share one partition, and a claim looking for the next job of each partition
+    /// would otherwise walk that whole backlog. This index lists every other job, in order;
+    /// the split partition's head is found with one seek.
+    static let queueClaims = Migration(
+        version: 6,
+        name: "queue_claims",
+        statements: [
+            "CREATE INDEX jobs_claim_order ON jobs (id) WHERE partition_key IS NULL OR partition_key <> 'webhook'"
+        ]
+    )
+
     /// Resolution and the bot's stats (issue 9): a conversation is `open` or `resolved` (a
     /// new customer message reopens it); `bot_answers` keeps one row per answer the bot made,
     /// with its model call's latency, tokens and failure code, written with the save that
     /// ends the answer; and the audit log is searchable by action and time (handovers).
     static let workflow = Migration(
-        version: 6,
+        version: 7,
         name: "workflow",
         statements: [
             "ALTER TABLE conversations ADD COLUMN status TEXT NOT NULL DEFAULT 'open'",

@@ -24,6 +24,9 @@ public enum SQLDialect: String, Sendable {
         // SQLite has one writer: a write transaction already holds every row.
         ("{{for_update}}", "", "FOR UPDATE"),
         ("{{like}}", "LIKE", "ILIKE"),
+        // SQLite's planner prefers the (state, run_at) index and a sort over the whole
+        // ready backlog; the claim's partial index keeps a claim from walking it.
+        ("{{jobs_by_claim_order}}", "INDEXED BY jobs_claim_order", ""),
     ]
 }
 
