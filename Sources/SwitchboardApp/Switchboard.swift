@@ -202,6 +202,7 @@ public struct Switchboard: Sendable {
             bot: botConversations
         ).register(on: api)
         BotRoutes(store: store, box: SecretBox(secret: configuration.secret.value), access: access, bot: botConversations).register(on: api)
+        WorkflowRoutes(store: store, publisher: hub, access: access, bot: botConversations).register(on: api)
         accounts.register(on: api)
         return router
     }
@@ -248,6 +249,7 @@ public struct Switchboard: Sendable {
                 ),
             ],
             concurrency: configuration.workerConcurrency,
+            lanes: [.botAnswer: configuration.botConcurrency],
             lease: configuration.jobLease,
             workerID: Self.workerID,
             clock: store.clock,
