@@ -70,11 +70,13 @@ class Serve:
             "FACEBOOK_APP_ID": APP_ID,
             "NEXTAUTH_SECRET": "bench-nextauth-secret-0123456789",
             "GRAPH_API_URL": graph_url,
-            "LOG_LEVEL": "warning",
+            "LOG_LEVEL": os.environ.get("SB_SEND_LOG_LEVEL", "warning"),
             "SWITCHBOARD_WORKER_CONCURRENCY": str(concurrency),
         }
         if pacer_rate:
             self.env["SWITCHBOARD_SEND_RATE_PER_PAGE"] = str(pacer_rate)
+        # SWITCHBOARD_* settings of the caller pass through (compare sync levels, say).
+        self.env |= {k: v for k, v in os.environ.items() if k.startswith("SWITCHBOARD_")}
         self.env |= env or {}
         if pg_admin_url:
             name = "bench_send_" + uuid.uuid4().hex[:8]

@@ -28,9 +28,9 @@ import Testing
     }
 
     /// Meta counts calls over a sliding second: no second, however it is placed, holds more
-    /// than the rate, bursts included; and the rate is kept up (no more than one burst lost
-    /// to the window over five seconds).
-    @Test func anySlidingSecondHoldsAtMostTheRate() {
+    /// than 95 % of the rate, bursts included (a margin for the calls' travel time); and that
+    /// much is kept up.
+    @Test func anySlidingSecondHoldsAtMost95PercentOfTheRate() {
         var limiter = Limiter()
         var sent: [ManualClock.Instant] = []
         var now = t0
@@ -40,9 +40,19 @@ import Testing
         }
         for (index, start) in sent.enumerated() {
             let inWindow = sent[index...].prefix { $0 < start + .seconds(1) }.count
-            #expect(inWindow <= 300)
+            #expect(inWindow <= 285)
         }
-        #expect(sent.count >= 1500 - 30)
+        #expect(sent.count >= 5 * 285 - 30)
+    }
+
+    @Test func smallLimitsKeepAtLeastOneCallOfMargin() {
+        let limits = PageRateLimits()
+        #expect(limits.callsPerSecond(300) == 285)
+        #expect(limits.callsPerSecond(40) == 38)
+        #expect(limits.callsPerSecond(10) == 9)
+        #expect(limits.callsPerSecond(2) == 1)
+        #expect(limits.callsPerSecond(1) == 1)
+        #expect(limits.callsPerSecond(0.5) == 1)
     }
 
     @Test func refillsWithTime() {
