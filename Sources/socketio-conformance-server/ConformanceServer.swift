@@ -1,7 +1,6 @@
 import ArgumentParser
 import EngineIO
 import Hummingbird
-import HummingbirdWebSocket
 import Logging
 import NIOCore
 import ServiceLifecycle
@@ -59,14 +58,9 @@ struct ConformanceServer: AsyncParsableCommand {
                 "{\"engineSessions\":\(s.engineSessions),\"clients\":\(s.clients),\"sockets\":\(s.sockets),\"pollingClients\":\(s.pollingClients),\"webSocketClients\":\(s.webSocketClients),\"heartbeatEntries\":\(s.heartbeatEntries),\"webSocketConnections\":\(s.webSocketConnections),\"jobsInFlight\":\(s.jobsInFlight)}"
             return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: json)))
         }
-        let webSocketRouter = Router(context: BasicWebSocketRequestContext.self)
-        if !breakWebSocket { webSocketRouter.addSocketIOWebSocket(io) }
         let sioApp = Application(
             router: router,
-            server: .http1WebSocketUpgrade(
-                webSocketRouter: webSocketRouter,
-                configuration: .init(ws: socketIOWebSocketConfiguration(for: io.engine))
-            ),
+            server: breakWebSocket ? .http1() : .http1SocketIO(io),
             configuration: .init(address: .hostname(host, port: sioPort), serverName: "socket.io"),
             services: [io],
             onServerRunning: { channel in
@@ -81,14 +75,9 @@ struct ConformanceServer: AsyncParsableCommand {
         let engine = EngineIOServer(configuration: echoConfiguration, handler: EchoHandler())
         let engineRouter = Router()
         engineRouter.addEngineIO(engine, cors: .allowAll)
-        let engineWebSocketRouter = Router(context: BasicWebSocketRequestContext.self)
-        engineWebSocketRouter.addEngineIOWebSocket(engine)
         let eioApp = Application(
             router: engineRouter,
-            server: .http1WebSocketUpgrade(
-                webSocketRouter: engineWebSocketRouter,
-                configuration: .init(ws: socketIOWebSocketConfiguration(for: engine))
-            ),
+            server: .http1EngineIO(engine),
             configuration: .init(address: .hostname(host, port: eioPort), serverName: "engine.io"),
             services: [EngineIOService(engine: engine)],
             onServerRunning: { channel in
