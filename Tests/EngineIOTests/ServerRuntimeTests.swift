@@ -38,7 +38,7 @@ final class FakeWebSocket: EngineIOWebSocketSink {
     /// The socket's life: open, then events until it closes.
     func run(_ engine: EngineIOServer, query: [String: String], outbound: AsyncStream<String>.Continuation) async {
         defer { outbound.finish() }
-        guard var connection = engine.openWebSocket(request: .init(query: query), sink: self) else { return }
+        guard case (var connection, let greeting)? = engine.openWebSocket(request: .init(query: query), sink: self) else { return }
         defer { connection.socketClosed() }
         func write(_ frames: [EngineIOFrame]) {
             for frame in frames {
@@ -60,7 +60,7 @@ final class FakeWebSocket: EngineIOWebSocketSink {
                 }
             }
         }
-        write(connection.greeting)
+        write(greeting)
         if connection.isPulling, !pull() { return }
         for await event in stream {
             switch event {
@@ -211,7 +211,7 @@ final class RecordingSink: EngineIOWebSocketSink {
     @Test func aBurstOfSendsCostsOneDeliveryThenOnePull() throws {
         let engine = EngineIOServer(configuration: configuration, handler: EchoHandler())
         let sink = RecordingSink()
-        let connection = try #require(engine.openWebSocket(request: .init(query: direct), sink: sink))
+        let connection = try #require(engine.openWebSocket(request: .init(query: direct), sink: sink)).connection
         #expect(connection.isPulling)
         #expect(connection.pull() == .wait)
         for text in ["a", "b", "c"] { connection.session.send(.text(text)) }
@@ -227,7 +227,7 @@ final class RecordingSink: EngineIOWebSocketSink {
         let handler = EchoHandler()
         let engine = EngineIOServer(configuration: configuration, handler: handler)
         let sink = RecordingSink()
-        var connection = try #require(engine.openWebSocket(request: .init(query: direct), sink: sink))
+        var connection = try #require(engine.openWebSocket(request: .init(query: direct), sink: sink)).connection
         connection.session.send(.text("x"))
         // The socket is busy (it has not pulled): a slow-client close must still reach it.
         connection.session.close(.slowClient)
@@ -243,7 +243,7 @@ final class RecordingSink: EngineIOWebSocketSink {
         let handshake = await engine.handleHTTP(method: .get, request: .init(query: ["EIO": "4", "transport": "polling"]), body: ByteBuffer())
         let sid = String(String(buffer: handshake.body).dropFirst(9).prefix(20))
         let probeQuery = ["EIO": "4", "transport": "websocket", "sid": sid]
-        var first = try #require(engine.openWebSocket(request: .init(query: probeQuery), sink: RecordingSink()))
+        var first = try #require(engine.openWebSocket(request: .init(query: probeQuery), sink: RecordingSink())).connection
         #expect(!first.isPulling)
         #expect(engine.openWebSocket(request: .init(query: probeQuery), sink: RecordingSink()) == nil)
         first.socketClosed()
@@ -257,6 +257,7 @@ final class RecordingSink: EngineIOWebSocketSink {
         let sid = String(String(buffer: handshake.body).dropFirst(9).prefix(20))
         let sink = RecordingSink()
         var probe = try #require(engine.openWebSocket(request: .init(query: ["EIO": "4", "transport": "websocket", "sid": sid]), sink: sink))
+            .connection
         #expect(probe.received(textFrame: ByteBuffer(string: "2probe")) == .write([text("3probe")]))
         _ = await engine.handleHTTP(
             method: .post,

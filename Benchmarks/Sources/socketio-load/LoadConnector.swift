@@ -79,9 +79,10 @@ struct LoadConnector: Sendable {
                             channel.eventLoop.makeFailedFuture(LoadClientFailure(description: "WebSocket upgrade refused"))
                         }
                     )
-                    let upgraded = try channel.pipeline.syncOperations.configureUpgradableHTTPClientPipeline(
-                        configuration: .init(upgradeConfiguration: configuration)
-                    )
+                    var pipeline = NIOUpgradableHTTPClientPipelineConfiguration(upgradeConfiguration: configuration)
+                    // The server's first frame may share a read with the 101 response.
+                    pipeline.leftOverBytesStrategy = .forwardBytes
+                    let upgraded = try channel.pipeline.syncOperations.configureUpgradableHTTPClientPipeline(configuration: pipeline)
                     upgraded.cascadeFailure(to: ready)
                     return Connecting(channel: channel, ready: ready.futureResult)
                 }

@@ -87,7 +87,7 @@ struct SocketIOLoad: AsyncParsableCommand {
         ready.add("failed", failures.values.reduce(0, +))
         ready.add("connect_s", connectSeconds)
         print(ready.json)
-        fflush(stdout)
+        fflush(nil)
 
         report.add("clients", clients)
         report.add("connected", channels.count)
@@ -169,7 +169,7 @@ struct SocketIOLoad: AsyncParsableCommand {
         report.add("pings_answered", total.pingsAnswered)
         report.add("closed_by_server", closedByServer)
         print(report.json)
-        fflush(stdout)
+        fflush(nil)
 
         for channel in channels { channel.close(promise: nil) }
         publisher?.close(promise: nil)

@@ -182,25 +182,29 @@ public final class EngineIOServer: Sendable {
     }
 
     /// Accepts an upgraded WebSocket: a new session (`transport=websocket` without `sid`),
-    /// or the probe of a polling session (one at a time). `nil` when the request may not
-    /// proceed now; the binding then closes the socket.
-    public func openWebSocket(request: EngineIORequest, sink: any EngineIOWebSocketSink) -> EngineIOWebSocketConnection? {
+    /// or the probe of a polling session (one at a time). Returns the connection and what to
+    /// write first (a new session's OPEN packet; nothing for a probe), or `nil` when the
+    /// request may not proceed now: the binding then closes the socket.
+    public func openWebSocket(
+        request: EngineIORequest,
+        sink: any EngineIOWebSocketSink
+    ) -> (connection: EngineIOWebSocketConnection, greeting: [EngineIOFrame])? {
         guard let route = try? EngineIORoute.resolve(method: .get, query: request.query, transports: configuration.transports) else { return nil }
-        let connection: EngineIOWebSocketConnection
+        let opened: (connection: EngineIOWebSocketConnection, greeting: [EngineIOFrame])
         switch route {
         case .handshake(.websocket):
             let session = openSession(request: request, transport: .websocket)
             _ = session.attach(sink, probing: false)
             let open = openPacket(for: session, upgrades: [])
-            connection = EngineIOWebSocketConnection(session: session, sink: sink, greeting: [open.encodeFrame()], probing: false)
+            opened = (EngineIOWebSocketConnection(session: session, sink: sink, probing: false), [open.encodeFrame()])
         case .session(let sid, .websocket):
             guard let session = session(id: sid), session.attach(sink, probing: true) else { return nil }
-            connection = EngineIOWebSocketConnection(session: session, sink: sink, greeting: [], probing: true)
+            opened = (EngineIOWebSocketConnection(session: session, sink: sink, probing: true), [])
         default:
             return nil
         }
         webSocketConnections.withLock { $0 += 1 }
-        return connection
+        return opened
     }
 
     func webSocketClosed() {

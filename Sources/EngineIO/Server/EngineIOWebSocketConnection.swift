@@ -45,15 +45,12 @@ public struct EngineIOWebSocketConnection: Sendable {
     }
 
     public let session: EngineIOSession
-    /// Frames to write first: the OPEN packet of a new session, nothing for a probe.
-    public let greeting: [EngineIOFrame]
     private let sink: any EngineIOWebSocketSink
     private(set) var phase: Phase
 
-    init(session: EngineIOSession, sink: any EngineIOWebSocketSink, greeting: [EngineIOFrame], probing: Bool) {
+    init(session: EngineIOSession, sink: any EngineIOWebSocketSink, probing: Bool) {
         self.session = session
         self.sink = sink
-        self.greeting = greeting
         self.phase = probing ? .probing(probed: false) : .open
     }
 

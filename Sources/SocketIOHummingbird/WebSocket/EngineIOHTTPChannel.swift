@@ -1,4 +1,5 @@
 import EngineIO
+import Hummingbird
 import HummingbirdCore
 import Logging
 import NIOCore
@@ -7,14 +8,17 @@ import NIOHTTPTypes
 import NIOHTTPTypesHTTP1
 import NIOWebSocket
 
-/// Hummingbird's HTTP/1.1 child channel, plus WebSocket upgrades to Engine.IO servers at
-/// their paths. An upgraded socket is served by ``EngineIOWebSocketHandler`` on its event
-/// loop, so it holds no task and no async sequences; everything else (including a refused
-/// upgrade) is ordinary HTTP for the application's router.
+/// Hummingbird's HTTP/1.1 child channel, plus WebSocket upgrades to an Engine.IO server at
+/// its path. An upgraded socket is served by ``EngineIOWebSocketHandler`` on its event
+/// loop, so it holds no task and no async sequence; a refused upgrade gets the protocol's
+/// error; everything else is ordinary HTTP for the application's router.
 struct EngineIOHTTPChannel: ServerChildChannel, HTTPChannelHandler {
     enum Upgrade: Sendable {
         case webSocket
         case http(NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>)
+        /// An upgrade was asked for and refused: answer with this error and close (NIO does
+        /// not hand the request itself on).
+        case refused(NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>, EngineIOError)
     }
 
     struct Value: ServerChildChannelValue {
@@ -28,17 +32,23 @@ struct EngineIOHTTPChannel: ServerChildChannel, HTTPChannelHandler {
 
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
         channel.eventLoop.makeCompletedFuture {
+            // A connection keeps its receive buffer for life: a held WebSocket should not keep
+            // NIO's default 2 KiB. It still grows whenever a read fills it.
+            try channel.syncOptions?.setOption(ChannelOptions.recvAllocator, value: Self.receiveBuffers)
+            let upgrader = EngineIOWebSocketUpgrader(endpoint: endpoint, eventLoop: channel.eventLoop)
             let upgrades = NIOTypedHTTPServerUpgradeConfiguration<Upgrade>(
-                upgraders: [EngineIOWebSocketUpgrader(endpoint: endpoint)],
+                upgraders: [upgrader],
                 notUpgradingCompletionHandler: { channel in
                     channel.eventLoop.makeCompletedFuture {
                         let pipeline = channel.pipeline.syncOperations
                         try pipeline.addHandler(HTTP1ToHTTPServerCodec(secure: false))
                         try pipeline.addHandlers(configuration.additionalChannelHandlers())
                         try pipeline.addHandler(HTTPConnectionStateHandler(idleTimeout: configuration.idleTimeout.map { .init($0) }, logger: logger))
-                        return .http(
-                            try NIOAsyncChannel(wrappingChannelSynchronously: channel, configuration: .init(isOutboundHalfClosureEnabled: true))
+                        let http = try NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>(
+                            wrappingChannelSynchronously: channel,
+                            configuration: .init(isOutboundHalfClosureEnabled: true)
                         )
+                        return upgrader.refusal.value.map { .refused(http, $0) } ?? .http(http)
                     }
                 }
             )
@@ -54,6 +64,8 @@ struct EngineIOHTTPChannel: ServerChildChannel, HTTPChannelHandler {
         }
     }
 
+    static let receiveBuffers = AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 512, maximum: 64 * 1024)
+
     func handle(value: Value, logger: Logger) async {
         do {
             switch try await value.upgrade.get() {
@@ -61,9 +73,23 @@ struct EngineIOHTTPChannel: ServerChildChannel, HTTPChannelHandler {
                 return  // the socket's handler serves it from here on
             case .http(let http):
                 await handleHTTP(asyncChannel: http, logger: logger)
+            case .refused(let http, let error):
+                try await Self.answer(error, on: http)
             }
         } catch {
-            logger.debug("HTTP/1.1 setup failed", metadata: ["error": "\(error)"])
+            logger.debug("HTTP/1.1 connection failed", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// The protocol's JSON error (400, or 403), then the connection closes.
+    static func answer(_ error: EngineIOError, on http: NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>) async throws {
+        let response = EngineIOHTTPResponse.error(error)
+        try await http.executeThenClose { _, outbound in
+            let head = HTTPResponse(
+                status: .init(code: response.status),
+                headerFields: [.contentType: response.contentType, .contentLength: "\(response.body.readableBytes)", .connection: "close"]
+            )
+            try await outbound.write(contentsOf: [.head(head), .body(response.body), .end(nil)])
         }
     }
 }
@@ -92,29 +118,25 @@ struct EngineIOEndpoint: Sendable {
 }
 
 /// Accepts a WebSocket upgrade on the Engine.IO path when the engine accepts the query now
-/// (a handshake, or a known session); a refusal leaves the request to the HTTP routes, which
-/// answer with the protocol's error. The pipeline after the upgrade is ours: frame decoder,
-/// fragment aggregator and ``EngineIOWebSocketHandler``, which encodes its own frames.
+/// (a handshake, or a known session), and records why it refused otherwise. The pipeline
+/// after the upgrade is ours: frame decoder, fragment aggregator and
+/// ``EngineIOWebSocketHandler``, which encodes its own frames.
 struct EngineIOWebSocketUpgrader: NIOTypedHTTPServerProtocolUpgrader {
     typealias UpgradeResult = EngineIOHTTPChannel.Upgrade
 
-    struct Refused: Error {}
-
     let endpoint: EngineIOEndpoint
+    /// Why this connection's upgrade was refused, once it was.
+    let refusal: NIOLoopBoundBox<EngineIOError?>
     /// RFC 6455's handshake checks (version 13, one key) and `Sec-WebSocket-Accept`; its
     /// own pipeline setup is never used.
     private let handshake: NIOTypedWebSocketServerUpgrader<UpgradeResult>
 
-    init(endpoint: EngineIOEndpoint) {
+    init(endpoint: EngineIOEndpoint, eventLoop: any EventLoop) {
         self.endpoint = endpoint
+        self.refusal = NIOLoopBoundBox(nil, eventLoop: eventLoop)
         self.handshake = NIOTypedWebSocketServerUpgrader(
-            shouldUpgrade: { channel, head in
-                let accepted =
-                    endpoint.matches(target: head.uri)
-                    && endpoint.engine.validateWebSocket(request: EngineIORequest(target: head.uri, headerFields: [])) == nil
-                return channel.eventLoop.makeSucceededFuture(accepted ? HTTPHeaders() : nil)
-            },
-            upgradePipelineHandler: { channel, _ in channel.eventLoop.makeFailedFuture(Refused()) }
+            shouldUpgrade: { channel, _ in channel.eventLoop.makeSucceededFuture(HTTPHeaders()) },
+            upgradePipelineHandler: { channel, _ in channel.eventLoop.makeFailedFuture(EngineIOError(.badRequest)) }
         )
     }
 
@@ -126,7 +148,20 @@ struct EngineIOWebSocketUpgrader: NIOTypedHTTPServerProtocolUpgrader {
         upgradeRequest: HTTPRequestHead,
         initialResponseHeaders: HTTPHeaders
     ) -> EventLoopFuture<HTTPHeaders> {
-        handshake.buildUpgradeResponse(channel: channel, upgradeRequest: upgradeRequest, initialResponseHeaders: initialResponseHeaders)
+        let refused =
+            endpoint.matches(target: upgradeRequest.uri)
+            ? endpoint.engine.validateWebSocket(request: EngineIORequest(target: upgradeRequest.uri, headerFields: []))
+            : EngineIOError(.badRequest, "no WebSocket at \(upgradeRequest.uri)")
+        if let refused {
+            refusal.value = refused
+            return channel.eventLoop.makeFailedFuture(refused)
+        }
+        let refusal = refusal
+        return handshake.buildUpgradeResponse(channel: channel, upgradeRequest: upgradeRequest, initialResponseHeaders: initialResponseHeaders)
+            .flatMapErrorThrowing { error in
+                refusal.value = EngineIOError(.badRequest, "invalid WebSocket handshake")
+                throw error
+            }
     }
 
     func upgrade(channel: any Channel, upgradeRequest: HTTPRequestHead) -> EventLoopFuture<UpgradeResult> {

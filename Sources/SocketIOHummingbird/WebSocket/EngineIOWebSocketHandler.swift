@@ -25,14 +25,14 @@ final class EngineIOWebSocketHandler: ChannelInboundHandler, RemovableChannelHan
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
         let sink = EngineIOChannelSink(handler: NIOLoopBound(self, eventLoop: context.eventLoop))
-        guard let connection = engine.openWebSocket(request: request, sink: sink) else {
+        guard let (connection, greeting) = engine.openWebSocket(request: request, sink: sink) else {
             // The session went away (or has another WebSocket) since the upgrade was accepted.
             close(context: context, code: .policyViolation)
             return
         }
         self.connection = connection
         // A new session starts with its OPEN packet; a probe waits for `2probe`.
-        if connection.isPulling { pull(context: context, after: connection.greeting) }
+        if connection.isPulling { pull(context: context, after: greeting) }
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
