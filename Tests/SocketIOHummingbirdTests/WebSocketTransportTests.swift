@@ -83,6 +83,12 @@ struct UpgradedSocket {
 
     func send(_ text: String) throws { try send(Array(text.utf8)) }
 
+    /// Changes writability the way a real channel does: with the event.
+    func setWritable(_ writable: Bool) {
+        channel.isWritable = writable
+        channel.pipeline.fireChannelWritabilityChanged()
+    }
+
     /// Runs what is queued on the loop, then reads every frame written since the last read.
     mutating func frames() throws -> [ServerFrame] {
         channel.embeddedEventLoop.run()
@@ -143,16 +149,15 @@ struct UpgradedSocket {
         _ = try socket.frames()
         let session = try #require(engine.allSessions.first)
         session.send(.text("first"))  // ends the socket's wait
-        socket.channel.isWritable = false
+        socket.setWritable(false)
         _ = try socket.frames()
         for text in ["a", "b", "c"] { session.send(.text(text)) }
         #expect(try socket.frames() == [])
         #expect(session.bufferedFrames == 3)
-        socket.channel.isWritable = true
-        socket.channel.pipeline.fireChannelWritabilityChanged()
+        socket.setWritable(true)
         #expect(try socket.frames() == [.text("4a"), .text("4b"), .text("4c")])
         // Unwritable again: "d" ends the wait and goes out, the next four pass the bound of 3.
-        socket.channel.isWritable = false
+        socket.setWritable(false)
         for text in ["d", "e", "f", "g", "h"] { session.send(.text(text)) }
         #expect(try socket.frames() == [.text("4d"), .close(1000)])
         #expect(handler.recorded == [.slowClient])

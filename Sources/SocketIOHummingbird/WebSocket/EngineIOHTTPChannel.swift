@@ -29,13 +29,15 @@ struct EngineIOHTTPChannel: ServerChildChannel, HTTPChannelHandler {
     let responder: HTTPChannelHandler.Responder
     let endpoint: EngineIOEndpoint
     let configuration: HTTP1Channel.Configuration
+    /// Shared by every connection of the server.
+    let deliveries = EngineIODeliveryQueues()
 
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
         channel.eventLoop.makeCompletedFuture {
             // A connection keeps its receive buffer for life: a held WebSocket should not keep
             // NIO's default 2 KiB. It still grows whenever a read fills it.
             try channel.syncOptions?.setOption(ChannelOptions.recvAllocator, value: Self.receiveBuffers)
-            let upgrader = EngineIOWebSocketUpgrader(endpoint: endpoint, eventLoop: channel.eventLoop)
+            let upgrader = EngineIOWebSocketUpgrader(endpoint: endpoint, deliveries: deliveries, eventLoop: channel.eventLoop)
             let upgrades = NIOTypedHTTPServerUpgradeConfiguration<Upgrade>(
                 upgraders: [upgrader],
                 notUpgradingCompletionHandler: { channel in
@@ -125,14 +127,16 @@ struct EngineIOWebSocketUpgrader: NIOTypedHTTPServerProtocolUpgrader {
     typealias UpgradeResult = EngineIOHTTPChannel.Upgrade
 
     let endpoint: EngineIOEndpoint
+    let deliveries: EngineIODeliveryQueues
     /// Why this connection's upgrade was refused, once it was.
     let refusal: NIOLoopBoundBox<EngineIOError?>
     /// RFC 6455's handshake checks (version 13, one key) and `Sec-WebSocket-Accept`; its
     /// own pipeline setup is never used.
     private let handshake: NIOTypedWebSocketServerUpgrader<UpgradeResult>
 
-    init(endpoint: EngineIOEndpoint, eventLoop: any EventLoop) {
+    init(endpoint: EngineIOEndpoint, deliveries: EngineIODeliveryQueues, eventLoop: any EventLoop) {
         self.endpoint = endpoint
+        self.deliveries = deliveries
         self.refusal = NIOLoopBoundBox(nil, eventLoop: eventLoop)
         self.handshake = NIOTypedWebSocketServerUpgrader(
             shouldUpgrade: { channel, _ in channel.eventLoop.makeSucceededFuture(HTTPHeaders()) },
@@ -178,7 +182,7 @@ struct EngineIOWebSocketUpgrader: NIOTypedHTTPServerProtocolUpgrader {
             try pipeline.addHandler(
                 NIOWebSocketFrameAggregator(minNonFinalFragmentSize: 0, maxAccumulatedFrameCount: 1 << 10, maxAccumulatedFrameSize: maxSize)
             )
-            try pipeline.addHandler(EngineIOWebSocketHandler(engine: engine, request: request))
+            try pipeline.addHandler(EngineIOWebSocketHandler(engine: engine, request: request, deliveries: deliveries.queue(for: channel.eventLoop)))
             return .webSocket
         }
     }

@@ -12,19 +12,26 @@ final class EngineIOWebSocketHandler: ChannelInboundHandler, RemovableChannelHan
 
     private let engine: EngineIOServer
     private let request: EngineIORequest
+    private let deliveries: EngineIODeliveryQueue
     private var connection: EngineIOWebSocketConnection?
     private var context: ChannelHandlerContext?
     /// A close frame went out (or the socket closed): nothing more is written.
     private var closing = false
+    /// The channel's writability, kept from its events (cheaper than asking per pull).
+    private var writable = true
+    private var allocator = ByteBufferAllocator()
 
-    init(engine: EngineIOServer, request: EngineIORequest) {
+    init(engine: EngineIOServer, request: EngineIORequest, deliveries: EngineIODeliveryQueue) {
         self.engine = engine
         self.request = request
+        self.deliveries = deliveries
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
-        let sink = EngineIOChannelSink(handler: NIOLoopBound(self, eventLoop: context.eventLoop))
+        writable = context.channel.isWritable
+        allocator = context.channel.allocator
+        let sink = EngineIOChannelSink(handler: NIOLoopBound(self, eventLoop: context.eventLoop), deliveries: deliveries)
         guard let (connection, greeting) = engine.openWebSocket(request: request, sink: sink) else {
             // The session went away (or has another WebSocket) since the upgrade was accepted.
             close(context: context, code: .policyViolation)
@@ -62,7 +69,7 @@ final class EngineIOWebSocketHandler: ChannelInboundHandler, RemovableChannelHan
             reaction = connection?.received(binaryFrame: frame.unmaskedData) ?? .close
         case .ping:
             guard !closing else { return }
-            var batch = WebSocketFrameBatch(allocator: context.channel.allocator, capacity: 2 + frame.length)
+            var batch = WebSocketFrameBatch(allocator: allocator, capacity: 2 + frame.length)
             batch.append(opcode: .pong, frame.unmaskedData)
             for buffer in batch.finish() { context.write(wrapOutboundOut(buffer), promise: nil) }
             context.flush()
@@ -70,7 +77,8 @@ final class EngineIOWebSocketHandler: ChannelInboundHandler, RemovableChannelHan
         case .pong:
             return
         case .connectionClose:
-            close(context: context, code: frame.unmaskedData.getWebSocketErrorCode(at: frame.unmaskedData.readerIndex) ?? .normalClosure)
+            // Answer with the client's status code, as RFC 6455 asks.
+            close(context: context, code: frame.unmaskedData.peekWebSocketErrorCode() ?? .normalClosure)
             return
         default:
             close(context: context, code: .protocolError)
@@ -90,7 +98,8 @@ final class EngineIOWebSocketHandler: ChannelInboundHandler, RemovableChannelHan
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
-        if context.channel.isWritable, connection?.isPulling == true { pull(context: context) }
+        writable = context.channel.isWritable
+        if writable, connection?.isPulling == true { pull(context: context) }
         context.fireChannelWritabilityChanged()
     }
 
@@ -126,7 +135,7 @@ final class EngineIOWebSocketHandler: ChannelInboundHandler, RemovableChannelHan
     // MARK: Outbound
 
     /// Frames from the sink (on this event loop): written with whatever else is queued.
-    fileprivate func deliver(_ frames: [EngineIOFrame], finish: Bool) {
+    func deliver(_ frames: [EngineIOFrame], finish: Bool) {
         guard let context, !closing else { return }
         if finish {
             write(frames, context: context)
@@ -141,7 +150,7 @@ final class EngineIOWebSocketHandler: ChannelInboundHandler, RemovableChannelHan
     private func pull(context: ChannelHandlerContext, after delivered: [EngineIOFrame] = []) {
         var frames = delivered
         var finish = false
-        if context.channel.isWritable, let connection {
+        if writable, let connection {
             pulling: while true {
                 switch connection.pull() {
                 case .frames(let more):
@@ -165,7 +174,7 @@ final class EngineIOWebSocketHandler: ChannelInboundHandler, RemovableChannelHan
 
     private func write(_ frames: [EngineIOFrame], context: ChannelHandlerContext) {
         guard !frames.isEmpty, !closing else { return }
-        var batch = WebSocketFrameBatch(allocator: context.channel.allocator, capacity: WebSocketFrameBatch.estimatedSize(of: frames))
+        var batch = WebSocketFrameBatch(allocator: allocator, capacity: WebSocketFrameBatch.estimatedSize(of: frames))
         for frame in frames { batch.append(frame) }
         for buffer in batch.finish() { context.write(wrapOutboundOut(buffer), promise: nil) }
     }
@@ -175,7 +184,7 @@ final class EngineIOWebSocketHandler: ChannelInboundHandler, RemovableChannelHan
     private func close(context: ChannelHandlerContext, code: WebSocketErrorCode) {
         guard !closing else { return }
         closing = true
-        var batch = WebSocketFrameBatch(allocator: context.channel.allocator, capacity: 4)
+        var batch = WebSocketFrameBatch(allocator: allocator, capacity: 4)
         batch.appendClose(code)
         let written = context.eventLoop.makePromise(of: Void.self)
         for buffer in batch.finish() { context.write(wrapOutboundOut(buffer), promise: written) }
@@ -192,15 +201,17 @@ final class EngineIOWebSocketHandler: ChannelInboundHandler, RemovableChannelHan
     static let closeGrace = TimeAmount.seconds(2)
 }
 
-/// Hands a session's frames to its socket's event loop.
+/// Hands a session's frames to its socket's event loop, through the loop's queue.
 final class EngineIOChannelSink: EngineIOWebSocketSink {
     private let handler: NIOLoopBound<EngineIOWebSocketHandler>
+    private let deliveries: EngineIODeliveryQueue
 
-    init(handler: NIOLoopBound<EngineIOWebSocketHandler>) {
+    init(handler: NIOLoopBound<EngineIOWebSocketHandler>, deliveries: EngineIODeliveryQueue) {
         self.handler = handler
+        self.deliveries = deliveries
     }
 
     func engineIODeliver(_ frames: [EngineIOFrame], finish: Bool) {
-        handler.eventLoop.execute { [handler] in handler.value.deliver(frames, finish: finish) }
+        deliveries.enqueue(.init(handler: handler, frames: frames, finish: finish))
     }
 }
