@@ -9,8 +9,8 @@
 # Prints one JSON line per run, then a summary against the targets (3x python-socketio's best
 # fan-out, p99 < 20 ms at 50,000 deliveries/s, echo 3x with a lower p99, RSS/client < 12 KiB).
 # Knobs: BENCH_HOLD (10000), BENCH_FANOUT_CLIENTS (1000), BENCH_FANOUT_RATES_SWIFT ("50 100 200"),
-# BENCH_FANOUT_RATES_PYTHON ("2 5 10"), BENCH_ECHO_CLIENTS (100), BENCH_SECONDS (10),
-# BENCH_SERVERS ("swift python"), BENCH_BIN (a prebuilt server binary), BENCH_LOAD (a prebuilt
+# BENCH_FANOUT_RATES_PYTHON ("20 50 100"), BENCH_ECHO_CLIENTS (100), BENCH_SECONDS (10),
+# BENCH_SERVERS ("swift python"), BENCH_SCENARIOS ("hold fanout echo"), BENCH_BIN (a prebuilt server binary), BENCH_LOAD (a prebuilt
 # socketio-load), BENCH_PRIORITY (1: servers and generator each run in a scheduling group of
 # their own at nice -20, so the other builds on this shared machine do not decide the
 # latencies; both servers get the same; 0 shares the machine evenly).
@@ -76,10 +76,16 @@ load() {  # server scenario [rate] -- generator arguments...
     | tee -a "$RESULTS"
 }
 
+SCENARIOS=" ${BENCH_SCENARIOS:-hold fanout echo} "
 for server in ${BENCH_SERVERS:-swift python}; do
-  sb_log "$server: hold $HOLD"
-  start_server "$server"; load "$server" hold 0 -- --clients "$HOLD" --connect-concurrency 200; stop_server
-  if [ "$server" = swift ]; then rates=${BENCH_FANOUT_RATES_SWIFT:-50 100 200}; else rates=${BENCH_FANOUT_RATES_PYTHON:-2 5 10}; fi
+  if [[ $SCENARIOS == *" hold "* ]]; then
+    sb_log "$server: hold $HOLD"
+    start_server "$server"; load "$server" hold 0 -- --clients "$HOLD" --connect-concurrency 200; stop_server
+  fi
+  rates=
+  if [[ $SCENARIOS == *" fanout "* ]]; then
+    if [ "$server" = swift ]; then rates=${BENCH_FANOUT_RATES_SWIFT:-50 100 200}; else rates=${BENCH_FANOUT_RATES_PYTHON:-20 50 100}; fi
+  fi
   for rate in $rates; do
     sb_log "$server: fan-out $FAN clients at $rate broadcasts/s"
     start_server "$server"
@@ -87,8 +93,10 @@ for server in ${BENCH_SERVERS:-swift python}; do
       --publish '["to-room",{"room":"fan","event":"tick","data":{"sentAt":$NOW}}]' --rate "$rate" --drain 2
     stop_server
   done
-  sb_log "$server: echo $ECHO clients"
-  start_server "$server"; load "$server" echo 0 -- --clients "$ECHO" --echo '["echo",$SEQ]'; stop_server
+  if [[ $SCENARIOS == *" echo "* ]]; then
+    sb_log "$server: echo $ECHO clients"
+    start_server "$server"; load "$server" echo 0 -- --clients "$ECHO" --echo '["echo",$SEQ]'; stop_server
+  fi
 done
 
 sb_log "results (machine load average now: $(cut -d' ' -f1-3 /proc/loadavg))"
