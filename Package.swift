@@ -155,7 +155,10 @@ let package = Package(
         .testTarget(name: "SocketIOTests", dependencies: ["SocketIO", "EngineIO", nioCore], swiftSettings: strictSettings),
         .testTarget(
             name: "SocketIOHummingbirdTests",
-            dependencies: ["SocketIOHummingbird", "EngineIO", hummingbirdCore, nioCore, logging, .product(name: "NIOEmbedded", package: "swift-nio")],
+            dependencies: [
+                "SocketIOHummingbird", "EngineIO", hummingbirdCore, nioCore, logging, .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
             swiftSettings: strictSettings
         ),
         .testTarget(name: "MessengerTests", dependencies: ["Messenger", "TestSupport", crypto, nioCore], swiftSettings: strictSettings),

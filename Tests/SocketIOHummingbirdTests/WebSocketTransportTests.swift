@@ -3,6 +3,7 @@ import HummingbirdCore
 import Logging
 import NIOCore
 import NIOEmbedded
+import NIOHTTP1
 import Synchronization
 import Testing
 
@@ -106,121 +107,138 @@ struct UpgradedSocket {
     }
 }
 
+/// An engine with one WebSocket session, its OPEN packet already read.
+struct OpenSocket {
+    let handler = EchoHandler()
+    let engine: EngineIOServer
+    var socket: UpgradedSocket
+    let session: EngineIOSession
+
+    init(_ configuration: EngineIOConfiguration) throws {
+        engine = EngineIOServer(configuration: configuration, handler: handler)
+        socket = try UpgradedSocket(engine: engine)
+        let open = try socket.frames()
+        #expect(open.count == 1 && String(decoding: open[0].payload, as: UTF8.self).hasPrefix("0{\"sid\":"))
+        session = try #require(engine.allSessions.first)
+    }
+}
+
 @Suite struct WebSocketTransportTests {
     let configuration = EngineIOConfiguration(pingInterval: .seconds(60), pingTimeout: .seconds(60), maxPayload: 100)
 
     @Test func aNewSessionGetsItsOpenPacketThenEchoes() throws {
-        let handler = EchoHandler()
-        let engine = EngineIOServer(configuration: configuration, handler: handler)
-        var socket = try UpgradedSocket(engine: engine)
-        let open = try socket.frames()
-        #expect(open.count == 1)
-        #expect(String(decoding: open[0].payload, as: UTF8.self).hasPrefix("0{\"sid\":"))
-        #expect(engine.allSessions.first?.request.headers["cookie"] == "a=1; b=2")
-        try socket.send("4hello")
-        #expect(try socket.frames() == [.text("4hello")])
-        try socket.send(opcode: 0x2, [1, 2, 3])
-        #expect(try socket.frames() == [ServerFrame(opcode: 0x2, payload: [1, 2, 3])])
-        try socket.send("1")
-        #expect(try socket.frames() == [.close(1000)])
-        #expect(!socket.channel.isActive)
-        #expect(handler.recorded == [.transportClose])
-        #expect(engine.activeWebSocketConnections == 0)
+        var open = try OpenSocket(configuration)
+        #expect(open.session.request.headers["cookie"] == "a=1; b=2")
+        try open.socket.send("4hello")
+        #expect(try open.socket.frames() == [.text("4hello")])
+        try open.socket.send(opcode: 0x2, [1, 2, 3])
+        #expect(try open.socket.frames() == [ServerFrame(opcode: 0x2, payload: [1, 2, 3])])
+        try open.socket.send("1")
+        #expect(try open.socket.frames() == [.close(1000)])
+        #expect(!open.socket.channel.isActive)
+        #expect(open.handler.recorded == [.transportClose])
+        #expect(open.engine.activeWebSocketConnections == 0)
     }
 
     @Test func aBurstOfSendsLeavesInOneWrite() throws {
-        let engine = EngineIOServer(configuration: configuration, handler: EchoHandler())
-        var socket = try UpgradedSocket(engine: engine)
-        _ = try socket.frames()
-        let session = try #require(engine.allSessions.first)
-        let before = socket.writes
-        for text in ["a", "b", "c"] { session.send(.text(text)) }
-        #expect(try socket.frames() == [.text("4a"), .text("4b"), .text("4c")])
-        #expect(socket.writes - before == 1)
+        var open = try OpenSocket(configuration)
+        let before = open.socket.writes
+        for text in ["a", "b", "c"] { open.session.send(.text(text)) }
+        #expect(try open.socket.frames() == [.text("4a"), .text("4b"), .text("4c")])
+        #expect(open.socket.writes - before == 1)
     }
 
     @Test func anUnwritableSocketLeavesItsBacklogInTheSessionUntilTheBound() throws {
-        let handler = EchoHandler()
-        let engine = EngineIOServer(
-            configuration: EngineIOConfiguration(pingInterval: .seconds(60), pingTimeout: .seconds(60), maxBufferedPackets: 3),
-            handler: handler
-        )
-        var socket = try UpgradedSocket(engine: engine)
-        _ = try socket.frames()
-        let session = try #require(engine.allSessions.first)
-        session.send(.text("first"))  // ends the socket's wait
-        socket.setWritable(false)
-        _ = try socket.frames()
-        for text in ["a", "b", "c"] { session.send(.text(text)) }
-        #expect(try socket.frames() == [])
-        #expect(session.bufferedFrames == 3)
-        socket.setWritable(true)
-        #expect(try socket.frames() == [.text("4a"), .text("4b"), .text("4c")])
+        var open = try OpenSocket(EngineIOConfiguration(pingInterval: .seconds(60), pingTimeout: .seconds(60), maxBufferedPackets: 3))
+        open.session.send(.text("first"))  // ends the socket's wait
+        open.socket.setWritable(false)
+        _ = try open.socket.frames()
+        for text in ["a", "b", "c"] { open.session.send(.text(text)) }
+        #expect(try open.socket.frames() == [])
+        #expect(open.session.bufferedFrames == 3)
+        open.socket.setWritable(true)
+        #expect(try open.socket.frames() == [.text("4a"), .text("4b"), .text("4c")])
         // Unwritable again: "d" ends the wait and goes out, the next four pass the bound of 3.
-        socket.setWritable(false)
-        for text in ["d", "e", "f", "g", "h"] { session.send(.text(text)) }
-        #expect(try socket.frames() == [.text("4d"), .close(1000)])
-        #expect(handler.recorded == [.slowClient])
+        open.socket.setWritable(false)
+        for text in ["d", "e", "f", "g", "h"] { open.session.send(.text(text)) }
+        #expect(try open.socket.frames() == [.text("4d"), .close(1000)])
+        #expect(open.handler.recorded == [.slowClient])
     }
 
     @Test func controlFramesAndHalfClosure() throws {
-        let handler = EchoHandler()
-        let engine = EngineIOServer(configuration: configuration, handler: handler)
-        var socket = try UpgradedSocket(engine: engine)
-        _ = try socket.frames()
-        try socket.send(opcode: 0x9, [7])
-        #expect(try socket.frames() == [ServerFrame(opcode: 0xA, payload: [7])])
-        socket.channel.pipeline.fireUserInboundEventTriggered(ChannelEvent.inputClosed)
-        #expect(try socket.frames() == [.close(1000)])
-        #expect(handler.recorded == [.transportClose])
+        var open = try OpenSocket(configuration)
+        try open.socket.send(opcode: 0x9, [7])
+        #expect(try open.socket.frames() == [ServerFrame(opcode: 0xA, payload: [7])])
+        open.socket.channel.pipeline.fireUserInboundEventTriggered(ChannelEvent.inputClosed)
+        #expect(try open.socket.frames() == [.close(1000)])
+        #expect(open.handler.recorded == [.transportClose])
+    }
+
+    @Test func aClientCloseFrameIsAnsweredWithItsCode() throws {
+        var open = try OpenSocket(configuration)
+        try open.socket.send(opcode: 0x8, [0x03, 0xE9])  // 1001, going away
+        #expect(try open.socket.frames() == [.close(1001)])
+        #expect(open.handler.recorded == [.transportClose])
     }
 
     @Test func fragmentsAreJoinedAndOversizedMessagesRefused() throws {
-        let handler = EchoHandler()
-        let engine = EngineIOServer(configuration: configuration, handler: handler)
-        var socket = try UpgradedSocket(engine: engine)
-        _ = try socket.frames()
-        try socket.send(opcode: 0x1, Array("4he".utf8), fin: false)
-        try socket.send(opcode: 0x0, Array("llo".utf8))
-        #expect(try socket.frames() == [.text("4hello")])
+        var open = try OpenSocket(configuration)
+        try open.socket.send(opcode: 0x1, Array("4he".utf8), fin: false)
+        try open.socket.send(opcode: 0x0, Array("llo".utf8))
+        #expect(try open.socket.frames() == [.text("4hello")])
         // Larger than max(maxPayload, 16 KiB) across fragments: 1009, message too big.
         let chunk = [UInt8](repeating: UInt8(ascii: "x"), count: 10_000)
-        try socket.send(opcode: 0x1, [UInt8(ascii: "4")] + chunk, fin: false)
-        try socket.send(opcode: 0x0, chunk)
-        #expect(try socket.frames() == [.close(1009)])
-        #expect(handler.recorded == [.transportClose])
+        try open.socket.send(opcode: 0x1, [UInt8(ascii: "4")] + chunk, fin: false)
+        try open.socket.send(opcode: 0x0, chunk)
+        #expect(try open.socket.frames() == [.close(1009)])
+        #expect(open.handler.recorded == [.transportClose])
     }
 
     @Test func invalidUTF8IsAParseError() throws {
-        let handler = EchoHandler()
-        let engine = EngineIOServer(configuration: configuration, handler: handler)
-        var socket = try UpgradedSocket(engine: engine)
-        _ = try socket.frames()
-        try socket.send([UInt8(ascii: "4"), 0xFF, 0xFE])
-        #expect(try socket.frames() == [.close(1000)])
-        #expect(handler.recorded == [.parseError])
+        var open = try OpenSocket(configuration)
+        try open.socket.send([UInt8(ascii: "4"), 0xFF, 0xFE])
+        #expect(try open.socket.frames() == [.close(1000)])
+        #expect(open.handler.recorded == [.parseError])
     }
 
     @Test func aServerCloseSendsACloseFrameAfterQueuedFrames() throws {
-        let handler = EchoHandler()
-        let engine = EngineIOServer(configuration: configuration, handler: handler)
-        var socket = try UpgradedSocket(engine: engine)
-        _ = try socket.frames()
-        let session = try #require(engine.allSessions.first)
-        session.send(.text("bye"))
-        session.closeAfterFlush()
-        #expect(try socket.frames() == [.text("4bye"), .close(1000)])
-        #expect(!socket.channel.isActive)
-        #expect(handler.recorded == [.forcedClose])
+        var open = try OpenSocket(configuration)
+        open.session.send(.text("bye"))
+        open.session.closeAfterFlush()
+        #expect(try open.socket.frames() == [.text("4bye"), .close(1000)])
+        #expect(!open.socket.channel.isActive)
+        #expect(open.handler.recorded == [.forcedClose])
     }
 
     @Test func aServerShutdownClosesTheSession() throws {
-        let handler = EchoHandler()
-        let engine = EngineIOServer(configuration: configuration, handler: handler)
-        var socket = try UpgradedSocket(engine: engine)
-        _ = try socket.frames()
-        socket.channel.pipeline.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent())
-        #expect(try socket.frames() == [.close(1000)])
-        #expect(handler.recorded == [.serverShuttingDown])
+        var open = try OpenSocket(configuration)
+        open.socket.channel.pipeline.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent())
+        #expect(try open.socket.frames() == [.close(1000)])
+        #expect(open.handler.recorded == [.serverShuttingDown])
+    }
+
+    @Test(arguments: [
+        ("/engine.io/?EIO=4&transport=websocket&sid=unknown", "13", EngineIOError.Code.unknownSession),
+        ("/engine.io/?EIO=3&transport=websocket", "13", .unsupportedProtocolVersion),
+        ("/elsewhere/?EIO=4&transport=websocket", "13", .badRequest),
+        ("/engine.io/?EIO=4&transport=websocket", "8", .badRequest),
+    ])
+    func aRefusedUpgradeKeepsItsReason(target: String, version: String, code: EngineIOError.Code) throws {
+        let engine = EngineIOServer(configuration: configuration, handler: EchoHandler())
+        let channel = EmbeddedChannel()
+        let upgrader = EngineIOWebSocketUpgrader(
+            endpoint: EngineIOEndpoint(path: "/engine.io/", engine: engine),
+            deliveries: EngineIODeliveryQueues(),
+            eventLoop: channel.eventLoop
+        )
+        let head = HTTPRequestHead(
+            version: .http1_1,
+            method: .GET,
+            uri: target,
+            headers: ["Upgrade": "websocket", "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==", "Sec-WebSocket-Version": version]
+        )
+        let response = upgrader.buildUpgradeResponse(channel: channel, upgradeRequest: head, initialResponseHeaders: [:])
+        #expect(throws: (any Error).self) { try response.wait() }
+        #expect(upgrader.refusal.value?.code == code)
     }
 }

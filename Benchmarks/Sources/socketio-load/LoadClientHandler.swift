@@ -19,8 +19,15 @@ struct ClientStats: Sendable {
     /// Emits sent by a publisher inside the window.
     var published = 0
     var pingsAnswered = 0
-    /// The server closed the client during the run.
-    var closedByServer = false
+    mutating func merge(_ other: ClientStats) {
+        deliveries += other.deliveries
+        latencies += other.latencies
+        otherEvents += other.otherEvents
+        roundTrips += other.roundTrips
+        roundTripLatencies += other.roundTripLatencies
+        published += other.published
+        pingsAnswered += other.pingsAnswered
+    }
 }
 
 /// The measured interval, in wall-clock milliseconds (deliveries) and uptime (emits).
@@ -74,7 +81,6 @@ final class LoadClientHandler: ChannelInboundHandler {
             let pong = WebSocketFrame(fin: true, opcode: .pong, maskKey: .random(), data: frame.unmaskedData)
             context.writeAndFlush(wrapOutboundOut(pong), promise: nil)
         case .connectionClose:
-            handle(.ended, context: context)
             context.close(promise: nil)
         default:
             break
@@ -82,7 +88,6 @@ final class LoadClientHandler: ChannelInboundHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        if machine.phase != .ended { handle(.ended, context: context) }
         ready.fail(LoadClientFailure(description: "connection closed before ready"))
     }
 
@@ -117,8 +122,6 @@ final class LoadClientHandler: ChannelInboundHandler {
             emitEcho(context: context)
         case .pinged:
             stats.pingsAnswered += 1
-        case .ended:
-            stats.closedByServer = true
         }
     }
 

@@ -22,6 +22,16 @@ struct LoadReport {
         fields.append((key, "{\(body)}"))
     }
 
+    /// A count, its rate over `seconds`, and the p50, p99 and max of its latencies (ms).
+    mutating func add(_ name: String, count: Int, over seconds: Double, latencies: [Double]) {
+        let percentiles = Percentiles(latencies)
+        add(name, count)
+        add(name + "_per_s", Double(count) / seconds, digits: 0)
+        add("p50_ms", percentiles.at(0.5))
+        add("p99_ms", percentiles.at(0.99))
+        add("max_ms", percentiles.max)
+    }
+
     var json: String { "{" + fields.map { "\(quoted($0.0)):\($0.1)" }.joined(separator: ",") + "}" }
 
     private func quoted(_ text: String) -> String {

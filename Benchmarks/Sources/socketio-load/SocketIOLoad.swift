@@ -58,7 +58,6 @@ struct SocketIOLoad: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let endpoint = Endpoint(url: url, path: path)!
         let reader = SocketIOFrameReader(namespace: namespace)
         let script = LoadScript(
             reader: reader,
@@ -69,10 +68,10 @@ struct SocketIOLoad: AsyncParsableCommand {
             echo: echo.map(PayloadTemplate.init)
         )
         let group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
-        let connector = LoadConnector(group: group, endpoint: endpoint, timeout: .nanoseconds(Int64(connectTimeout * 1e9)))
-        var report = LoadReport()
+        let connector = LoadConnector(group: group, endpoint: Endpoint(url: url, path: path)!, timeout: .nanoseconds(Int64(connectTimeout * 1e9)))
         let rssBefore = serverPid.flatMap(ProcessSample.residentKiB)
 
+        // Connect everyone (and the publisher), then say so: a driver may start its load now.
         let connectStart = NIODeadline.now()
         let (channels, failures) = await connector.connectAll(clients, script: script, concurrency: connectConcurrency)
         var publisher: (any Channel)?
@@ -80,20 +79,14 @@ struct SocketIOLoad: AsyncParsableCommand {
             let publisherScript = LoadScript(reader: reader, auth: auth, join: nil, rooms: [], probe: nil, echo: PayloadTemplate(publish))
             publisher = try await connector.connect(client: clients, script: publisherScript)
         }
-        let connectSeconds = Double((NIODeadline.now() - connectStart).nanoseconds) / 1e9
-        var ready = LoadReport()
-        ready.add("event", "ready")
-        ready.add("connected", channels.count)
-        ready.add("failed", failures.values.reduce(0, +))
-        ready.add("connect_s", connectSeconds)
-        print(ready.json)
-        fflush(nil)
-
+        var report = LoadReport()
         report.add("clients", clients)
         report.add("connected", channels.count)
         report.add("failed", failures.values.reduce(0, +))
+        report.add("connect_s", Double((NIODeadline.now() - connectStart).nanoseconds) / 1e9)
+        print(#"{"event":"ready","#, report.json.dropFirst(), separator: "")
+        fflush(nil)
         if !failures.isEmpty { report.add("failures", failures) }
-        report.add("connect_s", connectSeconds)
         if let serverPid, let rssBefore {
             try await Task.sleep(for: .seconds(settle))
             let loaded = ProcessSample.residentKiB(pid: serverPid) ?? rssBefore
@@ -102,22 +95,20 @@ struct SocketIOLoad: AsyncParsableCommand {
             report.add("server_rss_per_client_kib", channels.isEmpty ? nil : Double(loaded - rssBefore) / Double(channels.count))
         }
 
+        // The measured window: CPU over `duration`, deliveries of what was sent in it.
         let startMs = wallClockMilliseconds()
         let window = MeasureWindow(startMs: startMs, endMs: startMs + duration * 1000, end: .now() + .nanoseconds(Int64(duration * 1e9)))
         let serverCPUStart = serverPid.flatMap(ProcessSample.cpuSeconds)
         let ownCPUStart = ProcessSample.ownCPUSeconds()
         for channel in channels {
-            channel.eventLoop.execute {
-                guard let handler = try? channel.pipeline.syncOperations.handler(type: LoadClientHandler.self) else { return }
+            Self.onHandler(of: channel) { handler in
                 handler.measure(window)
                 if script.echo != nil { handler.startEcho() }
             }
         }
         if let publisher, let publish {
-            let template = PayloadTemplate(publish)
-            let rate = rate
-            publisher.eventLoop.execute {
-                guard let handler = try? publisher.pipeline.syncOperations.handler(type: LoadClientHandler.self) else { return }
+            let (template, rate) = (PayloadTemplate(publish), rate)
+            Self.onHandler(of: publisher) { handler in
                 handler.measure(window)
                 handler.publish(template, rate: rate)
             }
@@ -129,19 +120,9 @@ struct SocketIOLoad: AsyncParsableCommand {
 
         var total = ClientStats()
         for channel in channels + (publisher.map { [$0] } ?? []) {
-            guard
-                let stats = try? await channel.eventLoop.submit({ try channel.pipeline.syncOperations.handler(type: LoadClientHandler.self).stats })
-                    .get()
-            else { continue }
-            total.deliveries += stats.deliveries
-            total.latencies += stats.latencies
-            total.otherEvents += stats.otherEvents
-            total.roundTrips += stats.roundTrips
-            total.roundTripLatencies += stats.roundTripLatencies
-            total.published += stats.published
-            total.pingsAnswered += stats.pingsAnswered
+            let stats = try? await channel.eventLoop.submit { try channel.pipeline.syncOperations.handler(type: LoadClientHandler.self).stats }.get()
+            if let stats { total.merge(stats) }
         }
-        let closedByServer = channels.filter { !$0.isActive }.count
         report.add("duration_s", duration)
         report.add("generator_cpu_pct", 100 * ownCPU / duration, digits: 1)
         report.add("server_cpu_pct", serverCPU.map { 100 * $0 / duration }, digits: 1)
@@ -149,31 +130,24 @@ struct SocketIOLoad: AsyncParsableCommand {
             report.add("published", total.published)
             report.add("expected", total.published * channels.count)
         }
-        if script.probe != nil {
-            let latencies = Percentiles(total.latencies)
-            report.add("deliveries", total.deliveries)
-            report.add("deliveries_per_s", Double(total.deliveries) / duration, digits: 0)
-            report.add("p50_ms", latencies.at(0.5))
-            report.add("p99_ms", latencies.at(0.99))
-            report.add("max_ms", latencies.max)
-        }
-        if script.echo != nil {
-            let latencies = Percentiles(total.roundTripLatencies)
-            report.add("round_trips", total.roundTrips)
-            report.add("round_trips_per_s", Double(total.roundTrips) / duration, digits: 0)
-            report.add("p50_ms", latencies.at(0.5))
-            report.add("p99_ms", latencies.at(0.99))
-            report.add("max_ms", latencies.max)
-        }
+        if script.probe != nil { report.add("deliveries", count: total.deliveries, over: duration, latencies: total.latencies) }
+        if script.echo != nil { report.add("round_trips", count: total.roundTrips, over: duration, latencies: total.roundTripLatencies) }
         report.add("other_events", total.otherEvents)
         report.add("pings_answered", total.pingsAnswered)
-        report.add("closed_by_server", closedByServer)
+        report.add("closed_by_server", channels.filter { !$0.isActive }.count)
         print(report.json)
         fflush(nil)
 
         for channel in channels { channel.close(promise: nil) }
         publisher?.close(promise: nil)
         try await group.shutdownGracefully()
+    }
+
+    /// Runs `body` with the channel's client handler, on its event loop.
+    private static func onHandler(of channel: any Channel, _ body: @escaping @Sendable (LoadClientHandler) -> Void) {
+        channel.eventLoop.execute {
+            if let handler = try? channel.pipeline.syncOperations.handler(type: LoadClientHandler.self) { body(handler) }
+        }
     }
 }
 
