@@ -10,17 +10,92 @@ extension SQLStore {
     public func applyInbound(_ batch: InboundBatch, completing job: Job? = nil) async throws -> InboundOutcome {
         let now = self.now
         let outcome = try await database.transaction(durability: .relaxed) { [queue] db in
-            var apply = InboundApplication(db: db, batch: batch, now: now)
-            try await apply.prepare()
-            for event in batch.events {
-                try await apply.apply(event)
-            }
-            let outcome = try await apply.finish()
+            let outcome = try await Self.apply(batch, now: now, in: db)
             if let job { try await queue.complete(job, in: db) }
             return outcome
         }
         queue.wake()
         return outcome
+    }
+
+    /// How many transactions apply a run's conversations side by side: one on SQLite (one
+    /// writer: one transaction does it all, in one commit), several on PostgreSQL, where
+    /// each waits on round trips rather than on the others.
+    var applyLanes: Int { database.dialect == .postgres ? 4 : 1 }
+
+    public func recordWebhookRun(_ webhooks: [SplitWebhook], _ shares: [ConversationShare], inline: Bool) async throws -> [InboundOutcome?] {
+        let now = self.now
+        guard inline, applyLanes > 1, shares.count > 1 else {
+            let outcomes = try await database.transaction(durability: .relaxed) { [queue] db in
+                let waiting = inline ? try await Self.partitionsWithApplyJobs(shares.map(\.partition), in: db) : []
+                var outcomes: [InboundOutcome?] = []
+                for share in shares {
+                    if inline, !waiting.contains(share.partition) {
+                        outcomes.append(try await Self.apply(share.batch, now: now, in: db))
+                    } else {
+                        try await queue.enqueue(share.jobs, in: db)
+                        outcomes.append(nil)
+                    }
+                }
+                try await Self.recordSplits(webhooks, now: now, queue: queue, in: db)
+                return outcomes
+            }
+            queue.wake()
+            return outcomes
+        }
+        // Lanes: each applies its conversations in its own transaction, then one more
+        // records the split. A crash in between runs the split again, which finds what the
+        // lanes committed already applied (invariant 3).
+        let waiting = try await database.read { db in try await Self.partitionsWithApplyJobs(shares.map(\.partition), in: db) }
+        let inlineShares = shares.indices.filter { !waiting.contains(shares[$0].partition) }
+        let lanes = (0..<applyLanes).map { lane in stride(from: lane, to: inlineShares.count, by: applyLanes).map { inlineShares[$0] } }
+        var outcomes = [InboundOutcome?](repeating: nil, count: shares.count)
+        try await withThrowingTaskGroup(of: [(Int, InboundOutcome)].self) { group in
+            for lane in lanes where !lane.isEmpty {
+                group.addTask {
+                    try await self.database.transaction(durability: .relaxed) { db in
+                        var applied: [(Int, InboundOutcome)] = []
+                        for index in lane { applied.append((index, try await Self.apply(shares[index].batch, now: now, in: db))) }
+                        return applied
+                    }
+                }
+            }
+            for try await applied in group {
+                for (index, outcome) in applied { outcomes[index] = outcome }
+            }
+        }
+        try await database.transaction(durability: .relaxed) { [queue] db in
+            for share in shares where waiting.contains(share.partition) {
+                try await queue.enqueue(share.jobs, in: db)
+            }
+            try await Self.recordSplits(webhooks, now: now, queue: queue, in: db)
+        }
+        queue.wake()
+        return outcomes
+    }
+
+    /// Applies one conversation's events inside the caller's transaction.
+    static func apply(_ batch: InboundBatch, now: Int64, in db: any SQLExecutor) async throws -> InboundOutcome {
+        var apply = InboundApplication(db: db, batch: batch, now: now)
+        try await apply.prepare()
+        for event in batch.events {
+            try await apply.apply(event)
+        }
+        return try await apply.finish()
+    }
+
+    /// Which of these partitions still have `inbound.apply` jobs queued.
+    static func partitionsWithApplyJobs(_ partitions: [String], in db: any SQLExecutor) async throws -> Set<String> {
+        var found: Set<String> = []
+        for chunk in stride(from: 0, to: partitions.count, by: 500).map({ Array(partitions[$0..<min($0 + 500, partitions.count)]) }) {
+            let placeholders = bindList(chunk.count, from: 2)
+            let rows = try await db.query(
+                "SELECT DISTINCT partition_key FROM jobs WHERE kind = $1 AND state <> 'dead' AND partition_key IN (\(placeholders))",
+                [.text(JobKind.applyInbound.rawValue)] + chunk.map { .text($0) }
+            )
+            found.formUnion(rows.compactMap { $0.string("partition_key") })
+        }
+        return found
     }
 }
 
@@ -30,6 +105,8 @@ struct InboundApplication {
     let batch: InboundBatch
     let now: Int64
     var contactId: Int64 = 0
+    /// When Meta last said the contact cannot be reached (nil: reachable).
+    var contactUnreachableAt: Int64?
     var conversationId: Int64 = 0
     var needsProfile = false
     var newMessages: [SQLRow] = []
@@ -65,13 +142,14 @@ struct InboundApplication {
             """
             INSERT INTO contacts (page_id, psid, first_seen_at) VALUES ($1, $2, $3)
             ON CONFLICT (page_id, psid) DO UPDATE SET first_seen_at = MIN(contacts.first_seen_at, excluded.first_seen_at)
-            RETURNING id, profile_fetched_at, profile_requested_at
+            RETURNING id, profile_fetched_at, profile_requested_at, unreachable_at
             """.replacingOccurrences(of: "MIN(", with: db.dialect == .postgres ? "LEAST(" : "MIN("),
             .text(batch.pageId),
             .text(batch.psid),
             .int(firstSeen)
         )
         contactId = contact?.int("id") ?? 0
+        contactUnreachableAt = contact?.int("unreachable_at")
         // Fetched once, refreshed lazily: a profile older than a week is asked for again
         // (avatar URLs expire), never more than once an hour per contact.
         if now - (contact?.int("profile_fetched_at") ?? 0) > 7 * 24 * 3_600_000 {
@@ -329,6 +407,18 @@ struct InboundApplication {
         }
     }
 
+    /// The rows of these messages (by mid), in the order given.
+    static func messageRows(mids: [String], pageId: String, in db: any SQLExecutor) async throws -> [SQLRow] {
+        guard !mids.isEmpty else { return [] }
+        let placeholders = bindList(mids.count, from: 2)
+        let rows = try await db.query(
+            "SELECT \(MessageColumns.list) FROM messages WHERE page_id = $1 AND mid IN (\(placeholders))",
+            [.text(pageId)] + mids.map { .text($0) }
+        )
+        let byMid = Dictionary(rows.compactMap { row in row.string("mid").map { ($0, row) } }) { first, _ in first }
+        return mids.compactMap { byMid[$0] }
+    }
+
     /// A postback without `mid` (older API versions) is keyed by who, when and what.
     static func postbackKey(_ event: WebhookEvent, payload: String?) -> String {
         "postback:\(event.customerId):\(event.timestamp):\(payload ?? "")"
@@ -362,7 +452,7 @@ struct InboundApplication {
                 .int(now)
             )
         }
-        if let lastInbound = counters.lastInbound {
+        if let lastInbound = counters.lastInbound, let unreachable = contactUnreachableAt, unreachable < lastInbound {
             // The customer wrote after Meta said they could not receive messages: they can
             // again. Only a newer message clears the mark, so replaying old webhooks changes
             // nothing (invariant 3).
@@ -375,50 +465,47 @@ struct InboundApplication {
         var realtime: [RealtimeEvent] = []
         let conversationKey = String(conversationId)
         if !newMessages.isEmpty || !statusChanges.isEmpty || !reactedMids.isEmpty {
-            let log = RealtimeLog(db: db, now: now)
             let conversation = try await ConversationRows.load(id: conversationId, in: db, now: now)
-            for row in newMessages.sorted(by: MessageColumns.threadOrder) {
-                let message = try await MessageColumns.message(row, in: db, pageId: batch.pageId)
-                realtime.append(
-                    try await log.record(
-                        "message:new",
-                        conversationId: conversationKey,
-                        MessageNewPayload(message: message, conversation: conversation)
-                    )
+            let reacted = try await Self.messageRows(mids: reactedMids.sorted(), pageId: batch.pageId, in: db)
+            let added = newMessages.sorted(by: MessageColumns.threadOrder)
+            let reactions = try await MessageColumns.reactions(
+                mids: (added + statusChanges + reacted).compactMap { $0.string("mid") },
+                pageId: batch.pageId,
+                in: db
+            )
+            var entries: [RealtimeLog.Entry] = []
+            for row in added {
+                let message = MessageColumns.message(row, reactions: reactions)
+                entries.append(
+                    try .init("message:new", conversationId: conversationKey, MessageNewPayload(message: message, conversation: conversation))
                 )
             }
             for row in statusChanges {
-                let message = try await MessageColumns.message(row, in: db, pageId: batch.pageId)
+                let message = MessageColumns.message(row, reactions: reactions)
                 if message.status == .sent, let mid = message.facebookMessageId, let sentAt = message.sentAt {
-                    realtime.append(
-                        try await log.record(
+                    entries.append(
+                        try .init(
                             "message:sent",
                             conversationId: conversationKey,
                             MessageSentPayload(messageId: message.id, facebookMessageId: mid, sentAt: sentAt, conversationId: conversationKey)
                         )
                     )
                 }
-                realtime.append(try await log.record("message:status", conversationId: conversationKey, MessageStatusPayload(message)))
+                entries.append(try .init("message:status", conversationId: conversationKey, MessageStatusPayload(message)))
             }
-            for mid in reactedMids.sorted() {
-                if let row = try await db.first(
-                    "SELECT \(MessageColumns.list) FROM messages WHERE page_id = $1 AND mid = $2",
-                    .text(batch.pageId),
-                    .text(mid)
-                ) {
-                    let message = try await MessageColumns.message(row, in: db, pageId: batch.pageId)
-                    realtime.append(
-                        try await log.record(
-                            "message:reaction",
-                            conversationId: conversationKey,
-                            MessageReactionPayload(messageId: message.id, conversationId: conversationKey, reactions: message.reactions)
-                        )
+            for row in reacted {
+                let message = MessageColumns.message(row, reactions: reactions)
+                entries.append(
+                    try .init(
+                        "message:reaction",
+                        conversationId: conversationKey,
+                        MessageReactionPayload(messageId: message.id, conversationId: conversationKey, reactions: message.reactions)
                     )
-                }
+                )
             }
             if let conversation, counters.changed {
-                realtime.append(
-                    try await log.record(
+                entries.append(
+                    try .init(
                         "conversation:updated",
                         conversationId: conversationKey,
                         ConversationUpdatedPayload(
@@ -429,6 +516,7 @@ struct InboundApplication {
                     )
                 )
             }
+            realtime = try await RealtimeLog(db: db, now: now).record(entries)
         }
         var outcome = InboundOutcome(
             conversationId: conversationKey,

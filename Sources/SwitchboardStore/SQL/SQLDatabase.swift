@@ -50,6 +50,12 @@ extension SQLDatabase {
     }
 }
 
+/// `$first, $first+1, …` for `count` values: the inside of an `IN (…)` list whose binds
+/// start at `$first`.
+func bindList(_ count: Int, from first: Int) -> String {
+    (0..<count).map { "$\($0 + first)" }.joined(separator: ", ")
+}
+
 extension SQLExecutor {
     @discardableResult
     public func query(_ sql: String, _ binds: SQLValue...) async throws -> [SQLRow] {
