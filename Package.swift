@@ -131,7 +131,7 @@ let package = Package(
             name: "socketio-conformance-server",
             dependencies: [
                 "SocketIO", "SocketIOHummingbird", "EngineIO", hummingbird, argumentParser, logging,
-                serviceLifecycle, nioCore, .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                serviceLifecycle, nioCore, nioPosix, .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strictSettings
         ),

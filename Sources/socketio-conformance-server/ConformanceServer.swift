@@ -3,6 +3,7 @@ import EngineIO
 import Hummingbird
 import Logging
 import NIOCore
+import NIOPosix
 import ServiceLifecycle
 import SocketIO
 import SocketIOHummingbird
@@ -25,6 +26,10 @@ struct ConformanceServer: AsyncParsableCommand {
     @Option(name: .customLong("ping-timeout"), help: "Ping timeout in ms.") var pingTimeout = 200
     @Flag(help: "Enable connection-state recovery (the CONNECT reply then carries a pid).") var recovery = false
     @Flag(name: .customLong("test-hooks"), help: "Add the /test namespace used by the interop tests.") var testHooks = false
+    @Option(
+        name: .customLong("event-loops"),
+        help: "Event-loop threads (default: NIO's shared group, one per core); 1 suits a server pinned to one core."
+    ) var eventLoops: Int?
     @Flag(
         name: .customLong("break-websocket"),
         help: "Advertise the WebSocket upgrade but refuse it (tests the client's fallback to polling)."
@@ -50,6 +55,7 @@ struct ConformanceServer: AsyncParsableCommand {
         Self.installConformanceHandlers(io)
         if testHooks { TestHooks.install(on: io) }
 
+        let eventLoopGroup: EventLoopGroupProvider = eventLoops.map { .shared(MultiThreadedEventLoopGroup(numberOfThreads: $0)) } ?? .singleton
         let router = Router()
         router.addSocketIO(io, cors: .allowAll)
         router.get("/debug/stats") { _, _ -> Response in
@@ -67,6 +73,7 @@ struct ConformanceServer: AsyncParsableCommand {
                 print("socket.io server listening on \(channel.localAddress?.description ?? "?") path /socket.io/")
                 flushStandardOutput()
             },
+            eventLoopGroupProvider: eventLoopGroup,
             logger: logger
         )
 
@@ -84,6 +91,7 @@ struct ConformanceServer: AsyncParsableCommand {
                 print("engine.io server listening on \(channel.localAddress?.description ?? "?") path /engine.io/")
                 flushStandardOutput()
             },
+            eventLoopGroupProvider: eventLoopGroup,
             logger: logger
         )
 

@@ -55,7 +55,7 @@ start_server() {  # $1 = swift|python; sets SERVER_PID, URL
   local port; port=$(sb_free_port)
   if [ "$1" = swift ]; then
     (prio taskset -c 0 "$BIN" --sio-port "$port" --eio-port "$(sb_free_port)" --test-hooks \
-      --ping-interval 25000 --ping-timeout 20000) >"$SB_TMP/swift.log" 2>&1 &
+      --ping-interval 25000 --ping-timeout 20000 --event-loops 1) >"$SB_TMP/swift.log" 2>&1 &
   else
     (cd "$HERE" && prio taskset -c 0 python -m uvicorn realtime_pyserver:app --host 127.0.0.1 --port "$port" \
       --log-level warning --no-access-log) >"$SB_TMP/python.log" 2>&1 &
