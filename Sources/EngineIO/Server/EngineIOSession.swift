@@ -139,42 +139,44 @@ public final class EngineIOSession: Sendable {
 
     // MARK: Internal plumbing
 
-    /// Where a wake goes: the poll waiting at the time of the event, or the WebSocket sink.
-    private enum Delivery {
-        case poll(CheckedContinuation<Machine.PullResult, Never>, Machine.Wake)
-        case sink(any EngineIOWebSocketSink, [EngineIOFrame], finish: Bool)
+    /// Who hears of one event: the poll waiting at the time of the event, and the WebSocket
+    /// sink (with the frames when it was the one waiting, or just the close of a session it
+    /// carries or probes).
+    private struct Deliveries {
+        var poll: (waiter: CheckedContinuation<Machine.PullResult, Never>, wake: Machine.Wake)?
+        var sink: (sink: any EngineIOWebSocketSink, frames: [EngineIOFrame], finish: Bool)?
     }
 
     /// Runs one machine event under the lock and carries out its output.
     func apply(_ event: (inout Machine) -> Machine.Output) {
-        let (output, delivery) = locked.withLock { locked -> (Machine.Output, Delivery?) in
+        let (output, deliveries) = locked.withLock { locked -> (Machine.Output, Deliveries) in
             let consumer = locked.machine.waiter
             let output = event(&locked.machine)
-            var delivery: Delivery?
+            var deliveries = Deliveries()
             switch (output.wake, consumer) {
             case (.frames(let frames)?, .webSocket?):
-                delivery = locked.sink.map { .sink($0, frames, finish: false) }
+                deliveries.sink = locked.sink.map { ($0, frames, false) }
             case (.finish(let frames)?, .webSocket?):
-                delivery = locked.sink.map { .sink($0, frames, finish: true) }
+                deliveries.sink = locked.sink.map { ($0, frames, true) }
             case (let wake?, _):
-                delivery = locked.pollWaiter.map { .poll($0, wake) }
+                deliveries.poll = locked.pollWaiter.map { ($0, wake) }
                 locked.pollWaiter = nil
             case (nil, _):
                 break
             }
             if output.closed != nil {
                 // The WebSocket hears of the close even when it was not waiting for frames.
-                if delivery == nil, let sink = locked.sink { delivery = .sink(sink, [], finish: true) }
+                if deliveries.sink == nil, let sink = locked.sink { deliveries.sink = (sink, [], true) }
                 locked.sink = nil
             }
-            return (output, delivery)
+            return (output, deliveries)
         }
-        switch delivery {
-        case .poll(let waiter, .frames(let frames)): waiter.resume(returning: .frames(frames))
-        case .poll(let waiter, .finish(let frames)): waiter.resume(returning: .finish(frames, closed: nil))
-        case .sink(let sink, let frames, let finish): sink.engineIODeliver(frames, finish: finish)
+        switch deliveries.poll {
+        case (let waiter, .frames(let frames))?: waiter.resume(returning: .frames(frames))
+        case (let waiter, .finish(let frames))?: waiter.resume(returning: .finish(frames, closed: nil))
         case nil: break
         }
+        if let (sink, frames, finish) = deliveries.sink { sink.engineIODeliver(frames, finish: finish) }
         for message in output.messages { server.handler.engineIOSession(self, didReceive: message) }
         if let reason = output.closed { server.sessionClosed(self, reason: reason) }
     }
