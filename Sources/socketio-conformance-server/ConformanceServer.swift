@@ -24,6 +24,7 @@ struct ConformanceServer: AsyncParsableCommand {
     @Option(name: .customLong("eio-port"), help: "Port of the Engine.IO echo server (path /engine.io/).") var eioPort = 3001
     @Option(name: .customLong("ping-interval"), help: "Ping interval in ms.") var pingInterval = 300
     @Option(name: .customLong("ping-timeout"), help: "Ping timeout in ms.") var pingTimeout = 200
+    @Option(name: .customLong("connect-timeout"), help: "Time a client has to connect a namespace, in ms.") var connectTimeout = 1_000
     @Flag(help: "Enable connection-state recovery (the CONNECT reply then carries a pid).") var recovery = false
     @Flag(name: .customLong("test-hooks"), help: "Add the /test namespace used by the interop tests.") var testHooks = false
     @Option(
@@ -43,7 +44,7 @@ struct ConformanceServer: AsyncParsableCommand {
             pingInterval: .milliseconds(pingInterval),
             pingTimeout: .milliseconds(pingTimeout),
             maxPayload: 1_000_000,
-            connectTimeout: .milliseconds(1_000)
+            connectTimeout: .milliseconds(connectTimeout)
         )
         let io = SocketIOServer(
             configuration: .init(
