@@ -168,7 +168,8 @@ public final class JobWorker: Service {
 
     /// Runs one claimed run: as a whole when its handler can, else job by job, stopping
     /// at the first job that does not finish (a retry keeps its place at the head of the
-    /// partition, so what follows it must wait) and handing the rest back.
+    /// partition, so what follows it must wait) or once half the lease is gone, and handing
+    /// the rest back.
     private func run(_ jobs: [Job]) async {
         if jobs.count > 1, let handler = handlers[jobs[0].kind] as? any JobRunHandler, jobs.allSatisfy({ $0.kind == jobs[0].kind }) {
             do {
@@ -187,8 +188,14 @@ public final class JobWorker: Service {
                 )
             }
         }
+        let claimed = ContinuousClock.now
         for (index, job) in jobs.enumerated() {
-            let unfinished: ArraySlice<Job>? = shouldStop ? jobs[index...] : (await run(job) ? nil : jobs[(index + 1)...])
+            // The run's later jobs were leased with the first: past half the lease, hand
+            // them back rather than let a lease lapse under a job still to run (another
+            // worker would then run its conversation at the same time).
+            let expiring = index > 0 && ContinuousClock.now - claimed > lease / 2
+            let unfinished: ArraySlice<Job>? =
+                shouldStop || expiring ? jobs[index...] : (await run(job) ? nil : jobs[(index + 1)...])
             if let unfinished {
                 let rest = Array(unfinished)
                 do {

@@ -9,7 +9,7 @@ struct Migration: Sendable {
 
 /// The whole history, oldest first.
 enum Schema {
-    static let migrations: [Migration] = [initial, outbound, sendAttempts, accounts, bot]
+    static let migrations: [Migration] = [initial, outbound, sendAttempts, accounts, bot, queueClaims]
 
     static var latestVersion: Int { migrations.last?.version ?? 0 }
 
@@ -289,6 +289,18 @@ enum Schema {
         statements: [
             "ALTER TABLE conversations ADD COLUMN bot_policy TEXT",
             "ALTER TABLE conversations ADD COLUMN bot_version BIGINT NOT NULL DEFAULT 0",
+        ]
+    )
+
+    /// Claims that stay cheap under an ingest backlog: the split jobs of every stored
+    /// webhook share one partition, and a claim looking for the next job of each partition
+    /// would otherwise walk that whole backlog. This index lists every other job, in order;
+    /// the split partition's head is found with one seek.
+    static let queueClaims = Migration(
+        version: 6,
+        name: "queue_claims",
+        statements: [
+            "CREATE INDEX jobs_claim_order ON jobs (id) WHERE partition_key IS NULL OR partition_key <> 'webhook'"
         ]
     )
 }

@@ -43,6 +43,16 @@ public final class EmbeddedJobQueue: JobQueue {
         }
     }
 
+    /// The partition of every split job: webhooks are split in the order they were stored.
+    public static let webhookPartition = "webhook"
+    /// How often splitting a stored webhook is tried before it is dead-lettered.
+    static let splitAttempts = 5
+
+    /// The job that splits stored webhook `id`.
+    static func splitJob(_ id: Int64) -> NewJob {
+        NewJob(kind: .splitWebhook, partition: webhookPartition, payload: Array(String(id).utf8), maxAttempts: splitAttempts)
+    }
+
     /// Tells local workers that jobs committed elsewhere in this process are ready.
     public func wake() { signal.notify() }
 
@@ -66,14 +76,34 @@ public final class EmbeddedJobQueue: JobQueue {
 
     /// Leases the next job of up to `limit` partitions (and jobs without one), oldest
     /// first. A partition whose earlier job is unfinished has no head to lease; with
-    /// PostgreSQL, `SKIP LOCKED` keeps concurrent claimers off each other's rows.
+    /// PostgreSQL, `SKIP LOCKED` keeps concurrent claimers off each other's rows. The split
+    /// partition, which holds the ingest backlog, is looked at through its first job only
+    /// (an index seek), and every other job through an index that leaves that backlog out.
     private static func leaseHeads(limit: Int, now: Int64, until: Int64, worker: String, in db: any SQLExecutor) async throws -> [Job] {
-        try await db.query(
+        let claimable = "((j.state = 'ready' AND j.run_at <= $1) OR (j.state = 'leased' AND j.lease_until < $1))"
+        let lease = "UPDATE jobs SET state = 'leased', lease_until = $2, leased_by = $3, attempts = attempts + 1"
+        let split = try await db.query(
             """
-            UPDATE jobs SET state = 'leased', lease_until = $2, leased_by = $3, attempts = attempts + 1
+            \(lease)
             WHERE id IN (
                 SELECT j.id FROM jobs j
-                WHERE ((j.state = 'ready' AND j.run_at <= $1) OR (j.state = 'leased' AND j.lease_until < $1))
+                WHERE j.id = (SELECT MIN(k.id) FROM jobs k WHERE k.partition_key = $4 AND k.state <> 'dead') AND \(claimable)
+                {{skip_locked}}
+            )
+            RETURNING \(jobColumns)
+            """,
+            .int(now),
+            .int(until),
+            .text(worker),
+            .text(webhookPartition)
+        )
+        guard limit > split.count else { return split.map(job) }
+        let others = try await db.query(
+            """
+            \(lease)
+            WHERE id IN (
+                SELECT j.id FROM jobs j {{jobs_by_claim_order}}
+                WHERE (j.partition_key IS NULL OR j.partition_key <> '\(webhookPartition)') AND \(claimable)
                   AND (j.partition_key IS NULL OR NOT EXISTS (
                       SELECT 1 FROM jobs k WHERE k.partition_key = j.partition_key AND k.id < j.id AND k.state <> 'dead'))
                 ORDER BY j.id LIMIT $4 {{skip_locked}}
@@ -83,8 +113,9 @@ public final class EmbeddedJobQueue: JobQueue {
             .int(now),
             .int(until),
             .text(worker),
-            .int(Int64(limit))
-        ).map(job).sorted(by: idOrder)
+            .int(Int64(limit - split.count))
+        )
+        return (split + others).map(job).sorted(by: idOrder)
     }
 
     /// Leases, behind each partitioned head, the runnable jobs that follow it without a
@@ -99,23 +130,22 @@ public final class EmbeddedJobQueue: JobQueue {
         in db: any SQLExecutor
     ) async throws -> [Job] {
         let partitioned = heads.filter { $0.partition != nil }
-        guard let first = partitioned.first else { return [] }
-        let partitions = Set(partitioned.compactMap(\.partition))
-        let placeholders = bindList(partitions.count, from: 3)
-        let candidates = try await db.query(
-            """
-            SELECT id, partition_key, state, run_at FROM jobs
-            WHERE partition_key IN (\(placeholders)) AND id > $1 AND state <> 'dead'
-            ORDER BY id LIMIT $2
-            """,
-            [.int(Int64(first.id) ?? 0), .int(Int64(partitioned.count * runLength * 2))] + partitions.sorted().map { .text($0) }
-        )
-        let headIds = Set(partitioned.map(\.id))
+        guard !partitioned.isEmpty else { return [] }
+        // Per partition, the jobs right behind its head (however long another's backlog).
+        var binds: [SQLValue] = [.int(Int64(runLength))]
+        let perPartition = partitioned.map { head -> String in
+            binds += [.text(head.partition ?? ""), .int(Int64(head.id) ?? 0)]
+            return """
+                SELECT * FROM (SELECT id, partition_key, state, run_at FROM jobs
+                    WHERE partition_key = $\(binds.count - 1) AND id > $\(binds.count) AND state <> 'dead' ORDER BY id LIMIT $1) AS p\(binds.count)
+                """
+        }
+        let candidates = try await db.query(perPartition.joined(separator: " UNION ALL "), binds)
         var taken: [String: Int] = [:]
         var closed: Set<String> = []
         var ids: [Int64] = []
         for row in candidates {
-            guard let id = row.int("id"), !headIds.contains(String(id)), let partition = row.string("partition_key"),
+            guard let id = row.int("id"), let partition = row.string("partition_key"),
                 !closed.contains(partition)
             else { continue }
             guard row.string("state") == "ready", (row.int("run_at") ?? .max) <= now, taken[partition, default: 0] < runLength - 1 else {

@@ -22,6 +22,9 @@ public enum SQLDialect: String, Sendable {
         ("{{bytes}}", "BLOB", "BYTEA"),
         ("{{skip_locked}}", "", "FOR UPDATE SKIP LOCKED"),
         ("{{like}}", "LIKE", "ILIKE"),
+        // SQLite's planner prefers the (state, run_at) index and a sort over the whole
+        // ready backlog; the claim's partial index keeps a claim from walking it.
+        ("{{jobs_by_claim_order}}", "INDEXED BY jobs_claim_order", ""),
     ]
 }
 
@@ -83,6 +86,13 @@ public protocol SQLDatabase: Sendable {
         durability: CommitDurability,
         _ body: @Sendable (any SQLExecutor) async throws -> T
     ) async throws -> T
+    /// Runs one statement on its own, durably committed when it returns. On PostgreSQL
+    /// that is a single round trip (no BEGIN/COMMIT): the cheapest durable write there is.
+    @discardableResult
+    func execute(_ sql: String, _ binds: [SQLValue]) async throws -> [SQLRow]
+    /// How many durable write transactions are worth running side by side: one for SQLite
+    /// (one writer), several for PostgreSQL (commits in flight share its WAL flushes).
+    var concurrentWriters: Int { get }
     /// Closes every connection.
     func close() async
 }
