@@ -14,8 +14,9 @@ public protocol EngineIOWebSocketSink: AnyObject, Sendable {
 }
 
 /// The Engine.IO side of one WebSocket: a new session, or the probe and upgrade of a
-/// polling one. The binding calls it on the socket's own thread, in order: ``received(_:)``
-/// for each message, ``pull()`` to get frames to write, ``socketClosed()`` once at the end.
+/// polling one. The binding calls it on the socket's own thread, in order:
+/// ``received(textFrame:)`` or ``received(binaryFrame:)`` for each message, ``pull()`` for
+/// frames to write, ``socketClosed()`` once at the end.
 public struct EngineIOWebSocketConnection: Sendable {
     /// What the socket must do after a message.
     public enum Reaction: Sendable, Hashable {
