@@ -1,7 +1,6 @@
 import AsyncHTTPClient
 import Foundation
 public import Hummingbird
-import HummingbirdWebSocket
 public import Logging
 import Messenger
 public import ServiceLifecycle
@@ -269,14 +268,9 @@ public struct Switchboard: Sendable {
             if let outbox { services.append(outbox) }
         }
         services += extraServices
-        let webSocketRouter = Router(context: BasicWebSocketRequestContext.self)
-        webSocketRouter.addSocketIOWebSocket(realtime.io)
         var app = Application(
             router: makeRouter(role: role),
-            server: .http1WebSocketUpgrade(
-                webSocketRouter: webSocketRouter,
-                configuration: .init(ws: socketIOWebSocketConfiguration(for: realtime.io.engine))
-            ),
+            server: .http1SocketIO(realtime.io),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "switchboard"),
             services: services,
             logger: logger
