@@ -142,17 +142,7 @@ public struct Switchboard: Sendable {
     public func makeRouter(role: ServeRole) -> Router<SwitchboardRequestContext> {
         let router = Router(context: SwitchboardRequestContext.self)
         router.add(middleware: APIErrorMiddleware())
-        let status = StatusReporter(
-            store: store,
-            queue: store.queue,
-            databaseKind: databaseKind,
-            schemaVersion: { [database] in try await Migrator(database: database).currentVersion() },
-            redisURL: configuration.redisURL,
-            role: role.rawValue,
-            concurrency: configuration.workerConcurrency,
-            demoMode: configuration.demoMode,
-            sockets: { [realtime] in realtime.socketCount }
-        )
+        let status = statusReporter(role: role)
         OperationsRoutes(readiness: { [store, database] in
             do {
                 try await store.ping()
@@ -198,12 +188,50 @@ public struct Switchboard: Sendable {
             publisher: hub,
             senderActions: senderActions,
             access: access,
+            webhook: WebhookSettings(
+                callbackUrl: publicURL + "/api/webhook/facebook",
+                verifyToken: configuration.webhookVerifyToken,
+                fields: WebhookTest.requiredFields
+            ),
             logger: logger,
             bot: botConversations
         ).register(on: api)
+        let webhookTest = webhookTest(status: status, publicURL: publicURL)
+        realtime.serveWebhookTests(with: webhookTest)
+        WebhookTestRoutes(store: store, test: webhookTest).register(on: api)
+        StatsRoutes(store: store, status: status, presence: { [realtime] in realtime.presenceCounts }).register(on: api)
         BotRoutes(store: store, box: SecretBox(secret: configuration.secret.value), access: access, bot: botConversations).register(on: api)
         accounts.register(on: api)
         return router
+    }
+
+    /// What `GET /api/status` reports for a process in `role`.
+    func statusReporter(role: ServeRole) -> StatusReporter {
+        StatusReporter(
+            store: store,
+            queue: store.queue,
+            databaseKind: databaseKind,
+            schemaVersion: { [database] in try await Migrator(database: database).currentVersion() },
+            redisURL: configuration.redisURL,
+            role: role.rawValue,
+            concurrency: configuration.workerConcurrency,
+            demoMode: configuration.demoMode,
+            sockets: { [realtime] in realtime.socketCount }
+        )
+    }
+
+    /// Bot Settings' "Test Webhook", posting its test event to `publicURL`.
+    func webhookTest(status: StatusReporter, publicURL: String) -> WebhookTest {
+        WebhookTest(
+            store: store,
+            status: status,
+            graph: graphClient(),
+            box: SecretBox(secret: configuration.secret.value),
+            publicURL: publicURL,
+            appSecret: configuration.appSecret,
+            appId: configuration.appId,
+            logger: logger
+        )
     }
 
     /// Where links in mail point: the public URL, else the address `serve` listens on.

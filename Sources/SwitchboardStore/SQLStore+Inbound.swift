@@ -74,7 +74,7 @@ struct InboundApplication {
         contactId = contact?.int("id") ?? 0
         // Fetched once, refreshed lazily: a profile older than a week is asked for again
         // (avatar URLs expire), never more than once an hour per contact.
-        if now - (contact?.int("profile_fetched_at") ?? 0) > 7 * 24 * 3_600_000 {
+        if !WebhookProbe.isProbe(psid: batch.psid), now - (contact?.int("profile_fetched_at") ?? 0) > 7 * 24 * 3_600_000 {
             let requested = contact?.int("profile_requested_at") ?? 0
             if now - requested > 3_600_000 {
                 needsProfile = true
@@ -374,7 +374,8 @@ struct InboundApplication {
         }
         var realtime: [RealtimeEvent] = []
         let conversationKey = String(conversationId)
-        if !newMessages.isEmpty || !statusChanges.isEmpty || !reactedMids.isEmpty {
+        let probe = WebhookProbe.isProbe(psid: batch.psid)
+        if !probe, !newMessages.isEmpty || !statusChanges.isEmpty || !reactedMids.isEmpty {
             let log = RealtimeLog(db: db, now: now)
             let conversation = try await ConversationRows.load(id: conversationId, in: db, now: now)
             for row in newMessages.sorted(by: MessageColumns.threadOrder) {
@@ -438,7 +439,7 @@ struct InboundApplication {
             applied: applied,
             duplicates: duplicates
         )
-        outcome.botEvents = botEvents
+        outcome.botEvents = probe ? [] : botEvents
         return outcome
     }
 }

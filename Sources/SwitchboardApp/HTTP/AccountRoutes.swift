@@ -99,6 +99,11 @@ struct AccountRoutes {
             disconnect("user:\(user.id)")
             return Self.signedOut(cookies)
         }
+        api.get("/teammates") { _, _ in
+            // Who a conversation can be assigned to: every active user, for agents too.
+            let active = try await store.users().filter { $0.disabledAt == nil }
+            return try JSONResponse(["teammates": active.map { Teammate(id: $0.id, name: $0.displayName, role: $0.role.rawValue) }])
+        }
         api.get("/users") { _, context in
             try context.requireAdmin()
             return try JSONResponse(["users": try await store.users()])
@@ -258,4 +263,11 @@ struct UserPatchBody: Decodable {
     }
 
     enum CodingKeys: String, CodingKey { case name, role, pageIds }
+}
+
+/// A teammate as any signed-in user sees them: enough to assign a conversation.
+struct Teammate: Encodable {
+    var id: String
+    var name: String
+    var role: String
 }

@@ -48,7 +48,11 @@ enum OpenAPIDocument {
                     "parameters": [
                         query("limit", "integer", "1–500, default 50"), query("cursor", "string", "nextCursor of the previous page"),
                         query("pageId", "string", "only this Page"), query("unread", "boolean", "only unread"),
-                        query("needsHuman", "boolean", "only conversations whose bot is paused (handed over)"),
+                        query("assignee", "string", "me, none (unassigned) or a user id"),
+                        query("bot", "string", "active (the bot is handling it), paused (handed over) or off"),
+                        query("needsHuman", "boolean", "the same as bot=paused"),
+                        query("window", "string", "open, human_agent, closed, or closing: human_agent or under closingWithinHours left"),
+                        query("closingWithinHours", "number", "0–24, default 4: what window=closing counts as closing"),
                         query("q", "string", "contact name or message text"),
                     ],
                     "responses": [
@@ -58,7 +62,7 @@ enum OpenAPIDocument {
                                 "properties": [
                                     "conversations": ["type": "array", "items": ref("Conversation")], "nextCursor": ["type": ["string", "null"]],
                                 ],
-                            ]), "401": error("no or bad token"),
+                            ]), "400": error("invalid_argument: a filter value it does not know"), "401": error("no or bad token"),
                     ],
                 ]
             ],
@@ -129,8 +133,20 @@ enum OpenAPIDocument {
                 "get": [
                     "summary": "Connected Pages and their state (never their tokens)", "security": authenticated,
                     "responses": [
-                        "200": ["description": "Pages"]
-                            + json(["type": "object", "properties": ["pages": ["type": "array", "items": ref("Page")]]]),
+                        "200": ["description": "Pages; for admins also the webhook settings to copy into Meta's App Dashboard (null for agents)"]
+                            + json([
+                                "type": "object",
+                                "properties": [
+                                    "pages": ["type": "array", "items": ref("Page")],
+                                    "webhook": [
+                                        "type": ["object", "null"],
+                                        "properties": [
+                                            "callbackUrl": ["type": "string"], "verifyToken": ["type": ["string", "null"]],
+                                            "fields": ["type": "array", "items": ["type": "string"]],
+                                        ],
+                                    ],
+                                ],
+                            ]),
                         "401": error("no or bad token"),
                     ],
                 ],
@@ -378,6 +394,10 @@ enum OpenAPIDocument {
                     "status": ["enum": ["received", "queued", "sent", "delivered", "read", "failed"]], "error": ["type": ["object", "null"]],
                     "createdAt": ["type": "string"], "sentAt": ["type": ["string", "null"]], "deliveredAt": ["type": ["string", "null"]],
                     "readAt": ["type": ["string", "null"]],
+                    "quickReplies": [
+                        "type": "array", "description": "the buttons offered with an outbound message",
+                        "items": ["type": "object", "properties": ["title": ["type": "string"], "payload": ["type": "string"]]],
+                    ],
                 ],
             ],
         ]
@@ -391,7 +411,7 @@ enum OpenAPIDocument {
                 "description": "The REST API of Switchboard, a live Messenger inbox.",
             ],
             "security": authenticated,
-            "paths": paths + botPaths,
+            "paths": paths + botPaths + dashboardPaths,
             "components": [
                 "schemas": schemas,
                 "securitySchemes": [
@@ -408,7 +428,7 @@ enum OpenAPIDocument {
     /// `METHOD /path` for every operation, path parameters written `{name}`.
     static var operations: Set<String> {
         var result: Set<String> = []
-        for (path, item) in paths + botPaths {
+        for (path, item) in paths + botPaths + dashboardPaths {
             for method in (item as? JSON)?.keys ?? [:].keys { result.insert("\(method.uppercased()) \(path)") }
         }
         return result

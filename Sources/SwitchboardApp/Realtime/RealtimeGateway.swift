@@ -16,6 +16,7 @@ final class RealtimeGateway: Service {
     private let pages: ConversationPageCache
     private let typing: TypingRelay
     private let presence = Mutex(PresenceState())
+    private let webhookTest = Mutex<WebhookTest?>(nil)
     private let logger: Logger
 
     /// Who a socket belongs to, kept in `socket.data` (and so restored with it on recovery).
@@ -27,8 +28,12 @@ final class RealtimeGateway: Service {
         var principal: String
         /// The Pages the caller may see; `nil` for all.
         var pageIds: [String]?
+        /// Admins (and API tokens) may run admin requests such as `webhook:test`; a role
+        /// change disconnects the user's sockets, so this never outlives the role.
+        var isAdmin: Bool?
 
         init(_ identity: Identity) {
+            isAdmin = identity.isAdmin
             userId = identity.user?.id
             name = identity.user?.displayName ?? String(identity.principal.dropFirst("token:".count))
             if case .user(_, let session) = identity { sessionId = session }
@@ -88,6 +93,25 @@ final class RealtimeGateway: Service {
 
     /// Sockets connected to this process.
     var socketCount: Int { io.statistics.sockets }
+
+    /// People signed in on this process's sockets, by the status they chose.
+    var presenceCounts: (online: Int, away: Int) {
+        let users = presence.withLock { $0.snapshot }
+        return (users.count { $0.status == .online }, users.count { $0.status == .away })
+    }
+
+    /// Answers `webhook:test` {pageId} from admins' sockets with the test's report. Over the
+    /// socket the test runs even while the database is down (the socket was authenticated
+    /// when it connected), so it can say so instead of failing to start.
+    func serveWebhookTests(with test: WebhookTest) {
+        webhookTest.withLock { $0 = test }
+    }
+
+    /// A live event (not logged: it means nothing a minute later) for a conversation's
+    /// viewers and its Page's inbox lists, such as `bot:typing`.
+    func emitLive(_ name: String, conversationId: String, _ payload: SocketIOValue) async {
+        io.mainNamespace.broadcast.to(await rooms(conversationId)).emit(name, arguments: [payload])
+    }
 
     // MARK: Handshake
 
@@ -165,6 +189,22 @@ final class RealtimeGateway: Service {
             }
             if let change = self.presence.withLock({ $0.set(status, socketId: socket.id) }) { self.broadcastPresence(change) }
             event.ack?.send(["ok": true])
+        }
+        socket.on("webhook:test") { [weak self] event in
+            guard let self else { return }
+            guard caller.isAdmin == true else {
+                event.ack?.send(Self.failure("forbidden", "Only an admin may test the webhook."))
+                return
+            }
+            guard let pageId = event.arguments.first?["pageId"]?.stringValue, !pageId.isEmpty else {
+                event.ack?.send(Self.failure("invalid_argument", "Give the Page: {pageId}."))
+                return
+            }
+            guard let test = self.webhookTest.withLock({ $0 }) else {
+                event.ack?.send(Self.failure("unavailable", "This process does not run the webhook test."))
+                return
+            }
+            event.ack?.send((try? SocketIOValue(encoding: await test.run(pageId: pageId))) ?? .null)
         }
         socket.onDisconnect { [weak self] _ in
             guard let self else { return }

@@ -1,5 +1,7 @@
 import AsyncHTTPClient
 import LLM
+import Messenger
+import SocketIO
 import SwitchboardCore
 import SwitchboardServices
 import SwitchboardStore
@@ -16,7 +18,9 @@ extension Switchboard {
         BotAnswerHandler(
             conversations: botConversations,
             store: store,
-            graph: graphClient(),
+            graph: BotTypingGraph(graph: graphClient(), store: store) { [realtime] conversationId in
+                await realtime.emitLive("bot:typing", conversationId: conversationId, ["conversationId": .string(conversationId)])
+            },
             box: SecretBox(secret: configuration.secret.value),
             clock: store.clock,
             logger: logger,
@@ -27,5 +31,25 @@ extension Switchboard {
     /// An OpenAI-compatible client for a Page's stored model settings.
     @Sendable static func languageModel(_ settings: BotModelSettings, apiKey: LLMAPIKey?) -> any BotLanguageModel {
         LLMClient(httpClient: .shared, configuration: LLMConfiguration(baseURL: settings.baseURL, apiKey: apiKey, model: settings.model))
+    }
+}
+
+/// The bot's Graph client, which also tells the dashboard the bot is writing: its
+/// `typing_on` (sent while the answer is made) becomes a live `bot:typing` event for the
+/// conversation, shown like a teammate typing.
+struct BotTypingGraph: OutboundGraph {
+    let graph: GraphClient
+    let store: SQLStore
+    let announce: @Sendable (_ conversationId: String) async -> Void
+
+    func send(pageId: String, token: PageAccessToken, request: SendRequest) async throws(GraphError) -> SendResult {
+        try await graph.send(pageId: pageId, token: token, request: request)
+    }
+
+    func senderAction(pageId: String, token: PageAccessToken, psid: String, action: SenderAction) async throws(GraphError)
+        -> BusinessUseCaseUsage?
+    {
+        if action == .typingOn, let id = try? await store.conversationId(pageId: pageId, psid: psid) { await announce(id) }
+        return try await graph.senderAction(pageId: pageId, token: token, psid: psid, action: action)
     }
 }

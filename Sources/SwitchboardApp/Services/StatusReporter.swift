@@ -45,6 +45,11 @@ struct StatusReporter: Sendable {
     let started = ContinuousClock.now
     let sockets: @Sendable () -> Int
 
+    /// Redis as configured (the database is not asked: a status must not wait on it).
+    func redisStatus() async -> StatusReport.Redis {
+        StatusReport.Redis(state: redisURL == nil ? "not_configured" : "unsupported_in_this_build", url: redisURL.map(SwitchboardConfiguration.masked))
+    }
+
     func report() async throws -> StatusReport {
         var database = StatusReport.Database(kind: databaseKind, state: "connected")
         var counts: StoreCounts?
@@ -62,10 +67,7 @@ struct StatusReporter: Sendable {
             mode: demoMode ? "demo" : "live",
             uptimeSeconds: (ContinuousClock.now - started).seconds,
             database: database,
-            redis: StatusReport.Redis(
-                state: redisURL == nil ? "not_configured" : "unsupported_in_this_build",
-                url: redisURL.map(SwitchboardConfiguration.masked)
-            ),
+            redis: await redisStatus(),
             queue: queueStats,
             workers: StatusReport.Workers(role: role, concurrency: concurrency),
             sockets: sockets(),

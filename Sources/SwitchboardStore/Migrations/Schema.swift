@@ -9,7 +9,7 @@ struct Migration: Sendable {
 
 /// The whole history, oldest first.
 enum Schema {
-    static let migrations: [Migration] = [initial, outbound, sendAttempts, accounts, bot]
+    static let migrations: [Migration] = [initial, outbound, sendAttempts, accounts, bot, dashboard]
 
     static var latestVersion: Int { migrations.last?.version ?? 0 }
 
@@ -289,6 +289,16 @@ enum Schema {
         statements: [
             "ALTER TABLE conversations ADD COLUMN bot_policy TEXT",
             "ALTER TABLE conversations ADD COLUMN bot_version BIGINT NOT NULL DEFAULT 0",
+        ]
+    )
+
+    /// The dashboard (issue 7): messages by time, for the Status screen's counts since the
+    /// start of the day and its hourly trend (without it every refresh reads every message).
+    static let dashboard = Migration(
+        version: 7,
+        name: "dashboard",
+        statements: [
+            "CREATE INDEX messages_time ON messages (sent_timestamp)"
         ]
     )
 }

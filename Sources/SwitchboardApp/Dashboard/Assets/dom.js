@@ -20,6 +20,14 @@ export function h(spec, props = {}, ...children) {
   return node;
 }
 
+/** An SVG element (charts are built with DOM APIs, never from markup). */
+export function svg(tag, attributes = {}, ...children) {
+  const node = document.createElementNS("http://www.w3.org/2000/svg", tag);
+  for (const [key, value] of Object.entries(attributes)) if (value !== undefined && value !== null) node.setAttribute(key, String(value));
+  node.append(...children.flat().filter((c) => c !== null && c !== undefined && c !== false));
+  return node;
+}
+
 /** Replaces a node's children. */
 export function replace(node, ...children) {
   node.replaceChildren(...children.flat().filter((c) => c !== null && c !== undefined && c !== false));
@@ -55,4 +63,14 @@ export function avatar(contact, size = "") {
   if (url && url.startsWith("https://")) return h(`img.avatar${size}`, { src: url, alt: "", referrerpolicy: "no-referrer" });
   const initials = name.split(/\s+/).map((w) => w[0] ?? "").join("").slice(0, 2).toUpperCase();
   return h(`span.avatar${size}`, { "aria-hidden": "true", text: initials });
+}
+
+/** "Open · 23 h left", "Human agent only · 5 d 2 h left", "closed" (short: "open", "agent 5 d 2 h"). */
+export function windowLabel(window, short = false) {
+  const left = window?.closesAt ? timeLeft(window.closesAt) : "";
+  switch (window?.state) {
+    case "open": return short ? "open" : `Open${left ? ` · ${left} left` : ""}`;
+    case "human_agent": return short ? `agent ${left}`.trim() : `Human agent only${left ? ` · ${left} left` : ""}`;
+    default: return "closed";
+  }
 }

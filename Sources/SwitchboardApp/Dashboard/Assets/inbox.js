@@ -1,11 +1,33 @@
-// The live view: the conversation list (virtualised, live reordering, search, unread
-// filter, keyboard), the thread with its composer, and the contact pane.
+// The live view: the conversation list (virtualised, live reordering, search, the views a
+// support team works from: mine, unassigned, the bot's, needs a human, window closing; and
+// unread), the thread with its composer, and the contact pane.
 import { api } from "./api.js";
-import { h, replace, ago, avatar } from "./dom.js";
-import { Thread, windowLabel } from "./thread.js";
+import { h, replace, ago, avatar, windowLabel } from "./dom.js";
+import { Thread } from "./thread.js";
 
 const ROW = 72; // px, fixed so the list can render only the rows in view
 const PAGE = 50;
+const CLOSING_HOURS = 4; // what "window closing" means (the API's default)
+
+/** The list's views: the query each sends, and the same rule for live updates. */
+const VIEWS = {
+  all: { label: "All conversations", query: {}, matches: () => true },
+  mine: { label: "Mine", query: { assignee: "me" }, matches: (c, me) => c.assigneeId === me },
+  unassigned: { label: "Unassigned", query: { assignee: "none" }, matches: (c) => !c.assigneeId },
+  bot: { label: "Bot is handling", query: { bot: "active" }, matches: (c) => c.bot?.state === "active" },
+  human: { label: "Needs a human", query: { bot: "paused" }, matches: (c) => c.bot?.state === "paused" },
+  closing: {
+    label: `Window closing (< ${CLOSING_HOURS} h)`, query: { window: "closing" },
+    matches: (c) => c.window?.state === "human_agent" || (c.window?.state === "open" && Date.parse(c.window.closesAt) - Date.now() <= CLOSING_HOURS * 3600e3),
+  },
+};
+
+/** Newest activity first; the id breaks ties (as the API pages). */
+function newer(a, b) {
+  const ta = a?.lastMessageAt ?? "", tb = b?.lastMessageAt ?? "";
+  if (ta !== tb) return ta > tb;
+  return Number(a?.id) > Number(b?.id);
+}
 
 export class Inbox {
   constructor(root, context, rest) {
@@ -14,16 +36,17 @@ export class Inbox {
     this.order = [];
     this.nextCursor = null;
     this.loading = false;
-    this.query = { q: "", unread: false };
+    this.query = { q: "", unread: false, view: "all" };
     this.selected = null;
 
     this.search = h("input#search", { type: "search", placeholder: "Search names and messages  ( / )", "aria-label": "Search conversations", autocomplete: "off" });
+    this.view = h("select#view", { "aria-label": "Show" }, Object.entries(VIEWS).map(([value, v]) => h("option", { value, text: v.label })));
     this.unread = h("input#only-unread", { type: "checkbox" });
     this.spacer = h("div.spacer");
     this.list = h("div.conversation-list#conversations", { role: "listbox", tabindex: "0", "aria-label": "Conversations" }, this.spacer);
     this.empty = h("p.muted.pad#list-empty", { hidden: true, text: "No conversations." });
     const listPane = h("section.list-pane", { "aria-label": "Conversation list" },
-      h("div.list-tools", {}, this.search, h("label.check", {}, this.unread, " Unread")),
+      h("div.list-tools", {}, this.search, h("div.list-filters", {}, this.view, h("label.check", {}, this.unread, " Unread"))),
       this.empty, this.list);
     const threadPane = h("section.thread-pane", { "aria-label": "Conversation" });
     const contactPane = h("aside.contact-pane", { "aria-label": "Contact" });
@@ -36,6 +59,7 @@ export class Inbox {
       clearTimeout(timer);
       timer = setTimeout(() => { this.query.q = this.search.value.trim(); this.reload(); }, 250);
     });
+    this.view.addEventListener("change", () => { this.query.view = this.view.value; this.reload(); });
     this.unread.addEventListener("change", () => { this.query.unread = this.unread.checked; this.reload(); });
     this.list.addEventListener("scroll", () => this.schedule());
     this.list.addEventListener("keydown", (event) => this.listKey(event));
@@ -60,7 +84,7 @@ export class Inbox {
     if (!id) { this.selected = null; this.thread.close(); this.layout.classList.remove("has-selection"); this.schedule(); }
   }
 
-  /** Starts the list again (new search, filter, or missed events): answers to older requests are dropped. */
+  /** Starts the list again (new search, view, or missed events): answers to older requests are dropped. */
   async reload() {
     this.generation = (this.generation ?? 0) + 1;
     this.conversations.clear();
@@ -76,7 +100,8 @@ export class Inbox {
     const generation = this.generation;
     this.loading = true;
     try {
-      const answer = await api("/api/conversations", { query: { limit: PAGE, cursor: this.nextCursor, q: this.query.q, unread: this.query.unread ? "true" : "" } });
+      const query = { limit: PAGE, cursor: this.nextCursor, q: this.query.q, unread: this.query.unread ? "true" : "", ...VIEWS[this.query.view].query };
+      const answer = await api("/api/conversations", { query });
       if (generation !== this.generation) return;
       for (const conversation of answer.conversations) if (!this.conversations.has(conversation.id)) this.order.push(conversation.id);
       for (const conversation of answer.conversations) this.conversations.set(conversation.id, conversation);
@@ -87,18 +112,36 @@ export class Inbox {
     this.schedule();
   }
 
-  /** Adds or updates a conversation and moves it to its place (newest activity first). */
-  upsert(conversation, insert = true) {
-    const known = this.conversations.get(conversation.id);
-    if (!known && (!insert || this.query.q || this.query.unread)) return;
-    this.conversations.set(conversation.id, { ...known, ...conversation });
-    if (!known) this.order.push(conversation.id);
-    this.sort();
+  /** Whether a conversation belongs in the list as filtered; null when only the server can
+   *  tell (a search). */
+  matches(c) {
+    if (this.query.q) return null;
+    if (this.query.unread && !(c.unreadCount > 0)) return false;
+    return VIEWS[this.query.view].matches(c, this.ctx.user.id);
   }
 
-  sort() {
-    const at = (id) => this.conversations.get(id)?.lastMessageAt ?? "";
-    this.order.sort((a, b) => (at(a) < at(b) ? 1 : at(a) > at(b) ? -1 : Number(b) - Number(a)));
+  /** Adds or updates a conversation and moves it to its place (newest activity first); one
+   *  that no longer matches the view leaves it (unless it is open). */
+  upsert(conversation, insert = true) {
+    const known = this.conversations.get(conversation.id);
+    const merged = { ...known, ...conversation };
+    const fits = this.matches(merged);
+    if (!known && (!insert || !fits)) return;
+    if (known && fits === false && merged.id !== this.selected) {
+      this.conversations.delete(merged.id);
+      this.order.splice(this.order.indexOf(merged.id), 1);
+      this.schedule();
+      return;
+    }
+    this.conversations.set(merged.id, merged);
+    if (known) this.order.splice(this.order.indexOf(merged.id), 1);
+    let low = 0, high = this.order.length;
+    while (low < high) {
+      const middle = (low + high) >> 1;
+      if (newer(this.conversations.get(this.order[middle]), merged)) low = middle + 1;
+      else high = middle;
+    }
+    this.order.splice(low, 0, merged.id);
     this.schedule();
   }
 
@@ -109,24 +152,39 @@ export class Inbox {
         break;
       case "conversation:updated": {
         const known = this.conversations.get(payload.conversationId);
-        if (known) this.upsert({ ...known, ...payload, id: payload.conversationId });
-        else if (!this.query.q && !this.query.unread) api(`/api/conversations/${payload.conversationId}`).then((a) => this.upsert(a.conversation)).catch(() => {});
+        if (known) this.upsert({ ...known, lastMessageAt: payload.lastMessageAt, messageCount: payload.messageCount });
+        else if (this.matches({}) !== null) this.fetch(payload.conversationId, true);
         break;
       }
       case "conversation:read": {
         const known = this.conversations.get(payload.conversationId);
-        if (known) { known.unreadCount = payload.unreadCount; this.schedule(); }
+        if (known) this.upsert({ ...known, unreadCount: payload.unreadCount }, false);
+        break;
+      }
+      case "conversation:bot": {
+        const known = this.conversations.get(payload.conversationId);
+        if (known) this.upsert({ ...known, bot: { state: payload.state, reason: payload.reason } }, false);
+        else this.fetch(payload.conversationId, true);
+        break;
+      }
+      case "conversation:assignee": {
+        const known = this.conversations.get(payload.conversationId);
+        if (known) this.upsert({ ...known, assigneeId: payload.assigneeId }, false);
+        else this.fetch(payload.conversationId, true);
         break;
       }
       case "contact:updated":
-      case "conversation:bot":
-        if (payload.conversationId) api(`/api/conversations/${payload.conversationId}`).then((a) => this.upsert(a.conversation, false)).catch(() => {});
+        if (payload.conversationId) this.fetch(payload.conversationId, false);
         break;
       case "reload":
         this.reload();
         break;
     }
     this.thread.event(name, payload);
+  }
+
+  fetch(id, insert) {
+    api(`/api/conversations/${id}`).then((a) => this.upsert(a.conversation, insert)).catch(() => {});
   }
 
   async select(id) {
@@ -186,19 +244,28 @@ export class Inbox {
     const rows = [];
     for (let i = first; i < last; i++) rows.push(this.row(this.conversations.get(this.order[i]), i));
     replace(this.spacer, rows);
+    if (rows.length && !this.rendered) {
+      this.rendered = true;
+      performance.mark("sb:list-first-render", { detail: { rows: rows.length } });
+    }
     if (last >= this.order.length - 10 && this.nextCursor) this.loadMore();
   }
 
   row(c, index) {
     const name = c.contact?.name || `Customer ${c.contact?.psid ?? ""}`;
     const unread = c.unreadCount > 0;
+    const tags = [];
+    if (c.bot?.state === "paused") tags.push(h("span.pill.needs-human", { text: "needs human" }));
+    else if (c.bot?.state === "active") tags.push(h("span.pill.bot", { text: "bot" }));
+    if (c.assigneeId) tags.push(h("span.pill.assignee", { text: c.assigneeId === this.ctx.user.id ? "mine" : "assigned" }));
     const row = h(`div.row${unread ? ".unread" : ""}`, {
       id: `conv-${c.id}`, role: "option", "aria-selected": String(c.id === this.selected), dataset: { id: c.id },
       on: { click: () => { location.hash = `#/inbox/${c.id}`; } },
     },
       avatar(c.contact),
       h("div.row-main", {},
-        h("div.row-top", {}, h("span.name", { text: name }), h("time.muted", { datetime: c.lastMessageAt ?? "", title: c.lastMessageAt ?? "", text: ago(c.lastMessageAt) })),
+        h("div.row-top", {}, h("span.name", { text: name }), tags,
+          h("time.muted", { datetime: c.lastMessageAt ?? "", title: c.lastMessageAt ?? "", text: ago(c.lastMessageAt) })),
         h("div.row-bottom", {},
           h("span.preview", { text: c.lastMessagePreview ?? "" }),
           h(`span.pill.window-${c.window?.state ?? "closed"}`, { text: windowLabel(c.window, true) }),
