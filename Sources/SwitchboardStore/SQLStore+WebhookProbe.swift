@@ -1,5 +1,5 @@
-import Foundation
-public import SwitchboardCore
+public import Foundation
+import SwitchboardCore
 
 /// What "Test Webhook" reads and removes: its synthetic customer's rows (`WebhookProbe`).
 extension SQLStore {

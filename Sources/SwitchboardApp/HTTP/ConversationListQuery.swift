@@ -34,7 +34,7 @@ enum ConversationListQuery {
     }
 
     private static func flag(_ query: Parameters, _ name: String) throws -> Bool {
-        switch query[name].map(String.init) {
+        switch query[Substring(name)].map(String.init) {
         case nil, "", "false": return false
         case "true": return true
         default: throw invalid("\(name) must be true or false.")

@@ -141,11 +141,3 @@ struct RetryRouteTests {
         )
     }
 }
-
-extension HTTPFields {
-    static func + (lhs: HTTPFields, rhs: HTTPFields) -> HTTPFields {
-        var merged = lhs
-        for field in rhs { merged.append(field) }
-        return merged
-    }
-}

@@ -26,7 +26,7 @@ struct WebhookTestTests {
             #expect(report.ok, "\(report)")
             #expect(report.summary == "✅ Webhook test successful! Embedded queue in use (no Redis configured).")
             #expect(report.checks.map(\.name) == ["database", "redis", "webhook", "facebook_token", "facebook_subscription"])
-            #expect(report.checks.allSatisfy(\.ok))
+            #expect(report.checks.allSatisfy { $0.ok })
             let roundTrip = try #require(report.checks.first { $0.name == "webhook" })
             #expect(roundTrip.detail.contains("stored and applied"))
             #expect(report.checks.first { $0.name == "redis" }?.detail.contains("embedded queue") == true)
