@@ -74,7 +74,8 @@ class Browser:
         self.element("#sign-out")
 
     def open_conversation(self, conversation_id: str):
-        self.element(f"#conv-{conversation_id}").click()
+        # The list redraws a row when its conversation changes: look it up again if it did.
+        self.wait(lambda d: d.find_element(By.ID, f"conv-{conversation_id}").click() or True, message=f"to click conversation {conversation_id}")
         self.wait(EC.url_contains(f"#/inbox/{conversation_id}"))
         self.element("#composer")
 

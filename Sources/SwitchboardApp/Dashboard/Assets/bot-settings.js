@@ -71,7 +71,7 @@ export class BotSettingsScreen {
     const area = (name, value, rows = 3) => h(`textarea#bot-${name}`, { name, rows, text: value ?? "" });
     this.enabled = h("input#bot-enabled", { type: "checkbox", checked: bot.enabled });
     this.useModel = h("input#bot-use-model", { type: "checkbox", checked: Boolean(model), on: { change: () => { this.modelFields.disabled = !this.useModel.checked; } } });
-    this.modelFields = h("fieldset.stack-tight#bot-model", { disabled: !model },
+    this.modelFields = h("fieldset.stack-tight#bot-model-fields", { disabled: !model },
       h("legend", { text: "Language model (OpenAI-compatible)" }),
       field("Base URL", input("baseURL", model?.baseURL, { type: "url", placeholder: "https://api.openai.com/v1" })),
       field("Model", input("model", model?.model, { placeholder: "gpt-4o-mini" })),

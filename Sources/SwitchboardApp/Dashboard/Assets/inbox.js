@@ -241,8 +241,20 @@ export class Inbox {
     this.spacer.style.height = `${this.order.length * ROW}px`;
     const first = Math.max(0, Math.floor(this.list.scrollTop / ROW) - 5);
     const last = Math.min(this.order.length, Math.ceil((this.list.scrollTop + this.list.clientHeight) / ROW) + 5);
+    // Rows are kept while their conversation, place and selection stay the same (and for a
+    // minute at most, for the "5 min" labels): a change redraws only its own row.
+    const minute = Math.floor(Date.now() / 60000);
+    const kept = new Map();
     const rows = [];
-    for (let i = first; i < last; i++) rows.push(this.row(this.conversations.get(this.order[i]), i));
+    for (let i = first; i < last; i++) {
+      const c = this.conversations.get(this.order[i]);
+      const key = `${i}|${c.id === this.selected}|${minute}`;
+      const cached = this.rows?.get(c.id);
+      const row = cached && cached.conversation === c && cached.key === key ? cached.row : this.row(c, i);
+      kept.set(c.id, { conversation: c, key, row });
+      rows.push(row);
+    }
+    this.rows = kept;
     replace(this.spacer, rows);
     if (rows.length && !this.rendered) {
       this.rendered = true;

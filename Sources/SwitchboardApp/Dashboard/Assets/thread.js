@@ -165,6 +165,7 @@ export class Thread {
       const old = this.messages[index];
       const merged = { ...old, ...update };
       if (!statusMoves(old.status, update.status)) merged.status = old.status;
+      if (!String(merged.id).startsWith("local-")) merged.pending = false; // the server has it: a retry goes through the retry route
       this.messages.splice(index, 1);
       this.insert(merged, this.items.get(messageKey(old)));
       if (messageKey(old) !== messageKey(merged)) this.items.delete(messageKey(old));
@@ -242,7 +243,10 @@ export class Thread {
 
   // MARK: Sending
 
-  send(drafts) {
+  /** Shows every draft at once, then posts them one after the other (the server queues
+   *  them in the order it receives them, and the customer must get them in that order). */
+  async send(drafts) {
+    const locals = [];
     for (const draft of drafts) {
       const clientId = crypto.randomUUID();
       const now = new Date().toISOString();
@@ -252,9 +256,10 @@ export class Thread {
         quickReplies: draft.quickReplies ?? [], status: "queued", createdAt: now, timestamp: now, pending: true, draft,
       };
       this.merge(local);
-      this.scroller.scrollTop = this.scroller.scrollHeight;
-      this.post(local);
+      locals.push(local);
     }
+    this.scroller.scrollTop = this.scroller.scrollHeight;
+    for (const local of locals) await this.post(local);
   }
 
   async post(local) {
@@ -264,7 +269,7 @@ export class Thread {
       const answer = await api(`/api/conversations/${id}/messages`, { method: "POST", body: { ...local.draft, clientId: local.clientId } });
       if (this.conversation?.id !== id) return;
       const known = this.messages.find((m) => m.clientId === local.clientId);
-      if (!known || known.id.startsWith("local-")) this.merge({ ...answer.message, pending: false });
+      if (!known || known.id.startsWith("local-")) this.merge(answer.message);
     } catch (error) {
       if (this.conversation?.id !== id) return;
       this.merge({ ...local, status: "failed", error: { message: error.message, code: error.code }, pending: true });
