@@ -156,6 +156,7 @@ def test_bot_settings_typing_pause_resume_views_composer_and_retry(dashboard, tm
         assert [m.get("text") for m in emulator.received(ana)].count(parcel) == 1
         # The agent's reply paused the bot (a person took over).
         ann.wait(EC.text_to_be_present_in_element((By.ID, "bot-state"), "Paused: an agent replied"))
+        ann.screenshot("thread-bot")
     finally:
         llm.stop()
 
@@ -177,6 +178,7 @@ def test_status_screen_counts_and_updates_by_itself(dashboard):
     emulator.say(psid, "Are you there?")
     emulator.say(psid, "Hello?")
     bob.wait(lambda _: bob.text_of("#stat-in .card-value") == "3", 30, "the count to follow by itself")
+    bob.driver.set_window_size(1280, 1150)  # the whole screen in the picture
     bob.screenshot("status")
 
 

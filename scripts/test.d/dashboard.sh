@@ -14,7 +14,7 @@ if [ -z "${SB_TMP:-}" ]; then
   sb_init
 fi
 
-sb_apt chromium chromium-driver
+sb_apt chromium chromium-driver fonts-noto-color-emoji  # the emoji font: ticks and ✅ in the screenshots
 if ! command -v pytest >/dev/null 2>&1 || ! python -c 'import requests, socketio, websocket, aiosmtpd, selenium' >/dev/null 2>&1; then
   sb_venv pytest requests 'python-socketio[client]==5.*' websocket-client aiosmtpd selenium
 fi

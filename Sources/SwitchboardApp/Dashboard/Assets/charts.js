@@ -4,9 +4,9 @@
 import { svg } from "./dom.js";
 
 /** Grouped bars: `series` [{name, className, values}], one group per label. */
-export function barChart({ labels, series, title, height = 120, width = 560 }) {
+export function barChart({ labels, series, title, height = 160, width = 960 }) {
   const max = Math.max(1, ...series.flatMap((s) => s.values));
-  const top = 8, bottom = 18, plot = height - top - bottom;
+  const top = 20, bottom = 20, plot = height - top - bottom;
   const group = width / labels.length;
   const bar = Math.max(1, (group - 2) / series.length);
   const bars = [];
@@ -24,7 +24,7 @@ export function barChart({ labels, series, title, height = 120, width = 560 }) {
   const total = series.map((s) => `${s.values.reduce((a, b) => a + b, 0)} ${s.name}`).join(", ");
   return svg("svg", { class: "chart", viewBox: `0 0 ${width} ${height}`, role: "img", "aria-label": `${title}: ${total}; at most ${max} in an hour` },
     svg("line", { class: "baseline", x1: 0, x2: width, y1: top + plot, y2: top + plot }),
-    svg("text", { class: "axis", x: width - 2, y: top + 2, "text-anchor": "end", "dominant-baseline": "hanging" }, `max ${max}`),
+    svg("text", { class: "axis", x: 0, y: 13 }, `max ${max} an hour`),
     bars);
 }
 

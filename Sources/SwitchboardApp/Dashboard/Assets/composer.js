@@ -24,7 +24,7 @@ export class Composer {
     this.extras = h("div.composer-extras#composer-extras", { hidden: true },
       h("label.inline", {}, h("span", { text: "Attach" }), this.attachType, this.attachURL),
       h("label.inline", {}, h("span", { text: "Quick replies" }), this.quickReplies));
-    this.more = h("button.link#composer-more", { type: "button", "aria-expanded": "false", "aria-controls": "composer-extras", text: "＋ Attachment, quick replies",
+    this.more = h("button.link#composer-more", { type: "button", "aria-expanded": "false", "aria-controls": "composer-extras", text: "+ Attachment, quick replies",
       on: { click: () => this.toggleExtras() } });
     this.error = h("span.composer-error#composer-error", { role: "alert" });
     this.form = h("form.composer", { on: { submit: (event) => { event.preventDefault(); this.send(); } } },
