@@ -56,7 +56,9 @@ extension SQLStore {
                 default: messages.outbound += n
                 }
             }
-            var hours = (0..<24).map { InboxStats.Hour(at: Date(millisecondsSince1970: firstHour + Int64($0) * hourMs).iso8601, inbound: 0, outbound: 0) }
+            var hours = (0..<24).map {
+                InboxStats.Hour(at: Date(millisecondsSince1970: firstHour + Int64($0) * hourMs).iso8601, inbound: 0, outbound: 0)
+            }
             for row in try await db.query(hourlySQL, hourQuery.binds) {
                 let index = Int((row.int("hour") ?? 0) - firstHour / hourMs)
                 guard hours.indices.contains(index) else { continue }

@@ -18,7 +18,8 @@ extension OpenAPIDocument {
                     "security": authenticated,
                     "parameters": [idParameter, ["name": "messageId", "in": "path", "required": true, "schema": ["type": "string"]]],
                     "responses": [
-                        "202": ["description": "queued again (or already queued)"] + json(["type": "object", "properties": ["message": ref("Message")]]),
+                        "202": ["description": "queued again (or already queued)"]
+                            + json(["type": "object", "properties": ["message": ref("Message")]]),
                         "404": error("conversation_not_found, message_not_found"),
                         "409": error("message_not_failed: it was sent"),
                         "422": error("window_closed, window_never_opened, window_automation_after_24h, contact_unreachable"),
@@ -30,7 +31,9 @@ extension OpenAPIDocument {
                 "get": [
                     "summary": "The Status screen's numbers for the caller's Pages; ETag, and 304 for If-None-Match with the same one",
                     "security": authenticated,
-                    "parameters": [query("since", "string", "ISO-8601, within 31 days; messages and first responses count from it (default: midnight UTC)")],
+                    "parameters": [
+                        query("since", "string", "ISO-8601, within 31 days; messages and first responses count from it (default: midnight UTC)")
+                    ],
                     "responses": [
                         "200": ["description": "the numbers"]
                             + json([
@@ -74,7 +77,9 @@ extension OpenAPIDocument {
                         "200": ["description": "one line per check; ok is true when all pass"]
                             + json([
                                 "type": "object",
-                                "properties": ["ok": ["type": "boolean"], "summary": ["type": "string"], "checks": ["type": "array", "items": check]],
+                                "properties": [
+                                    "ok": ["type": "boolean"], "summary": ["type": "string"], "checks": ["type": "array", "items": check],
+                                ],
                             ]),
                         "403": error("not an admin"), "404": error("unknown Page"), "401": error("no or bad token"),
                     ],
@@ -92,7 +97,9 @@ extension OpenAPIDocument {
                                         "type": "array",
                                         "items": [
                                             "type": "object",
-                                            "properties": ["id": ["type": "string"], "name": ["type": "string"], "role": ["enum": ["admin", "agent"]]],
+                                            "properties": [
+                                                "id": ["type": "string"], "name": ["type": "string"], "role": ["enum": ["admin", "agent"]],
+                                            ],
                                         ],
                                     ]
                                 ],

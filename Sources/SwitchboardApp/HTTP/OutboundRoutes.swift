@@ -100,7 +100,11 @@ struct OutboundRoutes {
         case .alreadyQueued(let message):
             return try JSONResponse(["message": message], status: .accepted)
         case .notFailed(let message):
-            throw APIError(.conflict, "message_not_failed", "Message \(message.id) is \(message.status.rawValue); only a failed message can be sent again.")
+            throw APIError(
+                .conflict,
+                "message_not_failed",
+                "Message \(message.id) is \(message.status.rawValue); only a failed message can be sent again."
+            )
         }
     }
 

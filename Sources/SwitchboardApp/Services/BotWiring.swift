@@ -46,7 +46,12 @@ struct BotTypingGraph: OutboundGraph {
         try await graph.send(pageId: pageId, token: token, request: request)
     }
 
-    func senderAction(pageId: String, token: PageAccessToken, psid: String, action: SenderAction) async throws(GraphError)
+    func senderAction(
+        pageId: String,
+        token: PageAccessToken,
+        psid: String,
+        action: SenderAction
+    ) async throws(GraphError)
         -> BusinessUseCaseUsage?
     {
         if action == .typingOn, let id = try? await store.conversationId(pageId: pageId, psid: psid) { await announce(id) }

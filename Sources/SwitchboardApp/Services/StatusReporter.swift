@@ -47,7 +47,10 @@ struct StatusReporter: Sendable {
 
     /// Redis as configured (the database is not asked: a status must not wait on it).
     func redisStatus() async -> StatusReport.Redis {
-        StatusReport.Redis(state: redisURL == nil ? "not_configured" : "unsupported_in_this_build", url: redisURL.map(SwitchboardConfiguration.masked))
+        StatusReport.Redis(
+            state: redisURL == nil ? "not_configured" : "unsupported_in_this_build",
+            url: redisURL.map(SwitchboardConfiguration.masked)
+        )
     }
 
     func report() async throws -> StatusReport {

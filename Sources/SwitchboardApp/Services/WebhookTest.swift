@@ -56,7 +56,9 @@ struct WebhookTest: Sendable {
         let ok = checks.allSatisfy(\.ok)
         let summary: String
         if ok {
-            summary = redis.detail.hasPrefix("Redis connected") ? "✅ Webhook test successful! Redis connected." : "✅ Webhook test successful! Embedded queue in use (no Redis configured)."
+            summary =
+                redis.detail.hasPrefix("Redis connected")
+                ? "✅ Webhook test successful! Redis connected." : "✅ Webhook test successful! Embedded queue in use (no Redis configured)."
         } else {
             summary = "❌ Webhook test failed: " + checks.filter { !$0.ok }.map { Self.label($0.name) }.joined(separator: ", ") + "."
         }
@@ -94,7 +96,11 @@ struct WebhookTest: Sendable {
         case "connected":
             redis = Check(name: "redis", ok: true, detail: "Redis connected (\(report.url ?? "")).")
         default:
-            redis = Check(name: "redis", ok: false, detail: "Redis at \(report.url ?? "REDIS_URL") is \(report.state.replacingOccurrences(of: "_", with: " ")).")
+            redis = Check(
+                name: "redis",
+                ok: false,
+                detail: "Redis at \(report.url ?? "REDIS_URL") is \(report.state.replacingOccurrences(of: "_", with: " "))."
+            )
         }
         return (database, redis)
     }
@@ -143,7 +149,9 @@ struct WebhookTest: Sendable {
                 return failed("\(url) answered \(response.status.code): \(answer.prefix(200)). \(Self.hint(for: response.status.code))")
             }
         } catch let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout {
-            return failed("\(url) did not answer within \(checkTimeout.components.seconds) s: Meta gives up after 20 s and retries. Is its database answering?")
+            return failed(
+                "\(url) did not answer within \(checkTimeout.components.seconds) s: Meta gives up after 20 s and retries. Is its database answering?"
+            )
         } catch {
             return failed("Could not reach \(url) (\(error)). Meta posts to this address: check NEXTAUTH_URL or PUBLIC_URL.")
         }

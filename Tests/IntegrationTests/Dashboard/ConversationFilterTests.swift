@@ -37,7 +37,10 @@ struct ConversationFilterTests {
                 try await db.query("UPDATE conversations SET assignee_id = $1 WHERE id = $2", .text(ann.id), .int(Int64(ids["recent"]!)!))
                 try await db.query("UPDATE conversations SET assignee_id = $1 WHERE id = $2", .text(teammate.id), .int(Int64(ids["late"]!)!))
                 try await db.query("UPDATE conversations SET bot_state = 'active' WHERE id = $1", .int(Int64(ids["recent"]!)!))
-                try await db.query("UPDATE conversations SET bot_state = 'paused', bot_reason = 'agent_replied' WHERE id = $1", .int(Int64(ids["agent"]!)!))
+                try await db.query(
+                    "UPDATE conversations SET bot_state = 'paused', bot_reason = 'agent_replied' WHERE id = $1",
+                    .int(Int64(ids["agent"]!)!)
+                )
             }
             func list(_ query: String, cookie: String? = nil) async throws -> [String] {
                 let headers: HTTPFields = cookie.map { [.cookie: $0] } ?? app.auth

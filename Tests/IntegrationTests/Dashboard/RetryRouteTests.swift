@@ -55,7 +55,9 @@ struct RetryRouteTests {
             #expect(sent.errorCode == "message_not_failed")
 
             // Only outbound messages of this conversation.
-            let inbound = try #require(try await store.messages(conversationId: conversation, limit: 10, before: nil).items.first { $0.direction == .inbound })
+            let inbound = try #require(
+                try await store.messages(conversationId: conversation, limit: 10, before: nil).items.first { $0.direction == .inbound }
+            )
             for (conversationId, messageId) in [(conversation, inbound.id), (conversation, "999999"), ("999999", id)] {
                 let missing = try await client.execute(
                     uri: "/api/conversations/\(conversationId)/messages/\(messageId)/retry",
@@ -82,12 +84,20 @@ struct RetryRouteTests {
 
             // Two days on: a person may still write (HUMAN_AGENT), the bot may not.
             clock.advance(by: 2 * 86_400)
-            let botRetry = try await client.execute(uri: "/api/conversations/\(conversation)/messages/\(bot.id)/retry", method: .post, headers: app.auth)
+            let botRetry = try await client.execute(
+                uri: "/api/conversations/\(conversation)/messages/\(bot.id)/retry",
+                method: .post,
+                headers: app.auth
+            )
             #expect(botRetry.status == .unprocessableContent)
             #expect(botRetry.errorCode == "window_automation_after_24h")
             // Eight days on: nobody may.
             clock.advance(by: 6 * 86_400)
-            let closed = try await client.execute(uri: "/api/conversations/\(conversation)/messages/\(agentMessage)/retry", method: .post, headers: app.auth)
+            let closed = try await client.execute(
+                uri: "/api/conversations/\(conversation)/messages/\(agentMessage)/retry",
+                method: .post,
+                headers: app.auth
+            )
             #expect(closed.status == .unprocessableContent)
             #expect(closed.errorCode == "window_closed")
 
@@ -111,7 +121,9 @@ struct RetryRouteTests {
     /// The customer writes at `at`; returns the conversation's id.
     static func customerWrote(_ app: TestApp, psid: String, at: Date) async throws -> String {
         let store = app.switchboard.store
-        let body = Webhook.body([Webhook.message(psid: psid, mid: "m_\(psid)_\(at.millisecondsSince1970)", text: "hi", timestamp: at.millisecondsSince1970)])
+        let body = Webhook.body([
+            Webhook.message(psid: psid, mid: "m_\(psid)_\(at.millisecondsSince1970)", text: "hi", timestamp: at.millisecondsSince1970)
+        ])
         _ = try await store.storeWebhook(body: body)
         try await InboundDrain(store: store).run()
         return try #require(try await store.conversations(ConversationQuery()).items.first { $0.contact.psid == psid }?.id)

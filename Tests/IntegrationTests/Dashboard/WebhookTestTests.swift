@@ -38,7 +38,10 @@ struct WebhookTestTests {
         }
     }
 
-    @Test("a token Facebook refuses, a Page we are not subscribed to, a wrong secret, an unreachable URL, Redis down", arguments: TestDatabaseKind.all)
+    @Test(
+        "a token Facebook refuses, a Page we are not subscribed to, a wrong secret, an unreachable URL, Redis down",
+        arguments: TestDatabaseKind.all
+    )
     func failures(kind: TestDatabaseKind) async throws {
         try await LiveRig.with(kind) { rig in
             let box = SecretBox(secret: rig.switchboard.configuration.secret.value)
@@ -72,7 +75,9 @@ struct WebhookTestTests {
             )
             let refused = try #require(await wrongSecret.run(pageId: LiveRig.pageId).checks.first { $0.name == "webhook" })
             #expect(!refused.ok && refused.detail.contains("403") && refused.detail.contains("FACEBOOK_APP_SECRET"))
-            let nowhere = try #require(await rig.webhookTest(publicURL: "http://127.0.0.1:1").run(pageId: LiveRig.pageId).checks.first { $0.name == "webhook" })
+            let nowhere = try #require(
+                await rig.webhookTest(publicURL: "http://127.0.0.1:1").run(pageId: LiveRig.pageId).checks.first { $0.name == "webhook" }
+            )
             #expect(!nowhere.ok && nowhere.detail.contains("Could not reach http://127.0.0.1:1/api/webhook/facebook"))
 
             // REDIS_URL set, and no Redis answers there.
@@ -103,7 +108,10 @@ struct WebhookTestTests {
             #expect(answer.status == .ok)
             let checks = try #require(answer.json["checks"] as? [[String: Any]])
             #expect(checks.compactMap { $0["name"] as? String } == ["database", "redis", "webhook", "facebook_token", "facebook_subscription"])
-            #expect(checks.first { $0["name"] as? String == "facebook_token" }?["detail"] as? String == "No access token is stored for Page 42: connect it on the Pages screen.")
+            #expect(
+                checks.first { $0["name"] as? String == "facebook_token" }?["detail"] as? String
+                    == "No access token is stored for Page 42: connect it on the Pages screen."
+            )
             #expect(answer.json["ok"] as? Bool == false)
         }
     }
