@@ -8,16 +8,14 @@ stops, a token Meta refuses). Every wait is an explicit condition, never a sleep
 from __future__ import annotations
 
 import subprocess
-import uuid
 
 import pytest
 import requests
 
-from conftest import Instance, binary, free_port, psql, wait_until
+from conftest import binary, free_port, psql, wait_until
 from emulator import DEMO_PAGE, page_token
-from realtime_support import live_env, start_emulator
-from test_accounts_realtime import conversation_of, smtp_env
-from test_dashboard import Browser, dashboard  # noqa: F401 - the fixture is used by name
+from test_accounts_realtime import conversation_of
+from test_dashboard import Browser, dashboard, dashboard_on  # noqa: F401 - the fixture is used by name
 
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.common.keys import Keys  # noqa: E402
@@ -184,27 +182,8 @@ def test_status_screen_counts_and_updates_by_itself(dashboard):
 
 @pytest.fixture
 def postgres_dashboard(tmp_path):
-    """The dashboard on PostgreSQL (so the test can stop the database under it), the
-    emulator's Page, and an admin's browser."""
-    inst = Instance("postgres", tmp_path, page="configured")
-    port = free_port()
-    emulator = start_emulator(tmp_path, f"http://127.0.0.1:{port}/api/webhook/facebook")
-    browsers: list[Browser] = []
-    try:
-        url = f"http://127.0.0.1:{port}"
-        server = inst.server(env=smtp_env("plain") | live_env(emulator) | {"NEXTAUTH_URL": url}, port=port)
-        address = f"ada-{uuid.uuid4().hex[:8]}@example.com"
-        link = inst.cli("user", "add", address, "--admin", "--name", "Ada", env={"NEXTAUTH_URL": url}).stdout.strip().splitlines()[-1]
-        admin = Browser(url)
-        browsers.append(admin)
-        admin.sign_in_with(link)
-        yield inst, server, emulator, admin
-        assert admin.errors() == [], "no console errors (CSP violations, exceptions)"
-    finally:
-        for b in browsers:
-            b.quit()
-        emulator.stop()
-        inst.close()
+    """The dashboard on PostgreSQL, so the test can stop the database under the server."""
+    yield from dashboard_on("postgres", tmp_path)
 
 
 def run_webhook_test(admin: Browser) -> dict[str, str]:
@@ -216,7 +195,9 @@ def run_webhook_test(admin: Browser) -> dict[str, str]:
 
 
 def test_webhook_test_reports_each_check_truthfully(postgres_dashboard):
-    inst, server, emulator, admin = postgres_dashboard
+    inst, server, emulator, browser, ann_address, bob_link = postgres_dashboard
+    admin = browser()
+    admin.sign_in_with(link_for(inst, server, ann_address))
     # Connected through the Pages screen (which subscribes the app): all green.
     admin.driver.get(server.url + "/#/pages")
     assert admin.element("#verify-token").get_attribute("value") == "e2e-verify-token"
