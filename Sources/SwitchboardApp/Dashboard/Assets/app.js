@@ -11,7 +11,7 @@ import { StatusScreen } from "./status.js";
 /** Events recorded in the event log (payload first, log id second): catch-up replays them. */
 const LOGGED = [
   "message:new", "message:sent", "message:status", "message:reaction", "conversation:updated", "conversation:read", "contact:updated",
-  "conversation:bot", "conversation:assignee",
+  "conversation:bot", "conversation:assignee", "conversation:status",
 ];
 
 const user = await me();

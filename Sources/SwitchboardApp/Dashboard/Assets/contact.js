@@ -92,7 +92,8 @@ export class ContactPane {
     const buttons = [];
     if (c.assigneeId !== me) buttons.push(h("button#assign-me", { type: "button", text: "Assign to me", on: { click: () => this.assign(me) } }));
     if (c.assigneeId) buttons.push(h("button#unassign", { type: "button", text: "Unassign", on: { click: () => this.assign(null) } }));
-    const others = (this.team ?? []).filter((t) => t.id !== me && t.id !== c.assigneeId);
+    // Agents take conversations or unassign them; only admins assign someone else.
+    const others = this.ctx.user.role === "admin" ? (this.team ?? []).filter((t) => t.id !== me && t.id !== c.assigneeId) : [];
     if (others.length) {
       const select = h("select#assign-to", { "aria-label": "Assign to a teammate", on: { change: (event) => event.target.value && this.assign(event.target.value) } },
         h("option", { value: "", text: "Assign to…" }), others.map((t) => h("option", { value: t.id, text: t.name })));

@@ -167,9 +167,11 @@ export class Inbox {
         else this.fetch(payload.conversationId, true);
         break;
       }
-      case "conversation:assignee": {
+      case "conversation:assignee":
+      case "conversation:status": {
         const known = this.conversations.get(payload.conversationId);
-        if (known) this.upsert({ ...known, assigneeId: payload.assigneeId }, false);
+        const change = name === "conversation:status" ? { status: payload.status } : { assigneeId: payload.assigneeId };
+        if (known) this.upsert({ ...known, ...change }, false);
         else this.fetch(payload.conversationId, true);
         break;
       }
@@ -270,6 +272,7 @@ export class Inbox {
     if (c.bot?.state === "paused") tags.push(h("span.pill.needs-human", { text: "needs human" }));
     else if (c.bot?.state === "active") tags.push(h("span.pill.bot", { text: "bot" }));
     if (c.assigneeId) tags.push(h("span.pill.assignee", { text: c.assigneeId === this.ctx.user.id ? "mine" : "assigned" }));
+    if (c.status === "resolved") tags.push(h("span.pill.resolved", { text: "resolved" }));
     const row = h(`div.row${unread ? ".unread" : ""}`, {
       id: `conv-${c.id}`, role: "option", "aria-selected": String(c.id === this.selected), dataset: { id: c.id },
       on: { click: () => { location.hash = `#/inbox/${c.id}`; } },

@@ -354,6 +354,10 @@ export class Thread {
         this.conversation = { ...this.conversation, assigneeId: payload.assigneeId };
         this.contact.show(this.conversation);
         break;
+      case "conversation:status":
+        this.conversation = { ...this.conversation, status: payload.status };
+        this.contact.show(this.conversation);
+        break;
       case "conversation:viewers":
         this.viewers = payload.viewers;
         this.renderPresence();
