@@ -243,16 +243,18 @@ export class Inbox {
     this.spacer.style.height = `${this.order.length * ROW}px`;
     const first = Math.max(0, Math.floor(this.list.scrollTop / ROW) - 5);
     const last = Math.min(this.order.length, Math.ceil((this.list.scrollTop + this.list.clientHeight) / ROW) + 5);
-    // Rows are kept while their conversation, place and selection stay the same (and for a
-    // minute at most, for the "5 min" labels): a change redraws only its own row.
+    // Rows are kept while their conversation and selection stay the same (and for a minute
+    // at most, for the "5 min" labels): a change redraws only its own row; a move only sets
+    // its position.
     const minute = Math.floor(Date.now() / 60000);
     const kept = new Map();
     const rows = [];
     for (let i = first; i < last; i++) {
       const c = this.conversations.get(this.order[i]);
-      const key = `${i}|${c.id === this.selected}|${minute}`;
+      const key = `${c.id === this.selected}|${minute}`;
       const cached = this.rows?.get(c.id);
-      const row = cached && cached.conversation === c && cached.key === key ? cached.row : this.row(c, i);
+      const row = cached && cached.conversation === c && cached.key === key ? cached.row : this.row(c);
+      row.style.top = `${i * ROW}px`; // CSSOM, not a style attribute: the CSP forbids inline styles
       kept.set(c.id, { conversation: c, key, row });
       rows.push(row);
     }
@@ -265,7 +267,7 @@ export class Inbox {
     if (last >= this.order.length - 10 && this.nextCursor) this.loadMore();
   }
 
-  row(c, index) {
+  row(c) {
     const name = c.contact?.name || `Customer ${c.contact?.psid ?? ""}`;
     const unread = c.unreadCount > 0;
     const tags = [];
@@ -273,7 +275,7 @@ export class Inbox {
     else if (c.bot?.state === "active") tags.push(h("span.pill.bot", { text: "bot" }));
     if (c.assigneeId) tags.push(h("span.pill.assignee", { text: c.assigneeId === this.ctx.user.id ? "mine" : "assigned" }));
     if (c.status === "resolved") tags.push(h("span.pill.resolved", { text: "resolved" }));
-    const row = h(`div.row${unread ? ".unread" : ""}`, {
+    return h(`div.row${unread ? ".unread" : ""}`, {
       id: `conv-${c.id}`, role: "option", "aria-selected": String(c.id === this.selected), dataset: { id: c.id },
       on: { click: () => { location.hash = `#/inbox/${c.id}`; } },
     },
@@ -285,7 +287,5 @@ export class Inbox {
           h("span.preview", { text: c.lastMessagePreview ?? "" }),
           h(`span.pill.window-${c.window?.state ?? "closed"}`, { text: windowLabel(c.window, true) }),
           unread ? h("span.badge", { "aria-label": `${c.unreadCount} unread`, text: String(c.unreadCount) }) : null)));
-    row.style.top = `${index * ROW}px`; // CSSOM, not a style attribute: the CSP forbids inline styles
-    return row;
   }
 }
