@@ -167,8 +167,13 @@ def run(args):
                 time.sleep(0.1)
         print(f"seeding {args.conversations} conversations and a {args.thread}-message thread through signed webhooks…", file=sys.stderr)
         seeded = seed(url, token, args.conversations, args.thread)
-        thread_id = next(c["id"] for c in api(url, token, "/api/conversations", q=THREAD, limit=5)["conversations"] if c["contact"]["psid"] == THREAD)
-        other_ids = [c["id"] for c in api(url, token, "/api/conversations", limit=3)["conversations"] if c["id"] != thread_id][:2]
+        load = os.getloadavg()
+        say(f"ui benchmark: release serve on core 0, headless Chromium on core 1; load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
+        say(f"  seeded {args.conversations:,} conversations + a {args.thread:,}-message thread through signed webhooks in {seeded:.1f} s")
+        newest = api(url, token, "/api/conversations", limit=3)["conversations"]  # the thread's messages are the newest
+        thread_id = newest[0]["id"]
+        assert newest[0]["contact"]["psid"] == THREAD and newest[0]["messageCount"] == args.thread, newest[0]
+        other_ids = [c["id"] for c in newest[1:]]
 
         search = []
         for q in ["warranty", "Order 104242", "no such words anywhere"] * 3:
@@ -176,6 +181,7 @@ def run(args):
             found = api(url, token, "/api/conversations", q=q, limit=50)
             search.append((time.monotonic() - started) * 1000)
         assert found["conversations"] == []
+        say(f"  search over {args.conversations:,} conversations (API, {len(search)} queries incl. no match): p50 {fmt(pct(search, 50))} ms  max {fmt(max(search))} ms")
 
         driver = browser()
         driver.get(link)
@@ -183,17 +189,20 @@ def run(args):
         wait(driver, lambda d: d.current_url == url + "/")
         list_times = list_first_render(driver, url, args.loads)
         rows = driver.execute_script("return document.querySelectorAll('#conversations .row').length;")
+        say(f"  list, first render (ms from navigation start, {len(list_times)} loads, {rows} rows drawn): p50 {fmt(pct(list_times, 50))}  max {fmt(max(list_times))}  (target < 300)")
         thread_times = thread_first_render(driver, [thread_id] + other_ids, args.opens)
+        say(f"  thread, first render (ms from open, {len(thread_times)} opens incl. the 5,000-message one): p50 {fmt(pct(thread_times, 50))}  max {fmt(max(thread_times))}  (target < 300)")
 
         # The whole thread in the DOM, then live traffic while frames are timed.
         driver.execute_script("location.hash = arguments[0];", f"#/inbox/{thread_id}")
         wait(driver, lambda d: d.find_elements(By.CSS_SELECTOR, "#messages li"))
         started = time.monotonic()
-        # Scrolled to the top, the thread loads older pages by itself until none is left.
+        # "Load older messages" until none is left (pressed again only once the last page is in).
         wait(driver, lambda d: d.execute_script(
-            "const s = document.getElementById('thread-scroll'); s.scrollTop = 0; return document.getElementById('load-older').hidden;"), timeout=600)
+            "const b = document.getElementById('load-older'); if (b.hidden) return true; if (!b.disabled) b.click(); return false;"), timeout=600)
         loaded = driver.execute_script("return document.querySelectorAll('#messages li').length;")
         load_all = time.monotonic() - started
+        say(f"  whole thread into the DOM ({loaded:,} messages, 50 per request): {load_all:.1f} s")
         driver.execute_script("const s = document.getElementById('thread-scroll'); s.scrollTop = s.scrollHeight;")
         driver.execute_script(FRAME_PROBE)
         stop, sent = threading.Event(), []
@@ -212,16 +221,17 @@ def run(args):
 
     budget = 1000 / 60 * 1.5  # a frame that took longer than 1.5 vsyncs dropped one
     dropped = [f for f in frames if f > budget]
-    fmt = lambda v: f"{v:.0f}" if v is not None else "-"  # noqa: E731
-    print(f"ui benchmark: release serve on core 0, headless Chromium on core 1; load average {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f}")
-    print(f"  seeded {args.conversations:,} conversations + a {args.thread:,}-message thread through signed webhooks in {seeded:.1f} s")
-    print(f"  list, first render (ms from navigation start, {len(list_times)} loads, {rows} rows drawn): p50 {fmt(pct(list_times, 50))}  max {fmt(max(list_times))}  (target < 300)")
-    print(f"  thread, first render (ms from open, {len(thread_times)} opens incl. the 5,000-message one): p50 {fmt(pct(thread_times, 50))}  max {fmt(max(thread_times))}  (target < 300)")
-    print(f"  whole thread into the DOM ({loaded:,} messages, 50 per request): {load_all:.1f} s")
-    print(f"  frames while {args.rate} messages/s arrive for {args.seconds:.0f} s ({sent[0]} sent, half into the open thread): {len(frames)} frames,"
-          f" p50 {pct(frames, 50):.1f} ms, p99 {pct(frames, 99):.1f} ms, max {max(frames):.1f} ms; over {budget:.0f} ms (dropped): {len(dropped)}"
-          f" ({100 * len(dropped) / max(1, len(frames)):.1f} %); long tasks: {len(long_tasks)}{f' (max {max(long_tasks):.0f} ms)' if long_tasks else ''}")
-    print(f"  search over {args.conversations:,} conversations (API, {len(search)} queries incl. no match): p50 {fmt(pct(search, 50))} ms  max {fmt(max(search))} ms")
+    say(f"  frames while {args.rate} messages/s arrive for {args.seconds:.0f} s ({sent[0]} sent, half into the open thread): {len(frames)} frames,"
+        f" p50 {pct(frames, 50):.1f} ms, p99 {pct(frames, 99):.1f} ms, max {max(frames):.1f} ms; over {budget:.0f} ms (dropped): {len(dropped)}"
+        f" ({100 * len(dropped) / max(1, len(frames)):.1f} %); long tasks: {len(long_tasks)}{f' (max {max(long_tasks):.0f} ms)' if long_tasks else ''}")
+
+
+def say(line: str):
+    print(line, flush=True)
+
+
+def fmt(value) -> str:
+    return f"{value:.0f}" if value is not None else "-"
 
 
 def main():

@@ -208,8 +208,10 @@ export class Thread {
   }
 
   async loadOlderMessages() {
+    if (this.loadingOlder) return;
     const id = this.conversation.id;
     this.loadingOlder = true;
+    this.loadOlder.disabled = true;
     try {
       const answer = await api(`/api/conversations/${id}/messages`, { query: { limit: PAGE, before: this.older } });
       if (this.conversation?.id !== id) return;
@@ -230,6 +232,7 @@ export class Thread {
       this.scroller.scrollTop = this.scroller.scrollHeight - from;
     } finally {
       this.loadingOlder = false;
+      this.loadOlder.disabled = false;
     }
   }
 
