@@ -195,12 +195,12 @@ def run(args):
 
         # The whole thread in the DOM, then live traffic while frames are timed.
         driver.execute_script("location.hash = arguments[0];", f"#/inbox/{thread_id}")
-        wait(driver, lambda d: d.find_elements(By.CSS_SELECTOR, "#messages li"))
+        wait(driver, lambda d: d.find_elements(By.CSS_SELECTOR, "#messages li.message"))
         started = time.monotonic()
         # "Load older messages" until none is left (pressed again only once the last page is in).
         wait(driver, lambda d: d.execute_script(
             "const b = document.getElementById('load-older'); if (b.hidden) return true; if (!b.disabled) b.click(); return false;"), timeout=600)
-        loaded = driver.execute_script("return document.querySelectorAll('#messages li').length;")
+        loaded = driver.execute_script("return document.querySelectorAll('#messages li.message').length;")
         load_all = time.monotonic() - started
         say(f"  whole thread into the DOM ({loaded:,} messages, 50 per request): {load_all:.1f} s")
         driver.execute_script("const s = document.getElementById('thread-scroll'); s.scrollTop = s.scrollHeight;")
@@ -210,7 +210,7 @@ def run(args):
         sender.start()
         sender.join(args.seconds + 120)
         stop.set()
-        wait(driver, lambda d: d.execute_script("return document.querySelectorAll('#messages li').length;") >= loaded + (sent[0] + 1) // 2, timeout=60)
+        wait(driver, lambda d: d.execute_script("return document.querySelectorAll('#messages li.message').length;") >= loaded + (sent[0] + 1) // 2, timeout=60)
         frames = driver.execute_script("window.__stop = true; return window.__frames;")[1:]
         long_tasks = driver.execute_script("return window.__long;")
     finally:

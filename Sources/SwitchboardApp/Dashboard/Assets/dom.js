@@ -52,8 +52,10 @@ export function timeLeft(iso) {
   return hours ? `${hours} h ${minutes} min` : `${minutes} min`;
 }
 
+const clockFormat = new Intl.DateTimeFormat([], { dateStyle: "short", timeStyle: "short" }); // made once: a formatter is costly
+
 export function clock(iso) {
-  return iso ? new Date(iso).toLocaleString([], { dateStyle: "short", timeStyle: "short" }) : "";
+  return iso ? clockFormat.format(new Date(iso)) : "";
 }
 
 /** An avatar: the picture when it is an https URL, otherwise the initials. */

@@ -8,6 +8,7 @@ import { ContactPane } from "./contact.js";
 import { MessageRenderer, messageKey, statusMoves, threadOrder } from "./messages.js";
 
 const PAGE = 50;
+const CHUNK = 100; // messages per chunk of the thread's list (see `chunk`)
 const TYPING_EXPIRES = 6000; // an agent counts as typing this long after the last signal
 const BOT_TYPING_EXPIRES = 20000; // Messenger's typing_on lasts 20 s
 
@@ -79,7 +80,16 @@ export class Thread {
     if (answer?.ok && this.conversation?.id === id) { this.viewers = answer.viewers; this.renderPresence(); }
   }
 
+  /** Marks the open conversation read; while messages keep coming, once a second at most. */
   markRead() {
+    if (this.readTimer) {
+      this.readAgain = true;
+      return;
+    }
+    this.readTimer = setTimeout(() => {
+      this.readTimer = null;
+      if (this.readAgain) { this.readAgain = false; this.markRead(); }
+    }, 1000);
     if (this.conversation?.unreadCount > 0 || this.messages.some((m) => m.direction === "in")) {
       api(`/api/conversations/${this.conversation.id}/read`, { method: "POST" }).catch(() => {});
     }
@@ -92,6 +102,10 @@ export class Thread {
     this.log = h("ol.messages#messages", { "aria-label": "Messages", "aria-live": "polite" });
     this.loadOlder = h("button.link#load-older", { type: "button", hidden: true, text: "Load older messages", on: { click: () => this.loadOlderMessages() } });
     this.scroller = h("div.scroll#thread-scroll", { tabindex: "-1" }, this.loadOlder, this.log);
+    this.pinned = true;
+    this.scroller.addEventListener("scroll", () => {
+      this.pinned = this.scroller.scrollHeight - this.scroller.scrollTop - this.scroller.clientHeight < 80;
+    }, { passive: true });
     this.presenceLine = h("div.presence-line#viewers", { role: "status", "aria-live": "polite", hidden: true });
     const back = h("a.back", { href: "#/inbox", "aria-label": "Back to the list", text: "←" });
     replace(this.pane,
@@ -134,8 +148,14 @@ export class Thread {
 
   // MARK: Messages, keyed
 
-  get atEnd() {
-    return this.scroller.scrollHeight - this.scroller.scrollTop - this.scroller.clientHeight < 80;
+  /** Keeps the thread at its newest message while the reader is there: noted on scroll
+   *  (never asked of the layout while messages change), applied once per frame. */
+  pinToEnd() {
+    if (!this.pinned || this.pinFrame) return;
+    this.pinFrame = requestAnimationFrame(() => {
+      this.pinFrame = null;
+      this.scroller.scrollTop = this.scroller.scrollHeight;
+    });
   }
 
   renderAll(messages) {
@@ -143,11 +163,27 @@ export class Thread {
     this.items.clear();
     this.byMid.clear();
     for (const m of this.messages) if (m.facebookMessageId) this.byMid.set(m.facebookMessageId, m);
-    const fragment = document.createDocumentFragment();
-    for (const m of this.messages) fragment.append(this.itemFor(m));
-    replace(this.log, fragment);
+    replace(this.log);
+    for (let i = 0; i < this.messages.length; i += CHUNK) this.log.append(this.chunk(this.messages.slice(i, i + CHUNK)));
     this.loadOlder.hidden = !this.older;
+    this.pinned = true;
     this.scroller.scrollTop = this.scroller.scrollHeight;
+  }
+
+  /** Messages live in chunks (a page of older ones, or up to CHUNK new ones): the browser
+   *  lays out and paints a chunk out of view as one box (`content-visibility`), so a new
+   *  message costs its chunk and a list of chunks, not a list of thousands of items. */
+  chunk(messages) {
+    return h("li.chunk", { role: "none" }, h("ol.chunk-items", { role: "none" }, messages.map((m) => this.itemFor(m))));
+  }
+
+  /** Where a message after every other goes: the last chunk, or a new one when it is full. */
+  get tail() {
+    const last = this.log.lastElementChild?.firstElementChild;
+    if (last && last.childElementCount < CHUNK) return last;
+    const chunk = this.chunk([]);
+    this.log.append(chunk);
+    return chunk.firstElementChild;
   }
 
   itemFor(m) {
@@ -159,7 +195,6 @@ export class Thread {
   /** Adds a message or merges an update into the known one (by id, or by clientId for
    *  an optimistic copy), touching only its own item. */
   merge(update) {
-    const stick = this.atEnd;
     const index = this.messages.findIndex((m) => m.id === update.id || (update.clientId && m.clientId === update.clientId));
     if (index >= 0) {
       const old = this.messages[index];
@@ -172,7 +207,7 @@ export class Thread {
     } else {
       this.insert(update, null);
     }
-    if (stick) this.scroller.scrollTop = this.scroller.scrollHeight;
+    this.pinToEnd();
   }
 
   /** Puts `m` at its place in the thread, replacing `previous` (its old item) if given. */
@@ -184,10 +219,11 @@ export class Thread {
     const item = this.itemFor(m);
     const next = this.messages[at + 1];
     const anchor = next ? this.items.get(messageKey(next)) : null;
-    if (previous && (previous.nextSibling === anchor || previous === anchor)) previous.replaceWith(item);
+    if (previous && previous.nextElementSibling === anchor && previous.parentNode) previous.replaceWith(item);
     else {
       previous?.remove();
-      this.log.insertBefore(item, anchor ?? null);
+      if (anchor) anchor.before(item);
+      else this.tail.append(item);
     }
     for (const reply of this.messages) {
       if (m.facebookMessageId && reply.replyToMid === m.facebookMessageId && reply !== m) this.rerender(reply);
@@ -218,13 +254,9 @@ export class Thread {
       const from = this.scroller.scrollHeight - this.scroller.scrollTop;
       const known = new Set(this.messages.map((m) => m.id));
       const older = answer.messages.filter((m) => !known.has(m.id));
-      const fragment = document.createDocumentFragment();
-      for (const m of older) {
-        if (m.facebookMessageId) this.byMid.set(m.facebookMessageId, m);
-        fragment.append(this.itemFor(m));
-      }
+      for (const m of older) if (m.facebookMessageId) this.byMid.set(m.facebookMessageId, m);
       this.messages = [...older, ...this.messages];
-      this.log.prepend(fragment);
+      if (older.length) this.log.prepend(this.chunk(older));
       this.older = answer.nextCursor;
       this.loadOlder.hidden = !this.older;
       const mids = new Set(older.map((m) => m.facebookMessageId).filter(Boolean));
@@ -258,10 +290,10 @@ export class Thread {
         authorId: `user:${this.ctx.user.id}`, text: draft.text ?? null, attachments: draft.attachment ? [draft.attachment] : [],
         quickReplies: draft.quickReplies ?? [], status: "queued", createdAt: now, timestamp: now, pending: true, draft,
       };
+      this.pinned = true; // one's own message: show it
       this.merge(local);
       locals.push(local);
     }
-    this.scroller.scrollTop = this.scroller.scrollHeight;
     for (const local of locals) await this.post(local);
   }
 
