@@ -79,10 +79,11 @@ def seed(url: str, token: str, conversations: int, thread: int, batch: int = 200
     for i in range(0, len(events), batch):
         post(session, url, events[i:i + batch])
     expected = conversations * 2 + thread
-    while True:
+    while True:  # every job done (profile lookups too): the measurements start on a quiet server
         status = api(url, token, "/api/status")
-        busy = sum(status["queue"]["byKind"].get(k, 0) for k in ("webhook.split", "inbound.apply"))
-        if status["counts"]["messages"] >= expected and busy + status["counts"]["webhooksPending"] == 0:
+        queue = status["queue"]
+        busy = queue["ready"] + queue["inFlight"] + queue["delayed"] + status["counts"]["webhooksPending"]
+        if status["counts"]["messages"] >= expected and busy == 0:
             break
         time.sleep(0.5)
     return time.monotonic() - started
@@ -120,11 +121,11 @@ def thread_first_render(driver, ids: list[str], opens: int) -> list[float]:
 
 
 FRAME_PROBE = """
-window.__frames = []; window.__long = []; window.__stop = false;
+window.__frames = []; window.__long = []; window.__stop = false; window.__start = performance.now();
 let last = performance.now();
-function tick(t) { window.__frames.push(t - last); last = t; if (!window.__stop) requestAnimationFrame(tick); }
+function tick(t) { window.__frames.push([t - last, t - window.__start]); last = t; if (!window.__stop) requestAnimationFrame(tick); }
 requestAnimationFrame(tick);
-try { new PerformanceObserver((list) => { for (const e of list.getEntries()) window.__long.push(e.duration); }).observe({ type: "longtask" }); } catch (e) {}
+try { new PerformanceObserver((list) => { for (const e of list.getEntries()) window.__long.push([e.duration, e.startTime - window.__start]); }).observe({ type: "longtask" }); } catch (e) {}
 """
 
 
@@ -211,7 +212,8 @@ def run(args):
         sender.join(args.seconds + 120)
         stop.set()
         wait(driver, lambda d: d.execute_script("return document.querySelectorAll('#messages li.message').length;") >= loaded + (sent[0] + 1) // 2, timeout=60)
-        frames = driver.execute_script("window.__stop = true; return window.__frames;")[1:]
+        timed = driver.execute_script("window.__stop = true; return window.__frames;")[1:]
+        frames = [delta for delta, _ in timed]
         long_tasks = driver.execute_script("return window.__long;")
     finally:
         if driver:
@@ -220,10 +222,12 @@ def run(args):
         server.wait(timeout=30)
 
     budget = 1000 / 60 * 1.5  # a frame that took longer than 1.5 vsyncs dropped one
-    dropped = [f for f in frames if f > budget]
+    dropped = [(delta, at) for delta, at in timed if delta > budget]
+    when = lambda items: ", ".join(f"{d:.0f} ms at {at / 1000:.1f} s" for d, at in items)  # noqa: E731
     say(f"  frames while {args.rate} messages/s arrive for {args.seconds:.0f} s ({sent[0]} sent, half into the open thread): {len(frames)} frames,"
         f" p50 {pct(frames, 50):.1f} ms, p99 {pct(frames, 99):.1f} ms, max {max(frames):.1f} ms; over {budget:.0f} ms (dropped): {len(dropped)}"
-        f" ({100 * len(dropped) / max(1, len(frames)):.1f} %); long tasks: {len(long_tasks)}{f' (max {max(long_tasks):.0f} ms)' if long_tasks else ''}")
+        f" ({100 * len(dropped) / max(1, len(frames)):.1f} %){f': {when(dropped)}' if dropped else ''}; long tasks: {len(long_tasks)}"
+        f"{f' ({when(long_tasks)})' if long_tasks else ''}")
 
 
 def say(line: str):

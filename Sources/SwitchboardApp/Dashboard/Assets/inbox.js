@@ -178,9 +178,11 @@ export class Inbox {
         else this.fetch(payload.conversationId, true);
         break;
       }
-      case "contact:updated":
-        if (payload.conversationId) this.fetch(payload.conversationId, false);
+      case "contact:updated": {
+        const known = this.conversations.get(payload.conversationId);
+        if (known) this.upsert({ ...known, contact: payload.contact }, false);
         break;
+      }
       case "reload":
         this.reload();
         break;

@@ -389,6 +389,11 @@ export class Thread {
         this.conversation = { ...this.conversation, assigneeId: payload.assigneeId };
         this.contact.show(this.conversation);
         break;
+      case "contact:updated":
+        this.conversation = { ...this.conversation, contact: payload.contact };
+        this.title.textContent = payload.contact?.name || `Customer ${payload.contact?.psid}`;
+        this.contact.show(this.conversation);
+        break;
       case "conversation:status":
         this.conversation = { ...this.conversation, status: payload.status };
         this.contact.show(this.conversation);
