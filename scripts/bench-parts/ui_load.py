@@ -205,6 +205,11 @@ def run(args):
         load_all = time.monotonic() - started
         say(f"  whole thread into the DOM ({loaded:,} messages, 50 per request): {load_all:.1f} s")
         driver.execute_script("const s = document.getElementById('thread-scroll'); s.scrollTop = s.scrollHeight;")
+        # The same page with nothing arriving, for as long: what the machine alone costs in frames.
+        driver.execute_script(FRAME_PROBE)
+        time.sleep(args.seconds)
+        idle = [delta for delta, _ in driver.execute_script("window.__stop = true; return window.__frames;")[1:]]
+        idle_long = driver.execute_script("return window.__long;")
         driver.execute_script(FRAME_PROBE)
         stop, sent = threading.Event(), []
         sender = threading.Thread(target=traffic, args=(url, args.rate, args.seconds, args.conversations, stop, sent))
@@ -224,6 +229,9 @@ def run(args):
     budget = 1000 / 60 * 1.5  # a frame that took longer than 1.5 vsyncs dropped one
     dropped = [(delta, at) for delta, at in timed if delta > budget]
     when = lambda items: ", ".join(f"{d:.0f} ms at {at / 1000:.1f} s" for d, at in items)  # noqa: E731
+    idle_dropped = [f for f in idle if f > budget]
+    say(f"  frames with nothing arriving for {args.seconds:.0f} s (the baseline): {len(idle)} frames, p50 {pct(idle, 50):.1f} ms, p99 {pct(idle, 99):.1f} ms,"
+        f" max {max(idle):.1f} ms; dropped: {len(idle_dropped)} ({100 * len(idle_dropped) / max(1, len(idle)):.1f} %); long tasks: {len(idle_long)}")
     say(f"  frames while {args.rate} messages/s arrive for {args.seconds:.0f} s ({sent[0]} sent, half into the open thread): {len(frames)} frames,"
         f" p50 {pct(frames, 50):.1f} ms, p99 {pct(frames, 99):.1f} ms, max {max(frames):.1f} ms; over {budget:.0f} ms (dropped): {len(dropped)}"
         f" ({100 * len(dropped) / max(1, len(frames)):.1f} %){f': {when(dropped)}' if dropped else ''}; long tasks: {len(long_tasks)}"
