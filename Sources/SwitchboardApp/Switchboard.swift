@@ -248,18 +248,19 @@ public struct Switchboard: Sendable {
 
     /// The job handlers of the `worker` role.
     func makeWorker(profiles: any ProfileSource) -> JobWorker {
-        JobWorker(
+        let apply = ApplyInboundHandler(
+            store: store,
+            queue: store.queue,
+            publisher: hub,
+            ourAppId: configuration.appId,
+            logger: logger,
+            bot: botConversations
+        )
+        return JobWorker(
             queue: store.queue,
             handlers: [
-                .splitWebhook: SplitWebhookHandler(store: store, logger: logger),
-                .applyInbound: ApplyInboundHandler(
-                    store: store,
-                    queue: store.queue,
-                    publisher: hub,
-                    ourAppId: configuration.appId,
-                    logger: logger,
-                    bot: botConversations
-                ),
+                .splitWebhook: SplitWebhookHandler(store: store, logger: logger, applier: apply),
+                .applyInbound: apply,
                 .botAnswer: botAnswerHandler(),
                 .fetchProfile: FetchProfileHandler(store: store, source: profiles, publisher: hub, logger: logger),
                 .sendMessage: OutboundSender(
@@ -277,6 +278,7 @@ public struct Switchboard: Sendable {
             concurrency: configuration.workerConcurrency,
             lease: configuration.jobLease,
             workerID: Self.workerID,
+            clock: store.clock,
             logger: logger
         )
     }

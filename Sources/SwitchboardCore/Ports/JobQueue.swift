@@ -100,6 +100,12 @@ public protocol JobQueue: Sendable {
     /// Leases up to `limit` runnable jobs to `worker` for `lease`. Never hands out a job
     /// whose partition has an earlier job unfinished.
     func claim(limit: Int, worker: String, lease: Duration) async throws -> [Job]
+    /// Leases up to `limit` runs: each is a partition's next job followed by up to
+    /// `runLength - 1` of the jobs right behind it (all runnable, in order), or one job
+    /// without a partition. A worker runs a run's jobs in order and hands back the rest
+    /// of it once one fails, so claiming a run never reorders a partition (invariant 4);
+    /// it only saves a claim per job where a backlog has formed.
+    func claimRuns(limit: Int, runLength: Int, worker: String, lease: Duration) async throws -> [[Job]]
     /// The job is done; it will not run again.
     func complete(_ job: Job) async throws
     /// The job failed. With `retryAt` it runs again then (keeping its place at the head of
@@ -113,4 +119,12 @@ public protocol JobQueue: Sendable {
     func deadJobs(limit: Int) async throws -> [DeadJob]
     /// Resolves when new work may be available or `timeout` passes, whichever is first.
     func waitForWork(timeout: Duration) async
+}
+
+extension JobQueue {
+    /// Runs of one job each: right for any queue that hands out a partition's jobs one at
+    /// a time.
+    public func claimRuns(limit: Int, runLength: Int, worker: String, lease: Duration) async throws -> [[Job]] {
+        try await claim(limit: limit, worker: worker, lease: lease).map { [$0] }
+    }
 }

@@ -45,7 +45,13 @@ public struct BotAnswerHandler: JobHandler {
         self.makeModel = makeModel
     }
 
-    public func handle(_ job: Job) async throws {
+    @discardableResult
+    public func handle(_ job: Job) async throws -> JobDisposition {
+        try await answer(job)
+        return .finished
+    }
+
+    private func answer(_ job: Job) async throws {
         let conversationId = String(decoding: job.payload, as: UTF8.self)
         guard let result = try await conversations.feed(conversationId: conversationId, [.answerDue], actor: "bot"),
             let answer = result.answer,

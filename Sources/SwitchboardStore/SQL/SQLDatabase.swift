@@ -50,6 +50,12 @@ extension SQLDatabase {
     }
 }
 
+/// `$first, $first+1, …` for `count` values: the inside of an `IN (…)` list whose binds
+/// start at `$first`.
+func bindList(_ count: Int, from first: Int) -> String {
+    (0..<count).map { "$\($0 + first)" }.joined(separator: ", ")
+}
+
 extension SQLExecutor {
     @discardableResult
     public func query(_ sql: String, _ binds: SQLValue...) async throws -> [SQLRow] {
@@ -77,6 +83,13 @@ public protocol SQLDatabase: Sendable {
         durability: CommitDurability,
         _ body: @Sendable (any SQLExecutor) async throws -> T
     ) async throws -> T
+    /// Runs one statement on its own, durably committed when it returns. On PostgreSQL
+    /// that is a single round trip (no BEGIN/COMMIT): the cheapest durable write there is.
+    @discardableResult
+    func execute(_ sql: String, _ binds: [SQLValue]) async throws -> [SQLRow]
+    /// How many durable write transactions are worth running side by side: one for SQLite
+    /// (one writer), several for PostgreSQL (commits in flight share its WAL flushes).
+    var concurrentWriters: Int { get }
     /// Closes every connection.
     func close() async
 }

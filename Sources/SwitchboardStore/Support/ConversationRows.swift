@@ -16,6 +16,16 @@ enum ConversationRows {
         try await db.first("\(select) WHERE c.id = $1", .int(id)).map { conversation($0, now: now) }
     }
 
+    /// Several conversations in one query, by id.
+    static func load(ids: [Int64], in db: any SQLExecutor, now: Int64) async throws -> [Int64: Conversation] {
+        guard !ids.isEmpty else { return [:] }
+        var loaded: [Int64: Conversation] = [:]
+        for row in try await db.query("\(select) WHERE c.id IN (\(bindList(ids.count, from: 1)))", ids.map { .int($0) }) {
+            if let id = row.int("id") { loaded[id] = conversation(row, now: now) }
+        }
+        return loaded
+    }
+
     static func conversation(_ row: SQLRow, now: Int64) -> Conversation {
         let iso = MessageColumns.iso
         let window = MessagingWindow.state(
