@@ -189,8 +189,11 @@ def postgres_dashboard(tmp_path):
 def run_webhook_test(admin: Browser) -> dict[str, str]:
     """Presses Test Webhook and returns each line's text by check, once the answer is in."""
     admin.element("#test-webhook").click()  # clears the last answer and disables itself until the new one is in
-    admin.wait(lambda _: admin.driver.find_element(By.ID, "test-webhook").is_enabled() and admin.driver.find_elements(By.ID, "webhook-test-summary"),
-               60, "the test's answer")
+    try:
+        admin.wait(lambda _: admin.driver.find_element(By.ID, "test-webhook").is_enabled() and admin.driver.find_elements(By.ID, "webhook-test-summary"),
+                   90, "the test's answer")
+    except Exception as error:
+        raise AssertionError(f"no report; the screen says: {admin.text_of('#webhook-test')!r}") from error
     return {line.get_attribute("data-check"): line.text for line in admin.driver.find_elements(By.CSS_SELECTOR, "#webhook-test .test-line")}
 
 

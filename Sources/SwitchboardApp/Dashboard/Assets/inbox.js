@@ -63,14 +63,14 @@ export class Inbox {
     this.unread.addEventListener("change", () => { this.query.unread = this.unread.checked; this.reload(); });
     // The list's scroll position and height, kept from events: a frame's render never has
     // to ask the browser for layout (which would lay out the whole page, long threads too).
-    this.view = { top: 0, height: 0 };
-    this.list.addEventListener("scroll", () => { this.view.top = this.list.scrollTop; this.schedule(); }, { passive: true });
+    this.viewport = { top: 0, height: 0 };
+    this.list.addEventListener("scroll", () => { this.viewport.top = this.list.scrollTop; this.schedule(); }, { passive: true });
     this.list.addEventListener("keydown", (event) => this.listKey(event));
     this.onKey = (event) => this.globalKey(event);
     document.addEventListener("keydown", this.onKey);
     this.listener = (name, payload) => this.event(name, payload);
     context.listeners.add(this.listener);
-    this.resize = new ResizeObserver(([entry]) => { this.view.height = entry.contentRect.height; this.schedule(); });
+    this.resize = new ResizeObserver(([entry]) => { this.viewport.height = entry.contentRect.height; this.schedule(); });
     this.resize.observe(this.list);
     this.reload().then(() => this.route(rest));
   }
@@ -94,7 +94,7 @@ export class Inbox {
     this.order = [];
     this.nextCursor = undefined;
     this.loading = false;
-    this.list.scrollTop = this.view.top = 0;
+    this.list.scrollTop = this.viewport.top = 0;
     await this.loadMore();
   }
 
@@ -233,8 +233,8 @@ export class Inbox {
     const index = this.order.indexOf(id);
     if (index < 0) return;
     const top = index * ROW, bottom = top + ROW;
-    if (top < this.view.top) this.list.scrollTop = this.view.top = top;
-    else if (bottom > this.view.top + this.view.height) this.list.scrollTop = this.view.top = bottom - this.view.height;
+    if (top < this.viewport.top) this.list.scrollTop = this.viewport.top = top;
+    else if (bottom > this.viewport.top + this.viewport.height) this.list.scrollTop = this.viewport.top = bottom - this.viewport.height;
   }
 
   schedule() {
@@ -246,8 +246,8 @@ export class Inbox {
   render() {
     this.empty.hidden = this.order.length > 0 || this.loading;
     this.spacer.style.height = `${this.order.length * ROW}px`;
-    const first = Math.max(0, Math.floor(this.view.top / ROW) - 5);
-    const last = Math.min(this.order.length, Math.ceil((this.view.top + this.view.height) / ROW) + 5);
+    const first = Math.max(0, Math.floor(this.viewport.top / ROW) - 5);
+    const last = Math.min(this.order.length, Math.ceil((this.viewport.top + this.viewport.height) / ROW) + 5);
     // Rows are kept while their conversation and selection stay the same (and for a minute
     // at most, for the "5 min" labels): a change redraws only its own row; a move only sets
     // its position.
