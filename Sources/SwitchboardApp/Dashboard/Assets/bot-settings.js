@@ -159,7 +159,7 @@ export class BotSettingsScreen {
     const pageId = this.pageId;
     this.testButton.disabled = true;
     replace(this.testResult, h("p.muted", { text: "Testing: a signed event goes through our public URL…" }));
-    let report = await this.ctx.socket.request("webhook:test", { pageId }, 45000);
+    let report = await this.ctx.socket.request("webhook:test", { pageId }, 60000);
     if (report?.error?.code === "disconnected") {
       report = await api(`/api/pages/${pageId}/webhook-test`, { method: "POST" }).catch((error) => ({ error }));
     }
