@@ -176,6 +176,15 @@ def test_status_screen_counts_and_updates_by_itself(dashboard):
     emulator.say(psid, "Are you there?")
     emulator.say(psid, "Hello?")
     bob.wait(lambda _: bob.text_of("#stat-in .card-value") == "3", 30, "the count to follow by itself")
+    # Bob answers: a message out, a first response (by a person), nobody waiting any more.
+    bob.driver.get(server.url + f"/#/inbox/{conversation_of(server, psid)['id']}")
+    bob.element("#composer").send_keys("Good morning Lea, how can I help?", Keys.ENTER)
+    bob.wait(lambda _: bob.message("Good morning Lea, how can I help?").get_attribute("data-status") in ("sent", "delivered", "read"), 30, "the reply")
+    bob.driver.get(server.url + "/#/status")
+    bob.wait(lambda _: bob.text_of("#stat-out .card-value") == "1", 30, "one message out")
+    assert bob.text_of("#stat-waiting .card-value") == "0"
+    assert bob.text_of("#stat-first-human .card-value").endswith(" s") or " min" in bob.text_of("#stat-first-human .card-value")
+    assert bob.text_of("#stat-first-human .card-note") == "1 answered by a person"
     bob.driver.set_window_size(1280, 1150)  # the whole screen in the picture
     bob.screenshot("status")
 

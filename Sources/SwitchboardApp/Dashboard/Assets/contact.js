@@ -45,6 +45,14 @@ export class ContactPane {
     this.render();
   }
 
+  /** A change someone else made (another agent, the bot, a customer's message): a note
+   *  from this pane's own last action no longer holds once the state moved on. */
+  applyLive(conversation) {
+    const before = this.conversation;
+    if (before && ["bot", "assigneeId", "status"].some((key) => JSON.stringify(before[key]) !== JSON.stringify(conversation[key]))) this.say("");
+    this.show(conversation);
+  }
+
   clear() {
     this.conversation = null;
     replace(this.pane);

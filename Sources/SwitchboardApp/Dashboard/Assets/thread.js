@@ -383,11 +383,11 @@ export class Thread {
       case "conversation:bot":
         if (payload.state === "paused") this.stopBotTyping();
         this.conversation = { ...this.conversation, bot: { state: payload.state, reason: payload.reason } };
-        this.contact.show(this.conversation);
+        this.contact.applyLive(this.conversation);
         break;
       case "conversation:assignee":
         this.conversation = { ...this.conversation, assigneeId: payload.assigneeId };
-        this.contact.show(this.conversation);
+        this.contact.applyLive(this.conversation);
         break;
       case "contact:updated":
         this.conversation = { ...this.conversation, contact: payload.contact };
@@ -396,7 +396,7 @@ export class Thread {
         break;
       case "conversation:status":
         this.conversation = { ...this.conversation, status: payload.status };
-        this.contact.show(this.conversation);
+        this.contact.applyLive(this.conversation);
         break;
       case "conversation:viewers":
         this.viewers = payload.viewers;
