@@ -90,7 +90,7 @@ export class StatusScreen {
       h("section.cards", { "aria-label": "Today" },
         card("Messages in today", m.in, "", "stat-in"),
         card("Messages out today", m.out, m.failed ? `${m.failed} failed` : "none failed", "stat-out"),
-        card("First response (median)", duration(f.medianSeconds), `${f.count} answered waits`, "stat-first-response"),
+        card("First response (median)", duration(f.medianSeconds), `${f.count} answered wait${f.count === 1 ? "" : "s"}`, "stat-first-response"),
         card("First human response", duration(f.humanMedianSeconds), `${f.humanCount} answered by a person`, "stat-first-human")),
       h("section.panel", { "aria-label": "Messages per hour" }, h("h3", { text: "Messages per hour, last 24 h" }),
         barChart({ title: "Messages per hour", labels: hours, series: [
