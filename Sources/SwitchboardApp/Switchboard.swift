@@ -134,8 +134,7 @@ public struct Switchboard: Sendable {
     static let workerID = "\(ProcessInfo.processInfo.hostName)-\(ProcessInfo.processInfo.processIdentifier)-\(UInt32.random(in: 0...UInt32.max))"
 
     var databaseKind: String {
-        if case .postgres = configuration.database { return "postgresql" }
-        return "sqlite"
+        database.dialect == .postgres ? "postgresql" : "sqlite"
     }
 
     /// The HTTP routes of the `web` role.
