@@ -17,7 +17,7 @@ let logging = Target.Dependency.product(name: "Logging", package: "swift-log")
 let metrics = Target.Dependency.product(name: "Metrics", package: "swift-metrics")
 let hummingbird = Target.Dependency.product(name: "Hummingbird", package: "hummingbird")
 let hummingbirdTesting = Target.Dependency.product(name: "HummingbirdTesting", package: "hummingbird")
-let hummingbirdWebSocket = Target.Dependency.product(name: "HummingbirdWebSocket", package: "hummingbird-websocket")
+let hummingbirdCore = Target.Dependency.product(name: "HummingbirdCore", package: "hummingbird")
 let crypto = Target.Dependency.product(name: "Crypto", package: "swift-crypto")
 let httpClient = Target.Dependency.product(name: "AsyncHTTPClient", package: "async-http-client")
 let serviceLifecycle = Target.Dependency.product(name: "ServiceLifecycle", package: "swift-service-lifecycle")
@@ -49,7 +49,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.0"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.0"),
-        .package(url: "https://github.com/hummingbird-project/hummingbird-websocket.git", from: "2.8.0"),
+        .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.34.1"),
         .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.0"),
         .package(url: "https://github.com/vapor/sqlite-nio.git", from: "1.13.0"),
     ],
@@ -66,8 +66,11 @@ let package = Package(
         .target(
             name: "SocketIOHummingbird",
             dependencies: [
-                "EngineIO", "SocketIO", hummingbird, hummingbirdWebSocket, nioCore, logging, metrics,
+                "EngineIO", "SocketIO", hummingbird, hummingbirdCore, nioCore, logging,
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOWebSocket", package: "swift-nio"),
+                .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
+                .product(name: "NIOHTTPTypesHTTP1", package: "swift-nio-extras"),
             ],
             swiftSettings: strictSettings
         ),
@@ -111,7 +114,7 @@ let package = Package(
             name: "SwitchboardApp",
             dependencies: [
                 "SwitchboardCore", "SwitchboardStore", "SwitchboardServices", "Messenger", "GraphEmulator", "LLM",
-                "SocketIO", "SocketIOHummingbird", "SMTP", hummingbird, hummingbirdWebSocket, httpClient, crypto, logging, metrics,
+                "SocketIO", "SocketIOHummingbird", "SMTP", hummingbird, httpClient, crypto, logging, metrics,
                 serviceLifecycle, nioCore,
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -127,8 +130,8 @@ let package = Package(
         .executableTarget(
             name: "socketio-conformance-server",
             dependencies: [
-                "SocketIO", "SocketIOHummingbird", "EngineIO", hummingbird, hummingbirdWebSocket, argumentParser, logging,
-                serviceLifecycle, nioCore, .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                "SocketIO", "SocketIOHummingbird", "EngineIO", hummingbird, argumentParser, logging,
+                serviceLifecycle, nioCore, nioPosix, .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strictSettings
         ),
@@ -150,6 +153,14 @@ let package = Package(
         ),
         .testTarget(name: "EngineIOTests", dependencies: ["EngineIO", nioCore], swiftSettings: strictSettings),
         .testTarget(name: "SocketIOTests", dependencies: ["SocketIO", "EngineIO", nioCore], swiftSettings: strictSettings),
+        .testTarget(
+            name: "SocketIOHummingbirdTests",
+            dependencies: [
+                "SocketIOHummingbird", "EngineIO", hummingbirdCore, nioCore, logging, .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: strictSettings
+        ),
         .testTarget(name: "MessengerTests", dependencies: ["Messenger", "TestSupport", crypto, nioCore], swiftSettings: strictSettings),
         .testTarget(
             name: "GraphEmulatorTests",

@@ -6,12 +6,27 @@ let package = Package(
     name: "switchboard-benchmarks",
     platforms: [.macOS(.v15)],
     dependencies: [
-        .package(name: "switchboard", path: "..")
+        .package(name: "switchboard", path: ".."),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.0"),
     ],
     targets: [
         .executableTarget(
             name: "RESPBench",
             dependencies: [.product(name: "RESP", package: "switchboard")]
-        )
+        ),
+        // Raw Engine.IO v4 / Socket.IO v5 clients over WebSocket on NIO: a load generator
+        // that is not the bottleneck (scripts/bench realtime, scripts/bench e2e).
+        .executableTarget(
+            name: "socketio-load",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: [.enableUpcomingFeature("ExistentialAny"), .treatAllWarnings(as: .error)]
+        ),
     ]
 )

@@ -1,7 +1,6 @@
 import AsyncHTTPClient
 import Foundation
 public import Hummingbird
-import HummingbirdWebSocket
 public import Logging
 import Messenger
 public import ServiceLifecycle
@@ -200,6 +199,7 @@ public struct Switchboard: Sendable {
         WebhookTestRoutes(store: store, test: webhookTest).register(on: api)
         StatsRoutes(store: store, status: status, presence: { [realtime] in realtime.presenceCounts }).register(on: api)
         BotRoutes(store: store, box: SecretBox(secret: configuration.secret.value), access: access, bot: botConversations).register(on: api)
+        WorkflowRoutes(store: store, publisher: hub, access: access, bot: botConversations).register(on: api)
         accounts.register(on: api)
         return router
     }
@@ -275,6 +275,7 @@ public struct Switchboard: Sendable {
                 ),
             ],
             concurrency: configuration.workerConcurrency,
+            lanes: [.botAnswer: configuration.botConcurrency],
             lease: configuration.jobLease,
             workerID: Self.workerID,
             clock: store.clock,
@@ -294,14 +295,9 @@ public struct Switchboard: Sendable {
             if let outbox { services.append(outbox) }
         }
         services += extraServices
-        let webSocketRouter = Router(context: BasicWebSocketRequestContext.self)
-        webSocketRouter.addSocketIOWebSocket(realtime.io)
         var app = Application(
             router: makeRouter(role: role),
-            server: .http1WebSocketUpgrade(
-                webSocketRouter: webSocketRouter,
-                configuration: .init(ws: socketIOWebSocketConfiguration(for: realtime.io.engine))
-            ),
+            server: .http1SocketIO(realtime.io),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "switchboard"),
             services: services,
             logger: logger

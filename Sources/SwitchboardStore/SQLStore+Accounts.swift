@@ -260,7 +260,7 @@ extension SQLStore {
         }
     }
 
-    /// One audit row inside the caller's transaction (the change and its record commit together).
+    /// An audit row inside the caller's transaction, so it commits with the change it records.
     static func audit(in db: any SQLExecutor, at now: Int64, actor: String, action: String, subject: String?, detail: String?) async throws {
         try await db.query(
             "INSERT INTO audit_log (at, actor, action, subject, detail) VALUES ($1, $2, $3, $4, $5)",

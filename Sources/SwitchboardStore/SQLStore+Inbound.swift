@@ -10,7 +10,7 @@ extension SQLStore {
     public func applyInbound(_ batch: InboundBatch, completing job: Job? = nil) async throws -> InboundOutcome {
         let now = self.now
         let outcome = try await database.transaction(durability: .relaxed) { [queue] db in
-            let outcome = try await Self.apply([batch], now: now, in: db)[0]
+            let outcome = try await Self.apply([batch], now: now, queue: queue, in: db)[0]
             if let job { try await queue.complete(job, in: db) }
             return outcome
         }
@@ -30,7 +30,7 @@ extension SQLStore {
                 let waiting = inline ? try await Self.partitionsWithApplyJobs(shares.map(\.partition), in: db) : []
                 let applied = shares.indices.filter { inline && !waiting.contains(shares[$0].partition) }
                 var outcomes = [InboundOutcome?](repeating: nil, count: shares.count)
-                for (index, outcome) in zip(applied, try await Self.apply(applied.map { shares[$0].batch }, now: now, in: db)) {
+                for (index, outcome) in zip(applied, try await Self.apply(applied.map { shares[$0].batch }, now: now, queue: queue, in: db)) {
                     outcomes[index] = outcome
                 }
                 for share in shares where !inline || waiting.contains(share.partition) {
@@ -53,7 +53,7 @@ extension SQLStore {
             for lane in lanes where !lane.isEmpty {
                 group.addTask {
                     try await self.database.transaction(durability: .relaxed) { db in
-                        Array(zip(lane, try await Self.apply(lane.map { shares[$0].batch }, now: now, in: db)))
+                        Array(zip(lane, try await Self.apply(lane.map { shares[$0].batch }, now: now, queue: self.queue, in: db)))
                     }
                 }
             }
@@ -71,10 +71,30 @@ extension SQLStore {
         return outcomes
     }
 
-    /// Applies conversations' events inside the caller's transaction.
-    static func apply(_ batches: [InboundBatch], now: Int64, in db: any SQLExecutor) async throws -> [InboundOutcome] {
+    /// Applies conversations' events inside the caller's transaction, and lets the bot of
+    /// each Page that has one decide about them in it: a crash cannot keep the messages and
+    /// lose what the bot must do about them.
+    static func apply(_ batches: [InboundBatch], now: Int64, queue: EmbeddedJobQueue, in db: any SQLExecutor) async throws -> [InboundOutcome] {
         var run = InboundRun(db: db, batches: batches, now: now)
-        return try await run.apply()
+        var outcomes = try await run.apply()
+        var botPages: [String: Bool] = [:]
+        for (index, batch) in batches.enumerated() where !outcomes[index].botEvents.isEmpty {
+            if botPages[batch.pageId] == nil { botPages[batch.pageId] = try await botSettings(pageId: batch.pageId, in: db)?.enabled == true }
+            guard botPages[batch.pageId] == true, let conversation = Int64(outcomes[index].conversationId) else { continue }
+            if let fed = try await feedBot(
+                in: db,
+                conversationId: conversation,
+                pageId: batch.pageId,
+                events: outcomes[index].botEvents,
+                actor: "webhook",
+                now: now,
+                queue: queue
+            ) {
+                outcomes[index].realtime += fed.events
+                outcomes[index].bot = fed
+            }
+        }
+        return outcomes
     }
 
     /// Which of these partitions still have `inbound.apply` jobs queued.

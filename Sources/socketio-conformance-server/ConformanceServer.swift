@@ -1,9 +1,9 @@
 import ArgumentParser
 import EngineIO
 import Hummingbird
-import HummingbirdWebSocket
 import Logging
 import NIOCore
+import NIOPosix
 import ServiceLifecycle
 import SocketIO
 import SocketIOHummingbird
@@ -24,8 +24,13 @@ struct ConformanceServer: AsyncParsableCommand {
     @Option(name: .customLong("eio-port"), help: "Port of the Engine.IO echo server (path /engine.io/).") var eioPort = 3001
     @Option(name: .customLong("ping-interval"), help: "Ping interval in ms.") var pingInterval = 300
     @Option(name: .customLong("ping-timeout"), help: "Ping timeout in ms.") var pingTimeout = 200
+    @Option(name: .customLong("connect-timeout"), help: "Time a client has to connect a namespace, in ms.") var connectTimeout = 1_000
     @Flag(help: "Enable connection-state recovery (the CONNECT reply then carries a pid).") var recovery = false
     @Flag(name: .customLong("test-hooks"), help: "Add the /test namespace used by the interop tests.") var testHooks = false
+    @Option(
+        name: .customLong("event-loops"),
+        help: "Event-loop threads (default: NIO's shared group, one per core); 1 suits a server pinned to one core."
+    ) var eventLoops: Int?
     @Flag(
         name: .customLong("break-websocket"),
         help: "Advertise the WebSocket upgrade but refuse it (tests the client's fallback to polling)."
@@ -39,7 +44,7 @@ struct ConformanceServer: AsyncParsableCommand {
             pingInterval: .milliseconds(pingInterval),
             pingTimeout: .milliseconds(pingTimeout),
             maxPayload: 1_000_000,
-            connectTimeout: .milliseconds(1_000)
+            connectTimeout: .milliseconds(connectTimeout)
         )
         let io = SocketIOServer(
             configuration: .init(
@@ -51,6 +56,7 @@ struct ConformanceServer: AsyncParsableCommand {
         Self.installConformanceHandlers(io)
         if testHooks { TestHooks.install(on: io) }
 
+        let eventLoopGroup: EventLoopGroupProvider = eventLoops.map { .shared(MultiThreadedEventLoopGroup(numberOfThreads: $0)) } ?? .singleton
         let router = Router()
         router.addSocketIO(io, cors: .allowAll)
         router.get("/debug/stats") { _, _ -> Response in
@@ -59,20 +65,16 @@ struct ConformanceServer: AsyncParsableCommand {
                 "{\"engineSessions\":\(s.engineSessions),\"clients\":\(s.clients),\"sockets\":\(s.sockets),\"pollingClients\":\(s.pollingClients),\"webSocketClients\":\(s.webSocketClients),\"heartbeatEntries\":\(s.heartbeatEntries),\"webSocketConnections\":\(s.webSocketConnections),\"jobsInFlight\":\(s.jobsInFlight)}"
             return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: json)))
         }
-        let webSocketRouter = Router(context: BasicWebSocketRequestContext.self)
-        if !breakWebSocket { webSocketRouter.addSocketIOWebSocket(io) }
         let sioApp = Application(
             router: router,
-            server: .http1WebSocketUpgrade(
-                webSocketRouter: webSocketRouter,
-                configuration: .init(ws: socketIOWebSocketConfiguration(for: io.engine))
-            ),
+            server: breakWebSocket ? .http1() : .http1SocketIO(io),
             configuration: .init(address: .hostname(host, port: sioPort), serverName: "socket.io"),
             services: [io],
             onServerRunning: { channel in
                 print("socket.io server listening on \(channel.localAddress?.description ?? "?") path /socket.io/")
                 flushStandardOutput()
             },
+            eventLoopGroupProvider: eventLoopGroup,
             logger: logger
         )
 
@@ -81,20 +83,16 @@ struct ConformanceServer: AsyncParsableCommand {
         let engine = EngineIOServer(configuration: echoConfiguration, handler: EchoHandler())
         let engineRouter = Router()
         engineRouter.addEngineIO(engine, cors: .allowAll)
-        let engineWebSocketRouter = Router(context: BasicWebSocketRequestContext.self)
-        engineWebSocketRouter.addEngineIOWebSocket(engine)
         let eioApp = Application(
             router: engineRouter,
-            server: .http1WebSocketUpgrade(
-                webSocketRouter: engineWebSocketRouter,
-                configuration: .init(ws: socketIOWebSocketConfiguration(for: engine))
-            ),
+            server: .http1EngineIO(engine),
             configuration: .init(address: .hostname(host, port: eioPort), serverName: "engine.io"),
             services: [EngineIOService(engine: engine)],
             onServerRunning: { channel in
                 print("engine.io server listening on \(channel.localAddress?.description ?? "?") path /engine.io/")
                 flushStandardOutput()
             },
+            eventLoopGroupProvider: eventLoopGroup,
             logger: logger
         )
 

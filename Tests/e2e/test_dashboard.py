@@ -74,8 +74,9 @@ class Browser:
         self.element("#sign-out")
 
     def open_conversation(self, conversation_id: str):
-        # The list redraws a row when its conversation changes: look it up again if it did.
-        self.wait(lambda d: d.find_element(By.ID, f"conv-{conversation_id}").click() or True, message=f"to click conversation {conversation_id}")
+        # Find and click in one step: a live update (another agent starting to view it, say)
+        # may re-render the row between the two, and a stale row is just looked up again.
+        self.wait(lambda d: d.find_element(By.ID, f"conv-{conversation_id}").click() or True, message=f"to open {conversation_id}")
         self.wait(EC.url_contains(f"#/inbox/{conversation_id}"))
         self.element("#composer")
 

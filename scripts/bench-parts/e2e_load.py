@@ -1,13 +1,15 @@
 #!/usr/bin/env python3
 """`scripts/bench e2e`: webhook → browser-socket latency through the real `switchboard serve`.
 
-For each backend: starts serve (release build), connects `--agents` Socket.IO clients
-(raw Engine.IO v4 / Socket.IO v5 over WebSocket, API-token auth, in `--procs` processes),
-each in the inbox room and in one of `--rooms` conversation rooms, then posts signed
-webhooks at `--rate` messages/s for `--duration` s, one message per POST, spread over the
-rooms' customers. Each message's mid carries the wall time it was due; every client
-records, for each `message:new`, now − due. Prints latency p50/p99 (all deliveries) and
-deliveries/s, webhooks acknowledged/s, and whether every client got every message.
+For each backend: starts serve (release build, pinned to core 0), connects `--agents`
+Socket.IO clients with Benchmarks' `socketio-load` (raw Engine.IO v4 / Socket.IO v5 over
+WebSocket on NIO, API-token auth, pinned to core 1), each in the inbox and in one of
+`--rooms` conversation rooms, then posts signed webhooks at `--rate` messages/s for
+`--duration` s, one message per POST, spread over the rooms' customers. Each message's mid
+carries the wall time it was due; the generator records, for each `message:new` every
+client gets, now − due. Prints latency p50/p99 (all deliveries) and deliveries/s, webhooks
+acknowledged/s, whether every client got every message, and the CPU of serve and of the
+generator.
 """
 
 from __future__ import annotations
@@ -17,19 +19,15 @@ import asyncio
 import hashlib
 import hmac
 import json
-import multiprocessing as mp
 import os
 import signal
 import sqlite3
 import subprocess
-import sys
 import time
 import urllib.request
 
 import aiohttp
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from benchlib import pct  # noqa: E402
 
 SECRET = "bench-app-secret-0123456789"
 PAGE = "900000000000001"
@@ -51,68 +49,6 @@ def get(url: str, token: str):
     request = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"})
     with urllib.request.urlopen(request, timeout=30) as answer:
         return json.loads(answer.read())
-
-
-async def agent(session, url, token, conversation, ready, go_home, latencies, counts):
-    try:
-        await agent_loop(session, url, token, conversation, ready, go_home, latencies, counts)
-    except Exception as error:  # noqa: BLE001 - reported, the run goes on without this agent
-        print(f"agent for conversation {conversation} failed: {error!r}", file=sys.stderr)
-
-
-async def agent_loop(session, url, token, conversation, ready, go_home, latencies, counts):
-    ws = await session.ws_connect(url.replace("http", "ws") + "/socket.io/?EIO=4&transport=websocket", autoping=False, max_msg_size=0)
-    assert (await ws.receive_str()).startswith("0")
-    await ws.send_str("40" + json.dumps({"token": token}))
-    while not (await ws.receive_str()).startswith("40"):
-        pass
-    await ws.send_str('421["join:conversation","%s"]' % conversation)
-    while not (msg := await ws.receive_str()).startswith("431"):
-        if msg == "2":
-            await ws.send_str("3")
-    ready()
-    while not go_home.is_set():
-        msg = await ws.receive()
-        if msg.type != aiohttp.WSMsgType.TEXT:
-            break
-        data = msg.data
-        if data == "2":
-            await ws.send_str("3")
-            continue
-        if not data.startswith("42"):
-            continue
-        counts[0] += 1
-        if data.startswith('42["message:new"'):
-            now = time.time() * 1000
-            start = data.find('"facebookMessageId":"m_')
-            if start >= 0:
-                due = int(data[start + 23:data.index("_", start + 23)])
-                latencies.append(now - due)
-    await ws.close()
-
-
-def agents_process(index, args, url, conversations, token, queue, go):
-    async def main():
-        latencies, counts, ready_count = [], [0], [0]
-        go_home = asyncio.Event()
-        mine = range(index, args.agents, args.procs)
-
-        def ready():
-            ready_count[0] += 1
-            if ready_count[0] == len(mine):
-                queue.put(("ready", index))
-
-        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
-            tasks = [asyncio.create_task(agent(session, url, token, conversations[i % len(conversations)], ready, go_home, latencies, counts)) for i in mine]
-            await asyncio.get_running_loop().run_in_executor(None, go.wait)
-            await asyncio.sleep(args.duration + args.drain)
-            go_home.set()
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-        queue.put(("done", index, latencies, counts[0]))
-
-    asyncio.run(main())
 
 
 async def seed(url, psids):
@@ -148,10 +84,6 @@ async def post_load(url, rate, duration, psids):
             seq += 1
         await asyncio.gather(*tasks, return_exceptions=True)
     return seq, acked, failed
-
-
-def rounded(value: float | None) -> float | None:
-    return None if value is None else round(value, 1)
 
 
 def run_backend(args, backend, workdir):
@@ -192,29 +124,28 @@ def run_backend(args, backend, workdir):
             time.sleep(0.1)
         by_psid = {c["contact"]["psid"]: c["id"] for c in conversations}
         ordered = [by_psid[p] for p in psids]
-        queue, go = mp.Queue(), mp.Event()
-        procs = [mp.Process(target=agents_process, args=(i, args, url, ordered, token, queue, go)) for i in range(args.procs)]
-        for p in procs:
-            p.start()
-        for _ in procs:
-            kind, _ = queue.get(timeout=120)
-            assert kind == "ready"
-        go.set()
+        load = subprocess.Popen(
+            ["taskset", "-c", "1", args.load, "--url", url, "--clients", str(args.agents), "--auth", json.dumps({"token": token}),
+             "--join", '["join:conversation","$ROOM"]', "--rooms", ",".join(ordered), "--receive", "message:new",
+             # The generator's window opens when it is ready and outlasts the posting by a
+             # second, so it counts every message posted.
+             "--timestamp-key", "facebookMessageId", "--duration", str(args.duration + 1), "--drain", str(args.drain),
+             "--server-pid", str(server.pid), "--settle", "0"],
+            stdout=subprocess.PIPE, text=True)
+        ready = json.loads(load.stdout.readline())
+        if ready.get("connected") != args.agents:
+            raise RuntimeError(f"only {ready.get('connected')} of {args.agents} agents connected: {ready}")
+        time.sleep(0.05)  # the generator's window opens as it says ready: post inside it
         started = time.time()
         offered, acked, failed = asyncio.run(post_load(url, args.rate, args.duration, psids))
         elapsed = time.time() - started
-        latencies, deliveries = [], 0
-        for _ in procs:
-            _, _, lat, count = queue.get(timeout=args.duration + args.drain + 120)
-            latencies += lat
-            deliveries += count
-        for p in procs:
-            p.join(timeout=30)
-        expected = acked * args.agents
+        result = json.loads(load.stdout.readline())
+        load.wait(timeout=60)
         return {
             "backend": backend, "offered_per_s": round(offered / args.duration), "acked_per_s": round(acked / elapsed), "failed": failed,
-            "message_new_deliveries": len(latencies), "expected": expected, "events_per_s": round(deliveries / args.duration),
-            "p50_ms": rounded(pct(latencies, 50)), "p99_ms": rounded(pct(latencies, 99)), "max_ms": round(max(latencies or [0]), 1),
+            "message_new_deliveries": result["deliveries"], "expected": acked * args.agents, "deliveries_per_s": round(result["deliveries"] / elapsed),
+            "p50_ms": result["p50_ms"], "p99_ms": result["p99_ms"], "max_ms": result["max_ms"],
+            "server_cpu_pct": result["server_cpu_pct"], "generator_cpu_pct": result["generator_cpu_pct"],
         }
     finally:
         server.send_signal(signal.SIGTERM)
@@ -230,15 +161,16 @@ def main():
     parser.add_argument("--port", type=int, default=3900)
     parser.add_argument("--agents", type=int, default=200)
     parser.add_argument("--rooms", type=int, default=100)
-    parser.add_argument("--procs", type=int, default=4)
+    parser.add_argument("--load", required=True, help="the socketio-load binary (Benchmarks)")
     parser.add_argument("--rate", type=float, default=500)
     parser.add_argument("--duration", type=float, default=10)
     parser.add_argument("--drain", type=float, default=5)
     args = parser.parse_args()
     rows = [run_backend(args, backend, os.path.join(args.workdir, backend)) for backend in args.backends.split(",")]
-    print(f"{'backend':9} {'offered/s':>9} {'acked/s':>8} {'message:new got/expected':>25} {'events/s':>9} {'p50 ms':>7} {'p99 ms':>7} {'max ms':>7}")
+    print(f"{'backend':9} {'offered/s':>9} {'acked/s':>8} {'message:new got/expected':>25} {'deliveries/s':>12} {'p50 ms':>7} {'p99 ms':>7} {'max ms':>7} {'srv cpu':>7} {'gen cpu':>7}")
     for r in rows:
-        print(f"{r['backend']:9} {r['offered_per_s']:>9} {r['acked_per_s']:>8} {str(r['message_new_deliveries']) + '/' + str(r['expected']):>25} {r['events_per_s']:>9} {r['p50_ms']:>7} {r['p99_ms']:>7} {r['max_ms']:>7}")
+        got = f"{r['message_new_deliveries']}/{r['expected']}"
+        print(f"{r['backend']:9} {r['offered_per_s']:>9} {r['acked_per_s']:>8} {got:>25} {r['deliveries_per_s']:>12} {r['p50_ms']:>7} {r['p99_ms']:>7} {r['max_ms']:>7} {r['server_cpu_pct']:>6}% {r['generator_cpu_pct']:>6}%")
     print(json.dumps(rows))
 
 

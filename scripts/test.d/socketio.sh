@@ -42,7 +42,9 @@ if ! skip soak; then
   sb_log "soak: ${SB_SIO_SOAK_CLIENTS:-2000} clients for ${SB_SIO_SOAK_SECONDS:-60}s"
   ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
   PORT=$(sb_free_port); EPORT=$(sb_free_port)
-  "$SERVER" --sio-port "$PORT" --eio-port "$EPORT" --ping-interval 2000 --ping-timeout 2000 >"$SB_TMP/soak-server.log" 2>&1 &
+  # A generous connect timeout: one Python process opens 2,000 clients on a loaded machine.
+  "$SERVER" --sio-port "$PORT" --eio-port "$EPORT" --ping-interval 2000 --ping-timeout 2000 --connect-timeout 10000 \
+    >"$SB_TMP/soak-server.log" 2>&1 &
   SOAK_PID=$!
   sb_on_exit "kill $SOAK_PID"
   sb_wait_port "$PORT"

@@ -13,6 +13,23 @@ public struct EngineIORequest: Sendable, Hashable {
         self.remoteAddress = remoteAddress
     }
 
+    /// The request as an HTTP binding sees it: the target (path and query) and the header
+    /// fields in order. Names are lower-cased; a repeated field is joined with ", " (cookies
+    /// with "; ").
+    public init(target: String, headerFields: some Sequence<(name: String, value: String)>, remoteAddress: String? = nil) {
+        var headers: [String: String] = [:]
+        for (name, value) in headerFields {
+            let name = name.lowercased()
+            if let existing = headers[name] {
+                headers[name] = existing + (name == "cookie" ? "; " : ", ") + value
+            } else {
+                headers[name] = value
+            }
+        }
+        let query = target.firstIndex(of: "?").map { target[target.index(after: $0)...] } ?? ""
+        self.init(query: Self.parseQuery(query), headers: headers, remoteAddress: remoteAddress)
+    }
+
     /// Parses `a=1&b=2` (percent-decoding, `+` as space).
     public static func parseQuery(_ query: Substring) -> [String: String] {
         var result: [String: String] = [:]

@@ -1,12 +1,6 @@
 public import NIOCore
 import Synchronization
 
-/// Writes frames to one WebSocket; implemented by the HTTP binding.
-public protocol EngineIOWebSocketWriter: Sendable {
-    /// Writes the frames in order; throws when the connection is gone.
-    func write(_ frames: [EngineIOFrame]) async throws
-}
-
 /// An Engine.IO v4 server without HTTP: it owns the sessions, answers polling requests,
 /// serves WebSocket connections and runs the heartbeat. An HTTP binding (SocketIOHummingbird)
 /// turns requests into calls here; ``run()`` must run for heartbeats to happen.
@@ -16,7 +10,7 @@ public final class EngineIOServer: Sendable {
     let tick: Duration
     private let sessions = Mutex<[String: EngineIOSession]>([:])
     private let timers = Mutex(EngineIOTimerQueue())
-    private let clock = ContinuousClock()
+    let clock = ContinuousClock()
     private let webSocketConnections = Mutex(0)
 
     /// - Parameters:
@@ -34,7 +28,7 @@ public final class EngineIOServer: Sendable {
     /// Entries in the heartbeat queue (one per open session, plus closed ones not yet popped).
     public var timerCount: Int { timers.withLock { $0.count } }
 
-    /// WebSocket connections being served right now (each holds a few tasks).
+    /// WebSocket connections open right now (sessions and upgrade probes).
     public var activeWebSocketConnections: Int { webSocketConnections.withLock { $0 } }
 
     /// The open session with this id.
@@ -187,181 +181,33 @@ public final class EngineIOServer: Sendable {
         }
     }
 
-    /// Serves one upgraded WebSocket until it or its session ends: a new session, or the
-    /// probe-and-upgrade of an existing polling session. Returns when the socket should close.
-    public func serveWebSocket<Inbound: AsyncSequence & Sendable, Writer: EngineIOWebSocketWriter>(
+    /// Accepts an upgraded WebSocket: a new session (`transport=websocket` without `sid`),
+    /// or the probe of a polling session (one at a time). Returns the connection and what to
+    /// write first (a new session's OPEN packet; nothing for a probe), or `nil` when the
+    /// request may not proceed now: the binding then closes the socket.
+    public func openWebSocket(
         request: EngineIORequest,
-        inbound: Inbound,
-        writer: Writer
-    ) async where Inbound.Element == EngineIOData {
-        webSocketConnections.withLock { $0 += 1 }
-        defer { webSocketConnections.withLock { $0 -= 1 } }
-        guard let route = try? EngineIORoute.resolve(method: .get, query: request.query, transports: configuration.transports) else { return }
+        sink: any EngineIOWebSocketSink
+    ) -> (connection: EngineIOWebSocketConnection, greeting: [EngineIOFrame])? {
+        guard let route = try? EngineIORoute.resolve(method: .get, query: request.query, transports: configuration.transports) else { return nil }
+        let opened: (connection: EngineIOWebSocketConnection, greeting: [EngineIOFrame])
         switch route {
         case .handshake(.websocket):
             let session = openSession(request: request, transport: .websocket)
+            _ = session.attach(sink, probing: false)
             let open = openPacket(for: session, upgrades: [])
-            await runWebSocket(session, probe: false, first: [open.encodeFrame()], inbound: inbound, writer: writer)
+            opened = (EngineIOWebSocketConnection(session: session, sink: sink, probing: false), [open.encodeFrame()])
         case .session(let sid, .websocket):
-            // Only a polling session may be upgraded; a second WebSocket is closed at once.
-            guard let session = session(id: sid), session.locked.withLock({ $0.machine.state == .polling }) else { return }
-            await runWebSocket(session, probe: true, first: [], inbound: inbound, writer: writer)
+            guard let session = session(id: sid), session.attach(sink, probing: true) else { return nil }
+            opened = (EngineIOWebSocketConnection(session: session, sink: sink, probing: true), [])
         default:
-            return
+            return nil
         }
+        webSocketConnections.withLock { $0 += 1 }
+        return opened
     }
 
-    private func runWebSocket<Inbound: AsyncSequence & Sendable, Writer: EngineIOWebSocketWriter>(
-        _ session: EngineIOSession,
-        probe: Bool,
-        first: [EngineIOFrame],
-        inbound: Inbound,
-        writer: Writer
-    ) async where Inbound.Element == EngineIOData {
-        let (activation, activate) = AsyncStream<Void>.makeStream()
-        if !probe { activate.finish() }
-        // Two child tasks per connection; the handler's own task waits for the first end:
-        // either loop finishing, or the session closing (server side: timeout, forced close).
-        let end = EngineIOConnectionEnd()
-        session.onClose { end.fire() }
-        await withTaskGroup(of: EngineIOConnectionRole.self) { group in
-            group.addTask {
-                await Self.writeLoop(session, probe: probe, first: first, activation: activation, writer: writer)
-                end.fire()
-                return .writer
-            }
-            group.addTask {
-                await self.readLoop(session, probe: probe, activate: activate, inbound: inbound, writer: writer)
-                end.fire()
-                return .reader
-            }
-            await end.wait()
-            if session.isClosed {
-                // Let the writer flush its last frames (a DISCONNECT, say), but never wait on a
-                // slow client for more than a grace period.
-                group.addTask {
-                    try? await Task.sleep(for: .seconds(2))
-                    return .grace
-                }
-                while let role = await group.next(), role == .reader {}
-            }
-            group.cancelAll()
-        }
-    }
-
-    private static func writeLoop<Writer: EngineIOWebSocketWriter>(
-        _ session: EngineIOSession,
-        probe: Bool,
-        first: [EngineIOFrame],
-        activation: AsyncStream<Void>,
-        writer: Writer
-    ) async {
-        if probe {
-            var upgraded = false
-            for await _ in activation {
-                upgraded = true
-                break
-            }
-            guard upgraded else { return }
-        }
-        do {
-            if !first.isEmpty { try await writer.write(first) }
-            while !Task.isCancelled {
-                switch await session.pull({ $0.webSocketPull() }) {
-                case .frames(let frames):
-                    if !frames.isEmpty { try await writer.write(frames) }
-                case .finish(let frames, _):
-                    if !frames.isEmpty { try await writer.write(frames) }
-                    return
-                case .reject, .wait:
-                    return
-                }
-            }
-        } catch {
-            session.close(.transportError)
-        }
-    }
-
-    private func readLoop<Inbound: AsyncSequence & Sendable, Writer: EngineIOWebSocketWriter>(
-        _ session: EngineIOSession,
-        probe: Bool,
-        activate: AsyncStream<Void>.Continuation,
-        inbound: Inbound,
-        writer: Writer
-    ) async where Inbound.Element == EngineIOData {
-        var upgraded = !probe
-        var probed = false
-        defer {
-            if upgraded { session.close(.transportClose) } else { session.upgradeAborted() }
-            activate.finish()
-        }
-        do {
-            for try await message in inbound {
-                let packet: EngineIOPacket
-                switch message {
-                case .text(let text):
-                    guard let decoded = try? EngineIOPacket.decode(text: text) else {
-                        if upgraded { session.close(.parseError) }
-                        return
-                    }
-                    packet = decoded
-                case .binary(let bytes):
-                    packet = .message(bytes)
-                }
-                if upgraded {
-                    let now = clock.now
-                    session.apply { $0.webSocketReceived(packet, now: now) }
-                    if session.isClosed { return }
-                    continue
-                }
-                // Probe phase: `2probe`, answered `3probe`, then `5`.
-                if !probed, packet.type == .ping, packet.data == .text("probe") {
-                    guard session.probe(now: clock.now) else { return }
-                    probed = true
-                    try await writer.write([EngineIOPacket(.pong, .text("probe")).encodeFrame()])
-                } else if probed, packet.type == .upgrade {
-                    guard session.upgrade() else { return }
-                    upgraded = true
-                    handler.engineIOSessionDidUpgrade(session)
-                    activate.yield()
-                    activate.finish()
-                } else if probed, packet.type == .noop {
-                    continue
-                } else {
-                    return
-                }
-            }
-        } catch {
-            // The connection failed; the defer closes or aborts.
-        }
-    }
-}
-
-/// Which child of a WebSocket connection finished.
-enum EngineIOConnectionRole: Sendable { case writer, reader, grace }
-
-/// Fires once, waking the one task waiting for it.
-final class EngineIOConnectionEnd: Sendable {
-    private let state = Mutex<(fired: Bool, waiter: CheckedContinuation<Void, Never>?)>((false, nil))
-
-    func fire() {
-        let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
-            guard !state.fired else { return nil }
-            state.fired = true
-            defer { state.waiter = nil }
-            return state.waiter
-        }
-        waiter?.resume()
-    }
-
-    func wait() async {
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            let now = state.withLock { state -> Bool in
-                if state.fired { return true }
-                state.waiter = continuation
-                return false
-            }
-            if now { continuation.resume() }
-        }
+    func webSocketClosed() {
+        webSocketConnections.withLock { $0 -= 1 }
     }
 }

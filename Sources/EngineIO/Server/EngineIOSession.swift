@@ -1,17 +1,18 @@
 import NIOCore
 import Synchronization
 
-/// A live Engine.IO session: the state machine behind a lock, plus the continuation of
-/// whoever waits for outbound frames. Sending is synchronous and cheap from any task.
+/// A live Engine.IO session: the state machine behind a lock, plus whoever consumes its
+/// outbound frames (a waiting poll GET, or the WebSocket's sink). Sending is synchronous
+/// and cheap from any task.
 public final class EngineIOSession: Sendable {
     typealias Machine = EngineIOSessionStateMachine<ContinuousClock.Instant>
 
     struct Locked: Sendable {
         var machine: Machine
-        var waiter: CheckedContinuation<Machine.PullResult, Never>?
-        var closedWaiters: [Int: CheckedContinuation<Void, Never>] = [:]
-        var nextWaiterID = 0
-        var closeCallbacks: [@Sendable () -> Void] = []
+        /// The poll GET waiting for frames.
+        var pollWaiter: CheckedContinuation<Machine.PullResult, Never>?
+        /// The WebSocket carrying (or probing to carry) the session.
+        var sink: (any EngineIOWebSocketSink)?
         var attachment: (any Sendable)?
     }
 
@@ -77,41 +78,23 @@ public final class EngineIOSession: Sendable {
         locked.withLock { $0.machine.confirmConnected() }
     }
 
-    /// Returns when the session has closed (or the task is cancelled).
-    public func waitUntilClosed() async {
-        let id = locked.withLock { locked in
-            defer { locked.nextWaiterID += 1 }
-            return locked.nextWaiterID
-        }
-        await withTaskCancellationHandler {
-            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-                let resumeNow = locked.withLock { locked -> Bool in
-                    if locked.machine.isClosed || Task.isCancelled { return true }
-                    locked.closedWaiters[id] = continuation
-                    return false
-                }
-                if resumeNow { continuation.resume() }
-            }
-        } onCancel: {
-            locked.withLock { $0.closedWaiters.removeValue(forKey: id) }?.resume()
-        }
-    }
-
-    /// Calls `callback` once when the session closes (at once if it already has). It runs
-    /// on the closing task and must not block.
-    public func onClose(_ callback: @escaping @Sendable () -> Void) {
-        let closed = locked.withLock { locked -> Bool in
-            if locked.machine.isClosed { return true }
-            locked.closeCallbacks.append(callback)
-            return false
-        }
-        if closed { callback() }
-    }
-
     /// Runs timers due at `now`; returns the next deadline to schedule, `nil` once closed.
     func fireTimer(now: ContinuousClock.Instant) -> ContinuousClock.Instant? {
         apply { $0.timerFired(now: now) }
         return locked.withLock { $0.machine.nextDeadline }
+    }
+
+    // MARK: WebSocket
+
+    /// Makes `sink` the session's WebSocket; `false` when another one holds it or the
+    /// session cannot take one (a probe must find a polling session).
+    func attach(_ sink: any EngineIOWebSocketSink, probing: Bool) -> Bool {
+        locked.withLock { locked in
+            guard locked.sink == nil, !locked.machine.isClosed else { return false }
+            if probing, locked.machine.state != .polling { return false }
+            locked.sink = sink
+            return true
+        }
     }
 
     func probe(now: ContinuousClock.Instant) -> Bool {
@@ -134,64 +117,80 @@ public final class EngineIOSession: Sendable {
         return accepted
     }
 
-    func upgradeAborted() {
-        locked.withLock { $0.machine.upgradeAborted() }
+    /// The probe WebSocket went away before `5`: the session stays on polling.
+    func upgradeAborted(_ sink: any EngineIOWebSocketSink) {
+        locked.withLock { locked in
+            locked.machine.upgradeAborted()
+            if locked.sink === sink { locked.sink = nil }
+        }
+    }
+
+    /// The WebSocket asks for frames (on its own thread). After `.wait`, the sink gets the
+    /// next frames as soon as there are some.
+    func pullWebSocket() -> Machine.PullResult {
+        let result = locked.withLock { locked in
+            let result = locked.machine.webSocketPull()
+            if case .finish = result { locked.sink = nil }
+            return result
+        }
+        if case .finish(_, let closed?) = result { server.sessionClosed(self, reason: closed) }
+        return result
     }
 
     // MARK: Internal plumbing
 
+    /// Who hears of one event: the poll waiting at the time of the event, and the WebSocket
+    /// sink (with the frames when it was the one waiting, or just the close of a session it
+    /// carries or probes).
+    private struct Deliveries {
+        var poll: (waiter: CheckedContinuation<Machine.PullResult, Never>, wake: Machine.Wake)?
+        var sink: (sink: any EngineIOWebSocketSink, frames: [EngineIOFrame], finish: Bool)?
+    }
+
     /// Runs one machine event under the lock and carries out its output.
     func apply(_ event: (inout Machine) -> Machine.Output) {
-        let (output, waiter, closedWaiters) = locked.withLock { locked in
+        let (output, deliveries) = locked.withLock { locked -> (Machine.Output, Deliveries) in
+            let consumer = locked.machine.waiter
             let output = event(&locked.machine)
-            var waiter: CheckedContinuation<Machine.PullResult, Never>?
-            if output.wake != nil {
-                waiter = locked.waiter
-                locked.waiter = nil
+            var deliveries = Deliveries()
+            switch (output.wake, consumer) {
+            case (.frames(let frames)?, .webSocket?):
+                deliveries.sink = locked.sink.map { ($0, frames, false) }
+            case (.finish(let frames)?, .webSocket?):
+                deliveries.sink = locked.sink.map { ($0, frames, true) }
+            case (let wake?, _):
+                deliveries.poll = locked.pollWaiter.map { ($0, wake) }
+                locked.pollWaiter = nil
+            case (nil, _):
+                break
             }
-            var closedWaiters: [CheckedContinuation<Void, Never>] = []
             if output.closed != nil {
-                closedWaiters = Array(locked.closedWaiters.values)
-                locked.closedWaiters = [:]
+                // The WebSocket hears of the close even when it was not waiting for frames.
+                if deliveries.sink == nil, let sink = locked.sink { deliveries.sink = (sink, [], true) }
+                locked.sink = nil
             }
-            return (output, waiter, closedWaiters)
+            return (output, deliveries)
         }
-        perform(output, waiter: waiter, closedWaiters: closedWaiters)
-    }
-
-    func perform(
-        _ output: Machine.Output,
-        waiter: CheckedContinuation<Machine.PullResult, Never>?,
-        closedWaiters: [CheckedContinuation<Void, Never>]
-    ) {
-        if let wake = output.wake {
-            switch wake {
-            case .frames(let frames): waiter?.resume(returning: .frames(frames))
-            case .finish(let frames): waiter?.resume(returning: .finish(frames, closed: nil))
-            }
+        switch deliveries.poll {
+        case (let waiter, .frames(let frames))?: waiter.resume(returning: .frames(frames))
+        case (let waiter, .finish(let frames))?: waiter.resume(returning: .finish(frames, closed: nil))
+        case nil: break
         }
+        if let (sink, frames, finish) = deliveries.sink { sink.engineIODeliver(frames, finish: finish) }
         for message in output.messages { server.handler.engineIOSession(self, didReceive: message) }
-        if let reason = output.closed {
-            for waiter in closedWaiters { waiter.resume() }
-            let callbacks = locked.withLock { locked in
-                defer { locked.closeCallbacks = [] }
-                return locked.closeCallbacks
-            }
-            for callback in callbacks { callback() }
-            server.sessionClosed(self, reason: reason)
-        }
+        if let reason = output.closed { server.sessionClosed(self, reason: reason) }
     }
 
-    /// Waits for frames as the poll GET or the WebSocket writer.
-    /// A cancelled wait (the GET's connection went away) returns no frames.
+    /// Waits for frames as the poll GET. A cancelled wait (the GET's connection went away)
+    /// returns no frames.
     func pull(_ pull: @escaping @Sendable (inout Machine) -> Machine.PullResult) async -> Machine.PullResult {
         await withTaskCancellationHandler {
             await self.pullWaiting(pull)
         } onCancel: {
             let waiter = locked.withLock { locked -> CheckedContinuation<Machine.PullResult, Never>? in
-                guard let waiter = locked.waiter else { return nil }
+                guard let waiter = locked.pollWaiter else { return nil }
                 locked.machine.waiterCancelled()
-                locked.waiter = nil
+                locked.pollWaiter = nil
                 return waiter
             }
             waiter?.resume(returning: .frames([]))
@@ -201,43 +200,46 @@ public final class EngineIOSession: Sendable {
     private func pullWaiting(_ pull: @escaping @Sendable (inout Machine) -> Machine.PullResult) async -> Machine.PullResult {
         await withCheckedContinuation { (continuation: CheckedContinuation<Machine.PullResult, Never>) in
             enum Next {
-                case now(Machine.PullResult, CheckedContinuation<Machine.PullResult, Never>?, [CheckedContinuation<Void, Never>])
+                case now(Machine.PullResult, previous: CheckedContinuation<Machine.PullResult, Never>?, sink: (any EngineIOWebSocketSink)?)
                 case waiting
             }
             let next: Next = locked.withLock { locked in
-                if Task.isCancelled { return .now(.frames([]), nil, []) }
+                if Task.isCancelled { return .now(.frames([]), previous: nil, sink: nil) }
                 let result = pull(&locked.machine)
+                var previous: CheckedContinuation<Machine.PullResult, Never>?
+                var closed: EngineIOCloseReason?
                 switch result {
                 case .wait:
-                    locked.waiter = continuation
+                    locked.pollWaiter = continuation
                     return .waiting
-                case .reject(_, let closed, let wake):
-                    let previous = wake != nil ? locked.waiter : nil
-                    if wake != nil { locked.waiter = nil }
-                    let closedWaiters = closed != nil ? Array(locked.closedWaiters.values) : []
-                    if closed != nil { locked.closedWaiters = [:] }
-                    return .now(result, previous, closedWaiters)
-                case .finish(_, let closed):
-                    let closedWaiters = closed != nil ? Array(locked.closedWaiters.values) : []
-                    if closed != nil { locked.closedWaiters = [:] }
-                    return .now(result, nil, closedWaiters)
+                case .reject(_, let reason, let wake):
+                    if wake != nil { (previous, locked.pollWaiter) = (locked.pollWaiter, nil) }
+                    closed = reason
+                case .finish(_, let reason):
+                    closed = reason
                 case .frames:
-                    return .now(result, nil, [])
-                }
-            }
-            switch next {
-            case .waiting:
-                break
-            case .now(let result, let previous, let closedWaiters):
-                continuation.resume(returning: result)
-                switch result {
-                case .reject(_, let closed, let wake):
-                    perform(.init(wake: wake, closed: closed), waiter: previous, closedWaiters: closedWaiters)
-                case .finish(_, let closed):
-                    perform(.init(closed: closed), waiter: nil, closedWaiters: closedWaiters)
-                default:
                     break
                 }
+                // A probe WebSocket hears of the close too.
+                let sink = closed != nil ? locked.sink : nil
+                if closed != nil { locked.sink = nil }
+                return .now(result, previous: previous, sink: sink)
+            }
+            guard case .now(let result, let previous, let sink) = next else { return }
+            continuation.resume(returning: result)
+            sink?.engineIODeliver([], finish: true)
+            switch result {
+            case .reject(_, let closed, let wake):
+                switch wake {
+                case .frames(let frames)?: previous?.resume(returning: .frames(frames))
+                case .finish(let frames)?: previous?.resume(returning: .finish(frames, closed: nil))
+                case nil: break
+                }
+                if let closed { server.sessionClosed(self, reason: closed) }
+            case .finish(_, let closed?):
+                server.sessionClosed(self, reason: closed)
+            default:
+                break
             }
         }
     }

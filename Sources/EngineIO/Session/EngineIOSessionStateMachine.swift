@@ -72,7 +72,7 @@ where Instant.Duration == Duration {
     public let configuration: EngineIOConfiguration
     public private(set) var state: State
     public private(set) var waiter: Waiter?
-    private var outbox: CircularBuffer<EngineIOFrame> = []
+    private var outbox: [EngineIOFrame] = []
     public private(set) var bufferedBytes = 0
     private var heartbeat: Heartbeat
     private var connectDeadline: Instant?
@@ -139,8 +139,8 @@ where Instant.Duration == Duration {
     public mutating func send(_ frame: EngineIOFrame) -> Output { send([frame]) }
 
     private mutating func drainOutbox() -> [EngineIOFrame] {
-        let frames = Array(outbox)
-        outbox.removeAll(keepingCapacity: outbox.count < 64)
+        let frames = outbox
+        outbox = []
         bufferedBytes = 0
         return frames
     }

@@ -12,10 +12,17 @@ final class SocketIOClient: Sendable {
         var decoder: SocketIOPacketDecoder
         var sockets: [String: SocketIOSocket] = [:]
         var connecting: Set<String> = []
-        var mailbox = CircularBuffer<SocketIOCore.Job>()
+        /// Jobs not started yet, in arrival order (an array: nothing allocated while idle).
+        var mailbox: [SocketIOCore.Job] = []
         var draining = false
         var closed = false
         var transport: EngineIOTransport
+
+        /// A namespace finished connecting (or failed to); frees the set once empty.
+        mutating func connectingEnded(_ namespace: String) {
+            connecting.remove(namespace)
+            if connecting.isEmpty { connecting = [] }
+        }
     }
 
     let session: EngineIOSession
@@ -106,14 +113,14 @@ final class SocketIOClient: Sendable {
     }
 
     private func drain() async {
-        while let job = state.withLock({ state -> SocketIOCore.Job? in
-            if state.mailbox.isEmpty {
-                state.draining = false
-                return nil
+        while true {
+            let jobs = state.withLock { state -> [SocketIOCore.Job] in
+                if state.mailbox.isEmpty { state.draining = false }
+                defer { state.mailbox = [] }
+                return state.mailbox
             }
-            return state.mailbox.removeFirst()
-        }) {
-            await job()
+            if jobs.isEmpty { return }
+            for job in jobs { await job() }
         }
     }
 
@@ -133,12 +140,12 @@ final class SocketIOClient: Sendable {
 
     private func connect(namespace name: String, auth: SocketIOValue) async {
         guard let namespace = core.existingNamespace(name) else {
-            state.withLock { _ = $0.connecting.remove(name) }
+            state.withLock { $0.connectingEnded(name) }
             send(SocketIOPacket(.connectError, namespace: name, data: .object(["message": "Invalid namespace"])))
             return
         }
         guard auth.isObject else {
-            state.withLock { _ = $0.connecting.remove(name) }
+            state.withLock { $0.connectingEnded(name) }
             send(SocketIOPacket(.connectError, namespace: name, data: .object(["message": "Invalid auth payload"])))
             return
         }
@@ -148,7 +155,7 @@ final class SocketIOClient: Sendable {
     /// Called by the namespace once middlewares passed; `false` when the client went away.
     func attach(_ socket: SocketIOSocket) -> Bool {
         state.withLock { state in
-            state.connecting.remove(socket.namespace.name)
+            state.connectingEnded(socket.namespace.name)
             guard !state.closed else { return false }
             state.sockets[socket.namespace.name] = socket
             return true
@@ -156,7 +163,7 @@ final class SocketIOClient: Sendable {
     }
 
     func connectFailed(_ namespace: String) {
-        state.withLock { _ = $0.connecting.remove(namespace) }
+        state.withLock { $0.connectingEnded(namespace) }
     }
 
     func detach(_ socket: SocketIOSocket) {

@@ -61,7 +61,7 @@ public final class SocketIOServer: Service, Sendable {
         public var pollingClients: Int
         public var webSocketClients: Int
         public var heartbeatEntries: Int
-        /// WebSocket connections being served (their handler tasks).
+        /// WebSocket connections open (sessions and upgrade probes).
         public var webSocketConnections: Int
         /// Handler jobs queued or running.
         public var jobsInFlight: Int

@@ -31,6 +31,9 @@ public struct InboundOutcome: Sendable {
     /// What the bot must know of this batch (new customer messages, echoes), in order; a
     /// replayed batch yields none, so the bot never answers a message twice.
     public var botEvents: [BotEvent] = []
+    /// What the bot decided from `botEvents`, stored in the apply's transaction (nil: the
+    /// Page's bot is off); its events are already in `realtime`.
+    public var bot: BotFeedResult?
 
     public init(
         conversationId: String,

@@ -160,7 +160,7 @@ public struct ApplyInboundHandler: JobHandler {
     let publisher: any EventPublisher
     let ourAppId: String?
     let logger: Logger
-    /// Told of new customer messages and echoes (nil: no bot in this process).
+    /// Counts what the bot decided in the apply's transaction (nil: not counted here).
     let bot: BotConversations?
 
     public init(
@@ -220,17 +220,9 @@ public struct ApplyInboundHandler: JobHandler {
             Recorder(label: "switchboard_event_apply_lag_seconds").record(lag)
         }
         await publisher.publish(outcome.realtime)
-        if let bot, !outcome.botEvents.isEmpty {
-            // After the apply committed (the job is already acknowledged with it): a failure
-            // here is logged, not retried, since applying again would find no new messages.
-            do {
-                try await bot.feed(conversationId: outcome.conversationId, outcome.botEvents, actor: "webhook")
-            } catch {
-                logger.error(
-                    "the bot could not take the conversation's events",
-                    metadata: ["conversation": "\(outcome.conversationId)", "error": "\(error)"]
-                )
-            }
+        if let fed = outcome.bot {
+            // Stored with the apply and published above: log and count.
+            await bot?.committed(fed, conversationId: outcome.conversationId, publish: false)
         }
         if outcome.needsProfile {
             do {

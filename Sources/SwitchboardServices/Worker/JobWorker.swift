@@ -49,13 +49,17 @@ public struct PermanentJobFailure: Error, CustomStringConvertible {
 
 /// Claims jobs and runs their handlers, `concurrency` runs at a time. One loop claims for
 /// the whole worker, as many runs as it has free slots, so idle slots never race each
-/// other for the same rows. On graceful shutdown it stops claiming, lets running jobs
-/// finish, and hands back what it could not run so another worker (or the next start)
-/// runs it.
+/// other for the same rows. Kinds given a lane of their own (the bot's answers, which wait
+/// seconds on a model) have their own claimer and slots, and never take the general ones:
+/// a thousand slow answers cannot delay an agent's message. On graceful shutdown it stops
+/// claiming, lets running jobs finish, and hands back what it could not run so another
+/// worker (or the next start) runs it.
 public final class JobWorker: Service {
     private let queue: any JobQueue
     private let handlers: [JobKind: any JobHandler]
     private let concurrency: Int
+    /// The general slots first, then one claimer per lane.
+    private let claimers: [Claimer]
     private let runLength: Int
     private let lease: Duration
     private let backoff: Backoff
@@ -63,17 +67,30 @@ public final class JobWorker: Service {
     private let workerID: String
     private let logger: Logger
     private let stopping = Atomic<Bool>(false)
-    /// Free slots; a run holds one from its claim until it is done.
-    private let freeSlots: Atomic<Int>
-    /// Rings when a slot frees or the queue says work may be ready.
-    private let wake = WorkSignal()
 
-    /// - Parameter runLength: the most jobs of one partition claimed together (1: one at a
-    ///   time); a backlog then costs one claim per run instead of one per job.
+    /// One claim loop: the kinds it takes and its slots.
+    private final class Claimer: Sendable {
+        let kinds: JobKindFilter
+        /// Free slots; a run holds one from its claim until it is done.
+        let freeSlots: Atomic<Int>
+        /// Rings when a slot frees or the queue says work may be ready.
+        let wake = WorkSignal()
+
+        init(kinds: JobKindFilter, slots: Int) {
+            self.kinds = kinds
+            self.freeSlots = Atomic(max(1, slots))
+        }
+    }
+
+    /// - Parameters:
+    ///   - runLength: the most jobs of one partition claimed together (1: one at a time);
+    ///     a backlog then costs one claim per run instead of one per job.
+    ///   - lanes: kinds that run apart, each with this many slots of its own.
     public init(
         queue: any JobQueue,
         handlers: [JobKind: any JobHandler],
         concurrency: Int,
+        lanes: [JobKind: Int] = [:],
         runLength: Int = 64,
         lease: Duration,
         workerID: String,
@@ -90,7 +107,8 @@ public final class JobWorker: Service {
         self.backoff = backoff
         self.clock = clock
         self.logger = logger
-        self.freeSlots = Atomic(max(1, concurrency))
+        let general = Claimer(kinds: lanes.isEmpty ? .any : .except(Set(lanes.keys)), slots: concurrency)
+        self.claimers = [general] + lanes.sorted { $0.key.rawValue < $1.key.rawValue }.map { Claimer(kinds: .only([$0.key]), slots: $0.value) }
     }
 
     public func run() async throws {
@@ -98,11 +116,15 @@ public final class JobWorker: Service {
             await withDiscardingTaskGroup { group in
                 group.addTask { await self.relayQueueSignals() }
                 // Running jobs finish; the relay ends at its next wake-up.
-                await self.claimLoop(group: &group)
+                for claimer in self.claimers {
+                    group.addTask {
+                        await withDiscardingTaskGroup { runs in await self.claimLoop(claimer, group: &runs) }
+                    }
+                }
             }
         } onGracefulShutdown: {
             self.stopping.store(true, ordering: .relaxed)
-            self.wake.notify()
+            for claimer in self.claimers { claimer.wake.notify() }
         }
         logger.info("worker stopped", metadata: ["worker": "\(workerID)"])
     }
@@ -130,20 +152,21 @@ public final class JobWorker: Service {
     private func relayQueueSignals() async {
         while !shouldStop {
             await queue.waitForWork(timeout: .milliseconds(500))
-            wake.notify()
+            for claimer in claimers { claimer.wake.notify() }
         }
     }
 
-    private func claimLoop(group: inout DiscardingTaskGroup) async {
+    private func claimLoop(_ claimer: Claimer, group: inout DiscardingTaskGroup) async {
+        let wake = claimer.wake
         while !shouldStop {
-            let free = freeSlots.load(ordering: .acquiring)
+            let free = claimer.freeSlots.load(ordering: .acquiring)
             guard free > 0 else {
                 await wake.wait(timeout: .seconds(1))
                 continue
             }
             let runs: [[Job]]
             do {
-                runs = try await queue.claimRuns(limit: free, runLength: runLength, worker: workerID, lease: lease)
+                runs = try await queue.claimRuns(limit: free, runLength: runLength, worker: workerID, lease: lease, kinds: claimer.kinds)
             } catch is CancellationError {
                 return
             } catch {
@@ -155,12 +178,12 @@ public final class JobWorker: Service {
                 await wake.wait(timeout: .seconds(1))
                 continue
             }
-            freeSlots.subtract(runs.count, ordering: .releasing)
+            claimer.freeSlots.subtract(runs.count, ordering: .releasing)
             for run in runs {
                 group.addTask {
                     await self.run(run)
-                    self.freeSlots.add(1, ordering: .releasing)
-                    self.wake.notify()
+                    claimer.freeSlots.add(1, ordering: .releasing)
+                    wake.notify()
                 }
             }
         }
@@ -168,7 +191,8 @@ public final class JobWorker: Service {
 
     /// Runs one claimed run: as a whole when its handler can, else job by job, stopping
     /// at the first job that does not finish (a retry keeps its place at the head of the
-    /// partition, so what follows it must wait) and handing the rest back.
+    /// partition, so what follows it must wait) or once half the lease is gone, and handing
+    /// the rest back.
     private func run(_ jobs: [Job]) async {
         if jobs.count > 1, let handler = handlers[jobs[0].kind] as? any JobRunHandler, jobs.allSatisfy({ $0.kind == jobs[0].kind }) {
             do {
@@ -187,8 +211,14 @@ public final class JobWorker: Service {
                 )
             }
         }
+        let claimed = ContinuousClock.now
         for (index, job) in jobs.enumerated() {
-            let unfinished: ArraySlice<Job>? = shouldStop ? jobs[index...] : (await run(job) ? nil : jobs[(index + 1)...])
+            // The run's later jobs were leased with the first: past half the lease, hand
+            // them back rather than let a lease lapse under a job still to run (another
+            // worker would then run its conversation at the same time).
+            let expiring = index > 0 && ContinuousClock.now - claimed > lease / 2
+            let unfinished: ArraySlice<Job>? =
+                shouldStop || expiring ? jobs[index...] : (await run(job) ? nil : jobs[(index + 1)...])
             if let unfinished {
                 let rest = Array(unfinished)
                 do {

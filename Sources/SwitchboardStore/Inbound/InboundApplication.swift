@@ -15,6 +15,8 @@ struct InboundApplication {
     /// When Meta last said the contact cannot be reached (nil: reachable).
     var contactUnreachableAt: Int64?
     var conversationId: Int64 = 0
+    /// The conversation was resolved before this batch: a new customer message reopens it.
+    var wasResolved = false
     var needsProfile = false
     var newMessages: [SQLRow] = []
     var statusChanges: [SQLRow] = []

@@ -86,6 +86,7 @@ struct InboundRun {
     /// Creates the conversations that are new.
     private mutating func upsertConversations() async throws {
         var ids: [Int64: Int64] = [:]
+        var resolved: Set<Int64> = []
         for chunk in Self.chunks(applications.indices) {
             var binds: [SQLValue] = [.int(now)]
             let values = chunk.map { index -> String in
@@ -96,11 +97,14 @@ struct InboundRun {
             for row in try await db.query(
                 """
                 INSERT INTO conversations (page_id, contact_id, last_message_at, created_at, updated_at) VALUES \(values.joined(separator: ", "))
-                ON CONFLICT (page_id, contact_id) DO UPDATE SET page_id = excluded.page_id RETURNING id, contact_id
+                ON CONFLICT (page_id, contact_id) DO UPDATE SET page_id = excluded.page_id RETURNING id, contact_id, status
                 """,
                 binds
             ) {
-                if let contact = row.int("contact_id"), let id = row.int("id") { ids[contact] = id }
+                if let contact = row.int("contact_id"), let id = row.int("id") {
+                    ids[contact] = id
+                    if row.string("status") == ConversationStatus.resolved.rawValue { resolved.insert(id) }
+                }
             }
         }
         for index in applications.indices {
@@ -108,6 +112,7 @@ struct InboundRun {
                 throw SwitchboardError(.storageUnavailable, "The database returned no conversation for contact \(applications[index].contactId).")
             }
             applications[index].conversationId = id
+            applications[index].wasResolved = resolved.contains(id)
         }
     }
 
@@ -177,6 +182,7 @@ struct InboundRun {
                     last_message_at = CASE WHEN v.last_message > COALESCE(last_message_at, 0) THEN v.last_message ELSE last_message_at END,
                     delivered_watermark = CASE WHEN v.delivered > delivered_watermark THEN v.delivered ELSE delivered_watermark END,
                     read_watermark = CASE WHEN v.read > read_watermark THEN v.read ELSE read_watermark END,
+                    status = CASE WHEN v.unread > 0 THEN 'open' ELSE status END,
                     updated_at = $1
                 FROM v WHERE conversations.id = v.id
                 """,
@@ -300,6 +306,12 @@ struct InboundRun {
                         messageCount: conversation.messageCount
                     )
                 )
+            )
+        }
+        if application.wasResolved, application.counters.unread > 0 {
+            // A new customer message reopens a resolved conversation.
+            entries.append(
+                try .init("conversation:status", conversationId: key, ConversationStatusPayload(conversationId: key, status: .open, by: "customer"))
             )
         }
         return entries

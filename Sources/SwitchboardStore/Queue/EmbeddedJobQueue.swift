@@ -21,9 +21,17 @@ public final class EmbeddedJobQueue: JobQueue {
         signal.notify()
     }
 
-    /// Adds jobs inside the caller's transaction; call ``wake()`` after the commit.
+    /// Adds jobs inside the caller's transaction; call ``wake()`` after the commit. A
+    /// delayed job also wakes this process's workers when it falls due (a debounced bot
+    /// answer would otherwise wait for the next poll, up to half a second).
     public func enqueue(_ jobs: [NewJob], in db: any SQLExecutor) async throws {
         let now = clock.now().millisecondsSince1970
+        for runAt in Set(jobs.compactMap { $0.runAt?.millisecondsSince1970 }) where runAt > now {
+            Task { [signal] in
+                try? await Task.sleep(for: .milliseconds(runAt - now))
+                signal.notify()
+            }
+        }
         for chunk in stride(from: 0, to: jobs.count, by: 100).map({ Array(jobs[$0..<min($0 + 100, jobs.count)]) }) {
             var values: [String] = []
             var binds: [SQLValue] = []
@@ -60,11 +68,11 @@ public final class EmbeddedJobQueue: JobQueue {
         try await claimRuns(limit: limit, runLength: 1, worker: worker, lease: lease).flatMap { $0 }
     }
 
-    public func claimRuns(limit: Int, runLength: Int, worker: String, lease: Duration) async throws -> [[Job]] {
+    public func claimRuns(limit: Int, runLength: Int, worker: String, lease: Duration, kinds: JobKindFilter) async throws -> [[Job]] {
         let now = clock.now().millisecondsSince1970
         let until = now + Int64(lease.components.seconds * 1000 + lease.components.attoseconds / 1_000_000_000_000_000)
         let (heads, followers) = try await database.transaction(durability: .relaxed) { db in
-            let heads = try await Self.leaseHeads(limit: limit, now: now, until: until, worker: worker, in: db)
+            let heads = try await Self.leaseHeads(limit: limit, now: now, until: until, worker: worker, kinds: kinds, in: db)
             guard runLength > 1 else { return (heads, [Job]()) }
             let followers = try await Self.leaseFollowers(of: heads, runLength: runLength, now: now, until: until, worker: worker, in: db)
             return (heads, followers)
@@ -76,25 +84,72 @@ public final class EmbeddedJobQueue: JobQueue {
 
     /// Leases the next job of up to `limit` partitions (and jobs without one), oldest
     /// first. A partition whose earlier job is unfinished has no head to lease; with
-    /// PostgreSQL, `SKIP LOCKED` keeps concurrent claimers off each other's rows.
-    private static func leaseHeads(limit: Int, now: Int64, until: Int64, worker: String, in db: any SQLExecutor) async throws -> [Job] {
-        try await db.query(
+    /// PostgreSQL, `SKIP LOCKED` keeps concurrent claimers off each other's rows. The split
+    /// partition, which holds the ingest backlog, is looked at through its first job only
+    /// (an index seek), and every other job through an index that leaves that backlog out.
+    /// Only heads of the `kinds` (a partition's jobs are all of one kind, so its followers
+    /// are too).
+    private static func leaseHeads(
+        limit: Int,
+        now: Int64,
+        until: Int64,
+        worker: String,
+        kinds: JobKindFilter,
+        in db: any SQLExecutor
+    ) async throws -> [Job] {
+        let claimable = "((j.state = 'ready' AND j.run_at <= $1) OR (j.state = 'leased' AND j.lease_until < $1))"
+        let lease = "UPDATE jobs SET state = 'leased', lease_until = $2, leased_by = $3, attempts = attempts + 1"
+        var kindBinds: [SQLValue] = []
+        var kindCondition = ""
+        switch kinds {
+        case .any: break
+        case .only(let set), .except(let set):
+            let negated: Bool = if case .except = kinds { true } else { false }
+            let names = set.map(\.rawValue).sorted()
+            kindBinds = names.map { .text($0) }
+            kindCondition =
+                names.isEmpty ? (negated ? "" : "AND 1 = 0") : "AND j.kind \(negated ? "NOT IN" : "IN") (\(bindList(names.count, from: 5)))"
+        }
+        let takesSplits: Bool =
+            switch kinds {
+            case .any: true
+            case .only(let set): set.contains(.splitWebhook)
+            case .except(let set): !set.contains(.splitWebhook)
+            }
+        let split =
+            !takesSplits
+            ? []
+            : try await db.query(
+                """
+                \(lease)
+                WHERE id IN (
+                    SELECT j.id FROM jobs j
+                    WHERE j.id = (SELECT MIN(k.id) FROM jobs k WHERE k.partition_key = $4 AND k.state <> 'dead') AND \(claimable)
+                    {{skip_locked}}
+                )
+                RETURNING \(jobColumns)
+                """,
+                .int(now),
+                .int(until),
+                .text(worker),
+                .text(webhookPartition)
+            )
+        guard limit > split.count else { return split.map(job) }
+        let others = try await db.query(
             """
-            UPDATE jobs SET state = 'leased', lease_until = $2, leased_by = $3, attempts = attempts + 1
+            \(lease)
             WHERE id IN (
-                SELECT j.id FROM jobs j
-                WHERE ((j.state = 'ready' AND j.run_at <= $1) OR (j.state = 'leased' AND j.lease_until < $1))
+                SELECT j.id FROM jobs j {{jobs_by_claim_order}}
+                WHERE (j.partition_key IS NULL OR j.partition_key <> '\(webhookPartition)') AND \(claimable) \(kindCondition)
                   AND (j.partition_key IS NULL OR NOT EXISTS (
                       SELECT 1 FROM jobs k WHERE k.partition_key = j.partition_key AND k.id < j.id AND k.state <> 'dead'))
                 ORDER BY j.id LIMIT $4 {{skip_locked}}
             )
             RETURNING \(jobColumns)
             """,
-            .int(now),
-            .int(until),
-            .text(worker),
-            .int(Int64(limit))
-        ).map(job).sorted(by: idOrder)
+            [.int(now), .int(until), .text(worker), .int(Int64(limit - split.count))] + kindBinds
+        )
+        return (split + others).map(job).sorted(by: idOrder)
     }
 
     /// Leases, behind each partitioned head, the runnable jobs that follow it without a
@@ -109,23 +164,22 @@ public final class EmbeddedJobQueue: JobQueue {
         in db: any SQLExecutor
     ) async throws -> [Job] {
         let partitioned = heads.filter { $0.partition != nil }
-        guard let first = partitioned.first else { return [] }
-        let partitions = Set(partitioned.compactMap(\.partition))
-        let placeholders = bindList(partitions.count, from: 3)
-        let candidates = try await db.query(
-            """
-            SELECT id, partition_key, state, run_at FROM jobs
-            WHERE partition_key IN (\(placeholders)) AND id > $1 AND state <> 'dead'
-            ORDER BY id LIMIT $2
-            """,
-            [.int(Int64(first.id) ?? 0), .int(Int64(partitioned.count * runLength * 2))] + partitions.sorted().map { .text($0) }
-        )
-        let headIds = Set(partitioned.map(\.id))
+        guard !partitioned.isEmpty else { return [] }
+        // Per partition, the jobs right behind its head (however long another's backlog).
+        var binds: [SQLValue] = [.int(Int64(runLength))]
+        let perPartition = partitioned.map { head -> String in
+            binds += [.text(head.partition ?? ""), .int(Int64(head.id) ?? 0)]
+            return """
+                SELECT * FROM (SELECT id, partition_key, state, run_at FROM jobs
+                    WHERE partition_key = $\(binds.count - 1) AND id > $\(binds.count) AND state <> 'dead' ORDER BY id LIMIT $1) AS p\(binds.count)
+                """
+        }
+        let candidates = try await db.query(perPartition.joined(separator: " UNION ALL "), binds)
         var taken: [String: Int] = [:]
         var closed: Set<String> = []
         var ids: [Int64] = []
         for row in candidates {
-            guard let id = row.int("id"), !headIds.contains(String(id)), let partition = row.string("partition_key"),
+            guard let id = row.int("id"), let partition = row.string("partition_key"),
                 !closed.contains(partition)
             else { continue }
             guard row.string("state") == "ready", (row.int("run_at") ?? .max) <= now, taken[partition, default: 0] < runLength - 1 else {

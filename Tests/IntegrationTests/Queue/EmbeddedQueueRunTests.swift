@@ -42,6 +42,19 @@ struct EmbeddedQueueRunTests {
         }
     }
 
+    @Test("the split partition's backlog yields its head and run, and never hides the other partitions", arguments: TestDatabaseKind.all)
+    func splitBacklogBesideOthers(kind: TestDatabaseKind) async throws {
+        try await TestDatabase.with(kind) { database in
+            let clock = ManualWallClock()
+            let queue = EmbeddedJobQueue(database: database, clock: clock)
+            let split = EmbeddedJobQueue.webhookPartition
+            try await Self.enqueue(queue, Array(repeating: (split, 0), count: 300) + [("p", 0), (nil, 0), (split, 0), ("p", 0)], clock: clock)
+            let runs = try await queue.claimRuns(limit: 3, runLength: 4, worker: "a", lease: .seconds(30))
+            #expect(Self.payloads(runs) == [["0", "1", "2", "3"], ["300", "303"], ["301"]])
+            #expect(Self.payloads(try await queue.claimRuns(limit: 3, runLength: 4, worker: "b", lease: .seconds(30))).isEmpty)
+        }
+    }
+
     @Test("a delayed job ends the run: nothing passes it", arguments: TestDatabaseKind.all)
     func delayedJobEndsRun(kind: TestDatabaseKind) async throws {
         try await TestDatabase.with(kind) { database in

@@ -69,7 +69,8 @@ struct JobWorkerRunTests {
     static func rig(
         _ database: any SQLDatabase,
         jobs: [String],
-        takesRuns: Bool = false
+        takesRuns: Bool = false,
+        lease: Duration = .seconds(300)
     ) async throws -> (EmbeddedJobQueue, Recorder, JobWorker, ManualWallClock) {
         let clock = ManualWallClock()
         let queue = EmbeddedJobQueue(database: database, clock: clock)
@@ -80,7 +81,7 @@ struct JobWorkerRunTests {
             handlers: [kind: recorder],
             concurrency: 2,
             runLength: 10,
-            lease: .seconds(300),
+            lease: lease,
             workerID: "w",
             clock: clock,
             logger: TestDatabase.logger
@@ -102,6 +103,17 @@ struct JobWorkerRunTests {
             clock.advance(by: 31)
             try await worker.runUntilIdle()
             #expect(recorder.state.withLock { $0.ran } == ["a", "b", "c", "d"])
+        }
+    }
+
+    @Test("past half its lease a run hands back what it has not started", arguments: TestDatabaseKind.all)
+    func runStopsBeforeItsLeasesLapse(kind: TestDatabaseKind) async throws {
+        try await TestDatabase.with(kind) { database in
+            // A lease of zero is half gone at once: every run stops after its first job.
+            let (queue, recorder, worker, _) = try await Self.rig(database, jobs: ["a", "b", "c"], lease: .zero)
+            #expect(try await worker.runUntilIdle() == 3 + 2 + 1)
+            #expect(recorder.state.withLock { $0.ran } == ["a", "b", "c"])
+            #expect(try await queue.stats().byKind.isEmpty)
         }
     }
 

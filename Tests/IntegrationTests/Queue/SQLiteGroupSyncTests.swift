@@ -1,0 +1,57 @@
+import Foundation
+import SwitchboardStore
+import TestSupport
+import Testing
+
+/// SQLite's durable commits wait for a shared `fsync` of the write-ahead log.
+@Suite("SQLite group sync")
+struct SQLiteGroupSyncTests {
+    static func withDatabase(_ durability: SQLiteDatabase.Durability, _ body: (SQLiteDatabase) async throws -> Void) async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("sbsync-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let database = try await SQLiteDatabase(
+            path: directory.appendingPathComponent("s.sqlite").path,
+            durability: durability,
+            logger: TestDatabase.logger
+        )
+        do {
+            try await database.transaction { try await $0.query("CREATE TABLE t (n INTEGER NOT NULL)") }
+            try await body(database)
+        } catch {
+            await database.close()
+            throw error
+        }
+        await database.close()
+    }
+
+    @Test("concurrent durable commits all land, sharing syncs; relaxed ones sync nothing")
+    func concurrentDurableCommitsShareSyncs() async throws {
+        try await Self.withDatabase(.full) { database in
+            let before = database.logSyncs
+            try await database.transaction(durability: .relaxed) { try await $0.query("INSERT INTO t (n) VALUES (0)") }
+            #expect(database.logSyncs == before)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for n in 1...64 {
+                    group.addTask {
+                        _ = try await database.transaction { db in try await db.query("INSERT INTO t (n) VALUES ($1)", .int(Int64(n))) }
+                    }
+                }
+                try await group.waitForAll()
+            }
+            let syncs = database.logSyncs - before
+            #expect(syncs >= 1)
+            #expect(syncs <= 64)
+            let count = try await database.read { try await $0.first("SELECT COUNT(*) AS c FROM t")?.int("c") }
+            #expect(count == 65)
+        }
+    }
+
+    @Test("with synchronous=normal configured, durable commits do not sync")
+    func normalNeverSyncs() async throws {
+        try await Self.withDatabase(.normal) { database in
+            try await database.transaction { try await $0.query("INSERT INTO t (n) VALUES (1)") }
+            #expect(database.logSyncs == 0)
+        }
+    }
+}
