@@ -24,6 +24,7 @@ extension SQLStore {
         case nil: break
         }
         if let bot = query.bot { conditions.append("c.bot_state = \(bind(.text(bot.rawValue)))") }
+        if let status = query.status { conditions.append("c.status = \(bind(.text(status.rawValue)))") }
         if let window = query.window { conditions.append(Self.windowCondition(window, now: now, bind: bind)) }
         if let search = query.search?.trimmingCharacters(in: .whitespaces), !search.isEmpty {
             let pattern = bind(.text("%\(search.replacingOccurrences(of: "%", with: ""))%"))

@@ -23,6 +23,7 @@ extension SQLStore {
         let windows = query([.int(now - Int64(MessagingWindow.standard * 1000)), .int(now - Int64(MessagingWindow.humanAgent * 1000))])
         let conversationsSQL = """
             SELECT COUNT(*) AS total,
+                SUM(CASE WHEN status = 'open' THEN 1 ELSE 0 END) AS open,
                 SUM(CASE WHEN last_inbound_at > \(windows.placeholders[0]) THEN 1 ELSE 0 END) AS active,
                 SUM(CASE WHEN last_inbound_at > \(windows.placeholders[1]) AND last_inbound_at >= last_message_at THEN 1 ELSE 0 END) AS waiting,
                 SUM(CASE WHEN unread_count > 0 THEN 1 ELSE 0 END) AS unread,
@@ -84,6 +85,7 @@ extension SQLStore {
                 since: since.iso8601,
                 conversations: InboxStats.Conversations(
                     total: count("total"),
+                    open: count("open"),
                     active: count("active"),
                     waiting: count("waiting"),
                     unread: count("unread"),

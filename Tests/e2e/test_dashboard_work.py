@@ -159,6 +159,49 @@ def test_bot_settings_typing_pause_resume_views_composer_and_retry(dashboard, tm
         llm.stop()
 
 
+def test_assignment_and_resolution_live_in_two_browsers(dashboard):
+    inst, server, emulator, browser, ann_address, bob_link = dashboard
+    psid = emulator.add_customer("Noa", reads=True, last="Katz")
+    emulator.say(psid, "Can someone help me with an invoice?")
+    conversation = conversation_of(server, psid)["id"]
+    ann, bob = browser(), browser()
+    ann.sign_in_with(link_for(inst, server, ann_address))
+    bob.sign_in_with(bob_link)
+    bob_id = bob.driver.execute_script("return fetch('/api/me').then((r) => r.json()).then((a) => a.user.id)")
+
+    # Bob watches his own view; Ann (an admin) assigns the conversation to him from the pane.
+    Select(bob.element("#view")).select_by_value("mine")
+    bob.element("#list-empty")
+    ann.open_conversation(conversation)
+    Select(ann.element("#assign-to")).select_by_visible_text("Bob")
+    ann.wait(EC.text_to_be_present_in_element((By.ID, "assignee"), "Bob"))
+    bob.wait(lambda _: row_psids(bob) == [conversation], message="the conversation in Bob's view, live")
+    assert server.api(f"/api/conversations/{conversation}")["conversation"]["assigneeId"] == bob_id
+
+    # Bob, an agent, may take it or let it go, not give it to someone else.
+    bob.open_conversation(conversation)
+    bob.wait(EC.text_to_be_present_in_element((By.ID, "assignee"), "You"))
+    assert bob.driver.find_elements(By.ID, "assign-to") == [], "agents get no teammate menu"
+    bob.element("#unassign").click()
+    ann.wait(EC.text_to_be_present_in_element((By.ID, "assignee"), "Nobody"), message="Ann sees the unassign live")
+    bob.element("#assign-me").click()
+    ann.wait(EC.text_to_be_present_in_element((By.ID, "assignee"), "Bob"), message="Ann sees Bob take it")
+
+    # Resolved: it leaves the open list of someone not looking at it; the customer writing reopens it.
+    ann.driver.get(server.url + "/#/inbox")
+    ann.wait(lambda _: row_psids(ann) == [conversation], message="Ann's open list")
+    bob.element("#resolve").click()
+    bob.wait(EC.text_to_be_present_in_element((By.ID, "conversation-status"), "Resolved"))
+    ann.wait(lambda _: row_psids(ann) == [], message="the resolved conversation to leave Ann's open list")
+    Select(ann.element("#status-filter")).select_by_value("resolved")
+    ann.wait(lambda _: row_psids(ann) == [conversation], message="in the resolved list")
+    Select(ann.element("#status-filter")).select_by_value("open")
+    emulator.say(psid, "Sorry, one more question.")
+    ann.wait(lambda _: row_psids(ann) == [conversation], message="reopened by the customer, back in the open list")
+    bob.wait(EC.text_to_be_present_in_element((By.ID, "conversation-status"), "Open"))
+    assert server.api(f"/api/conversations/{conversation}")["conversation"]["status"] == "open"
+
+
 def test_status_screen_counts_and_updates_by_itself(dashboard):
     inst, server, emulator, browser, ann_address, bob_link = dashboard
     psid = emulator.add_customer("Lea", reads=True, last="Roth")

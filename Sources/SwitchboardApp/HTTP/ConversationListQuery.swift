@@ -3,7 +3,8 @@ import Hummingbird
 import SwitchboardCore
 
 /// `GET /api/conversations`' query string as a `ConversationQuery`: the filters the inbox
-/// offers (unread, mine, unassigned, bot-handled, needs human, window closing), search and
+/// offers (unread, mine, unassigned, bot-handled, needs human, window closing, open or
+/// resolved), search and
 /// paging. A value it does not know is a 400 naming the parameter, never ignored.
 enum ConversationListQuery {
     /// Hours left in the 24-hour window under which `window=closing` counts a conversation.
@@ -30,6 +31,10 @@ enum ConversationListQuery {
             filter.bot = .paused
         }
         filter.window = try window(query)
+        if let raw = query["status"] {
+            guard let status = ConversationStatus(rawValue: String(raw)) else { throw invalid("status must be open or resolved.") }
+            filter.status = status
+        }
         return filter
     }
 

@@ -43,7 +43,7 @@ extension OpenAPIDocument {
                                     "conversations": [
                                         "type": "object",
                                         "properties": [
-                                            "total": count, "active": count, "waiting": count, "unread": count, "needsHuman": count,
+                                            "total": count, "open": count, "active": count, "waiting": count, "unread": count, "needsHuman": count,
                                             "unassigned": count,
                                         ],
                                     ],

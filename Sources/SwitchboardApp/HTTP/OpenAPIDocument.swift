@@ -53,6 +53,7 @@ enum OpenAPIDocument {
                         query("needsHuman", "boolean", "the same as bot=paused"),
                         query("window", "string", "open, human_agent, closed, or closing: human_agent or under closingWithinHours left"),
                         query("closingWithinHours", "number", "0–24, default 4: what window=closing counts as closing"),
+                        query("status", "string", "open or resolved"),
                         query("q", "string", "contact name or message text"),
                     ],
                     "responses": [

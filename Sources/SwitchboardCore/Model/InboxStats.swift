@@ -4,6 +4,8 @@
 public struct InboxStats: Codable, Sendable, Equatable {
     public struct Conversations: Codable, Sendable, Equatable {
         public var total: Int
+        /// Not resolved.
+        public var open: Int
         /// The customer wrote within 24 hours (the standard window is open).
         public var active: Int
         /// The customer's message is the last one, and a reply is still allowed (7 days).
@@ -13,8 +15,9 @@ public struct InboxStats: Codable, Sendable, Equatable {
         public var needsHuman: Int
         public var unassigned: Int
 
-        public init(total: Int, active: Int, waiting: Int, unread: Int, needsHuman: Int, unassigned: Int) {
+        public init(total: Int, open: Int, active: Int, waiting: Int, unread: Int, needsHuman: Int, unassigned: Int) {
             self.total = total
+            self.open = open
             self.active = active
             self.waiting = waiting
             self.unread = unread

@@ -73,6 +73,8 @@ public struct ConversationQuery: Sendable, Equatable {
     public var assignee: Assignee?
     public var bot: BotState?
     public var window: Window?
+    /// Open or resolved (nil: both).
+    public var status: ConversationStatus?
     public var search: String?
     public var limit: Int
     public var cursor: String?

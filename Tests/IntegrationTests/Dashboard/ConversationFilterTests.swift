@@ -41,6 +41,7 @@ struct ConversationFilterTests {
                     "UPDATE conversations SET bot_state = 'paused', bot_reason = 'agent_replied' WHERE id = $1",
                     .int(Int64(ids["agent"]!)!)
                 )
+                try await db.query("UPDATE conversations SET status = 'resolved' WHERE id = $1", .int(Int64(ids["closed"]!)!))
             }
             func list(_ query: String, cookie: String? = nil) async throws -> [String] {
                 let headers: HTTPFields = cookie.map { [.cookie: $0] } ?? app.auth
@@ -66,6 +67,8 @@ struct ConversationFilterTests {
             #expect(try await list("window=closing&assignee=none") == ["agent"])
             #expect(try await list("window=open&unread=true&bot=off") == ["unread"])
             #expect(try await list("q=late&window=closing") == ["late"], "search combines with filters")
+            #expect(try await list("status=resolved") == ["closed"])
+            #expect(try await list("status=open&assignee=none") == ["unread", "agent"])
 
             // Paging keeps the filter: one per page, in order, to the end.
             var seen: [String] = []
@@ -94,7 +97,7 @@ struct ConversationFilterTests {
             for (query, word) in [
                 ("bot=sleepy", "bot"), ("window=soon", "window"), ("window=closing&closingWithinHours=30", "closingWithinHours"),
                 ("closingWithinHours=abc", "closingWithinHours"), ("assignee=abc", "assignee"), ("assignee=me", "assignee=me"),
-                ("unread=yes", "unread"), ("needsHuman=true&bot=active", "needsHuman"),
+                ("unread=yes", "unread"), ("needsHuman=true&bot=active", "needsHuman"), ("status=closed", "status"),
             ] {
                 let answer = try await client.execute(uri: "/api/conversations?\(query)", method: .get, headers: app.auth)
                 #expect(answer.status == .badRequest, "\(query)")

@@ -46,6 +46,7 @@ struct StatsRouteTests {
             _ = try await RetryRouteTests.customerWrote(app, psid: "dan", at: t0.addingTimeInterval(500))
             try await app.switchboard.database.transaction { db in
                 try await db.query("UPDATE conversations SET bot_state = 'paused' WHERE id = $1", .int(Int64(ben)!))
+                try await db.query("UPDATE conversations SET status = 'resolved' WHERE id = $1", .int(Int64(ana)!))
             }
 
             let answer = try await client.execute(uri: "/api/stats?since=\(Self.midnight)", method: .get, headers: app.auth)
@@ -53,7 +54,7 @@ struct StatsRouteTests {
             let stats = answer.json
             #expect(stats["since"] as? String == Self.midnight)
             let conversations = try #require(stats["conversations"] as? [String: Int])
-            #expect(conversations == ["total": 4, "active": 4, "waiting": 1, "unread": 4, "needsHuman": 1, "unassigned": 4])
+            #expect(conversations == ["total": 4, "open": 3, "active": 4, "waiting": 1, "unread": 4, "needsHuman": 1, "unassigned": 4])
             #expect(stats["messages"] as? [String: Int] == ["in": 4, "out": 3, "failed": 1])
             let firstResponse = try #require(stats["firstResponse"] as? [String: Any])
             #expect(firstResponse["medianSeconds"] as? Double == 80, "Ana 60 s, Ben 100 s (the bot)")

@@ -1,6 +1,6 @@
 // The live view: the conversation list (virtualised, live reordering, search, the views a
-// support team works from: mine, unassigned, the bot's, needs a human, window closing; and
-// unread), the thread with its composer, and the contact pane.
+// support team works from: mine, unassigned, the bot's, needs a human, window closing;
+// open or resolved; unread), the thread with its composer, and the contact pane.
 import { api } from "./api.js";
 import { h, replace, ago, avatar, windowLabel } from "./dom.js";
 import { Thread } from "./thread.js";
@@ -36,17 +36,19 @@ export class Inbox {
     this.order = [];
     this.nextCursor = null;
     this.loading = false;
-    this.query = { q: "", unread: false, view: "all" };
+    this.query = { q: "", unread: false, view: "all", status: "open" };
     this.selected = null;
 
     this.search = h("input#search", { type: "search", placeholder: "Search names and messages  ( / )", "aria-label": "Search conversations", autocomplete: "off" });
     this.view = h("select#view", { "aria-label": "Show" }, Object.entries(VIEWS).map(([value, v]) => h("option", { value, text: v.label })));
+    this.status = h("select#status-filter", { "aria-label": "Open or resolved" },
+      h("option", { value: "open", text: "Open" }), h("option", { value: "resolved", text: "Resolved" }), h("option", { value: "", text: "Open and resolved" }));
     this.unread = h("input#only-unread", { type: "checkbox" });
     this.spacer = h("div.spacer");
     this.list = h("div.conversation-list#conversations", { role: "listbox", tabindex: "0", "aria-label": "Conversations" }, this.spacer);
     this.empty = h("p.muted.pad#list-empty", { hidden: true, text: "No conversations." });
     const listPane = h("section.list-pane", { "aria-label": "Conversation list" },
-      h("div.list-tools", {}, this.search, h("div.list-filters", {}, this.view, h("label.check", {}, this.unread, " Unread"))),
+      h("div.list-tools", {}, this.search, h("div.list-filters", {}, this.view, this.status, h("label.check", {}, this.unread, " Unread"))),
       this.empty, this.list);
     const threadPane = h("section.thread-pane", { "aria-label": "Conversation" });
     const contactPane = h("aside.contact-pane", { "aria-label": "Contact" });
@@ -60,6 +62,7 @@ export class Inbox {
       timer = setTimeout(() => { this.query.q = this.search.value.trim(); this.reload(); }, 250);
     });
     this.view.addEventListener("change", () => { this.query.view = this.view.value; this.reload(); });
+    this.status.addEventListener("change", () => { this.query.status = this.status.value; this.reload(); });
     this.unread.addEventListener("change", () => { this.query.unread = this.unread.checked; this.reload(); });
     // The list's scroll position and height, kept from events: a frame's render never has
     // to ask the browser for layout (which would lay out the whole page, long threads too).
@@ -103,7 +106,10 @@ export class Inbox {
     const generation = this.generation;
     this.loading = true;
     try {
-      const query = { limit: PAGE, cursor: this.nextCursor, q: this.query.q, unread: this.query.unread ? "true" : "", ...VIEWS[this.query.view].query };
+      const query = {
+        limit: PAGE, cursor: this.nextCursor, q: this.query.q, unread: this.query.unread ? "true" : "", status: this.query.status,
+        ...VIEWS[this.query.view].query,
+      };
       const answer = await api("/api/conversations", { query });
       if (generation !== this.generation) return;
       for (const conversation of answer.conversations) if (!this.conversations.has(conversation.id)) this.order.push(conversation.id);
@@ -120,6 +126,7 @@ export class Inbox {
   matches(c) {
     if (this.query.q) return null;
     if (this.query.unread && !(c.unreadCount > 0)) return false;
+    if (this.query.status && (c.status ?? "open") !== this.query.status) return false;
     return VIEWS[this.query.view].matches(c, this.ctx.user.id);
   }
 

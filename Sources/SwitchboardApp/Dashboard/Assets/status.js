@@ -82,6 +82,7 @@ export class StatusScreen {
     replace(this.body,
       h("section.cards", { "aria-label": "Now" },
         card("Agents online", s.agents.online, s.agents.away ? `${s.agents.away} away` : "", "stat-agents"),
+        card("Open conversations", c.open, `${c.total - c.open} resolved`, "stat-open"),
         card("Waiting for a reply", c.waiting, "the customer wrote last", "stat-waiting"),
         card("Active conversations", c.active, "customer wrote in 24 h", "stat-active"),
         card("Needs a human", c.needsHuman, "the bot handed over", "stat-needs-human"),
