@@ -155,6 +155,19 @@ def test_bot_settings_typing_pause_resume_views_composer_and_retry(dashboard, tm
         # The agent's reply paused the bot (a person took over).
         ann.wait(EC.text_to_be_present_in_element((By.ID, "bot-state"), "Paused: an agent replied"))
         ann.screenshot("thread-bot")
+
+        # The Status screen shows the Page's bot as its stats route counts it.
+        stats = server.api(f"/api/pages/{DEMO_PAGE}/bot/stats")
+        assert stats["replies"] >= 2 and stats["llm"]["calls"] >= 2, stats
+        ann.driver.get(server.url + "/#/status")
+        ann.element("#bot-stats")
+
+        def shown(term: str) -> str:
+            facts = ann.driver.find_elements(By.CSS_SELECTOR, f".bot-stats[data-page='{DEMO_PAGE}'] dt, .bot-stats[data-page='{DEMO_PAGE}'] dd")
+            texts = [f.text for f in facts]
+            return texts[texts.index(term) + 1]
+
+        ann.check(lambda: shown("Replies") == str(stats["replies"]) and shown("Model calls") == str(stats["llm"]["calls"]), "the bot's numbers")
     finally:
         llm.stop()
 
