@@ -102,7 +102,7 @@ public final class JobWorker: Service {
             .recordNanoseconds(Int64(max(0, Date().timeIntervalSince(job.enqueuedAt)) * 1e9))
         do {
             try await handler.handle(job)
-            if !handler.completesJob { try await queue.complete(job) }
+            if handler.completesJob { try await queue.acknowledge(job) } else { try await queue.complete(job) }
             Timer(label: "switchboard_job_duration_seconds", dimensions: dimensions, preferredDisplayUnit: .seconds)
                 .recordNanoseconds((ContinuousClock.now - started).nanoseconds)
             Counter(label: "switchboard_jobs_total", dimensions: dimensions + [("outcome", "done")]).increment()
