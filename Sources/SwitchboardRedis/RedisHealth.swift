@@ -1,3 +1,5 @@
+import Foundation
+
 /// Whether Switchboard can use Redis, in the names `GET /api/status`, `switchboard status`,
 /// the Test Webhook's Redis line and `GET /api/dev/redis-status` use.
 public enum RedisHealth: String, Sendable, Hashable, Codable {
@@ -11,7 +13,7 @@ public enum RedisHealth: String, Sendable, Hashable, Codable {
 }
 
 /// The answer of `GET /api/dev/redis-status`, the seed contract's three keys.
-public struct RedisStatusReport: Sendable, Equatable, Codable {
+public struct RedisStatusReport: Sendable, Equatable {
     public var status: RedisHealth
     public var message: String
     /// The Redis URL with any password masked; nil when none is configured.
@@ -23,12 +25,15 @@ public struct RedisStatusReport: Sendable, Equatable, Codable {
         self.url = url
     }
 
-    /// Always the three keys, `url` as `null` when there is none.
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(status, forKey: .status)
-        try container.encode(message, forKey: .message)
-        try container.encode(url, forKey: .url)
+    /// The JSON the seed contract shows, keys in its order (`status`, `message`, `url`),
+    /// `url` as `null` when there is none.
+    public var json: String {
+        func quoted(_ text: String) -> String {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.withoutEscapingSlashes]
+            return (try? encoder.encode(text)).map { String(decoding: $0, as: UTF8.self) } ?? "null"
+        }
+        return #"{"status":\#(quoted(status.rawValue)),"message":\#(quoted(message)),"url":\#(url.map(quoted) ?? "null")}"#
     }
 
     /// What a node without `REDIS_URL` says.

@@ -1,4 +1,3 @@
-import Foundation
 import Hummingbird
 import NIOCore
 import SwitchboardRedis
@@ -13,12 +12,10 @@ struct RedisStatusRoutes {
     func register(on group: RouterGroup<SwitchboardRequestContext>) {
         group.get("/dev/redis-status") { _, _ in
             let report = await backend?.statusReport() ?? .notConfigured
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.withoutEscapingSlashes]
             return Response(
                 status: report.status == .disconnected ? .serviceUnavailable : .ok,
                 headers: [.contentType: "application/json; charset=utf-8", .cacheControl: "no-store"],
-                body: .init(byteBuffer: ByteBuffer(bytes: Array(try encoder.encode(report))))
+                body: .init(byteBuffer: ByteBuffer(string: report.json))
             )
         }
     }

@@ -111,12 +111,13 @@ public final class RedisPresence: PresenceStore, Service {
 
     // MARK: Writing this node's share
 
-    /// Writes one user's share; the user's new presence when it changed for everyone,
-    /// nil when it did not or Redis could not be asked (the caller then uses its own view).
-    private func shared(userId: String, name: String, sockets: Int, chosen: PresenceState.Status?) async -> PresenceState.UserPresence? {
+    /// Writes one user's share: `.some(the user's new presence, or nil when it did not
+    /// change for everyone)`, or `.none` when Redis could not be asked (the caller then
+    /// uses its own view).
+    private func shared(userId: String, name: String, sockets: Int, chosen: PresenceState.Status?) async -> PresenceState.UserPresence?? {
         guard backend.isConnected else {
             writtenGeneration.withLock { $0 = -1 }
-            return nil
+            return .none
         }
         do {
             let reply = try await backend.client.evalScript(
@@ -128,14 +129,14 @@ public final class RedisPresence: PresenceStore, Service {
                 ],
                 as: [String].self
             )
-            guard reply.count == 4 else { return nil }
+            guard reply.count == 4 else { return .none }
             if reply[0] == "0" { await writeShare() }
-            guard reply[1] != reply[2], let status = PresenceState.Status(rawValue: reply[2]) else { return nil }
-            return PresenceState.UserPresence(userId: userId, name: reply[3], status: status)
+            guard reply[1] != reply[2], let status = PresenceState.Status(rawValue: reply[2]) else { return .some(nil) }
+            return .some(PresenceState.UserPresence(userId: userId, name: reply[3], status: status))
         } catch {
             writtenGeneration.withLock { $0 = -1 }
             logger.debug("presence not shared; answering from this node", metadata: ["error": "\(error)"])
-            return nil
+            return .none
         }
     }
 

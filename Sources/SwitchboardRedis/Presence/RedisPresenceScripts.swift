@@ -15,13 +15,15 @@ enum RedisPresenceScripts {
     private static let helpers = """
         local p = ARGV[1]
         local function nodes() return redis.call('ZRANGE', KEYS[1], 0, -1) end
-        local function status(user)
+        local function connected(user)
           for _, n in ipairs(nodes()) do
-            if redis.call('HEXISTS', p .. ':users:' .. n, user) == 1 then
-              return redis.call('HGET', p .. ':chosen', user) or 'online'
-            end
+            if redis.call('HEXISTS', p .. ':users:' .. n, user) == 1 then return true end
           end
-          return 'offline'
+          return false
+        end
+        local function status(user)
+          if not connected(user) then return 'offline' end
+          return redis.call('HGET', p .. ':chosen', user) or 'online'
         end
         local function viewers(conv)
           local out = {}
@@ -43,7 +45,7 @@ enum RedisPresenceScripts {
           return true
         end
         local function forgetIfGone(user)
-          if status(user) == 'offline' then redis.call('HDEL', p .. ':chosen', user) end
+          if not connected(user) then redis.call('HDEL', p .. ':chosen', user) end
         end
 
         """

@@ -2,6 +2,7 @@ import Foundation
 import SwitchboardCore
 import SwitchboardStore
 import TestSupport
+import SwitchboardRedis
 import Testing
 
 /// One suite for every `JobQueue`: the embedded queue on SQLite and PostgreSQL, and the

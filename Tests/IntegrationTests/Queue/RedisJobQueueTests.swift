@@ -2,6 +2,7 @@ import Foundation
 import RESP
 import SwitchboardCore
 import SwitchboardStore
+import Synchronization
 import TestSupport
 import Testing
 

@@ -18,7 +18,7 @@ enum TestRedisBackend {
     }
 
     static func requiredURL() throws -> String {
-        guard let url else { throw MissingTestService(description: "TEST_REDIS_URL is not set; run the tests through scripts/test") }
+        guard let url else { throw RedisUnavailable(description: "TEST_REDIS_URL is not set; run the tests through scripts/test") }
         return url
     }
 
@@ -43,7 +43,7 @@ enum TestRedisBackend {
                 let deadline = ContinuousClock.now + .seconds(30)
                 for backend in backends {
                     while !backend.isConnected {
-                        guard ContinuousClock.now < deadline else { throw MissingTestService(description: "Redis at \(url) did not answer") }
+                        guard ContinuousClock.now < deadline else { throw RedisUnavailable(description: "Redis at \(url) did not answer") }
                         await backend.waitForChange(timeout: .seconds(1))
                     }
                 }
@@ -68,4 +68,8 @@ enum TestRedisBackend {
     static func unreachableURL() -> String {
         "redis://127.0.0.1:1"
     }
+}
+
+struct RedisUnavailable: Error, CustomStringConvertible {
+    var description: String
 }
