@@ -30,9 +30,12 @@ public final class RedisSocketIOCluster: Service {
     private struct State {
         var adapters: [String: RedisSocketIOAdapter] = [:]
         var writes: [Write] = []
+        /// Broadcasts this node delivered to its own sockets while Redis was unreachable,
+        /// appended for the other nodes once it is back (oldest dropped past the bound).
+        var postponed: [Write] = []
         var nextSequence: UInt64 = 0
-        /// Broadcasts whose append failed after it may have happened, delivered here
-        /// already: skipped if they show up in the stream after all.
+        /// Broadcasts delivered here already (postponed, or appended in a call whose
+        /// outcome is unknown): skipped when they come back from the stream.
         var deliveredLocally: Set<UInt64> = []
         var lastRead: [String: String] = [:]
         var questions: [String: Question] = [:]
@@ -86,16 +89,34 @@ public final class RedisSocketIOCluster: Service {
 
     // MARK: From the adapters
 
-    /// Queues a broadcast for the stream; false (deliver it locally) while Redis is down.
+    /// Most broadcasts kept for the other nodes while Redis is unreachable.
+    static let maxPostponed = 10_000
+
+    /// Queues a broadcast for the stream. While Redis is down it is kept for the other
+    /// nodes and false is returned: the adapter delivers it to this node's sockets now.
     func submit(_ broadcast: SocketIOBroadcast, from adapter: RedisSocketIOAdapter) -> Bool {
-        guard backend.isConnected else { return false }
+        let connected = backend.isConnected
         state.withLock { state in
             state.nextSequence += 1
             let entry = ClusterBroadcast(broadcast: broadcast, origin: backend.nodeID, sequence: state.nextSequence)
-            state.writes.append(.broadcast(entry, namespace: adapter.namespace))
+            if connected {
+                state.writes.append(.broadcast(entry, namespace: adapter.namespace))
+            } else {
+                Self.postpone(.broadcast(entry, namespace: adapter.namespace), in: &state)
+            }
         }
-        pendingWrites.notify()
-        return true
+        if connected { pendingWrites.notify() }
+        return connected
+    }
+
+    /// Keeps a broadcast this node delivered itself for the other nodes.
+    private static func postpone(_ write: Write, in state: inout State) {
+        guard case .broadcast(let entry, _) = write else { return }
+        state.deliveredLocally.insert(entry.sequence)
+        state.postponed.append(write)
+        if state.postponed.count > maxPostponed, case .broadcast(let dropped, _) = state.postponed.removeFirst() {
+            state.deliveredLocally.remove(dropped.sequence)
+        }
     }
 
     /// Keeps a disconnected session in Redis for the recovery window.
@@ -202,17 +223,23 @@ public final class RedisSocketIOCluster: Service {
     private func writeLoop() async {
         while !Task.isCancelled {
             await pendingWrites.wait(timeout: .seconds(1))
+            let connected = backend.isConnected
             let writes = state.withLock { state in
-                defer { state.writes.removeAll() }
-                return state.writes
+                var writes = state.writes
+                if connected {
+                    writes = state.postponed + writes
+                    state.postponed.removeAll()
+                }
+                state.writes.removeAll()
+                return writes
             }
             guard !writes.isEmpty else { continue }
             await append(writes)
         }
     }
 
-    /// Appends in one pipeline; a broadcast that could not be appended is delivered here
-    /// (its recipients on other nodes miss it, and catch up by REST).
+    /// Appends in one pipeline. A broadcast that could not be appended is delivered to
+    /// this node's sockets now and kept for the other nodes until Redis takes it.
     private func append(_ writes: [Write]) async {
         let now = Date().millisecondsSince1970
         let commands: [RedisCommand<String?>] = writes.map { write in
@@ -241,12 +268,13 @@ public final class RedisSocketIOCluster: Service {
         }
         for (write, result) in zip(writes, results) {
             guard case .failure(let error) = result, case .broadcast(let entry, let namespace) = write else { continue }
-            let adapter = state.withLock { state in
-                if ambiguous { state.deliveredLocally.insert(entry.sequence) }
-                return state.adapters[namespace]
+            let (adapter, delivered) = state.withLock { state in
+                let delivered = state.deliveredLocally.contains(entry.sequence)
+                Self.postpone(write, in: &state)
+                return (state.adapters[namespace], delivered)
             }
-            adapter?.local.broadcast(entry.broadcast)
-            logger.debug("a broadcast went to this node's sockets only", metadata: ["error": "\(error)"])
+            if !delivered { adapter?.local.broadcast(entry.broadcast) }
+            logger.debug("a broadcast waits for Redis; this node's sockets have it", metadata: ["error": "\(error)", "ambiguous": "\(ambiguous)"])
         }
     }
 
