@@ -58,12 +58,12 @@ def test_a_webhook_posted_to_node_b_reaches_a_socket_on_node_a_once_and_presence
     ann, on_a = sign_in(cluster, a, "ann")
     bob, on_b = sign_in(cluster, b, "bob")
     try:
-        on_a.wait_for("presence:update", lambda p: p["userId"] == bob["id"] and p["status"] == "online")
+        on_a.wait_for("presence:update", lambda p, *_: p["userId"] == bob["id"] and p["status"] == "online")
         assert on_a.call("presence:update", "away") == {"ok": True}
-        on_b.wait_for("presence:update", lambda p: p["userId"] == ann["id"] and p["status"] == "away")
+        on_b.wait_for("presence:update", lambda p, *_: p["userId"] == ann["id"] and p["status"] == "away")
 
         mid = customer_writes(b, "hello, node B")
-        payload, event_id = on_a.wait_for("message:new", is_message(mid))
+        payload, event_id, *_ = on_a.wait_for("message:new", is_message(mid))
         assert payload["message"]["text"] == "hello, node B" and int(event_id) > 0
         on_b.wait_for("message:new", is_message(mid))
         # The packet stream is ordered: once a later message arrived everywhere, a
@@ -135,26 +135,39 @@ def test_kill_9_of_a_node_moves_its_queued_work_to_another_and_takes_its_agents_
     _, on_b = sign_in(cluster, b, "bob")
     try:
         on_b.wait_for("presence:snapshot")
-        stream = MessageStream(customers=40, messages=400, seed=5, tag="k9")
-        # Node B does nothing until node A is gone, so all the work starts on node A.
-        b.proc.send_signal(signal.SIGSTOP)
-        try:
-            stream.send(a.url, threads=4)
-            stream.join(timeout=120)
-            a.kill9()
-            held = {consumer: n for consumer, n in cluster.redis.pending_by_consumer().items() if f"-{a.proc.pid}-" in consumer}
-        finally:
-            b.proc.send_signal(signal.SIGCONT)
-        assert sum(held.values()) > 0, f"node A died holding no job (pending: {cluster.redis.pending_by_consumer()})"
+        stream = MessageStream(customers=40, messages=600, seed=5, tag="k9")
+        stream.send(a.url, threads=6)
+
+        def node_a_frozen_holding_jobs():
+            """Freezes node A the moment it holds delivered jobs (SIGSTOP), so it dies with them."""
+            def held():
+                return {c: n for c, n in cluster.redis.pending_by_consumer().items() if f"-{a.proc.pid}-" in c and n > 0}
+            if not held():
+                return None
+            a.proc.send_signal(signal.SIGSTOP)
+            if frozen := held():
+                return frozen
+            a.proc.send_signal(signal.SIGCONT)
+            return None
+
+        held = wait_until(node_a_frozen_holding_jobs, 60, interval=0.01, message="node A to hold delivered jobs")
+        a.kill9()
+        # The senders go on at node B (every body again: duplicates are part of the test).
+        stream.stop.set()
+        for thread in stream.threads:
+            thread.join()
+        stream.stop.clear()
+        stream.send(b.url, threads=4)
+        stream.join(timeout=180)
 
         status = b.wait_drained(timeout=120, expect_received=len(stream.bodies))
         assert status["queue"]["dead"] == 0
         check_applied_exactly_once(b, stream)
         left = {consumer: n for consumer, n in cluster.redis.pending_by_consumer().items() if consumer in held}
         assert sum(left.values()) == 0, f"node A's jobs still pending: {left}"
-        assert "took over jobs a worker stopped renewing" in b.log()
+        assert "took over jobs a worker stopped renewing" in b.log_path.read_text(errors="replace")
 
-        on_b.wait_for("presence:update", lambda p: p["userId"] == ann["id"] and p["status"] == "offline", timeout=30)
+        on_b.wait_for("presence:update", lambda p, *_: p["userId"] == ann["id"] and p["status"] == "offline", timeout=30)
     finally:
         for client in (on_a, on_b):
             try:
@@ -177,9 +190,9 @@ def test_redis_stopped_for_10_s_while_1000_webhooks_arrive(cluster):
 
         def reports_down():
             r = requests.get(a.url + "/api/dev/redis-status", headers=auth(cluster), timeout=5)
-            return r if r.status_code == 503 else None
+            return [r] if r.status_code == 503 else None  # a 503 Response is falsy itself
 
-        answer = wait_until(reports_down, 30, message="/api/dev/redis-status to say disconnected")
+        (answer,) = wait_until(reports_down, 30, message="/api/dev/redis-status to say disconnected")
         assert answer.json()["status"] == "disconnected" and set(answer.json()) == {"status", "message", "url"}
         ready = requests.get(b.url + "/readyz", timeout=5)
         assert ready.status_code == 200 and ready.text.startswith("degraded:")
