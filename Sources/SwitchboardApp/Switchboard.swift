@@ -7,8 +7,8 @@ import Messenger
 public import ServiceLifecycle
 import SocketIO
 import SocketIOHummingbird
-import SwitchboardRedis
 public import SwitchboardCore
+import SwitchboardRedis
 public import SwitchboardServices
 public import SwitchboardStore
 
@@ -60,7 +60,9 @@ public struct Switchboard: Sendable {
             if reclaimed > 0 { logger.notice("returned jobs left running by the previous run to the queue", metadata: ["jobs": "\(reclaimed)"]) }
         }
         let outbox = try configuration.email.map { try MailOutbox(configuration: $0, logger: logger) }
-        let redis = try configuration.redisURL.map { _ in try RedisWiring(configuration: configuration, store: store, nodeID: workerID, logger: logger) }
+        let redis = try configuration.redisURL.map { _ in
+            try RedisWiring(configuration: configuration, store: store, nodeID: workerID, logger: logger)
+        }
         return Switchboard(
             configuration: configuration,
             database: database,

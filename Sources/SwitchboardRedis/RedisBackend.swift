@@ -2,8 +2,8 @@ public import Logging
 import Metrics
 public import RESP
 public import ServiceLifecycle
-import Synchronization
 import SwitchboardCore
+import Synchronization
 
 /// Switchboard's link to Redis: one client (a pool plus a pub/sub connection) shared by
 /// the Streams queue, the Socket.IO cluster adapter and presence, the node's identity and

@@ -52,7 +52,8 @@ public struct RedisStatusReport: Sendable, Equatable {
     public static func disconnected(url: String, reason: String?) -> RedisStatusReport {
         RedisStatusReport(
             status: .disconnected,
-            message: "Redis is not accessible\(reason.map { " (\($0))" } ?? ""); webhooks are still stored and their jobs are dispatched when it returns",
+            message:
+                "Redis is not accessible\(reason.map { " (\($0))" } ?? ""); webhooks are still stored and their jobs are dispatched when it returns",
             url: url
         )
     }

@@ -54,7 +54,13 @@ struct Status: AsyncParsableCommand {
                     var redis: Redis
                     var deadJobs: [DeadJob]
                 }
-                let report = Report(schemaVersion: version, counts: counts, queue: queue, redis: Redis(state: redisState, url: redisURL), deadJobs: dead)
+                let report = Report(
+                    schemaVersion: version,
+                    counts: counts,
+                    queue: queue,
+                    redis: Redis(state: redisState, url: redisURL),
+                    deadJobs: dead
+                )
                 return String(decoding: try encoder.encode(report), as: UTF8.self)
             }
             var lines = [

@@ -5,11 +5,11 @@
 //   QueueBench POSTGRES_URL REDIS_URL [jobs] [workers]
 import Foundation
 import Logging
-import Synchronization
 import SwitchboardCore
 import SwitchboardRedis
 import SwitchboardServices
 import SwitchboardStore
+import Synchronization
 
 let arguments = CommandLine.arguments
 guard arguments.count >= 3, let endpoint = PostgresDatabase.Endpoint(url: arguments[1]) else {
@@ -60,6 +60,8 @@ try await withThrowingTaskGroup(of: Void.self) { group in
     for await _ in finished { break }
     let elapsed = ContinuousClock.now - started
     let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
-    print("QUEUE streams+postgres: \(Int(Double(jobs) / seconds)) jobs per second (\(jobs) no-op jobs, \(workers) workers, \(String(format: "%.2f", seconds)) s)")
+    print(
+        "QUEUE streams+postgres: \(Int(Double(jobs) / seconds)) jobs per second (\(jobs) no-op jobs, \(workers) workers, \(String(format: "%.2f", seconds)) s)"
+    )
     group.cancelAll()
 }

@@ -182,11 +182,13 @@ enum OpenAPIDocument {
             ],
             "/api/dev/redis-status": [
                 "get": [
-                    "summary": "Redis as the seed contract reports it: status connected | disconnected | not_configured, a sentence, the URL (password masked)",
+                    "summary":
+                        "Redis as the seed contract reports it: status connected | disconnected | not_configured, a sentence, the URL (password masked)",
                     "security": authenticated,
                     "responses": [
                         "200": ["description": "connected, or not_configured (the embedded queue is in use)"] + json(ref("RedisStatus")),
-                        "503": ["description": "disconnected: webhooks are still stored and dispatched when Redis returns"] + json(ref("RedisStatus")),
+                        "503": ["description": "disconnected: webhooks are still stored and dispatched when Redis returns"]
+                            + json(ref("RedisStatus")),
                         "401": error("no or bad token"),
                     ],
                 ]

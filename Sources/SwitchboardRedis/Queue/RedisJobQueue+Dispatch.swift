@@ -137,11 +137,12 @@ extension RedisJobQueue {
     /// is never taken for lost.
     func sweepIfDue() async throws {
         let now = ContinuousClock.now
-        guard state.withLock({ state in
-            guard state.nextSweep <= now else { return false }
-            state.nextSweep = now + configuration.sweepInterval
-            return true
-        })
+        guard
+            state.withLock({ state in
+                guard state.nextSweep <= now else { return false }
+                state.nextSweep = now + configuration.sweepInterval
+                return true
+            })
         else { return }
         try await checkEpoch()
         let cutoff = outbox.wallClock.now().addingTimeInterval((Self.handOverLease - configuration.handOverGrace).timeInterval)

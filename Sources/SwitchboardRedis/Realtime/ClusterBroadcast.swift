@@ -32,7 +32,8 @@ struct ClusterBroadcast: Sendable {
         for (index, frame) in frames.enumerated() {
             switch frame {
             case .text(let buffer): fields.append(("packet", RedisArgument(String(buffer: buffer))))
-            case .binary(let buffer): fields.append((RedisArgument("b\(index - 1)"), RedisArgument(Data(buffer.readableBytesView).base64EncodedString())))
+            case .binary(let buffer):
+                fields.append((RedisArgument("b\(index - 1)"), RedisArgument(Data(buffer.readableBytesView).base64EncodedString())))
             }
         }
         return fields

@@ -3,8 +3,8 @@ public import Logging
 import RESP
 public import ServiceLifecycle
 public import SocketIO
-import Synchronization
 import SwitchboardCore
+import Synchronization
 
 /// Several `serve` processes as one Socket.IO server: makes the Redis adapter of each
 /// namespace and runs what they share — the writer that appends broadcasts and sessions
@@ -255,7 +255,9 @@ public final class RedisSocketIOCluster: Service {
                 return RedisCommand<String?>(add.arguments)
             case .session(let snapshot, let namespace, let ttl):
                 let json = String(decoding: (try? JSONEncoder().encode(snapshot)) ?? Data(), as: UTF8.self)
-                return RedisCommand<String?>(["SET", RedisArgument(sessionKey(namespace, snapshot.pid)), RedisArgument(json), "PX", .milliseconds(ttl)])
+                return RedisCommand<String?>([
+                    "SET", RedisArgument(sessionKey(namespace, snapshot.pid)), RedisArgument(json), "PX", .milliseconds(ttl),
+                ])
             }
         }
         let results: [Result<String?, RedisError>]

@@ -1,8 +1,8 @@
 import Foundation
 import SwitchboardCore
+import SwitchboardRedis
 import SwitchboardStore
 import TestSupport
-import SwitchboardRedis
 import Testing
 
 /// One suite for every `JobQueue`: the embedded queue on SQLite and PostgreSQL, and the

@@ -105,7 +105,12 @@ struct RedisJobQueueTests {
         try await TestDatabase.with(database) { database in
             let store = SQLStore(database: database)
             try await TestRedisBackend.with(url: TestRedisBackend.unreachableURL(), waitForConnection: false) { backends in
-                let queue = RedisJobQueue(outbox: store.queue, backend: backends[0], configuration: .init(lease: .seconds(30)), logger: TestDatabase.logger)
+                let queue = RedisJobQueue(
+                    outbox: store.queue,
+                    backend: backends[0],
+                    configuration: .init(lease: .seconds(30)),
+                    logger: TestDatabase.logger
+                )
                 try await queue.enqueue([QueueHarness.job("kept", partition: nil)])
                 #expect(try await queue.claim(limit: 10, worker: "w", lease: .seconds(30)).isEmpty)
                 let stats = try await queue.stats()

@@ -16,7 +16,11 @@ struct RedisPresenceTests {
         try await TestRedisBackend.with(nodes: ["node-a", "node-b"]) { backends in
             let clock = ManualWallClock()
             let presences = backends.map {
-                RedisPresence(backend: $0, registry: RedisNodeRegistry(backend: $0, heartbeat: .seconds(5), clock: clock), logger: TestDatabase.logger)
+                RedisPresence(
+                    backend: $0,
+                    registry: RedisNodeRegistry(backend: $0, heartbeat: .seconds(5), clock: clock),
+                    logger: TestDatabase.logger
+                )
             }
             for presence in presences {
                 try await presence.registry.beat()

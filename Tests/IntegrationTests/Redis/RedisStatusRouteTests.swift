@@ -88,7 +88,12 @@ struct RedisStatusRouteTests {
             #expect(ready.text.hasPrefix("degraded: Redis is unreachable"))
             // Webhooks are still accepted.
             let body = Webhook.body([Webhook.message(psid: "x", mid: "m_x", text: "t", timestamp: 1)])
-            let accepted = try await client.execute(uri: "/api/webhook/facebook", method: .post, headers: TestApp.signed(body), body: ByteBuffer(bytes: body))
+            let accepted = try await client.execute(
+                uri: "/api/webhook/facebook",
+                method: .post,
+                headers: TestApp.signed(body),
+                body: ByteBuffer(bytes: body)
+            )
             #expect(accepted.status == .ok)
             #expect(try await app.switchboard.queue.stats().ready == 1)
         }
