@@ -28,7 +28,7 @@ import urllib.request
 import aiohttp
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from benchlib import free_port, pct, psql  # noqa: E402
+from benchlib import free_port, pct, psql, wait_healthy  # noqa: E402
 
 SECRET = "bench-app-secret-0123456789"
 PAGE = "900000000000002"
@@ -94,13 +94,8 @@ async def measure(sender_url, groups, token, conversation, probes, gap):
 def start(bin_path, env, workdir, port, name):
     log = open(os.path.join(workdir, f"{name}.log"), "wb")
     proc = subprocess.Popen(["taskset", "-c", "0", bin_path, "serve", "--port", str(port)], env=env, cwd=workdir, stdout=log, stderr=subprocess.STDOUT)
-    for _ in range(600):
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1)
-            return proc
-        except Exception:  # noqa: BLE001 - starting
-            time.sleep(0.1)
-    raise RuntimeError(f"{name} did not start")
+    wait_healthy(f"http://127.0.0.1:{port}")
+    return proc
 
 
 def stop(proc):
