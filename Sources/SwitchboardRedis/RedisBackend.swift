@@ -68,7 +68,10 @@ public final class RedisBackend: Service {
         case .connected: health = .connected
         case .disconnected, .reconnecting: health = .disconnected
         case .connecting: return true
-        case .shutdown: return false
+        case .shutdown:
+            state.withLock { $0.health = .disconnected }
+            changed.notify()
+            return false
         }
         let log = state.withLock { state -> Bool in
             if let error = change.error { state.lastError = error.message }

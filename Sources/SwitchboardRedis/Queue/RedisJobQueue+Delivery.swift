@@ -112,23 +112,40 @@ extension RedisJobQueue {
         await sendAcknowledgements(pairs)
     }
 
-    /// `XACK`+`XDEL` and forget; kept for later when Redis cannot take them now.
+    /// `XACK`+`XDEL` and forget, many per call: while one call is on its way, what comes
+    /// meanwhile is sent by the same caller next (the others return at once). What Redis
+    /// cannot take now is kept for the upkeep to send again.
     func sendAcknowledgements(_ pairs: [(jobID: String, entryID: String)]) async {
-        guard backend.isConnected else {
-            state.withLock { $0.unacknowledged += pairs }
-            return
+        let sends = state.withLock { state -> Bool in
+            state.acknowledging += pairs
+            guard !state.sendingAcknowledgements else { return false }
+            state.sendingAcknowledgements = true
+            return true
         }
-        var arguments: [RedisArgument] = [keys.groupArgument]
-        for pair in pairs { arguments += [RedisArgument(pair.jobID), RedisArgument(pair.entryID)] }
-        do {
-            _ = try await backend.client.evalScript(
-                RedisQueueScripts.acknowledge,
-                keys: [keys.streamArgument, RedisArgument(keys.entries)],
-                arguments: arguments
-            )
-        } catch {
-            state.withLock { $0.unacknowledged += pairs }
-            logger.debug("acknowledging jobs failed; will try again", metadata: ["error": "\(error)"])
+        guard sends else { return }
+        while true {
+            let batch = state.withLock { state in
+                defer { state.acknowledging.removeAll() }
+                if state.acknowledging.isEmpty { state.sendingAcknowledgements = false }
+                return state.acknowledging
+            }
+            guard !batch.isEmpty else { return }
+            guard backend.isConnected else {
+                state.withLock { $0.unacknowledged += batch }
+                continue
+            }
+            var arguments: [RedisArgument] = [keys.groupArgument]
+            for pair in batch { arguments += [RedisArgument(pair.jobID), RedisArgument(pair.entryID)] }
+            do {
+                _ = try await backend.client.evalScript(
+                    RedisQueueScripts.acknowledge,
+                    keys: [keys.streamArgument, RedisArgument(keys.entries)],
+                    arguments: arguments
+                )
+            } catch {
+                state.withLock { $0.unacknowledged += batch }
+                logger.debug("acknowledging jobs failed; will try again", metadata: ["error": "\(error)"])
+            }
         }
     }
 

@@ -29,7 +29,7 @@ public final class RedisJobQueue: JobQueue, Service {
         /// node takes it over. Live workers renew theirs every third of it.
         public var lease: Duration
         /// Most rows handed over per dispatcher round.
-        public var dispatchBatch = 256
+        public var dispatchBatch = 1000
         /// Most entries one read takes (a node never sits on more than this unstarted).
         public var prefetch = 16
         /// How often an idle dispatcher looks for due rows written by other nodes.
@@ -61,6 +61,8 @@ public final class RedisJobQueue: JobQueue, Service {
     let state = Mutex(State())
     /// Wakes workers waiting for a read another worker of this node made.
     let arrivals = WorkSignal()
+    /// Finishes jobs in batches (one transaction deletes many rows).
+    let completions = CompletionBatcher(maxBatch: 256)
 
     /// A job read from the stream and the entry it came in.
     struct Delivery: Sendable {
@@ -77,6 +79,9 @@ public final class RedisJobQueue: JobQueue, Service {
         var reading = false
         /// Acknowledgements Redis did not take (it was down); sent again.
         var unacknowledged: [(jobID: String, entryID: String)] = []
+        /// Acknowledgements to send, and whether a caller is sending them.
+        var acknowledging: [(jobID: String, entryID: String)] = []
+        var sendingAcknowledgements = false
         /// The backend generation the consumer group and epoch were checked for.
         var preparedGeneration = -1
         var epoch: String?
@@ -117,7 +122,14 @@ public final class RedisJobQueue: JobQueue, Service {
             return Array(state.buffered.prefix(count))
         }
         if taken.count < limit {
-            taken += try await read(count: limit - taken.count, block: nil)
+            // Read a few ahead for this node's other workers (they claim them from the buffer).
+            let read = try await read(count: max(limit - taken.count, configuration.prefetch), block: nil)
+            let wanted = min(limit - taken.count, read.count)
+            taken += read.prefix(wanted)
+            if read.count > wanted {
+                state.withLock { $0.buffered += read.dropFirst(wanted) }
+                arrivals.notify()
+            }
         }
         return state.withLock { state in
             for delivery in taken { state.inFlight[Self.deliveryKey(delivery.job)] = delivery.entryID }
@@ -125,13 +137,18 @@ public final class RedisJobQueue: JobQueue, Service {
         }
     }
 
-    /// Deletes the row, then acknowledges the entry.
+    /// Deletes the row (in one transaction with the jobs finishing meanwhile), then
+    /// acknowledges the entry (a row is always gone before its job leaves the entries hash).
     public func complete(_ job: Job) async throws {
-        try await outbox.complete(job)
-        await acknowledgeDeliveries([job])
+        try await completions.finish(
+            job,
+            write: { [outbox] jobs in try await outbox.completeAll(jobs) },
+            afterwards: { [self] jobs in await acknowledgeDeliveries(jobs) }
+        )
     }
 
-    /// The handler deleted the row with its work: acknowledge the entry.
+    /// The handler deleted the row with its work: acknowledge the entry (with the others
+    /// waiting; this node's next job does not wait for it).
     public func acknowledge(_ job: Job) async throws {
         await acknowledgeDeliveries([job])
     }

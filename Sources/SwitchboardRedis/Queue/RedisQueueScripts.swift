@@ -53,9 +53,9 @@ enum RedisQueueScripts {
     )
 
     /// Keeps this consumer's deliveries alive: resets the idle time of each entry still
-    /// pending for it (one another consumer reclaimed is left alone). KEYS: stream. ARGV:
-    /// group, consumer, entry ids. Returns the entry ids that are no longer this
-    /// consumer's.
+    /// pending for it. KEYS: stream. ARGV: group, consumer, entry ids. Returns the entry
+    /// ids another consumer took over (one no longer pending was acknowledged meanwhile and
+    /// is not among them).
     static let touch = RedisScript(
         """
         local lost = {}
@@ -63,7 +63,7 @@ enum RedisQueueScripts {
           local pending = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[i], ARGV[i], 1)
           if pending[1] and pending[1][2] == ARGV[2] then
             redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, ARGV[i], 'JUSTID')
-          else
+          elseif pending[1] then
             table.insert(lost, ARGV[i])
           end
         end
