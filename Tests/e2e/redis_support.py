@@ -54,6 +54,16 @@ class RedisServer:
         return {pairs[i]: int(pairs[i + 1]) for i in range(0, len(pairs) - 1, 2)}
 
 
+    def pending_jobs(self, consumer: str, stream: str = "switchboard:queue:jobs", group: str = "workers") -> list[str]:
+        """The job ids of the entries pending for `consumer` (XPENDING, then each entry's `job`)."""
+        lines = self.command("XPENDING", stream, group, "-", "+", "1000", consumer).splitlines()
+        jobs = []
+        for entry in lines[0::4]:
+            fields = self.command("XRANGE", stream, entry, entry).splitlines()[1:]
+            jobs += [fields[i + 1] for i in range(0, len(fields) - 1, 2) if fields[i] == "job"]
+        return jobs
+
+
 @pytest.fixture
 def redis_server(tmp_path):
     server = RedisServer(tmp_path / "redis").start()

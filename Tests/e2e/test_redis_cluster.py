@@ -139,13 +139,16 @@ def test_kill_9_of_a_node_moves_its_queued_work_to_another_and_takes_its_agents_
         stream.send(a.url, threads=6)
 
         def node_a_frozen_holding_jobs():
-            """Freezes node A the moment it holds delivered jobs (SIGSTOP), so it dies with them."""
+            """Freezes node A (SIGSTOP) the moment it holds delivered jobs it has not
+            finished (their rows are still there), so it dies with them."""
             def held():
                 return {c: n for c, n in cluster.redis.pending_by_consumer().items() if f"-{a.proc.pid}-" in c and n > 0}
             if not held():
                 return None
             a.proc.send_signal(signal.SIGSTOP)
-            if frozen := held():
+            frozen = held()
+            jobs = [job for consumer in frozen for job in cluster.redis.pending_jobs(consumer)]
+            if jobs and cluster.instance.db.query(f"SELECT id FROM jobs WHERE id IN ({','.join(jobs)})"):
                 return frozen
             a.proc.send_signal(signal.SIGCONT)
             return None
