@@ -228,6 +228,7 @@ public struct Switchboard: Sendable {
             bot: botConversations
         ).register(on: api)
         BotRoutes(store: store, box: SecretBox(secret: configuration.secret.value), access: access, bot: botConversations).register(on: api)
+        WorkflowRoutes(store: store, publisher: hub, access: access, bot: botConversations).register(on: api)
         accounts.register(on: api)
         return router
     }
@@ -246,18 +247,19 @@ public struct Switchboard: Sendable {
 
     /// The job handlers of the `worker` role.
     func makeWorker(profiles: any ProfileSource) -> JobWorker {
-        JobWorker(
+        let apply = ApplyInboundHandler(
+            store: store,
+            queue: queue,
+            publisher: hub,
+            ourAppId: configuration.appId,
+            logger: logger,
+            bot: botConversations
+        )
+        return JobWorker(
             queue: queue,
             handlers: [
-                .splitWebhook: SplitWebhookHandler(store: store, logger: logger),
-                .applyInbound: ApplyInboundHandler(
-                    store: store,
-                    queue: queue,
-                    publisher: hub,
-                    ourAppId: configuration.appId,
-                    logger: logger,
-                    bot: botConversations
-                ),
+                .splitWebhook: SplitWebhookHandler(store: store, logger: logger, applier: apply),
+                .applyInbound: apply,
                 .botAnswer: botAnswerHandler(),
                 .fetchProfile: FetchProfileHandler(store: store, source: profiles, publisher: hub, logger: logger),
                 .sendMessage: OutboundSender(
@@ -273,8 +275,10 @@ public struct Switchboard: Sendable {
                 ),
             ],
             concurrency: configuration.workerConcurrency,
+            lanes: [.botAnswer: configuration.botConcurrency],
             lease: configuration.jobLease,
             workerID: Self.workerID,
+            clock: store.clock,
             logger: logger
         )
     }

@@ -256,15 +256,20 @@ extension SQLStore {
     public func audit(actor: String, action: String, subject: String?, detail: String? = nil) async throws {
         let now = self.now
         try await database.transaction(durability: .relaxed) { db in
-            try await db.query(
-                "INSERT INTO audit_log (at, actor, action, subject, detail) VALUES ($1, $2, $3, $4, $5)",
-                .int(now),
-                .text(actor),
-                .text(action),
-                SQLValue(subject),
-                SQLValue(detail)
-            )
+            try await Self.audit(in: db, at: now, actor: actor, action: action, subject: subject, detail: detail)
         }
+    }
+
+    /// An audit row inside the caller's transaction, so it commits with the change it records.
+    static func audit(in db: any SQLExecutor, at now: Int64, actor: String, action: String, subject: String?, detail: String?) async throws {
+        try await db.query(
+            "INSERT INTO audit_log (at, actor, action, subject, detail) VALUES ($1, $2, $3, $4, $5)",
+            .int(now),
+            .text(actor),
+            .text(action),
+            SQLValue(subject),
+            SQLValue(detail)
+        )
     }
 
     /// The newest audit entries, newest first.

@@ -21,96 +21,105 @@ extension SQLStore: OutboundStore {
     /// and the job that sends it are never apart). A repeated `clientId` returns the first
     /// message and queues nothing.
     public func enqueueOutbound(_ draft: OutboundDraft) async throws -> (message: Message, created: Bool, events: [RealtimeEvent]) {
+        let now = self.now
+        let result = try await database.transaction { [queue] db in try await Self.insertOutbound(draft, in: db, now: now, queue: queue) }
+        if result.created { queue.wake() }
+        return result
+    }
+
+    /// `enqueueOutbound` inside the caller's transaction (the bot queues its replies and
+    /// notices together with its state); call `queue.wake()` after the commit.
+    static func insertOutbound(
+        _ draft: OutboundDraft,
+        in db: any SQLExecutor,
+        now: Int64,
+        queue: EmbeddedJobQueue
+    ) async throws -> (message: Message, created: Bool, events: [RealtimeEvent]) {
         guard let conversationId = Int64(draft.conversationId) else {
             throw SwitchboardError(.conversationNotFound, "No conversation has the id \(draft.conversationId).")
         }
-        let now = self.now
         let attachments = draft.attachment.map { [Attachment(type: $0.type, url: $0.url)] } ?? []
         let attachmentsJSON = attachments.isEmpty ? nil : try JSONText.encode(attachments)
         let quickRepliesJSON = draft.quickReplies.isEmpty ? nil : try JSONText.encode(draft.quickReplies)
-        let result = try await database.transaction { [queue] db -> (Message, Bool, [RealtimeEvent]) in
-            guard let conversation = try await db.first("SELECT page_id FROM conversations WHERE id = $1", .int(conversationId)) else {
-                throw SwitchboardError(.conversationNotFound, "No conversation has the id \(draft.conversationId).")
-            }
-            let pageId = conversation.string("page_id") ?? ""
-            let inserted = try await db.query(
-                """
-                INSERT INTO messages (conversation_id, page_id, direction, author, author_id, kind, text, attachments, quick_replies,
-                    client_id, status, sent_timestamp, created_at)
-                VALUES ($1, $2, 'out', $3, $4, 'message', $5, $6, $7, $8, 'queued', $9, $9)
-                ON CONFLICT (conversation_id, client_id) DO NOTHING RETURNING \(MessageColumns.list)
-                """,
-                .int(conversationId),
-                .text(pageId),
-                .text(draft.author.rawValue),
-                SQLValue(draft.authorId),
-                SQLValue(draft.text),
-                SQLValue(attachmentsJSON),
-                SQLValue(quickRepliesJSON),
-                .text(draft.clientId),
-                .int(now)
-            )
-            guard let row = inserted.first else {
-                guard
-                    let existing = try await db.first(
-                        "SELECT \(MessageColumns.list) FROM messages WHERE conversation_id = $1 AND client_id = $2",
-                        .int(conversationId),
-                        .text(draft.clientId)
-                    )
-                else { throw SwitchboardError(.conflict, "The message with this clientId could not be read back.") }
-                return (try await MessageColumns.message(existing, in: db, pageId: pageId), false, [])
-            }
-            let message = MessageColumns.message(row, reactions: [:])
-            try await queue.enqueue(
-                [
-                    NewJob(
-                        kind: .sendMessage,
-                        partition: JobKind.sendPartition(conversationId: draft.conversationId),
-                        payload: Array(message.id.utf8),
-                        maxAttempts: 1_000_000
-                    )
-                ],
-                in: db
-            )
-            let preview = draft.text ?? attachments.first.map { "[\($0.type)]" }
-            try await db.query(
-                """
-                UPDATE conversations SET message_count = message_count + 1,
-                    last_message_preview = CASE WHEN $2 >= COALESCE(last_message_at, 0) THEN $3 ELSE last_message_preview END,
-                    last_message_at = CASE WHEN $2 > COALESCE(last_message_at, 0) THEN $2 ELSE last_message_at END,
-                    updated_at = $2
-                WHERE id = $1
-                """,
-                .int(conversationId),
-                .int(now),
-                SQLValue(preview.map { String($0.prefix(140)) })
-            )
-            let log = RealtimeLog(db: db, now: now)
-            let loaded = try await ConversationRows.load(id: conversationId, in: db, now: now)
-            var events = [
-                try await log.record(
-                    "message:new",
-                    conversationId: draft.conversationId,
-                    MessageNewPayload(message: message, conversation: loaded)
-                )
-            ]
-            if let loaded {
-                events.append(
-                    try await log.record(
-                        "conversation:updated",
-                        conversationId: draft.conversationId,
-                        ConversationUpdatedPayload(
-                            conversationId: loaded.id,
-                            lastMessageAt: loaded.lastMessageAt,
-                            messageCount: loaded.messageCount
-                        )
-                    )
-                )
-            }
-            return (message, true, events)
+        guard let conversation = try await db.first("SELECT page_id FROM conversations WHERE id = $1", .int(conversationId)) else {
+            throw SwitchboardError(.conversationNotFound, "No conversation has the id \(draft.conversationId).")
         }
-        if result.1 { queue.wake() }
-        return (result.0, result.1, result.2)
+        let pageId = conversation.string("page_id") ?? ""
+        let inserted = try await db.query(
+            """
+            INSERT INTO messages (conversation_id, page_id, direction, author, author_id, kind, text, attachments, quick_replies,
+                client_id, status, sent_timestamp, created_at)
+            VALUES ($1, $2, 'out', $3, $4, 'message', $5, $6, $7, $8, 'queued', $9, $9)
+            ON CONFLICT (conversation_id, client_id) DO NOTHING RETURNING \(MessageColumns.list)
+            """,
+            .int(conversationId),
+            .text(pageId),
+            .text(draft.author.rawValue),
+            SQLValue(draft.authorId),
+            SQLValue(draft.text),
+            SQLValue(attachmentsJSON),
+            SQLValue(quickRepliesJSON),
+            .text(draft.clientId),
+            .int(now)
+        )
+        guard let row = inserted.first else {
+            guard
+                let existing = try await db.first(
+                    "SELECT \(MessageColumns.list) FROM messages WHERE conversation_id = $1 AND client_id = $2",
+                    .int(conversationId),
+                    .text(draft.clientId)
+                )
+            else { throw SwitchboardError(.conflict, "The message with this clientId could not be read back.") }
+            return (try await MessageColumns.message(existing, in: db, pageId: pageId), false, [])
+        }
+        let message = MessageColumns.message(row, reactions: [:])
+        try await queue.enqueue(
+            [
+                NewJob(
+                    kind: .sendMessage,
+                    partition: JobKind.sendPartition(conversationId: draft.conversationId),
+                    payload: Array(message.id.utf8),
+                    maxAttempts: 1_000_000
+                )
+            ],
+            in: db
+        )
+        let preview = draft.text ?? attachments.first.map { "[\($0.type)]" }
+        try await db.query(
+            """
+            UPDATE conversations SET message_count = message_count + 1,
+                last_message_preview = CASE WHEN $2 >= COALESCE(last_message_at, 0) THEN $3 ELSE last_message_preview END,
+                last_message_at = CASE WHEN $2 > COALESCE(last_message_at, 0) THEN $2 ELSE last_message_at END,
+                updated_at = $2
+            WHERE id = $1
+            """,
+            .int(conversationId),
+            .int(now),
+            SQLValue(preview.map { String($0.prefix(140)) })
+        )
+        let log = RealtimeLog(db: db, now: now)
+        let loaded = try await ConversationRows.load(id: conversationId, in: db, now: now)
+        var events = [
+            try await log.record(
+                "message:new",
+                conversationId: draft.conversationId,
+                MessageNewPayload(message: message, conversation: loaded)
+            )
+        ]
+        if let loaded {
+            events.append(
+                try await log.record(
+                    "conversation:updated",
+                    conversationId: draft.conversationId,
+                    ConversationUpdatedPayload(
+                        conversationId: loaded.id,
+                        lastMessageAt: loaded.lastMessageAt,
+                        messageCount: loaded.messageCount
+                    )
+                )
+            )
+        }
+        return (message, true, events)
     }
 
     /// The message, its conversation's Page, customer and last inbound time, and the Page.

@@ -31,38 +31,45 @@ public final class SQLStore: Store {
 
     /// The raw body of a stored webhook.
     public func webhookBody(id: Int64) async throws -> [UInt8]? {
-        try await database.read { db in
-            try await db.first("SELECT body FROM webhook_events WHERE id = $1", .int(id))?["body"].bytes
-        }
+        try await webhookBodies(ids: [id])[id]
     }
 
-    /// Marks a webhook split (unhandled events are kept once per content, so a replayed
-    /// body adds nothing): its per-conversation jobs and its unhandled events are
-    /// recorded in the same transaction, and the split job is acknowledged with them.
-    public func finishWebhookSplit(
-        id: Int64,
-        eventCount: Int,
-        jobs: [NewJob],
-        unhandled: [UnhandledEvent],
-        error: String?,
-        splitJob: Job
-    ) async throws {
-        let now = self.now
-        try await database.transaction(durability: .relaxed) { [queue] db in
-            try await queue.enqueue(jobs, in: db)
-            for event in unhandled {
-                try await Self.recordUnhandled(event, webhookEventId: id, in: db)
-            }
-            try await db.query(
-                "UPDATE webhook_events SET processed_at = $2, event_count = $3, error = $4 WHERE id = $1",
-                .int(id),
-                .int(now),
-                .int(Int64(eventCount)),
-                SQLValue(error)
-            )
-            try await queue.complete(splitJob, in: db)
+    public func webhookBodies(ids: [Int64]) async throws -> [Int64: [UInt8]] {
+        guard !ids.isEmpty else { return [:] }
+        let placeholders = bindList(ids.count, from: 1)
+        let rows = try await database.read { db in
+            try await db.query("SELECT id, body FROM webhook_events WHERE id IN (\(placeholders))", ids.map { .int($0) })
         }
-        queue.wake()
+        var bodies: [Int64: [UInt8]] = [:]
+        for row in rows {
+            if let id = row.int("id"), let body = row["body"].bytes { bodies[id] = body }
+        }
+        return bodies
+    }
+
+    /// Marks webhooks split, keeps their unhandled events (once per content, so a
+    /// replayed body adds nothing), and completes their split jobs: a few statements for a
+    /// whole run.
+    static func recordSplits(_ webhooks: [SplitWebhook], now: Int64, queue: EmbeddedJobQueue, in db: any SQLExecutor) async throws {
+        for webhook in webhooks {
+            for event in webhook.unhandled {
+                try await recordUnhandled(event, webhookEventId: webhook.id, in: db)
+            }
+        }
+        let outcomes = Dictionary(grouping: webhooks) { SplitOutcome(eventCount: $0.eventCount, error: $0.error) }
+        for (outcome, group) in outcomes {
+            let placeholders = bindList(group.count, from: 4)
+            try await db.query(
+                "UPDATE webhook_events SET processed_at = $1, event_count = $2, error = $3 WHERE id IN (\(placeholders))",
+                [.int(now), .int(Int64(outcome.eventCount)), SQLValue(outcome.error)] + group.map { .int($0.id) }
+            )
+        }
+        try await queue.complete(webhooks.map(\.job), in: db)
+    }
+
+    private struct SplitOutcome: Hashable {
+        var eventCount: Int
+        var error: String?
     }
 
     static func recordUnhandled(_ event: UnhandledEvent, webhookEventId: Int64, in db: any SQLExecutor) async throws {

@@ -1,6 +1,7 @@
 import Foundation
 import Messenger
 import SwitchboardCore
+import SwitchboardServices
 import SwitchboardStore
 import TestSupport
 import Testing
@@ -164,6 +165,42 @@ struct StoreTests {
                 #expect(messages.map(\.text) == (0..<8).map { "\($0)" }, "conversation \(conversation.contact.psid)")
                 #expect(messages.map(\.timestamp) == messages.map(\.timestamp).sorted())
             }
+        }
+    }
+
+    @Test("a run applies conversations at once, except one with apply jobs waiting: its share queues behind them", arguments: TestDatabaseKind.all)
+    func inlineRunWaitsBehindApplyJobs(kind: TestDatabaseKind) async throws {
+        try await TestDatabase.with(kind) { database in
+            let store = SQLStore(database: database)
+            let logger = TestDatabase.logger
+            let apply = ApplyInboundHandler(store: store, queue: store.queue, publisher: DiscardingEventPublisher(), ourAppId: nil, logger: logger)
+            // The first webhook is split without applying: x's apply job waits.
+            _ = try await store.storeWebhook(body: Webhook.body([Webhook.message(psid: "x", mid: "m_x_1", text: "1", timestamp: 2_000)]))
+            let firstSplit = try #require(try await store.queue.claim(limit: 1, worker: "t", lease: .seconds(60)).first)
+            try await SplitWebhookHandler(store: store, logger: logger).handle(firstSplit)
+            _ = try await store.storeWebhook(
+                body: Webhook.body([
+                    Webhook.message(psid: "x", mid: "m_x_2", text: "2", timestamp: 3_000),
+                    Webhook.message(psid: "y", mid: "m_y_1", text: "hello", timestamp: 3_000),
+                ])
+            )
+            let claimed = try await store.queue.claim(limit: 2, worker: "t", lease: .seconds(60))
+            let waiting = try #require(claimed.first { $0.kind == .applyInbound })
+            let secondSplit = try #require(claimed.first { $0.kind == .splitWebhook })
+            try await SplitWebhookHandler(store: store, logger: logger, applier: apply).handle(secondSplit)
+
+            let y = try #require(try await store.conversations(ConversationQuery(limit: 10)).items.first { $0.contact.psid == "y" })
+            #expect(try await store.messages(conversationId: y.id, limit: 10, before: nil).items.map(\.text) == ["hello"])
+            #expect(try await store.queue.stats().byKind[JobKind.applyInbound.rawValue] == 2)
+
+            try await apply.handle(waiting)
+            try await InboundDrain(store: store).run()
+            let x = try #require(try await store.conversations(ConversationQuery(limit: 10)).items.first { $0.contact.psid == "x" })
+            let thread = try await store.messages(conversationId: x.id, limit: 10, before: nil).items
+            #expect(thread.map(\.text) == ["1", "2"])
+            // Applied in that order: the second message's row came second.
+            #expect(thread.compactMap { Int($0.id) } == thread.compactMap { Int($0.id) }.sorted())
+            #expect(try await store.queue.stats().byKind.isEmpty)
         }
     }
 

@@ -76,7 +76,7 @@ class Server:
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_file = open(os.path.join(self.dir, "serve.log"), "wb")
         self.proc = subprocess.Popen(
-            [binary, "serve", "--host", "127.0.0.1", "--port", str(self.port)], env=self.env, stdout=self.log_file, stderr=subprocess.STDOUT, cwd=self.dir
+            [binary, "serve", "--host", "127.0.0.1", "--port", str(self.port), "--role", os.environ.get("SB_INGEST_ROLE", "all")], env=self.env, stdout=self.log_file, stderr=subprocess.STDOUT, cwd=self.dir
         )
         deadline = time.monotonic() + 60
         while True:

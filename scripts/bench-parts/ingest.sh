@@ -11,6 +11,7 @@
 #   SB_INGEST_STEP_SECONDS (10)  SB_INGEST_FRACTIONS (0.25,0.5,1.0 of the pgbench rate)
 #   SB_INGEST_BACKENDS (sqlite,postgres)  SB_INGEST_CONNECTIONS (64)  SB_INGEST_PROCS (1)
 #   SB_INGEST_EVENTS_PER_POST (1)  SB_INGEST_PGBENCH_SECONDS (15)
+#   SB_INGEST_ROLE (all; web: acknowledge only, no worker applying meanwhile)
 # Extra arguments go to ingest.py (e.g. --rates 500,1000,2000).
 set -euo pipefail
 source "$(dirname "$0")/../lib/common.sh"

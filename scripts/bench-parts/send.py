@@ -57,7 +57,8 @@ def iso_seconds(value: str) -> float:
 class Serve:
     """A release `switchboard serve` on a fresh database, talking to the emulator."""
 
-    def __init__(self, binary: str, workdir: Path, graph_url: str, port: int, pg_admin_url: str | None, concurrency: int, pacer_rate: int | None):
+    def __init__(self, binary: str, workdir: Path, graph_url: str, port: int, pg_admin_url: str | None, concurrency: int, pacer_rate: int | None,
+                 cpus: str | None = None, env: dict[str, str] | None = None):
         self.dir = workdir
         self.dir.mkdir(parents=True, exist_ok=True)
         self.binary = binary
@@ -74,6 +75,7 @@ class Serve:
         }
         if pacer_rate:
             self.env["SWITCHBOARD_SEND_RATE_PER_PAGE"] = str(pacer_rate)
+        self.env |= env or {}
         if pg_admin_url:
             name = "bench_send_" + uuid.uuid4().hex[:8]
             psql(pg_admin_url, f"CREATE DATABASE {name}")
@@ -92,7 +94,8 @@ class Serve:
         self.token = self.cli("token", "create", "--name", "bench").strip().splitlines()[-1]
         self.url = f"http://127.0.0.1:{port}"
         self.log = open(self.dir / "serve.log", "wb")
-        self.proc = subprocess.Popen([binary, "serve", "--host", "127.0.0.1", "--port", str(port)], env=self.env, stdout=self.log, stderr=subprocess.STDOUT, cwd=self.dir)
+        pin = ["taskset", "-c", cpus] if cpus else []
+        self.proc = subprocess.Popen([*pin, binary, "serve", "--host", "127.0.0.1", "--port", str(port)], env=self.env, stdout=self.log, stderr=subprocess.STDOUT, cwd=self.dir)
         deadline = time.monotonic() + 60
         while True:
             try:

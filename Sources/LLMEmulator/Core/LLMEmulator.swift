@@ -80,6 +80,14 @@ public final class LLMEmulator: Sendable {
         return stream
     }
 
+    /// Records when request `number` was answered.
+    func markAnswered(_ number: Int) {
+        let now = Date()
+        state.withLock { state in
+            if state.requests.indices.contains(number - 1) { state.requests[number - 1].answeredAt = now }
+        }
+    }
+
     func emit(_ event: LLMEmulatorEvent) {
         for subscriber in state.withLock({ Array($0.subscribers.values) }) { subscriber.yield(event) }
     }

@@ -1,3 +1,4 @@
+public import Foundation
 /// What the emulated model answers to one call, when a test scripts it.
 public enum ScriptedAnswer: Sendable, Hashable {
     /// Plain text (streamed word by word when the call streams).
@@ -61,6 +62,10 @@ public struct RecordedChatRequest: Sendable, Hashable {
     public var authorization: String?
     /// The raw body.
     public var body: String
+    /// When the emulator read it, and when it answered (the head of a stream; nil until
+    /// then): the model's own time, which `scripts/bench bot` subtracts from a reply's.
+    public var receivedAt = Date()
+    public var answeredAt: Date?
 }
 
 /// What happens in the emulator. Await these in tests instead of sleeping.

@@ -47,6 +47,8 @@ extension LLMEmulator {
                 [
                     "number": .number(Double(recorded.number)), "model": recorded.model.map(LLMJSON.string) ?? .null,
                     "stream": .bool(recorded.stream), "tools": .array(recorded.toolNames.map(LLMJSON.string)),
+                    "receivedAtMs": .number(recorded.receivedAt.timeIntervalSince1970 * 1000),
+                    "answeredAtMs": recorded.answeredAt.map { .number($0.timeIntervalSince1970 * 1000) } ?? .null,
                     "messages": .array(
                         recorded.messages.map { ["role": .string($0.role), "content": $0.content.map(LLMJSON.string) ?? .null] }
                     ),

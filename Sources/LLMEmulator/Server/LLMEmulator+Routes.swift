@@ -29,6 +29,7 @@ extension LLMEmulator {
         let number = plan.request.number
         emit(.requestReceived(number: number))
         func answered(_ response: Response) -> Response {
+            markAnswered(number)
             emit(.answered(number: number, status: Int(response.status.code)))
             return response
         }

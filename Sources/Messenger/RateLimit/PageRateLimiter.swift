@@ -31,7 +31,7 @@ public struct PageRateLimits: Sendable, Hashable {
         burstSeconds: Double = 0.1,
         slowDownAbovePercent: Int = 80,
         kneePercent: Int = 95,
-        kneeFraction: Double = 0.9,
+        kneeFraction: Double = 0.95,
         minimumFraction: Double = 0.05
     ) {
         self.standardPerSecond = standardPerSecond
@@ -45,7 +45,7 @@ public struct PageRateLimits: Sendable, Hashable {
 
     /// The share of the normal rate allowed at a usage percentage. Full speed up to the
     /// threshold (80 %); then gently down to `kneeFraction` at the knee (95 %), so a Page
-    /// driven at its limit settles around 92 % of it instead of swinging between full
+    /// driven at its limit settles around 95 % of it instead of swinging between full
     /// speed and a throttle; then steeply to `minimumFraction` at 100 %.
     public func fraction(atUsagePercent usage: Int) -> Double {
         let threshold = slowDownAbovePercent
@@ -61,7 +61,8 @@ public struct PageRateLimits: Sendable, Hashable {
 }
 
 /// Per-Page send pacing as a pure value: a token bucket per Page and per class
-/// (text 300/s, audio/video 10/s, messenger-platform.md §8), slowed when Graph reports the
+/// (text 300/s, audio/video 10/s, messenger-platform.md §8) that never lets more than the
+/// limit into any sliding second, slowed when Graph reports the
 /// Page's Business Use Case usage above 80 %, and paused until
 /// `estimated_time_to_regain_access` when the Page is throttled.
 ///
@@ -86,6 +87,8 @@ public struct PageRateLimiter<C: Clock>: Sendable where C.Duration == Duration, 
 
     struct PageState: Sendable {
         var buckets: [SendClass: Bucket] = [:]
+        /// The sends of the last second, oldest first, per class.
+        var recent: [SendClass: [C.Instant]] = [:]
         var usagePercent: Int = 0
         var pausedUntil: C.Instant?
     }
@@ -105,6 +108,16 @@ public struct PageRateLimiter<C: Clock>: Sendable where C.Duration == Duration, 
             if now < until { return .wait(now.duration(to: until)) }
             state.pausedUntil = nil
         }
+        // Meta counts calls over a sliding second: whatever the bucket allows, never more
+        // than the Page's limit in any second, so pacing at the limit never earns a 613
+        // (and the minutes of pause that come with it).
+        var recent = state.recent[sendClass, default: []]
+        recent.removeFirst(recent.prefix { $0.advanced(by: .seconds(1)) <= now }.count)
+        defer { state.recent[sendClass] = recent }
+        let limit = max(1, Int(baseRate(sendClass)))
+        if recent.count >= limit {
+            return .wait(now.duration(to: recent[recent.count - limit].advanced(by: .seconds(1))))
+        }
         let rate = effectiveRate(sendClass, usagePercent: state.usagePercent)
         let capacity = max(1, rate * configuration.burstSeconds)
         var bucket = state.buckets[sendClass] ?? Bucket(tokens: capacity, updatedAt: now)
@@ -114,6 +127,7 @@ public struct PageRateLimiter<C: Clock>: Sendable where C.Duration == Duration, 
         defer { state.buckets[sendClass] = bucket }
         if bucket.tokens >= 1 {
             bucket.tokens -= 1
+            recent.append(now)
             return .proceed
         }
         let missing = 1 - bucket.tokens
@@ -156,9 +170,12 @@ public struct PageRateLimiter<C: Clock>: Sendable where C.Duration == Duration, 
         state.pausedUntil = until
     }
 
+    private func baseRate(_ sendClass: SendClass) -> Double {
+        sendClass == .media ? configuration.mediaPerSecond : configuration.standardPerSecond
+    }
+
     private func effectiveRate(_ sendClass: SendClass, usagePercent: Int) -> Double {
-        let base = sendClass == .media ? configuration.mediaPerSecond : configuration.standardPerSecond
-        return base * configuration.fraction(atUsagePercent: usagePercent)
+        baseRate(sendClass) * configuration.fraction(atUsagePercent: usagePercent)
     }
 
     private func seconds(_ duration: Duration) -> Double {

@@ -62,6 +62,9 @@ public struct SwitchboardConfiguration: Sendable {
     public var webhookMaxBytes = 5 * 1024 * 1024
     /// Parallel jobs per worker process (`SWITCHBOARD_WORKER_CONCURRENCY`).
     public var workerConcurrency = 8
+    /// Bot answers in progress per worker process (`SWITCHBOARD_BOT_CONCURRENCY`): their
+    /// own lane, since each waits on a model for a while (docs/bot.md).
+    public var botConcurrency = 1000
     /// How long a claimed job stays ours before another worker may take it over.
     public var jobLease: Duration = .seconds(30)
     /// SQLite sync level (`SWITCHBOARD_SQLITE_SYNC`: `full` or `normal`).

@@ -31,6 +31,12 @@ struct BotRoutes {
             try await store.audit(actor: context.principal ?? "api", action: "bot.settings_saved", subject: "page:\(pageId)")
             return try JSONResponse(["bot": BotSettingsBody(saved)])
         }
+        group.get("/pages/:id/bot/stats") { request, context in
+            let pageId = try await requirePage(context)
+            guard try context.caller.visibility.allows(pageId) else { throw APIError(.notFound, "not_found", "No Page has the id \(pageId).") }
+            let since = try Self.since(request.uri.queryParameters["since"], now: store.clock.now())
+            return try JSONResponse(try await store.botStats(pageId: pageId, since: since))
+        }
         group.post("/conversations/:id/bot") { request, context in
             let id = try await access.require(context)
             let body = try await request.decode(as: BotActionBody.self, context: context)
@@ -45,8 +51,8 @@ struct BotRoutes {
             }
             let state = ConversationBotPayload(
                 conversationId: id,
-                state: result.state.isPaused ? "paused" : "active",
-                reason: result.state.pauseReason?.rawValue
+                state: result.plan.state.isPaused ? "paused" : "active",
+                reason: result.plan.state.pauseReason?.rawValue
             )
             return try JSONResponse(["bot": state])
         }
@@ -56,6 +62,15 @@ struct BotRoutes {
         let id = try context.parameters.require("id")
         guard try await store.page(id: id) != nil else { throw APIError(.notFound, "not_found", "No Page has the id \(id).") }
         return id
+    }
+
+    /// `?since=` (ISO-8601, with or without fractions of a second); absent: the last 24 hours.
+    static func since(_ raw: Substring?, now: Date) throws -> Date {
+        guard let raw else { return now.addingTimeInterval(-86_400) }
+        for style in [Date.ISO8601FormatStyle(includingFractionalSeconds: true), Date.ISO8601FormatStyle()] {
+            if let date = try? style.parse(String(raw)) { return date }
+        }
+        throw APIError(.badRequest, "invalid_argument", "since must be an ISO-8601 time such as 2026-01-31T09:00:00Z.")
     }
 
     /// The stored form of a PUT: the key sealed; an absent key keeps the stored one.

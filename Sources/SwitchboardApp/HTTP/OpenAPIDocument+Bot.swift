@@ -23,6 +23,23 @@ extension OpenAPIDocument {
                 "reason": ["type": ["string", "null"]],
             ],
         ]
+        let counts: JSON = ["type": "object", "additionalProperties": ["type": "integer"]]
+        let stats: JSON = [
+            "type": "object",
+            "properties": [
+                "pageId": ["type": "string"], "since": ["type": "string"],
+                "replies": ["type": "integer", "description": "answers queued (notices not counted)"],
+                "handovers": counts + ["description": "pauses by reason"],
+                "llm": [
+                    "type": "object",
+                    "properties": [
+                        "calls": ["type": "integer"], "p50Ms": ["type": ["integer", "null"]], "p99Ms": ["type": ["integer", "null"]],
+                        "promptTokens": ["type": "integer"], "completionTokens": ["type": "integer"],
+                        "failures": counts + ["description": "failed calls by code (llm.timeout, …)"],
+                    ],
+                ],
+            ],
+        ]
         return [
             "/api/pages/{id}/bot": [
                 "get": [
@@ -41,6 +58,16 @@ extension OpenAPIDocument {
                         "401": error("no or bad token"),
                     ],
                 ],
+            ],
+            "/api/pages/{id}/bot/stats": [
+                "get": [
+                    "summary": "The Page's bot over a period, from stored rows (agents who may see the Page)", "security": authenticated,
+                    "parameters": [idParameter, query("since", "string", "ISO-8601 start; default: 24 hours ago")],
+                    "responses": [
+                        "200": ["description": "the figures"] + json(stats), "400": error("invalid_argument: since is not ISO-8601"),
+                        "404": error("unknown Page"), "401": error("no or bad token"),
+                    ],
+                ]
             ],
             "/api/conversations/{id}/bot": [
                 "post": [

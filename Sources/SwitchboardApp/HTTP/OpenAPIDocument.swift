@@ -349,6 +349,7 @@ enum OpenAPIDocument {
                         "type": "object", "properties": ["state": ["enum": ["active", "paused", "off"]], "reason": ["type": ["string", "null"]]],
                     ],
                     "assigneeId": ["type": ["string", "null"]],
+                    "status": ["enum": ["open", "resolved"], "description": "a new customer message reopens a resolved conversation"],
                 ],
             ],
             "SendMessage": [
@@ -411,7 +412,7 @@ enum OpenAPIDocument {
                 "description": "The REST API of Switchboard, a live Messenger inbox.",
             ],
             "security": authenticated,
-            "paths": paths + botPaths,
+            "paths": paths + botPaths + workflowPaths,
             "components": [
                 "schemas": schemas,
                 "securitySchemes": [
@@ -428,7 +429,7 @@ enum OpenAPIDocument {
     /// `METHOD /path` for every operation, path parameters written `{name}`.
     static var operations: Set<String> {
         var result: Set<String> = []
-        for (path, item) in paths + botPaths {
+        for (path, item) in paths + botPaths + workflowPaths {
             for method in (item as? JSON)?.keys ?? [:].keys { result.insert("\(method.uppercased()) \(path)") }
         }
         return result

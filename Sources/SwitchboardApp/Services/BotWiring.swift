@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import LLM
+import Messenger
 import SwitchboardCore
 import SwitchboardServices
 import SwitchboardStore
@@ -10,13 +11,22 @@ extension Switchboard {
         BotConversations(store: store, publisher: hub, clock: store.clock, logger: logger)
     }
 
-    /// The `bot.answer` job: the Page's model over the shared HTTP client, typing_on and
-    /// replies through the same Graph client the sender uses.
+    /// The `bot.answer` job: the Page's model and the `typing_on` calls over the bot's own
+    /// HTTP client (so a thousand answers in progress never queue agents' sends behind
+    /// them in the shared client's pool); replies go through the sender like agents'.
     func botAnswerHandler() -> BotAnswerHandler {
         BotAnswerHandler(
             conversations: botConversations,
             store: store,
-            graph: graphClient(),
+            graph: GraphClient(
+                httpClient: Self.botHTTPClient,
+                configuration: .init(
+                    baseURL: configuration.graphAPIURL,
+                    apiVersion: configuration.graphAPIVersion,
+                    timeout: configuration.graphTimeout
+                ),
+                logger: logger
+            ),
             box: SecretBox(secret: configuration.secret.value),
             clock: store.clock,
             logger: logger,
@@ -26,6 +36,16 @@ extension Switchboard {
 
     /// An OpenAI-compatible client for a Page's stored model settings.
     @Sendable static func languageModel(_ settings: BotModelSettings, apiKey: LLMAPIKey?) -> any BotLanguageModel {
-        LLMClient(httpClient: .shared, configuration: LLMConfiguration(baseURL: settings.baseURL, apiKey: apiKey, model: settings.model))
+        LLMClient(httpClient: botHTTPClient, configuration: LLMConfiguration(baseURL: settings.baseURL, apiKey: apiKey, model: settings.model))
     }
+
+    /// One connection per answer in progress (up to `SWITCHBOARD_BOT_CONCURRENCY`, which
+    /// bounds them): a model holds its connection for the whole answer, and HTTP/1.1
+    /// servers (local models, the emulator) serve one request per connection. Lives as
+    /// long as the process, like `HTTPClient.shared`.
+    static let botHTTPClient: HTTPClient = {
+        var configuration = HTTPClient.Configuration()
+        configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = 10_000
+        return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
+    }()
 }

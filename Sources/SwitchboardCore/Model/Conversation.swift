@@ -39,6 +39,13 @@ public struct BotInfo: Codable, Sendable, Equatable {
     }
 }
 
+/// Whether a conversation still needs the team: `resolved` by an agent, `open` again as
+/// soon as the customer writes (or an agent reopens it).
+public enum ConversationStatus: String, Codable, Sendable, Equatable {
+    case open
+    case resolved
+}
+
 /// The API's Conversation object (`shared/design/api.md`); the same shape goes over Socket.IO.
 public struct Conversation: Codable, Sendable, Equatable {
     public var id: String
@@ -52,6 +59,7 @@ public struct Conversation: Codable, Sendable, Equatable {
     public var window: WindowInfo
     public var bot: BotInfo
     public var assigneeId: String?
+    public var status: ConversationStatus
     public var createdAt: String
 
     public init(
@@ -66,6 +74,7 @@ public struct Conversation: Codable, Sendable, Equatable {
         window: WindowInfo,
         bot: BotInfo,
         assigneeId: String?,
+        status: ConversationStatus = .open,
         createdAt: String
     ) {
         self.id = id
@@ -79,6 +88,7 @@ public struct Conversation: Codable, Sendable, Equatable {
         self.window = window
         self.bot = bot
         self.assigneeId = assigneeId
+        self.status = status
         self.createdAt = createdAt
     }
 }
@@ -137,6 +147,7 @@ extension Conversation {
         try c.encode(window, forKey: .window)
         try c.encode(bot, forKey: .bot)
         try c.encode(assigneeId, forKey: .assigneeId)
+        try c.encode(status, forKey: .status)
         try c.encode(createdAt, forKey: .createdAt)
     }
 }

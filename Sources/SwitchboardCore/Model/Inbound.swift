@@ -31,6 +31,9 @@ public struct InboundOutcome: Sendable {
     /// What the bot must know of this batch (new customer messages, echoes), in order; a
     /// replayed batch yields none, so the bot never answers a message twice.
     public var botEvents: [BotEvent] = []
+    /// What the bot decided from `botEvents`, stored in the apply's transaction (nil: the
+    /// Page's bot is off); its events are already in `realtime`.
+    public var bot: BotFeedResult?
 
     public init(
         conversationId: String,
@@ -64,5 +67,40 @@ public struct UnhandledEvent: Sendable, Equatable {
         self.kind = kind
         self.reason = reason
         self.json = json
+    }
+}
+
+/// A stored webhook as split by the worker: how many events it had, those it keeps but
+/// does not apply, and the split job that brought it.
+public struct SplitWebhook: Sendable {
+    public var id: Int64
+    public var eventCount: Int
+    public var unhandled: [UnhandledEvent]
+    /// Why the body could not be read as a Messenger batch (it is kept all the same).
+    public var error: String?
+    public var job: Job
+
+    public init(id: Int64, eventCount: Int, unhandled: [UnhandledEvent], error: String?, job: Job) {
+        self.id = id
+        self.eventCount = eventCount
+        self.unhandled = unhandled
+        self.error = error
+        self.job = job
+    }
+}
+
+/// One conversation's events from a run of webhooks, merged in timestamp order, and the
+/// per-webhook `inbound.apply` jobs that apply them instead when that conversation
+/// already has apply jobs waiting (whose turn comes first, invariant 4).
+public struct ConversationShare: Sendable {
+    /// The conversation's queue partition.
+    public var partition: String
+    public var batch: InboundBatch
+    public var jobs: [NewJob]
+
+    public init(partition: String, batch: InboundBatch, jobs: [NewJob]) {
+        self.partition = partition
+        self.batch = batch
+        self.jobs = jobs
     }
 }

@@ -95,3 +95,38 @@ public struct ConversationReadPayload: Codable, Sendable, Equatable {
         self.unreadCount = unreadCount
     }
 }
+
+/// `conversation:assignee` (ours): who the conversation is assigned to now (`assigneeId`
+/// null: nobody), and who changed it (a principal, `user:<id>` or `token:<name>`).
+public struct ConversationAssigneePayload: Codable, Sendable, Equatable {
+    public var conversationId: String
+    public var assigneeId: String?
+    public var by: String
+
+    public init(conversationId: String, assigneeId: String?, by: String) {
+        self.conversationId = conversationId
+        self.assigneeId = assigneeId
+        self.by = by
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(conversationId, forKey: .conversationId)
+        try c.encode(assigneeId, forKey: .assigneeId)
+        try c.encode(by, forKey: .by)
+    }
+}
+
+/// `conversation:status` (ours): resolved or open again, and by whom (a principal, or
+/// `customer` when their new message reopened it).
+public struct ConversationStatusPayload: Codable, Sendable, Equatable {
+    public var conversationId: String
+    public var status: ConversationStatus
+    public var by: String
+
+    public init(conversationId: String, status: ConversationStatus, by: String) {
+        self.conversationId = conversationId
+        self.status = status
+        self.by = by
+    }
+}

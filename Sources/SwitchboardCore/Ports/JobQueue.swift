@@ -127,6 +127,15 @@ public struct DeadJob: Sendable, Equatable, Codable {
     }
 }
 
+/// Which kinds of job a claim may hand out: a worker runs slow kinds (the bot's answers,
+/// which wait on a model for seconds) in their own lane, so they never take the places
+/// of the jobs that carry people's messages.
+public enum JobKindFilter: Sendable, Equatable {
+    case any
+    case only(Set<JobKind>)
+    case except(Set<JobKind>)
+}
+
 /// The queue between the webhook, the REST API and the workers. Delivery is at least
 /// once; handlers are idempotent (invariant 3). Two implementations: the embedded one in
 /// the database (default) and Redis Streams.
@@ -136,6 +145,12 @@ public protocol JobQueue: Sendable {
     /// Leases up to `limit` runnable jobs to `worker` for `lease`. Never hands out a job
     /// whose partition has an earlier job unfinished.
     func claim(limit: Int, worker: String, lease: Duration) async throws -> [Job]
+    /// Leases up to `limit` runs of the `kinds`: each is a partition's next job followed by
+    /// up to `runLength - 1` of the jobs right behind it (all runnable, in order), or one
+    /// job without a partition. A worker runs a run's jobs in order and hands back the rest
+    /// of it once one fails, so claiming a run never reorders a partition (invariant 4);
+    /// it only saves a claim per job where a backlog has formed.
+    func claimRuns(limit: Int, runLength: Int, worker: String, lease: Duration, kinds: JobKindFilter) async throws -> [[Job]]
     /// The job is done; it will not run again.
     func complete(_ job: Job) async throws
     /// The job failed. With `retryAt` it runs again then (keeping its place at the head of
@@ -157,4 +172,19 @@ public protocol JobQueue: Sendable {
 
 extension JobQueue {
     public func acknowledge(_ job: Job) async throws {}
+}
+
+extension JobQueue {
+    /// Runs of one job each, of any kind: right for any queue that hands out a partition's
+    /// jobs one at a time. Such a queue cannot claim by kind, so a worker with lanes
+    /// (``JobKindFilter/only(_:)``) needs a queue that implements this itself.
+    public func claimRuns(limit: Int, runLength: Int, worker: String, lease: Duration, kinds: JobKindFilter) async throws -> [[Job]] {
+        guard kinds == .any else { throw SwitchboardError(.invalidArgument, "This queue cannot claim jobs by kind.") }
+        return try await claim(limit: limit, worker: worker, lease: lease).map { [$0] }
+    }
+
+    /// Runs of any kind.
+    public func claimRuns(limit: Int, runLength: Int, worker: String, lease: Duration) async throws -> [[Job]] {
+        try await claimRuns(limit: limit, runLength: runLength, worker: worker, lease: lease, kinds: .any)
+    }
 }

@@ -139,16 +139,14 @@ public protocol Store: Sendable {
     /// (invariant 1).
     func storeWebhook(body: [UInt8]) async throws -> Int64
     func webhookBody(id: Int64) async throws -> [UInt8]?
-    /// Records the split of a webhook: per-conversation jobs, unhandled events, and the
-    /// split job's completion, atomically.
-    func finishWebhookSplit(
-        id: Int64,
-        eventCount: Int,
-        jobs: [NewJob],
-        unhandled: [UnhandledEvent],
-        error: String?,
-        splitJob: Job
-    ) async throws
+    /// The raw bodies of stored webhooks, by id (missing ids are absent).
+    func webhookBodies(ids: [Int64]) async throws -> [Int64: [UInt8]]
+    /// Records a run of split webhooks in one transaction: their unhandled events, their
+    /// split jobs' completion, and each conversation's share: applied at once when
+    /// `inline` (unless that conversation already has apply jobs waiting, whose turn comes
+    /// first), else queued as its per-webhook `inbound.apply` jobs. Returns, aligned with
+    /// `shares`, the outcome of each share applied inline (nil: queued).
+    func recordWebhookRun(_ webhooks: [SplitWebhook], _ shares: [ConversationShare], inline: Bool) async throws -> [InboundOutcome?]
     /// Applies one conversation's events idempotently (invariant 3), completing `job` in
     /// the same transaction when given.
     func applyInbound(_ batch: InboundBatch, completing job: Job?) async throws -> InboundOutcome

@@ -6,15 +6,16 @@ public import SwitchboardCore
 
 /// Runs a due `bot.answer` job: asks the policy whether to answer, shows `typing_on`, asks
 /// `BotResponder` (the Page's model, else its rule-based answerer), and queues the reply as
-/// the bot, or hands over with the notice. Just before queueing it reloads the state and
-/// drops the reply if the bot was paused meanwhile (a person took over) or the 24-hour
-/// window closed, so a slow model never talks over a human and never sends outside it.
+/// the bot, or hands over with the notice. The reply is queued only if the conversation's
+/// bot state is still the version the answer was made for, checked in the transaction
+/// that queues it: a pause, a takeover or a new customer message that landed meanwhile
+/// wins, so a slow model never talks over a human and never sends outside the window.
 public struct BotAnswerHandler: JobHandler {
     /// Builds the client for a Page's model (the app owns the HTTP client and clock).
     public typealias ModelFactory = @Sendable (_ settings: BotModelSettings, _ apiKey: LLMAPIKey?) -> any BotLanguageModel
 
     let conversations: BotConversations
-    let store: any Store & BotStore & OutboundStore
+    let store: any Store & BotStore
     let graph: any OutboundGraph
     let box: SecretBox
     let makeModel: ModelFactory
@@ -27,7 +28,7 @@ public struct BotAnswerHandler: JobHandler {
 
     public init(
         conversations: BotConversations,
-        store: any Store & BotStore & OutboundStore,
+        store: any Store & BotStore,
         graph: any OutboundGraph,
         box: SecretBox,
         clock: any WallClock,
@@ -45,49 +46,58 @@ public struct BotAnswerHandler: JobHandler {
         self.makeModel = makeModel
     }
 
-    public func handle(_ job: Job) async throws {
+    @discardableResult
+    public func handle(_ job: Job) async throws -> JobDisposition {
+        try await answer(job)
+        return .finished
+    }
+
+    private func answer(_ job: Job) async throws {
         let conversationId = String(decoding: job.payload, as: UTF8.self)
-        guard let result = try await conversations.feed(conversationId: conversationId, [.answerDue], actor: "bot"),
-            let answer = result.answer,
-            let record = try await store.botConversation(id: conversationId),
-            let page = try await store.botSettings(pageId: record.pageId)
+        guard let due = try await conversations.feed(conversationId: conversationId, [.answerDue], actor: "bot", durable: false),
+            let answer = due.plan.answer
         else { return }
-        await typingOn(pageId: record.pageId, psid: record.psid)
-        let responder = BotResponder(source: try source(for: page, pageId: record.pageId), texts: page.settings.texts)
+        // Shown while the answer is made, and before it is queued (Messenger keeps order).
+        let typing = Task { await typingOn(pageId: due.pageId, psid: due.psid) }
+        let model = try due.page.model.map { RecordingLanguageModel(try languageModel($0)) }
+        let source: BotResponder.Source = model.map { .model($0, due.page.settings.promptBuilder) } ?? .rules(due.page.settings.ruleBasedAnswerer)
         let transcript = try await store.messages(conversationId: conversationId, limit: Self.transcriptLimit, before: nil).items
             .compactMap(Self.entry)
-        let outcome = await responder.respond(to: transcript, disclose: answer.disclose) {}
+        let outcome = await BotResponder(source: source, texts: due.page.settings.texts).respond(to: transcript, disclose: answer.disclose) {}
+        await typing.value
+        let call = model?.call
+        if let call { metrics.modelCall(page: due.pageId, call) }
         switch outcome {
         case .reply(let text, let disclosed, let reason):
-            // The last look before the reply becomes a queued message (issue 9, rule 4).
-            guard let now = try await store.botConversation(id: conversationId), !now.state.isPaused,
-                let last = now.state.lastCustomerAt, MessagingWindow.state(lastInboundAt: last, now: clock.now()).state == .open
-            else {
-                logger.info("bot reply dropped: paused or window closed meanwhile", metadata: ["conversation": "\(conversationId)"])
-                return
-            }
-            // Keyed by the job: a retried job queues the reply once.
-            if try await conversations.queueBotMessage(conversationId: conversationId, text: text, clientId: "bot-answer:\(job.id)") {
-                metrics.replied(page: record.pageId)
-            }
-            logger.debug("bot replied", metadata: ["conversation": "\(conversationId)", "reason": "\(reason)"])
-            try await conversations.feed(
+            let reply = BotReply(
                 conversationId: conversationId,
-                [.answerSent(at: clock.now(), upTo: answer.upTo, disclosed: disclosed)],
-                actor: "bot"
+                text: text,
+                clientId: "bot-answer:\(job.id)",
+                expectedVersion: due.version,
+                upTo: answer.upTo,
+                disclosed: disclosed,
+                modelCall: call
             )
+            if try await conversations.queue(reply) {
+                logger.debug("bot replied", metadata: ["conversation": "\(conversationId)", "reason": "\(reason)"])
+            } else {
+                logger.info("bot reply dropped: the conversation changed while answering", metadata: ["conversation": "\(conversationId)"])
+            }
         case .handOver(let event, let reason):
             logger.info("bot hands over", metadata: ["conversation": "\(conversationId)", "reason": "\(reason)"])
-            try await conversations.feed(conversationId: conversationId, [event], actor: "bot")
+            try await conversations.feed(
+                conversationId: conversationId,
+                [event],
+                actor: "bot",
+                answer: BotAnswerRecord(outcome: .handover, modelCall: call),
+                durable: false
+            )
         }
     }
 
-    /// The model when the Page has one (its key opened from the sealed copy), else rules.
-    func source(for page: BotPageSettings, pageId: String) throws -> BotResponder.Source {
-        guard let model = page.model else { return .rules(page.settings.ruleBasedAnswerer) }
-        let key = try model.sealedAPIKey.map { LLMAPIKey(try box.open($0)) }
-        let metered = MeteredLanguageModel(model: makeModel(model, key), page: pageId, metrics: metrics)
-        return .model(metered, page.settings.promptBuilder)
+    /// The Page's model client, its key opened from the sealed copy.
+    func languageModel(_ settings: BotModelSettings) throws -> any BotLanguageModel {
+        makeModel(settings, try settings.sealedAPIKey.map { LLMAPIKey(try box.open($0)) })
     }
 
     /// `typing_on` while the answer is made; best effort (a failed indicator must not stop

@@ -2,6 +2,7 @@ import Foundation
 import LLM
 public import Metrics
 import SwitchboardCore
+import Synchronization
 
 /// The bot's numbers per Page, for `/metrics` and the stats screen (issue 9, point 5):
 /// replies, handovers by reason, the model's latency (a timer: the Prometheus backend gives
@@ -22,28 +23,35 @@ public struct BotMetrics: Sendable {
         Counter(label: "switchboard_bot_handovers_total", dimensions: [("page", page), ("reason", reason.rawValue)], factory: factory).increment()
     }
 
-    func modelCall(page: String, duration: Duration, usage: TokenUsage?, failure: LLMError?) {
+    func modelCall(page: String, _ call: BotModelCall) {
         Timer(label: "switchboard_bot_llm_latency_seconds", dimensions: [("page", page)], factory: factory)
-            .recordNanoseconds(duration.components.seconds * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000)
-        if let usage {
+            .recordNanoseconds(call.durationMilliseconds * 1_000_000)
+        if let prompt = call.promptTokens, let completion = call.completionTokens {
             Counter(label: "switchboard_bot_llm_tokens_total", dimensions: [("page", page), ("kind", "prompt")], factory: factory)
-                .increment(by: usage.promptTokens)
+                .increment(by: prompt)
             Counter(label: "switchboard_bot_llm_tokens_total", dimensions: [("page", page), ("kind", "completion")], factory: factory)
-                .increment(by: usage.completionTokens)
+                .increment(by: completion)
         }
-        if let failure {
-            Counter(label: "switchboard_bot_llm_failures_total", dimensions: [("page", page), ("code", failure.code.rawValue)], factory: factory)
+        if let failure = call.failure {
+            Counter(label: "switchboard_bot_llm_failures_total", dimensions: [("page", page), ("code", failure)], factory: factory)
                 .increment()
         }
     }
 }
 
 /// A Page's model with its calls measured: a decorator, so the responder and the client
-/// stay free of metrics.
-struct MeteredLanguageModel: BotLanguageModel {
+/// stay free of metrics. One per answer: `call` is what the answer job stores with its
+/// save (`bot_answers`) and counts in `/metrics`.
+final class RecordingLanguageModel: BotLanguageModel {
     let model: any BotLanguageModel
-    let page: String
-    let metrics: BotMetrics
+    private let recorded = Mutex<BotModelCall?>(nil)
+
+    init(_ model: any BotLanguageModel) {
+        self.model = model
+    }
+
+    /// The last call's latency, tokens and failure code (nil before any call).
+    var call: BotModelCall? { recorded.withLock { $0 } }
 
     func answer(
         _ messages: [BotPromptMessage],
@@ -54,11 +62,21 @@ struct MeteredLanguageModel: BotLanguageModel {
         let start = clock.now
         do {
             let completion = try await model.answer(messages, tools: tools, onFirstToken: onFirstToken)
-            metrics.modelCall(page: page, duration: start.duration(to: clock.now), usage: completion.usage, failure: nil)
+            record(start.duration(to: clock.now), completion.usage, failure: nil)
             return completion
         } catch {
-            metrics.modelCall(page: page, duration: start.duration(to: clock.now), usage: nil, failure: error)
+            record(start.duration(to: clock.now), nil, failure: error)
             throw error
         }
+    }
+
+    private func record(_ duration: Duration, _ usage: TokenUsage?, failure: LLMError?) {
+        let call = BotModelCall(
+            durationMilliseconds: duration.nanoseconds / 1_000_000,
+            promptTokens: usage?.promptTokens,
+            completionTokens: usage?.completionTokens,
+            failure: failure?.code.rawValue
+        )
+        recorded.withLock { $0 = call }
     }
 }

@@ -14,68 +14,142 @@ struct ApplyInboundPayload: Codable {
     var indices: [Int]
 }
 
-/// Splits a stored webhook into per-conversation `inbound.apply` jobs, partitioned by
-/// conversation so each conversation's events apply in order (invariant 4) while
-/// different conversations apply in parallel. Events the worker does not apply are kept.
-public struct SplitWebhookHandler: JobHandler {
+/// Splits stored webhooks by conversation and applies them (invariant 4: a
+/// conversation's events in order, different conversations at once).
+///
+/// Split jobs share one partition, so webhooks are split in arrival order; under load the
+/// worker hands over a run of them. With an `applier`, the run's conversations are applied
+/// right here, in the transaction that completes the split jobs: one commit for a whole
+/// backlog. A conversation that already has `inbound.apply` jobs waiting gets its share
+/// queued behind them instead, and so does everything when no applier is given or the
+/// inline apply of a lone webhook fails (the apply jobs then isolate and retry each
+/// conversation on its own). Events the worker does not apply are kept.
+public struct SplitWebhookHandler: JobRunHandler {
     let store: any Store
     let logger: Logger
+    let applier: ApplyInboundHandler?
 
-    public init(store: any Store, logger: Logger) {
+    /// - Parameter applier: applies runs inline and does what follows each commit; nil:
+    ///   every conversation's share becomes an `inbound.apply` job.
+    public init(store: any Store, logger: Logger, applier: ApplyInboundHandler? = nil) {
         self.store = store
         self.logger = logger
+        self.applier = applier
     }
 
     public var completesJob: Bool { true }
 
-    public func handle(_ job: Job) async throws {
-        guard let id = Int64(String(decoding: job.payload, as: UTF8.self)) else {
-            throw PermanentJobFailure("the split job's payload is not a webhook id")
-        }
-        guard let body = try await store.webhookBody(id: id) else {
-            throw PermanentJobFailure("webhook \(id) is not stored")
-        }
-        let events: [WebhookEvent]
-        do {
-            events = try WebhookBatch.decode(body)
-        } catch {
-            // Signed by Meta but unreadable: keep it, say why, count it, move on.
-            logger.warning("stored webhook is not a Messenger batch", metadata: ["webhook": "\(id)", "error": "\(error)"])
-            Counter(label: "switchboard_webhook_events_total", dimensions: [("type", "undecodable_body")]).increment()
-            try await store.finishWebhookSplit(id: id, eventCount: 0, jobs: [], unhandled: [], error: "\(error)", splitJob: job)
-            return
-        }
-        var groups: [String: ApplyInboundPayload] = [:]
-        var order: [String] = []
-        var unhandled: [UnhandledEvent] = []
-        for (index, event) in events.enumerated() {
-            if let kept = UnhandledEvent(event, index: index) {
-                unhandled.append(kept)
-                Counter(label: "switchboard_webhook_events_total", dimensions: [("type", "unhandled_\(kept.kind)")]).increment()
-                continue
+    @discardableResult
+    public func handle(_ job: Job) async throws -> JobDisposition {
+        try await handleRun([job])
+        return .finished
+    }
+
+    public func handleRun(_ jobs: [Job]) async throws {
+        let ids = try jobs.map { job in
+            guard let id = Int64(String(decoding: job.payload, as: UTF8.self)) else {
+                throw PermanentJobFailure("the split job's payload is not a webhook id")
             }
-            guard !event.customerId.isEmpty else {
-                unhandled.append(
-                    UnhandledEvent(index: index, pageId: event.pageId, kind: "no_customer", reason: "the event names no customer", json: "{}")
+            return id
+        }
+        let bodies = try await store.webhookBodies(ids: ids)
+        var plan = RunPlan(ourAppId: applier?.ourAppId)
+        for (id, job) in zip(ids, jobs) {
+            guard let body = bodies[id] else { throw PermanentJobFailure("webhook \(id) is not stored") }
+            plan.add(webhook: id, body: body, job: job, logger: logger)
+        }
+        if let applier {
+            do {
+                let outcomes = try await store.recordWebhookRun(plan.webhooks, plan.shares, inline: true)
+                for (share, outcome) in zip(plan.shares, outcomes) {
+                    if let outcome { await applier.finish(outcome, events: share.batch.events) }
+                }
+                return
+            } catch  where jobs.count == 1 {
+                logger.notice(
+                    "applying a webhook at once failed; queueing its conversations",
+                    metadata: ["webhook": "\(ids[0])", "error": "\(error)"]
                 )
-                continue
             }
-            let key = Self.partition(pageId: event.pageId, psid: event.customerId)
-            if groups[key] == nil {
-                groups[key] = ApplyInboundPayload(webhook: id, pageId: event.pageId, psid: event.customerId, indices: [])
-                order.append(key)
-            }
-            groups[key]?.indices.append(index)
         }
-        let encoder = JSONEncoder()
-        let jobs = try order.map { key in
-            NewJob(kind: .applyInbound, partition: key, payload: Array(try encoder.encode(groups[key]!)), maxAttempts: 10)
-        }
-        try await store.finishWebhookSplit(id: id, eventCount: events.count, jobs: jobs, unhandled: unhandled, error: nil, splitJob: job)
+        _ = try await store.recordWebhookRun(plan.webhooks, plan.shares, inline: false)
     }
 
     /// The queue partition of a conversation: its Page and customer.
     static func partition(pageId: String, psid: String) -> String { "conv:\(pageId):\(psid)" }
+
+    /// What a run of webhooks divides into: per conversation (in order of first
+    /// appearance) its events from every webhook of the run and one apply job per
+    /// webhook; and per webhook what is kept unapplied.
+    struct RunPlan {
+        let ourAppId: String?
+        var webhooks: [SplitWebhook] = []
+        var shares: [ConversationShare] = []
+        private var shareIndex: [String: Int] = [:]
+        private let encoder = JSONEncoder()
+
+        init(ourAppId: String?) { self.ourAppId = ourAppId }
+
+        mutating func add(webhook id: Int64, body: [UInt8], job: Job, logger: Logger) {
+            let events: [WebhookEvent]
+            do {
+                events = try WebhookBatch.decode(body)
+            } catch {
+                // Signed by Meta but unreadable: keep it, say why, count it, move on.
+                logger.warning("stored webhook is not a Messenger batch", metadata: ["webhook": "\(id)", "error": "\(error)"])
+                Counter(label: "switchboard_webhook_events_total", dimensions: [("type", "undecodable_body")]).increment()
+                webhooks.append(SplitWebhook(id: id, eventCount: 0, unhandled: [], error: "\(error)", job: job))
+                return
+            }
+            var groups: [String: ApplyInboundPayload] = [:]
+            var order: [String] = []
+            var unhandled: [UnhandledEvent] = []
+            for (index, event) in events.enumerated() {
+                if let kept = UnhandledEvent(event, index: index) {
+                    unhandled.append(kept)
+                    Counter(label: "switchboard_webhook_events_total", dimensions: [("type", "unhandled_\(kept.kind)")]).increment()
+                    continue
+                }
+                guard !event.customerId.isEmpty else {
+                    unhandled.append(
+                        UnhandledEvent(index: index, pageId: event.pageId, kind: "no_customer", reason: "the event names no customer", json: "{}")
+                    )
+                    continue
+                }
+                let key = SplitWebhookHandler.partition(pageId: event.pageId, psid: event.customerId)
+                if groups[key] == nil {
+                    groups[key] = ApplyInboundPayload(webhook: id, pageId: event.pageId, psid: event.customerId, indices: [])
+                    order.append(key)
+                }
+                groups[key]?.indices.append(index)
+            }
+            webhooks.append(SplitWebhook(id: id, eventCount: events.count, unhandled: unhandled, error: nil, job: job))
+            for key in order {
+                guard let group = groups[key] else { continue }
+                let shareEvents = group.indices.map { events[$0] }
+                // An ApplyInboundPayload always encodes.
+                let job = NewJob(kind: .applyInbound, partition: key, payload: Array((try? encoder.encode(group)) ?? Data()), maxAttempts: 10)
+                if let at = shareIndex[key] {
+                    shares[at].batch = InboundBatch(
+                        pageId: group.pageId,
+                        psid: group.psid,
+                        events: shares[at].batch.events + shareEvents,
+                        ourAppId: ourAppId
+                    )
+                    shares[at].jobs.append(job)
+                } else {
+                    shareIndex[key] = shares.count
+                    shares.append(
+                        ConversationShare(
+                            partition: key,
+                            batch: InboundBatch(pageId: group.pageId, psid: group.psid, events: shareEvents, ourAppId: ourAppId),
+                            jobs: [job]
+                        )
+                    )
+                }
+            }
+        }
+    }
 }
 
 /// Applies one conversation's events, then publishes what changed (after commit,
@@ -86,7 +160,7 @@ public struct ApplyInboundHandler: JobHandler {
     let publisher: any EventPublisher
     let ourAppId: String?
     let logger: Logger
-    /// Told of new customer messages and echoes (nil: no bot in this process).
+    /// Counts what the bot decided in the apply's transaction (nil: not counted here).
     let bot: BotConversations?
 
     public init(
@@ -107,7 +181,13 @@ public struct ApplyInboundHandler: JobHandler {
 
     public var completesJob: Bool { true }
 
-    public func handle(_ job: Job) async throws {
+    @discardableResult
+    public func handle(_ job: Job) async throws -> JobDisposition {
+        try await apply(job)
+        return .finished
+    }
+
+    private func apply(_ job: Job) async throws {
         let payload: ApplyInboundPayload
         do {
             payload = try JSONDecoder().decode(ApplyInboundPayload.self, from: Data(job.payload))
@@ -123,6 +203,12 @@ public struct ApplyInboundHandler: JobHandler {
             InboundBatch(pageId: payload.pageId, psid: payload.psid, events: events, ourAppId: ourAppId),
             completing: job
         )
+        await finish(outcome, events: events)
+    }
+
+    /// What follows an apply's commit: metrics, the realtime events (after commit,
+    /// invariant 6), the bot, and the contact's profile when it has none.
+    func finish(_ outcome: InboundOutcome, events: [WebhookEvent]) async {
         for (kind, count) in outcome.applied {
             Counter(label: "switchboard_events_applied_total", dimensions: [("type", kind)]).increment(by: count)
         }
@@ -134,22 +220,19 @@ public struct ApplyInboundHandler: JobHandler {
             Recorder(label: "switchboard_event_apply_lag_seconds").record(lag)
         }
         await publisher.publish(outcome.realtime)
-        if let bot, !outcome.botEvents.isEmpty {
-            // After the apply committed (the job is already acknowledged with it): a failure
-            // here is logged, not retried, since applying again would find no new messages.
-            do {
-                try await bot.feed(conversationId: outcome.conversationId, outcome.botEvents, actor: "webhook")
-            } catch {
-                logger.error(
-                    "the bot could not take the conversation's events",
-                    metadata: ["conversation": "\(outcome.conversationId)", "error": "\(error)"]
-                )
-            }
+        if let fed = outcome.bot {
+            // Stored with the apply and published above: log and count.
+            await bot?.committed(fed, conversationId: outcome.conversationId, publish: false)
         }
         if outcome.needsProfile {
-            try await queue.enqueue([
-                NewJob(kind: .fetchProfile, partition: nil, payload: Array(String(outcome.contactId).utf8), maxAttempts: 5)
-            ])
+            do {
+                try await queue.enqueue([
+                    NewJob(kind: .fetchProfile, partition: nil, payload: Array(String(outcome.contactId).utf8), maxAttempts: 5)
+                ])
+            } catch {
+                // The next message of this contact asks again (within the hour's bound).
+                logger.warning("cannot queue a contact's profile lookup", metadata: ["contact": "\(outcome.contactId)", "error": "\(error)"])
+            }
         }
     }
 }
@@ -194,7 +277,13 @@ public struct FetchProfileHandler: JobHandler {
         self.logger = logger
     }
 
-    public func handle(_ job: Job) async throws {
+    @discardableResult
+    public func handle(_ job: Job) async throws -> JobDisposition {
+        try await fetch(job)
+        return .finished
+    }
+
+    private func fetch(_ job: Job) async throws {
         guard let contactId = Int64(String(decoding: job.payload, as: UTF8.self)),
             let key = try await store.contactKey(id: contactId)
         else { throw PermanentJobFailure("the profile job names no stored contact") }

@@ -80,11 +80,12 @@ public struct OutboundSender: JobHandler {
     /// the head of its conversation), so the worker must not complete them.
     public var completesJob: Bool { true }
 
-    public func handle(_ job: Job) async throws {
+    @discardableResult
+    public func handle(_ job: Job) async throws -> JobDisposition {
         let messageId = String(decoding: job.payload, as: UTF8.self)
         guard let context = try await store.outboundSendContext(messageId: messageId) else {
             try await queue.complete(job)
-            return
+            return .finished
         }
         let message = context.message
         // Already sent (the echo of an earlier, ambiguous attempt arrived) or already
@@ -92,7 +93,7 @@ public struct OutboundSender: JobHandler {
         guard message.status == .queued, message.facebookMessageId == nil else {
             if message.status != .queued { count("already_done") } else { count("echo_reconciled") }
             try await queue.complete(job)
-            return
+            return .finished
         }
         if context.sendStartedAt != nil {
             // An earlier attempt called Meta and its outcome was never recorded (the
@@ -101,11 +102,11 @@ public struct OutboundSender: JobHandler {
             count("crash_echo_wait")
             try await retry(job, after: configuration.echoWait, reason: "an earlier attempt's outcome is unknown; waiting for Meta's echo")
             try await store.endSendAttempt(messageId: messageId)
-            return
+            return .deferred
         }
         if context.contactUnreachableAt != nil {
             try await fail(job, messageId, Self.contactUnreachable)
-            return
+            return .finished
         }
         guard let page = context.page, let sealed = page.sealedAccessToken else {
             try await fail(
@@ -118,11 +119,11 @@ public struct OutboundSender: JobHandler {
                     kind: "page.not_connected"
                 )
             )
-            return
+            return .finished
         }
         if page.state == .reauthorizationRequired {
             try await retry(job, after: configuration.reauthorizationRecheck, reason: "the Page needs a new access token")
-            return
+            return .deferred
         }
         let token: PageAccessToken
         do {
@@ -130,7 +131,7 @@ public struct OutboundSender: JobHandler {
         } catch {
             try await store.markPageReauthorizationRequired(pageId: page.id, reason: String(describing: error))
             try await retry(job, after: configuration.reauthorizationRecheck, reason: "the Page's token cannot be opened")
-            return
+            return .deferred
         }
 
         let author: AuthorKind = message.author == .agent ? .human : .automation
@@ -140,7 +141,7 @@ public struct OutboundSender: JobHandler {
         case .allowed(let type): messagingType = type
         case .refused(let refusal):
             try await fail(job, messageId, MessageError(code: nil, subcode: nil, message: refusal.reason, kind: refusal.rawValue))
-            return
+            return .finished
         }
 
         let request = Self.request(for: context, messagingType: messagingType)
@@ -148,7 +149,7 @@ public struct OutboundSender: JobHandler {
             if case .attachment(let type, _) = request.content, type.isMedia { .media } else { .standard }
         if let wait = try await pacer.acquire(page: page.id, class: sendClass, waitingAtMost: configuration.maxInlineRateWait) {
             try await retry(job, after: wait, reason: "the Page is paused or over its rate")
-            return
+            return .deferred
         }
 
         let requestedAt = clock.now().millisecondsSince1970
@@ -171,13 +172,14 @@ public struct OutboundSender: JobHandler {
             count("sent")
             Recorder(label: "switchboard_send_latency_seconds").record(clock.now().timeIntervalSince(job.enqueuedAt))
             await publisher.publish(events)
+            return .finished
         case .failure(let error):
             await pacer.record(usage: error.usage, page: page.id)
-            try await handleFailure(error, job: job, messageId: messageId, pageId: page.id)
+            return try await handleFailure(error, job: job, messageId: messageId, pageId: page.id)
         }
     }
 
-    private func handleFailure(_ error: GraphError, job: Job, messageId: String, pageId: String) async throws {
+    private func handleFailure(_ error: GraphError, job: Job, messageId: String, pageId: String) async throws -> JobDisposition {
         let failure = GraphErrorClassifier.classify(error)
         let body = error.body
         let messageError = MessageError(
@@ -202,7 +204,7 @@ public struct OutboundSender: JobHandler {
             count("ambiguous")
             try await retry(job, after: configuration.echoWait, reason: failure.reason)
             try await store.endSendAttempt(messageId: messageId)
-            return
+            return .deferred
         }
         // Meta answered: it did not send the message. Cleared before the job is
         // rescheduled, so the next attempt's mark is never erased by this one.
@@ -210,10 +212,10 @@ public struct OutboundSender: JobHandler {
         switch failure.action {
         case .retry:
             if job.attempt >= configuration.maxRetryableAttempts {
-                try await fail(job, messageId, messageError)
+                return try await fail(job, messageId, messageError)
             } else {
                 count("retry")
-                try await retry(
+                return try await retry(
                     job,
                     after: configuration.backoff.delay(attempt: job.attempt, jitter: Double.random(in: 0...1)),
                     reason: failure.reason
@@ -223,23 +225,28 @@ public struct OutboundSender: JobHandler {
             let pause = failure.pauseFor ?? GraphErrorClassifier.defaultPagePause
             await pacer.pause(page: pageId, for: pause)
             count("page_paused")
-            try await retry(job, after: pause, reason: failure.reason)
+            return try await retry(job, after: pause, reason: failure.reason)
         case .reauthorize:
             try await store.markPageReauthorizationRequired(pageId: pageId, reason: failure.reason)
             count("reauthorization_required")
-            try await retry(job, after: configuration.reauthorizationRecheck, reason: failure.reason)
+            return try await retry(job, after: configuration.reauthorizationRecheck, reason: failure.reason)
         case .recipientUnreachable:
-            try await fail(job, messageId, messageError, contactUnreachable: true)
+            return try await fail(job, messageId, messageError, contactUnreachable: true)
         case .windowClosed, .fail:
-            try await fail(job, messageId, messageError)
+            return try await fail(job, messageId, messageError)
         }
     }
 
-    private func retry(_ job: Job, after delay: Duration, reason: String) async throws {
+    /// Puts the job back for `delay`, at the head of its conversation.
+    @discardableResult
+    private func retry(_ job: Job, after delay: Duration, reason: String) async throws -> JobDisposition {
         try await queue.fail(job, reason: reason, retryAt: clock.now().addingTimeInterval(delay.seconds))
+        return .deferred
     }
 
-    private func fail(_ job: Job, _ messageId: String, _ error: MessageError, contactUnreachable: Bool = false) async throws {
+    /// Fails the message for good (the job completes with it): the next one goes on.
+    @discardableResult
+    private func fail(_ job: Job, _ messageId: String, _ error: MessageError, contactUnreachable: Bool = false) async throws -> JobDisposition {
         let events = try await store.markOutboundFailed(
             messageId: messageId,
             error: error,
@@ -248,6 +255,7 @@ public struct OutboundSender: JobHandler {
         )
         count("failed")
         await publisher.publish(events)
+        return .finished
     }
 
     /// Why a message to a customer Meta called unreachable fails without a call.

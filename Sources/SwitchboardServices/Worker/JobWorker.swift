@@ -5,10 +5,22 @@ public import ServiceLifecycle
 public import SwitchboardCore
 import Synchronization
 
+/// What became of a job after its handler returned.
+public enum JobDisposition: Sendable, Equatable {
+    /// Done (or failed for good): the jobs behind it in its partition may run.
+    case finished
+    /// The handler put it back for later itself (a retry keeps its place at the head of its
+    /// partition), so the jobs behind it must wait.
+    case deferred
+}
+
 /// Runs one kind of job. Throwing retries the job later (or dead-letters it once its
 /// attempts are used up); a ``PermanentJobFailure`` dead-letters it at once.
 public protocol JobHandler: Sendable {
-    func handle(_ job: Job) async throws
+    /// Returns ``JobDisposition/deferred`` only when it rescheduled the job itself (which
+    /// only a handler that ``completesJob`` does).
+    @discardableResult
+    func handle(_ job: Job) async throws -> JobDisposition
     /// True when `handle` acknowledges the job itself, inside the transaction of its work
     /// (so work and acknowledgement commit together); otherwise the worker completes it.
     var completesJob: Bool { get }
@@ -18,6 +30,16 @@ extension JobHandler {
     public var completesJob: Bool { false }
 }
 
+/// A handler that can take a whole run of its jobs (consecutive jobs of one partition,
+/// see ``JobQueue/claimRuns(limit:runLength:worker:lease:)``) at once, acknowledging them
+/// in one transaction: where a backlog forms, one commit then does the work of many.
+public protocol JobRunHandler: JobHandler {
+    /// Handles `jobs` (in order, at least two) all or nothing, completing them itself.
+    /// Throwing leaves them all unfinished: the worker then runs them one by one with
+    /// ``JobHandler/handle(_:)``, so one bad job is isolated and retried on its own.
+    func handleRun(_ jobs: [Job]) async throws
+}
+
 /// A failure that no retry can fix (a body that is not JSON, say).
 public struct PermanentJobFailure: Error, CustomStringConvertible {
     public var reason: String
@@ -25,95 +47,217 @@ public struct PermanentJobFailure: Error, CustomStringConvertible {
     public var description: String { reason }
 }
 
-/// Claims jobs and runs their handlers, `concurrency` at a time. On graceful shutdown it
-/// stops claiming, lets running jobs finish, and hands back any job it could not finish
-/// so another worker (or the next start) runs it.
+/// Claims jobs and runs their handlers, `concurrency` runs at a time. One loop claims for
+/// the whole worker, as many runs as it has free slots, so idle slots never race each
+/// other for the same rows. Kinds given a lane of their own (the bot's answers, which wait
+/// seconds on a model) have their own claimer and slots, and never take the general ones:
+/// a thousand slow answers cannot delay an agent's message. On graceful shutdown it stops
+/// claiming, lets running jobs finish, and hands back what it could not run so another
+/// worker (or the next start) runs it.
 public final class JobWorker: Service {
     private let queue: any JobQueue
     private let handlers: [JobKind: any JobHandler]
     private let concurrency: Int
+    /// The general slots first, then one claimer per lane.
+    private let claimers: [Claimer]
+    private let runLength: Int
     private let lease: Duration
     private let backoff: Backoff
+    private let clock: any WallClock
     private let workerID: String
     private let logger: Logger
     private let stopping = Atomic<Bool>(false)
 
+    /// One claim loop: the kinds it takes and its slots.
+    private final class Claimer: Sendable {
+        let kinds: JobKindFilter
+        /// Free slots; a run holds one from its claim until it is done.
+        let freeSlots: Atomic<Int>
+        /// Rings when a slot frees or the queue says work may be ready.
+        let wake = WorkSignal()
+
+        init(kinds: JobKindFilter, slots: Int) {
+            self.kinds = kinds
+            self.freeSlots = Atomic(max(1, slots))
+        }
+    }
+
+    /// - Parameters:
+    ///   - runLength: the most jobs of one partition claimed together (1: one at a time);
+    ///     a backlog then costs one claim per run instead of one per job.
+    ///   - lanes: kinds that run apart, each with this many slots of its own.
     public init(
         queue: any JobQueue,
         handlers: [JobKind: any JobHandler],
         concurrency: Int,
+        lanes: [JobKind: Int] = [:],
+        runLength: Int = 64,
         lease: Duration,
         workerID: String,
         backoff: Backoff = Backoff(),
+        clock: any WallClock = SystemWallClock(),
         logger: Logger
     ) {
         self.queue = queue
         self.handlers = handlers
-        self.concurrency = concurrency
+        self.concurrency = max(1, concurrency)
+        self.runLength = max(1, runLength)
         self.lease = lease
         self.workerID = workerID
         self.backoff = backoff
+        self.clock = clock
         self.logger = logger
+        let general = Claimer(kinds: lanes.isEmpty ? .any : .except(Set(lanes.keys)), slots: concurrency)
+        self.claimers = [general] + lanes.sorted { $0.key.rawValue < $1.key.rawValue }.map { Claimer(kinds: .only([$0.key]), slots: $0.value) }
     }
 
     public func run() async throws {
         await withGracefulShutdownHandler {
             await withDiscardingTaskGroup { group in
-                for _ in 0..<concurrency {
-                    group.addTask { await self.runLoop() }
+                group.addTask { await self.relayQueueSignals() }
+                // Running jobs finish; the relay ends at its next wake-up.
+                for claimer in self.claimers {
+                    group.addTask {
+                        await withDiscardingTaskGroup { runs in await self.claimLoop(claimer, group: &runs) }
+                    }
                 }
             }
         } onGracefulShutdown: {
             self.stopping.store(true, ordering: .relaxed)
+            for claimer in self.claimers { claimer.wake.notify() }
         }
         logger.info("worker stopped", metadata: ["worker": "\(workerID)"])
     }
 
+    /// Claims and runs jobs in the caller's task, one run after another, until none is
+    /// runnable; returns how many jobs it claimed. The deterministic stand-in for
+    /// ``run()`` in tests: the same claims, runs and fallbacks, no timing.
+    @discardableResult
+    public func runUntilIdle() async throws -> Int {
+        var claimed = 0
+        while true {
+            let runs = try await queue.claimRuns(limit: concurrency, runLength: runLength, worker: workerID, lease: lease)
+            guard !runs.isEmpty else { return claimed }
+            for run in runs {
+                claimed += run.count
+                await self.run(run)
+            }
+        }
+    }
+
     private var shouldStop: Bool { stopping.load(ordering: .relaxed) || Task.isCancelled }
 
-    private func runLoop() async {
+    /// The queue's own wake-ups (work enqueued in this process, or a poll interval for
+    /// work from other processes) become the claimer's.
+    private func relayQueueSignals() async {
         while !shouldStop {
-            let jobs: [Job]
+            await queue.waitForWork(timeout: .milliseconds(500))
+            for claimer in claimers { claimer.wake.notify() }
+        }
+    }
+
+    private func claimLoop(_ claimer: Claimer, group: inout DiscardingTaskGroup) async {
+        let wake = claimer.wake
+        while !shouldStop {
+            let free = claimer.freeSlots.load(ordering: .acquiring)
+            guard free > 0 else {
+                await wake.wait(timeout: .seconds(1))
+                continue
+            }
+            let runs: [[Job]]
             do {
-                jobs = try await queue.claim(limit: 1, worker: workerID, lease: lease)
+                runs = try await queue.claimRuns(limit: free, runLength: runLength, worker: workerID, lease: lease, kinds: claimer.kinds)
             } catch is CancellationError {
                 return
             } catch {
                 logger.warning("cannot claim jobs", metadata: ["error": "\(error)"])
-                await queue.waitForWork(timeout: .seconds(1))
+                await wake.wait(timeout: .seconds(1))
                 continue
             }
-            guard let job = jobs.first else {
-                await queue.waitForWork(timeout: .milliseconds(500))
+            guard !runs.isEmpty else {
+                await wake.wait(timeout: .seconds(1))
                 continue
             }
-            await run(job)
+            claimer.freeSlots.subtract(runs.count, ordering: .releasing)
+            for run in runs {
+                group.addTask {
+                    await self.run(run)
+                    claimer.freeSlots.add(1, ordering: .releasing)
+                    wake.notify()
+                }
+            }
         }
     }
 
-    private func run(_ job: Job) async {
+    /// Runs one claimed run: as a whole when its handler can, else job by job, stopping
+    /// at the first job that does not finish (a retry keeps its place at the head of the
+    /// partition, so what follows it must wait) or once half the lease is gone, and handing
+    /// the rest back.
+    private func run(_ jobs: [Job]) async {
+        if jobs.count > 1, let handler = handlers[jobs[0].kind] as? any JobRunHandler, jobs.allSatisfy({ $0.kind == jobs[0].kind }) {
+            do {
+                let started = ContinuousClock.now
+                for job in jobs { recordWait(job) }
+                try await handler.handleRun(jobs)
+                await queue.acknowledge(jobs)
+                for job in jobs { record(job, outcome: "done", started: started) }
+                return
+            } catch is CancellationError {
+                try? await queue.release(jobs)
+                return
+            } catch {
+                logger.notice(
+                    "a run of jobs failed as a whole; running them one by one",
+                    metadata: ["kind": "\(jobs[0].kind)", "jobs": "\(jobs.count)", "error": "\(error)"]
+                )
+            }
+        }
+        let claimed = ContinuousClock.now
+        for (index, job) in jobs.enumerated() {
+            // The run's later jobs were leased with the first: past half the lease, hand
+            // them back rather than let a lease lapse under a job still to run (another
+            // worker would then run its conversation at the same time).
+            let expiring = index > 0 && ContinuousClock.now - claimed > lease / 2
+            let unfinished: ArraySlice<Job>? =
+                shouldStop || expiring ? jobs[index...] : (await run(job) ? nil : jobs[(index + 1)...])
+            if let unfinished {
+                let rest = Array(unfinished)
+                do {
+                    try await queue.release(rest)
+                } catch {
+                    logger.error("cannot hand back jobs; their leases will lapse", metadata: ["jobs": "\(rest.count)", "error": "\(error)"])
+                }
+                return
+            }
+        }
+    }
+
+    /// Runs one job; true when it is done (completed, or dead-lettered so its partition
+    /// goes on), false when it will run again later.
+    private func run(_ job: Job) async -> Bool {
         let started = ContinuousClock.now
-        let dimensions = [("kind", job.kind.rawValue)]
+        recordWait(job)
         guard let handler = handlers[job.kind] else {
             try? await queue.fail(job, reason: "no handler for job kind \(job.kind)", retryAt: nil)
-            return
+            return true
         }
-        Timer(label: "switchboard_job_wait_seconds", dimensions: dimensions, preferredDisplayUnit: .seconds)
-            .recordNanoseconds(Int64(max(0, Date().timeIntervalSince(job.enqueuedAt)) * 1e9))
         do {
-            try await handler.handle(job)
-            if handler.completesJob { try await queue.acknowledge(job) } else { try await queue.complete(job) }
-            Timer(label: "switchboard_job_duration_seconds", dimensions: dimensions, preferredDisplayUnit: .seconds)
-                .recordNanoseconds((ContinuousClock.now - started).nanoseconds)
-            Counter(label: "switchboard_jobs_total", dimensions: dimensions + [("outcome", "done")]).increment()
+            if try await handler.handle(job) == .deferred {
+                record(job, outcome: "deferred", started: started)
+                return false
+            }
+            if handler.completesJob { await queue.acknowledge([job]) } else { try await queue.complete(job) }
+            record(job, outcome: "done", started: started)
+            return true
         } catch is CancellationError {
             try? await queue.release([job])
+            return false
         } catch {
             let permanent = error is PermanentJobFailure
             let retryAt =
                 permanent
                 ? nil
-                : SystemWallClock().now().addingTimeInterval(
+                : clock.now().addingTimeInterval(
                     backoff.delay(attempt: job.attempt, jitter: Double.random(in: 0...1)).seconds
                 )
             let dead = retryAt == nil || job.attempt >= job.maxAttempts
@@ -122,13 +266,26 @@ public final class JobWorker: Service {
                 dead ? "job dead-lettered" : "job failed, will retry",
                 metadata: ["job": "\(job.id)", "kind": "\(job.kind)", "attempt": "\(job.attempt)", "error": "\(error)"]
             )
-            Counter(label: "switchboard_jobs_total", dimensions: dimensions + [("outcome", dead ? "dead" : "retry")]).increment()
+            Counter(label: "switchboard_jobs_total", dimensions: [("kind", job.kind.rawValue), ("outcome", dead ? "dead" : "retry")]).increment()
             do {
                 try await queue.fail(job, reason: String(describing: error), retryAt: retryAt)
             } catch {
                 logger.error("cannot record a job failure; its lease will lapse", metadata: ["job": "\(job.id)", "error": "\(error)"])
             }
+            return dead
         }
+    }
+
+    private func recordWait(_ job: Job) {
+        Timer(label: "switchboard_job_wait_seconds", dimensions: [("kind", job.kind.rawValue)], preferredDisplayUnit: .seconds)
+            .recordNanoseconds(Int64(max(0, clock.now().timeIntervalSince(job.enqueuedAt)) * 1e9))
+    }
+
+    private func record(_ job: Job, outcome: String, started: ContinuousClock.Instant) {
+        let dimensions = [("kind", job.kind.rawValue)]
+        Timer(label: "switchboard_job_duration_seconds", dimensions: dimensions, preferredDisplayUnit: .seconds)
+            .recordNanoseconds((ContinuousClock.now - started).nanoseconds)
+        Counter(label: "switchboard_jobs_total", dimensions: dimensions + [("outcome", outcome)]).increment()
     }
 }
 

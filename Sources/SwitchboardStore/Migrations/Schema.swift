@@ -9,7 +9,7 @@ struct Migration: Sendable {
 
 /// The whole history, oldest first.
 enum Schema {
-    static let migrations: [Migration] = [initial, outbound, sendAttempts, accounts, bot]
+    static let migrations: [Migration] = [initial, outbound, sendAttempts, accounts, bot, queueClaims, workflow]
 
     static var latestVersion: Int { migrations.last?.version ?? 0 }
 
@@ -289,6 +289,45 @@ enum Schema {
         statements: [
             "ALTER TABLE conversations ADD COLUMN bot_policy TEXT",
             "ALTER TABLE conversations ADD COLUMN bot_version BIGINT NOT NULL DEFAULT 0",
+        ]
+    )
+
+    /// Claims that stay cheap under an ingest backlog: the split jobs of every stored
+    /// webhook share one partition, and a claim looking for the next job of each partition
+    /// would otherwise walk that whole backlog. This index lists every other job, in order;
+    /// the split partition's head is found with one seek.
+    static let queueClaims = Migration(
+        version: 6,
+        name: "queue_claims",
+        statements: [
+            "CREATE INDEX jobs_claim_order ON jobs (id) WHERE partition_key IS NULL OR partition_key <> 'webhook'"
+        ]
+    )
+
+    /// Resolution and the bot's stats (issue 9): a conversation is `open` or `resolved` (a
+    /// new customer message reopens it); `bot_answers` keeps one row per answer the bot made,
+    /// with its model call's latency, tokens and failure code, written with the save that
+    /// ends the answer; and the audit log is searchable by action and time (handovers).
+    static let workflow = Migration(
+        version: 7,
+        name: "workflow",
+        statements: [
+            "ALTER TABLE conversations ADD COLUMN status TEXT NOT NULL DEFAULT 'open'",
+            """
+            CREATE TABLE bot_answers (
+                id {{id}},
+                page_id TEXT NOT NULL,
+                conversation_id BIGINT NOT NULL,
+                at BIGINT NOT NULL,
+                outcome TEXT NOT NULL,
+                llm_ms BIGINT,
+                prompt_tokens BIGINT,
+                completion_tokens BIGINT,
+                llm_error TEXT
+            )
+            """,
+            "CREATE INDEX bot_answers_page ON bot_answers (page_id, at)",
+            "CREATE INDEX audit_log_action ON audit_log (action, at)",
         ]
     )
 }

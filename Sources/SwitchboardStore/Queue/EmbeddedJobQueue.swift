@@ -21,9 +21,17 @@ public final class EmbeddedJobQueue: JobQueue {
         signal.notify()
     }
 
-    /// Adds jobs inside the caller's transaction; call ``wake()`` after the commit.
+    /// Adds jobs inside the caller's transaction; call ``wake()`` after the commit. A
+    /// delayed job also wakes this process's workers when it falls due (a debounced bot
+    /// answer would otherwise wait for the next poll, up to half a second).
     public func enqueue(_ jobs: [NewJob], in db: any SQLExecutor) async throws {
         let now = clock.now().millisecondsSince1970
+        for runAt in Set(jobs.compactMap { $0.runAt?.millisecondsSince1970 }) where runAt > now {
+            Task { [signal] in
+                try? await Task.sleep(for: .milliseconds(runAt - now))
+                signal.notify()
+            }
+        }
         for chunk in stride(from: 0, to: jobs.count, by: 100).map({ Array(jobs[$0..<min($0 + 100, jobs.count)]) }) {
             var values: [String] = []
             var binds: [SQLValue] = []
@@ -43,43 +51,190 @@ public final class EmbeddedJobQueue: JobQueue {
         }
     }
 
+    /// The partition of every split job: webhooks are split in the order they were stored.
+    public static let webhookPartition = "webhook"
+    /// How often splitting a stored webhook is tried before it is dead-lettered.
+    static let splitAttempts = 5
+
+    /// The job that splits stored webhook `id`.
+    static func splitJob(_ id: Int64) -> NewJob {
+        NewJob(kind: .splitWebhook, partition: webhookPartition, payload: Array(String(id).utf8), maxAttempts: splitAttempts)
+    }
+
     /// Tells local workers that jobs committed elsewhere in this process are ready.
     public func wake() { signal.notify() }
 
     public func claim(limit: Int, worker: String, lease: Duration) async throws -> [Job] {
+        try await claimRuns(limit: limit, runLength: 1, worker: worker, lease: lease).flatMap { $0 }
+    }
+
+    public func claimRuns(limit: Int, runLength: Int, worker: String, lease: Duration, kinds: JobKindFilter) async throws -> [[Job]] {
         let now = clock.now().millisecondsSince1970
         let until = now + Int64(lease.components.seconds * 1000 + lease.components.attoseconds / 1_000_000_000_000_000)
-        let rows = try await database.transaction(durability: .relaxed) { db in
-            try await db.query(
+        let (heads, followers) = try await database.transaction(durability: .relaxed) { db in
+            let heads = try await Self.leaseHeads(limit: limit, now: now, until: until, worker: worker, kinds: kinds, in: db)
+            guard runLength > 1 else { return (heads, [Job]()) }
+            let followers = try await Self.leaseFollowers(of: heads, runLength: runLength, now: now, until: until, worker: worker, in: db)
+            return (heads, followers)
+        }
+        var behind: [String: [Job]] = [:]
+        for job in followers { behind[job.partition ?? "", default: []].append(job) }
+        return heads.map { head in [head] + (head.partition.flatMap { behind[$0] } ?? []) }
+    }
+
+    /// Leases the next job of up to `limit` partitions (and jobs without one), oldest
+    /// first. A partition whose earlier job is unfinished has no head to lease; with
+    /// PostgreSQL, `SKIP LOCKED` keeps concurrent claimers off each other's rows. The split
+    /// partition, which holds the ingest backlog, is looked at through its first job only
+    /// (an index seek), and every other job through an index that leaves that backlog out.
+    /// Only heads of the `kinds` (a partition's jobs are all of one kind, so its followers
+    /// are too).
+    private static func leaseHeads(
+        limit: Int,
+        now: Int64,
+        until: Int64,
+        worker: String,
+        kinds: JobKindFilter,
+        in db: any SQLExecutor
+    ) async throws -> [Job] {
+        let claimable = "((j.state = 'ready' AND j.run_at <= $1) OR (j.state = 'leased' AND j.lease_until < $1))"
+        let lease = "UPDATE jobs SET state = 'leased', lease_until = $2, leased_by = $3, attempts = attempts + 1"
+        var kindBinds: [SQLValue] = []
+        var kindCondition = ""
+        switch kinds {
+        case .any: break
+        case .only(let set), .except(let set):
+            let negated: Bool = if case .except = kinds { true } else { false }
+            let names = set.map(\.rawValue).sorted()
+            kindBinds = names.map { .text($0) }
+            kindCondition =
+                names.isEmpty ? (negated ? "" : "AND 1 = 0") : "AND j.kind \(negated ? "NOT IN" : "IN") (\(bindList(names.count, from: 5)))"
+        }
+        let takesSplits: Bool =
+            switch kinds {
+            case .any: true
+            case .only(let set): set.contains(.splitWebhook)
+            case .except(let set): !set.contains(.splitWebhook)
+            }
+        let split =
+            !takesSplits
+            ? []
+            : try await db.query(
                 """
-                UPDATE jobs SET state = 'leased', lease_until = $2, leased_by = $3, attempts = attempts + 1
+                \(lease)
                 WHERE id IN (
                     SELECT j.id FROM jobs j
-                    WHERE ((j.state = 'ready' AND j.run_at <= $1) OR (j.state = 'leased' AND j.lease_until < $1))
-                      AND (j.partition_key IS NULL OR NOT EXISTS (
-                          SELECT 1 FROM jobs k WHERE k.partition_key = j.partition_key AND k.id < j.id AND k.state <> 'dead'))
-                    ORDER BY j.id LIMIT $4 {{skip_locked}}
+                    WHERE j.id = (SELECT MIN(k.id) FROM jobs k WHERE k.partition_key = $4 AND k.state <> 'dead') AND \(claimable)
+                    {{skip_locked}}
                 )
-                RETURNING id, kind, partition_key, payload, attempts, max_attempts, created_at
+                RETURNING \(jobColumns)
                 """,
                 .int(now),
                 .int(until),
                 .text(worker),
-                .int(Int64(limit))
+                .text(webhookPartition)
             )
-        }
-        return rows.map { row in
-            Job(
-                id: String(row.int("id") ?? 0),
-                kind: JobKind(rawValue: row.string("kind") ?? ""),
-                partition: row.string("partition_key"),
-                payload: row["payload"].bytes ?? [],
-                attempt: Int(row.int("attempts") ?? 1),
-                maxAttempts: Int(row.int("max_attempts") ?? 1),
-                enqueuedAt: Date(millisecondsSince1970: row.int("created_at") ?? 0)
+        guard limit > split.count else { return split.map(job) }
+        let others = try await db.query(
+            """
+            \(lease)
+            WHERE id IN (
+                SELECT j.id FROM jobs j {{jobs_by_claim_order}}
+                WHERE (j.partition_key IS NULL OR j.partition_key <> '\(webhookPartition)') AND \(claimable) \(kindCondition)
+                  AND (j.partition_key IS NULL OR NOT EXISTS (
+                      SELECT 1 FROM jobs k WHERE k.partition_key = j.partition_key AND k.id < j.id AND k.state <> 'dead'))
+                ORDER BY j.id LIMIT $4 {{skip_locked}}
             )
-        }.sorted { (Int64($0.id) ?? 0) < (Int64($1.id) ?? 0) }
+            RETURNING \(jobColumns)
+            """,
+            [.int(now), .int(until), .text(worker), .int(Int64(limit - split.count))] + kindBinds
+        )
+        return (split + others).map(job).sorted(by: idOrder)
     }
+
+    /// Leases, behind each partitioned head, the runnable jobs that follow it without a
+    /// gap: the first delayed job ends the run, since nothing may pass it. No other
+    /// claimer can take these (their partition has an unfinished earlier job: the head).
+    private static func leaseFollowers(
+        of heads: [Job],
+        runLength: Int,
+        now: Int64,
+        until: Int64,
+        worker: String,
+        in db: any SQLExecutor
+    ) async throws -> [Job] {
+        let partitioned = heads.filter { $0.partition != nil }
+        guard !partitioned.isEmpty else { return [] }
+        // Per partition, the jobs right behind its head (however long another's backlog).
+        var binds: [SQLValue] = [.int(Int64(runLength))]
+        let perPartition = partitioned.map { head -> String in
+            binds += [.text(head.partition ?? ""), .int(Int64(head.id) ?? 0)]
+            return """
+                SELECT * FROM (SELECT id, partition_key, state, run_at FROM jobs
+                    WHERE partition_key = $\(binds.count - 1) AND id > $\(binds.count) AND state <> 'dead' ORDER BY id LIMIT $1) AS p\(binds.count)
+                """
+        }
+        let candidates = try await db.query(perPartition.joined(separator: " UNION ALL "), binds)
+        var taken: [String: Int] = [:]
+        var closed: Set<String> = []
+        var ids: [Int64] = []
+        for row in candidates {
+            guard let id = row.int("id"), let partition = row.string("partition_key"),
+                !closed.contains(partition)
+            else { continue }
+            guard row.string("state") == "ready", (row.int("run_at") ?? .max) <= now, taken[partition, default: 0] < runLength - 1 else {
+                closed.insert(partition)
+                continue
+            }
+            taken[partition, default: 0] += 1
+            ids.append(id)
+        }
+        guard !ids.isEmpty else { return [] }
+        let idList = bindList(ids.count, from: 3)
+        let leased = try await db.query(
+            """
+            UPDATE jobs SET state = 'leased', lease_until = $1, leased_by = $2, attempts = attempts + 1
+            WHERE id IN (\(idList)) AND state = 'ready'
+            RETURNING \(jobColumns)
+            """,
+            [.int(until), .text(worker)] + ids.map { .int($0) }
+        ).map(job).sorted(by: idOrder)
+        // Only these writes lease followers, but should a row have moved meanwhile, its
+        // run stops at the gap and what was leased behind it goes straight back.
+        let byId = Dictionary(uniqueKeysWithValues: leased.map { ($0.id, $0) })
+        let partitionOf = Dictionary(
+            uniqueKeysWithValues: candidates.compactMap { row in row.int("id").map { ($0, row.string("partition_key") ?? "") } }
+        )
+        var gapped: Set<String> = []
+        var kept: [Job] = []
+        var returned: [Job] = []
+        for id in ids {
+            let partition = partitionOf[id] ?? ""
+            guard let job = byId[String(id)] else {
+                gapped.insert(partition)
+                continue
+            }
+            if gapped.contains(partition) { returned.append(job) } else { kept.append(job) }
+        }
+        if !returned.isEmpty { try await Self.release(returned, in: db) }
+        return kept
+    }
+
+    private static let jobColumns = "id, kind, partition_key, payload, attempts, max_attempts, created_at"
+
+    private static func job(_ row: SQLRow) -> Job {
+        Job(
+            id: String(row.int("id") ?? 0),
+            kind: JobKind(rawValue: row.string("kind") ?? ""),
+            partition: row.string("partition_key"),
+            payload: row["payload"].bytes ?? [],
+            attempt: Int(row.int("attempts") ?? 1),
+            maxAttempts: Int(row.int("max_attempts") ?? 1),
+            enqueuedAt: Date(millisecondsSince1970: row.int("created_at") ?? 0)
+        )
+    }
+
+    private static func idOrder(_ a: Job, _ b: Job) -> Bool { (Int64(a.id) ?? 0) < (Int64(b.id) ?? 0) }
 
     public func complete(_ job: Job) async throws {
         try await database.transaction(durability: .relaxed) { db in try await self.complete(job, in: db) }
@@ -89,7 +244,14 @@ public final class EmbeddedJobQueue: JobQueue {
     /// Completes a job inside the caller's transaction, so the work and its acknowledgement
     /// commit together (exactly-once effect for the embedded queue).
     public func complete(_ job: Job, in db: any SQLExecutor) async throws {
-        try await db.query("DELETE FROM jobs WHERE id = $1", .int(Int64(job.id) ?? 0))
+        try await complete([job], in: db)
+    }
+
+    /// Completes jobs inside the caller's transaction, in one statement.
+    public func complete(_ jobs: [Job], in db: any SQLExecutor) async throws {
+        guard !jobs.isEmpty else { return }
+        let placeholders = bindList(jobs.count, from: 1)
+        try await db.query("DELETE FROM jobs WHERE id IN (\(placeholders))", jobs.map { .int(Int64($0.id) ?? 0) })
     }
 
     public func fail(_ job: Job, reason: String, retryAt: Date?) async throws {
@@ -108,15 +270,17 @@ public final class EmbeddedJobQueue: JobQueue {
 
     public func release(_ jobs: [Job]) async throws {
         guard !jobs.isEmpty else { return }
-        try await database.transaction(durability: .relaxed) { db in
-            for job in jobs {
-                try await db.query(
-                    "UPDATE jobs SET state = 'ready', attempts = attempts - 1, lease_until = NULL, leased_by = NULL WHERE id = $1 AND state = 'leased'",
-                    .int(Int64(job.id) ?? 0)
-                )
-            }
-        }
+        try await database.transaction(durability: .relaxed) { db in try await Self.release(jobs, in: db) }
         signal.notify()
+    }
+
+    private static func release(_ jobs: [Job], in db: any SQLExecutor) async throws {
+        let ids = jobs.compactMap { Int64($0.id) }
+        let placeholders = bindList(ids.count, from: 1)
+        try await db.query(
+            "UPDATE jobs SET state = 'ready', attempts = attempts - 1, lease_until = NULL, leased_by = NULL WHERE id IN (\(placeholders)) AND state = 'leased'",
+            ids.map { .int($0) }
+        )
     }
 
     /// Hands back every lease not held by `worker`. Only safe when this process is the

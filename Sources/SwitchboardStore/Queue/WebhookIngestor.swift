@@ -2,11 +2,78 @@ import Foundation
 import SwitchboardCore
 import Synchronization
 
-/// Group commit for webhook bodies: while one transaction is being written, arriving
-/// bodies wait; the next transaction takes all of them at once. Under load each commit
-/// (and each fsync) acknowledges many webhooks; when idle a body is written at once.
-/// The caller whose body heads the next batch writes it, so no background task exists.
+/// Group commit for webhook bodies: while a transaction is being written, arriving bodies
+/// wait; the next transaction takes all of them at once. Under load each commit (and each
+/// fsync) acknowledges many webhooks; when idle a body is written at once.
+///
+/// The database decides how many transactions may be in flight (``SQLDatabase/concurrentWriters``):
+/// one for SQLite, a few for PostgreSQL, whose commits in flight share WAL flushes. Each
+/// lane is an independent group commit; a body goes to an idle lane if there is one. The
+/// caller whose body heads a lane's next batch writes it, so no background task exists.
 final class WebhookIngestor: Sendable {
+    private let lanes: [Lane]
+    private let nextLane = Atomic<Int>(0)
+
+    init(database: any SQLDatabase, queue: EmbeddedJobQueue, clock: any WallClock, maxBatch: Int) {
+        let writer = BatchWriter(database: database, queue: queue, clock: clock)
+        lanes = (0..<max(1, database.concurrentWriters)).map { _ in Lane(writer: writer, maxBatch: maxBatch) }
+    }
+
+    func store(_ body: [UInt8]) async throws -> Int64 {
+        let lane =
+            lanes.first { !$0.isWriting }
+            ?? lanes[nextLane.wrappingAdd(1, ordering: .relaxed).oldValue % lanes.count]
+        return try await lane.store(body)
+    }
+}
+
+/// Writes a batch of bodies and their split jobs, durably, in one commit.
+private struct BatchWriter: Sendable {
+    let database: any SQLDatabase
+    let queue: EmbeddedJobQueue
+    let clock: any WallClock
+
+    /// The stored ids, in the order of `bodies`.
+    func write(_ bodies: [[UInt8]]) async throws -> [Int64] {
+        let now = clock.now().millisecondsSince1970
+        let rows = bodies.indices.map { "($1, $\($0 + 2))" }.joined(separator: ", ")
+        let binds: [SQLValue] = [.int(now)] + bodies.map { .bytes($0) }
+        let ids: [Int64]
+        switch database.dialect {
+        case .postgres:
+            // One statement, so one round trip, committed on its own.
+            ids = try await database.execute(
+                """
+                WITH stored AS (
+                    INSERT INTO webhook_events (received_at, body) VALUES \(rows) RETURNING id)
+                INSERT INTO jobs (kind, partition_key, payload, state, attempts, max_attempts, run_at, created_at)
+                SELECT '\(JobKind.splitWebhook.rawValue)', '\(EmbeddedJobQueue.webhookPartition)', convert_to(id::text, 'UTF8'),
+                    'ready', 0, \(EmbeddedJobQueue.splitAttempts), $1, $1
+                FROM stored ORDER BY id
+                RETURNING convert_from(payload, 'UTF8') AS webhook
+                """,
+                binds
+            ).compactMap { $0.string("webhook").flatMap { Int64($0) } }.sorted()
+        case .sqlite:
+            ids = try await database.transaction { [queue] db in
+                let ids = try await db.query(
+                    "INSERT INTO webhook_events (received_at, body) VALUES \(rows) RETURNING id",
+                    binds
+                ).compactMap { $0.int("id") }.sorted()
+                try await queue.enqueue(ids.map(EmbeddedJobQueue.splitJob), in: db)
+                return ids
+            }
+        }
+        guard ids.count == bodies.count else {
+            throw SwitchboardError(.storageUnavailable, "The database returned \(ids.count) ids for \(bodies.count) webhooks.")
+        }
+        queue.wake()
+        return ids
+    }
+}
+
+/// One group commit: at most one batch in flight.
+private final class Lane: Sendable {
     private enum Outcome: Sendable {
         case committed(Int64)
         case failed(any Error)
@@ -25,17 +92,15 @@ final class WebhookIngestor: Sendable {
     }
 
     private let state = Mutex(State())
-    private let database: any SQLDatabase
-    private let queue: EmbeddedJobQueue
-    private let clock: any WallClock
+    private let writer: BatchWriter
     private let maxBatch: Int
 
-    init(database: any SQLDatabase, queue: EmbeddedJobQueue, clock: any WallClock, maxBatch: Int) {
-        self.database = database
-        self.queue = queue
-        self.clock = clock
+    init(writer: BatchWriter, maxBatch: Int) {
+        self.writer = writer
         self.maxBatch = maxBatch
     }
+
+    var isWriting: Bool { state.withLock { $0.writing } }
 
     func store(_ body: [UInt8]) async throws -> Int64 {
         let entry = Entry(body: body)
@@ -54,13 +119,13 @@ final class WebhookIngestor: Sendable {
         switch outcome {
         case .committed(let id): return id
         case .failed(let error): throw error
-        case .lead: return try await writeBatches(leader: entry)
+        case .lead: return try await writeBatch(leader: entry)
         }
     }
 
-    /// Writes the pending bodies (the leader's among them), wakes their owners, and hands
-    /// the writer role to the first body that arrived meanwhile.
-    private func writeBatches(leader: Entry) async throws -> Int64 {
+    /// Writes the pending bodies (the leader's first among them), wakes their owners, and
+    /// hands the writer role to the first body that arrived meanwhile.
+    private func writeBatch(leader: Entry) async throws -> Int64 {
         let batch = state.withLock { state -> [Entry] in
             let count = min(state.pending.count, maxBatch)
             defer { state.pending.removeFirst(count) }
@@ -68,7 +133,7 @@ final class WebhookIngestor: Sendable {
         }
         var result: Result<Int64, any Error> = .failure(SwitchboardError(.storageUnavailable, "The webhook was not written."))
         do {
-            let ids = try await write(batch.map(\.body))
+            let ids = try await writer.write(batch.map(\.body))
             for (entry, id) in zip(batch, ids) {
                 if entry === leader {
                     result = .success(id)
@@ -76,7 +141,6 @@ final class WebhookIngestor: Sendable {
                     entry.continuation?.resume(returning: .committed(id))
                 }
             }
-            queue.wake()
         } catch {
             for entry in batch where entry !== leader {
                 entry.continuation?.resume(returning: .failed(error))
@@ -93,29 +157,5 @@ final class WebhookIngestor: Sendable {
         }
         nextLeader?.resume(returning: .lead)
         return try result.get()
-    }
-
-    private func write(_ bodies: [[UInt8]]) async throws -> [Int64] {
-        let now = clock.now().millisecondsSince1970
-        return try await database.transaction { [queue] db in
-            var values: [String] = []
-            var binds: [SQLValue] = []
-            for body in bodies {
-                values.append("($\(binds.count + 1), $\(binds.count + 2))")
-                binds += [.int(now), .bytes(body)]
-            }
-            let ids = try await db.query(
-                "INSERT INTO webhook_events (received_at, body) VALUES \(values.joined(separator: ", ")) RETURNING id",
-                binds
-            ).compactMap { $0.int("id") }.sorted()
-            guard ids.count == bodies.count else {
-                throw SwitchboardError(.storageUnavailable, "The database returned \(ids.count) ids for \(bodies.count) webhooks.")
-            }
-            try await queue.enqueue(
-                ids.map { NewJob(kind: .splitWebhook, partition: "webhook", payload: Array(String($0).utf8), maxAttempts: 5) },
-                in: db
-            )
-            return ids
-        }
     }
 }

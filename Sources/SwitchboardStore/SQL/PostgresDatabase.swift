@@ -82,6 +82,15 @@ public final class PostgresDatabase: SQLDatabase {
         }
     }
 
+    @discardableResult
+    public func execute(_ sql: String, _ binds: [SQLValue]) async throws -> [SQLRow] {
+        try await DatabaseMetrics.timed("transaction") {
+            try await ClientExecutor(client: client, logger: logger).query(sql, binds)
+        }
+    }
+
+    public var concurrentWriters: Int { 4 }
+
     public func close() async {}
 
     private static func mapErrors<T>(_ body: () async throws -> T) async throws -> T {

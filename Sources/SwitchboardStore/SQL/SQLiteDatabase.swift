@@ -79,6 +79,13 @@ public final class SQLiteDatabase: SQLDatabase {
         }
     }
 
+    @discardableResult
+    public func execute(_ sql: String, _ binds: [SQLValue]) async throws -> [SQLRow] {
+        try await transaction { db in try await db.query(sql, binds) }
+    }
+
+    public var concurrentWriters: Int { 1 }
+
     public func close() async {
         try? await writer.close()
         try? await reader.close()

@@ -7,13 +7,23 @@ import SwitchboardCore
 enum ConversationRows {
     static let select = """
         SELECT c.id, c.page_id, c.last_inbound_at, c.last_message_at, c.last_message_preview, c.message_count,
-               c.unread_count, c.bot_state, c.bot_reason, c.assignee_id, c.created_at,
+               c.unread_count, c.bot_state, c.bot_reason, c.assignee_id, c.status, c.created_at,
                ct.psid, ct.name AS contact_name, ct.avatar_url, ct.first_seen_at, ct.unreachable_at
         FROM conversations c JOIN contacts ct ON ct.id = c.contact_id
         """
 
     static func load(id: Int64, in db: any SQLExecutor, now: Int64) async throws -> Conversation? {
         try await db.first("\(select) WHERE c.id = $1", .int(id)).map { conversation($0, now: now) }
+    }
+
+    /// Several conversations in one query, by id.
+    static func load(ids: [Int64], in db: any SQLExecutor, now: Int64) async throws -> [Int64: Conversation] {
+        guard !ids.isEmpty else { return [:] }
+        var loaded: [Int64: Conversation] = [:]
+        for row in try await db.query("\(select) WHERE c.id IN (\(bindList(ids.count, from: 1)))", ids.map { .int($0) }) {
+            if let id = row.int("id") { loaded[id] = conversation(row, now: now) }
+        }
+        return loaded
     }
 
     static func conversation(_ row: SQLRow, now: Int64) -> Conversation {
@@ -40,6 +50,7 @@ enum ConversationRows {
             window: WindowInfo(state: window.state.rawValue, closesAt: window.closesAt?.iso8601),
             bot: BotInfo(state: row.string("bot_state") ?? "off", reason: row.string("bot_reason")),
             assigneeId: row.string("assignee_id"),
+            status: ConversationStatus(rawValue: row.string("status") ?? "") ?? .open,
             createdAt: iso(row.int("created_at")) ?? ""
         )
     }

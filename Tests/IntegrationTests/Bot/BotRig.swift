@@ -24,11 +24,13 @@ struct BotRig {
     var graph: ScriptedGraph { base.graph }
     var conversationId: String { base.conversationId }
 
-    /// `model`: the base URL of an LLM (emulator) the Page uses; nil: rule-based.
+    /// `model`: the base URL of an LLM (emulator) the Page uses; nil: rule-based. The
+    /// model's deadline (10 s) runs on `llmClock`.
     static func with(
         _ kind: TestDatabaseKind,
         settings: BotSettings = .demo,
         model baseURL: String? = nil,
+        llmClock: ManualClock = ManualClock(),
         _ body: @Sendable (BotRig) async throws -> Void
     ) async throws {
         try await SenderRig.with(kind) { base in
@@ -58,13 +60,18 @@ struct BotRig {
                         baseURL: settings.baseURL,
                         apiKey: key,
                         model: settings.model,
+                        deadline: Self.llmDeadline,
                         retry: LLMRetryPolicy(maxAttempts: 1)
-                    )
+                    ),
+                    clock: llmClock,
+                    logger: TestDatabase.logger
                 )
             }
             try await body(BotRig(base: base, conversations: conversations, answers: answers, metrics: metrics))
         }
     }
+
+    static let llmDeadline: Duration = .seconds(10)
 
     /// The customer writes now (or `secondsAgo`); the webhook is applied.
     func customer(_ text: String, mid: String = UUID().uuidString, secondsAgo: TimeInterval = 0) async throws {

@@ -27,9 +27,10 @@ import Testing
         #expect(burst(&limiter, page: "Q", at: t0) == 30)
     }
 
-    /// Meta counts calls over a sliding second: over any second the bucket lets through the
-    /// rate plus one burst, never twice the rate.
-    @Test func anySlidingSecondHoldsTheRatePlusOneBurst() {
+    /// Meta counts calls over a sliding second: no second, however it is placed, holds more
+    /// than the rate, bursts included; and the rate is kept up (no more than one burst lost
+    /// to the window over five seconds).
+    @Test func anySlidingSecondHoldsAtMostTheRate() {
         var limiter = Limiter()
         var sent: [ManualClock.Instant] = []
         var now = t0
@@ -39,9 +40,9 @@ import Testing
         }
         for (index, start) in sent.enumerated() {
             let inWindow = sent[index...].prefix { $0 < start + .seconds(1) }.count
-            #expect(inWindow <= 330)
+            #expect(inWindow <= 300)
         }
-        #expect(sent.count >= 1500)
+        #expect(sent.count >= 1500 - 30)
     }
 
     @Test func refillsWithTime() {
@@ -64,10 +65,10 @@ import Testing
         #expect(limiter.currentRate(page: "P") == 300)
         limiter.record(usage: usage(90), page: "P", now: t0)
         #expect(limiter.currentRate(page: "P") < 300)
-        #expect(limiter.currentRate(page: "P") > 270)
-        // Gently to 90 % of the rate at 95 % usage, then steeply.
+        #expect(limiter.currentRate(page: "P") > 285)
+        // Gently to 95 % of the rate at 95 % usage, then steeply.
         limiter.record(usage: usage(95), page: "P", now: t0)
-        #expect(abs(limiter.currentRate(page: "P") - 270) < 1e-9)
+        #expect(abs(limiter.currentRate(page: "P") - 285) < 1e-9)
         limiter.record(usage: usage(99), page: "P", now: t0)
         #expect(limiter.currentRate(page: "P") < 100)
         limiter.record(usage: usage(100), page: "P", now: t0)

@@ -1,0 +1,172 @@
+import Foundation
+import SwitchboardCore
+import SwitchboardStore
+import Synchronization
+import TestSupport
+import Testing
+
+/// The embedded queue's runs: a partition's next job with the runnable jobs right behind
+/// it, never past a job that must wait, never to two claimers at once (invariant 4).
+@Suite("Embedded queue runs")
+struct EmbeddedQueueRunTests {
+    /// Enqueues one job per `(partition, delay)`; each job's payload is its index.
+    static func enqueue(_ queue: EmbeddedJobQueue, _ jobs: [(String?, TimeInterval)], clock: ManualWallClock) async throws {
+        try await queue.enqueue(
+            jobs.enumerated().map { index, job in
+                NewJob(
+                    kind: JobKind(rawValue: "test"),
+                    partition: job.0,
+                    payload: Array("\(index)".utf8),
+                    runAt: clock.now().addingTimeInterval(job.1)
+                )
+            }
+        )
+    }
+
+    static func payloads(_ runs: [[Job]]) -> [[String]] {
+        runs.map { $0.map { String(decoding: $0.payload, as: UTF8.self) } }
+    }
+
+    @Test("a run is a partition's head and the jobs right behind it, up to the run length", arguments: TestDatabaseKind.all)
+    func runsFollowHeads(kind: TestDatabaseKind) async throws {
+        try await TestDatabase.with(kind) { database in
+            let clock = ManualWallClock()
+            let queue = EmbeddedJobQueue(database: database, clock: clock)
+            try await Self.enqueue(queue, [("p", 0), ("q", 0), ("p", 0), (nil, 0), ("p", 0), ("q", 0), ("p", 0)], clock: clock)
+            let runs = try await queue.claimRuns(limit: 10, runLength: 3, worker: "a", lease: .seconds(30))
+            #expect(Self.payloads(runs) == [["0", "2", "4"], ["1", "5"], ["3"]])
+            // The rest of p waits behind the leased run; nothing else is runnable.
+            #expect(try await queue.claimRuns(limit: 10, runLength: 3, worker: "b", lease: .seconds(30)).isEmpty)
+            for job in runs[0] { try await queue.complete(job) }
+            #expect(Self.payloads(try await queue.claimRuns(limit: 10, runLength: 3, worker: "b", lease: .seconds(30))) == [["6"]])
+        }
+    }
+
+    @Test("the split partition's backlog yields its head and run, and never hides the other partitions", arguments: TestDatabaseKind.all)
+    func splitBacklogBesideOthers(kind: TestDatabaseKind) async throws {
+        try await TestDatabase.with(kind) { database in
+            let clock = ManualWallClock()
+            let queue = EmbeddedJobQueue(database: database, clock: clock)
+            let split = EmbeddedJobQueue.webhookPartition
+            try await Self.enqueue(queue, Array(repeating: (split, 0), count: 300) + [("p", 0), (nil, 0), (split, 0), ("p", 0)], clock: clock)
+            let runs = try await queue.claimRuns(limit: 3, runLength: 4, worker: "a", lease: .seconds(30))
+            #expect(Self.payloads(runs) == [["0", "1", "2", "3"], ["300", "303"], ["301"]])
+            #expect(Self.payloads(try await queue.claimRuns(limit: 3, runLength: 4, worker: "b", lease: .seconds(30))).isEmpty)
+        }
+    }
+
+    @Test("a delayed job ends the run: nothing passes it", arguments: TestDatabaseKind.all)
+    func delayedJobEndsRun(kind: TestDatabaseKind) async throws {
+        try await TestDatabase.with(kind) { database in
+            let clock = ManualWallClock()
+            let queue = EmbeddedJobQueue(database: database, clock: clock)
+            try await Self.enqueue(queue, [("p", 0), ("p", 60), ("p", 0)], clock: clock)
+            let first = try await queue.claimRuns(limit: 10, runLength: 10, worker: "a", lease: .seconds(300))
+            #expect(Self.payloads(first) == [["0"]])
+            try await queue.complete(first[0][0])
+            #expect(try await queue.claimRuns(limit: 10, runLength: 10, worker: "a", lease: .seconds(300)).isEmpty)
+            clock.advance(by: 61)
+            #expect(Self.payloads(try await queue.claimRuns(limit: 10, runLength: 10, worker: "a", lease: .seconds(300))) == [["1", "2"]])
+        }
+    }
+
+    @Test("a retried head keeps its place; the run behind it, handed back, follows it", arguments: TestDatabaseKind.all)
+    func handedBackRunKeepsOrder(kind: TestDatabaseKind) async throws {
+        try await TestDatabase.with(kind) { database in
+            let clock = ManualWallClock()
+            let queue = EmbeddedJobQueue(database: database, clock: clock)
+            try await Self.enqueue(queue, [("p", 0), ("p", 0), ("p", 0)], clock: clock)
+            let run = try #require(try await queue.claimRuns(limit: 1, runLength: 3, worker: "a", lease: .seconds(300)).first)
+            #expect(run.map(\.attempt) == [1, 1, 1])
+            try await queue.fail(run[0], reason: "later", retryAt: clock.now().addingTimeInterval(10))
+            try await queue.release(Array(run.dropFirst()))
+            #expect(try await queue.claimRuns(limit: 10, runLength: 3, worker: "b", lease: .seconds(300)).isEmpty)
+            clock.advance(by: 11)
+            let again = try await queue.claimRuns(limit: 10, runLength: 3, worker: "b", lease: .seconds(300))
+            #expect(Self.payloads(again) == [["0", "1", "2"]])
+            // Handing back does not count an attempt; the retried head's does.
+            #expect(again.first?.map(\.attempt) == [2, 1, 1])
+        }
+    }
+
+    @Test("a dead-lettered job does not block its partition", arguments: TestDatabaseKind.all)
+    func deadJobsDoNotBlock(kind: TestDatabaseKind) async throws {
+        try await TestDatabase.with(kind) { database in
+            let clock = ManualWallClock()
+            let queue = EmbeddedJobQueue(database: database, clock: clock)
+            try await Self.enqueue(queue, [("p", 0), ("p", 0), ("p", 0)], clock: clock)
+            let head = try #require(try await queue.claimRuns(limit: 1, runLength: 1, worker: "a", lease: .seconds(300)).first?.first)
+            try await queue.fail(head, reason: "poison", retryAt: nil)
+            #expect(Self.payloads(try await queue.claimRuns(limit: 5, runLength: 5, worker: "a", lease: .seconds(300))) == [["1", "2"]])
+            #expect(try await queue.stats().dead == 1)
+        }
+    }
+
+    @Test("concurrent claimers never hold the same partition at once, and each partition runs in order", arguments: TestDatabaseKind.all)
+    func concurrentClaimersKeepPartitionsApart(kind: TestDatabaseKind) async throws {
+        try await TestDatabase.with(kind) { database in
+            let clock = ManualWallClock()
+            let queue = EmbeddedJobQueue(database: database, clock: clock)
+            let partitions = (0..<12).map { "p\($0)" }
+            let jobs = (0..<240).map { i in (Optional(partitions[i % partitions.count]), TimeInterval(0)) }
+            try await Self.enqueue(queue, jobs, clock: clock)
+
+            let ledger = Ledger()
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for claimer in 0..<4 {
+                    group.addTask {
+                        var idle = 0
+                        while idle < 3 {
+                            let runs = try await StoreTests.retryingBusy {
+                                try await queue.claimRuns(limit: 3, runLength: 4, worker: "c\(claimer)", lease: .seconds(300))
+                            }
+                            if runs.isEmpty {
+                                idle += 1
+                                await Task.yield()
+                                continue
+                            }
+                            idle = 0
+                            for run in runs {
+                                let partition = run[0].partition ?? ""
+                                ledger.state.withLock { ledger in
+                                    if ledger.holders[partition] != nil { ledger.overlaps += 1 }
+                                    ledger.holders[partition] = "c\(claimer)"
+                                    ledger.ran[partition, default: []] += run.map { Int(String(decoding: $0.payload, as: UTF8.self)) ?? -1 }
+                                }
+                            }
+                            for run in runs {
+                                // The partition is let go just before its last job completes: from
+                                // then on nobody else can claim it until that commit.
+                                for job in run.dropLast() { try await StoreTests.retryingBusy { try await queue.complete(job) } }
+                                ledger.state.withLock { _ = $0.holders.removeValue(forKey: run[0].partition ?? "") }
+                                if let last = run.last { try await StoreTests.retryingBusy { try await queue.complete(last) } }
+                            }
+                        }
+                    }
+                }
+                try await group.waitForAll()
+            }
+            // Whatever the claimers left (they stop after a few empty claims) runs now.
+            while let run = try await queue.claimRuns(limit: 1, runLength: 100, worker: "last", lease: .seconds(300)).first {
+                let partition = run[0].partition ?? ""
+                ledger.state.withLock { $0.ran[partition, default: []] += run.map { Int(String(decoding: $0.payload, as: UTF8.self)) ?? -1 } }
+                for job in run { try await queue.complete(job) }
+            }
+            let result = ledger.state.withLock { $0 }
+            #expect(result.overlaps == 0)
+            for (index, partition) in partitions.enumerated() {
+                #expect(result.ran[partition] == Array(stride(from: index, to: 240, by: partitions.count)), "partition \(partition)")
+            }
+        }
+    }
+
+    /// Who holds which partition, and what ran, shared by the claimers.
+    final class Ledger: Sendable {
+        struct State {
+            var holders: [String: String] = [:]
+            var ran: [String: [Int]] = [:]
+            var overlaps = 0
+        }
+        let state = Mutex(State())
+    }
+}

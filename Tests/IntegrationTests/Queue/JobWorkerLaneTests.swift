@@ -1,0 +1,97 @@
+import Foundation
+import SwitchboardCore
+import SwitchboardServices
+import SwitchboardStore
+import Synchronization
+import TestSupport
+import Testing
+
+/// Slow kinds in a lane of their own never take the general places (issue 9: slow model
+/// calls must not delay agents' messages).
+@Suite("Job worker lanes", .timeLimit(.minutes(2)))
+struct JobWorkerLaneTests {
+    static let fast = JobKind(rawValue: "test.fast")
+
+    /// Holds every job it gets until released; says when each started.
+    final class Held: JobHandler {
+        let started: AsyncStream<String>
+        private let startedContinuation: AsyncStream<String>.Continuation
+        private let gates = Mutex<[CheckedContinuation<Void, Never>]>([])
+        private let released = Atomic<Bool>(false)
+
+        init() { (started, startedContinuation) = AsyncStream<String>.makeStream() }
+
+        func handle(_ job: Job) async throws -> JobDisposition {
+            startedContinuation.yield(String(decoding: job.payload, as: UTF8.self))
+            await withCheckedContinuation { gate in
+                let now = gates.withLock { gates -> Bool in
+                    if released.load(ordering: .acquiring) { return true }
+                    gates.append(gate)
+                    return false
+                }
+                if now { gate.resume() }
+            }
+            return .finished
+        }
+
+        func release() {
+            released.store(true, ordering: .releasing)
+            for gate in gates.withLock({ gates in
+                defer { gates.removeAll() }
+                return gates
+            }) { gate.resume() }
+        }
+    }
+
+    /// Says when each job ran.
+    final class Quick: JobHandler {
+        let ran: AsyncStream<String>
+        private let ranContinuation: AsyncStream<String>.Continuation
+
+        init() { (ran, ranContinuation) = AsyncStream<String>.makeStream() }
+
+        func handle(_ job: Job) async throws -> JobDisposition {
+            ranContinuation.yield(String(decoding: job.payload, as: UTF8.self))
+            return .finished
+        }
+    }
+
+    @Test("with every general place free for them, other jobs run while the lane's jobs wait", arguments: TestDatabaseKind.all)
+    func laneKeepsGeneralPlacesFree(kind: TestDatabaseKind) async throws {
+        try await TestDatabase.with(kind) { database in
+            let queue = EmbeddedJobQueue(database: database)
+            let held = Held()
+            let quick = Quick()
+            let worker = JobWorker(
+                queue: queue,
+                handlers: [.botAnswer: held, Self.fast: quick],
+                concurrency: 1,
+                lanes: [.botAnswer: 3],
+                lease: .seconds(300),
+                workerID: "lanes",
+                logger: TestDatabase.logger
+            )
+            // Three answers first (in id order they would take the one general place).
+            try await queue.enqueue(
+                (1...3).map { NewJob(kind: .botAnswer, partition: "bot:\($0)", payload: Array("answer-\($0)".utf8)) }
+                    + (1...2).map { NewJob(kind: Self.fast, partition: "send:\($0)", payload: Array("send-\($0)".utf8)) }
+            )
+            let running = Task { try await worker.run() }
+            var started: Set<String> = []
+            for await name in held.started {
+                started.insert(name)
+                if started.count == 3 { break }
+            }
+            var ran: Set<String> = []
+            for await name in quick.ran {
+                ran.insert(name)
+                if ran.count == 2 { break }
+            }
+            #expect(started == ["answer-1", "answer-2", "answer-3"])
+            #expect(ran == ["send-1", "send-2"])
+            held.release()
+            running.cancel()
+            _ = try? await running.value
+        }
+    }
+}
