@@ -1,4 +1,5 @@
 public import Foundation
+
 /// What the emulated model answers to one call, when a test scripts it.
 public enum ScriptedAnswer: Sendable, Hashable {
     /// Plain text (streamed word by word when the call streams).

@@ -164,14 +164,15 @@ public protocol JobQueue: Sendable {
     func deadJobs(limit: Int) async throws -> [DeadJob]
     /// Resolves when new work may be available or `timeout` passes, whichever is first.
     func waitForWork(timeout: Duration) async
-    /// The handler completed `job` inside the transaction of its own work
+    /// The handler completed `jobs` inside the transaction of its own work
     /// (`JobHandler.completesJob`); a queue that also tracks delivery outside the
-    /// database (Redis Streams) forgets it there. The embedded queue has nothing to do.
-    func acknowledge(_ job: Job) async throws
+    /// database (Redis Streams) forgets them there, now or, when it cannot, later. The
+    /// embedded queue has nothing to do.
+    func acknowledge(_ jobs: [Job]) async
 }
 
 extension JobQueue {
-    public func acknowledge(_ job: Job) async throws {}
+    public func acknowledge(_ jobs: [Job]) async {}
 }
 
 extension JobQueue {

@@ -5,7 +5,7 @@ import SwitchboardCore
 import SwitchboardStore
 import Synchronization
 
-/// Reading the stream, taking over a dead worker's entries, and acknowledging.
+/// Reading the stream, taking over a dead worker's entries, and settling.
 extension RedisJobQueue {
     /// New entries for this consumer (`XREADGROUP … >`), optionally blocking.
     func read(count: Int, block: Duration?) async throws -> [Delivery] {
@@ -25,25 +25,26 @@ extension RedisJobQueue {
             throw error
         }
         var deliveries: [Delivery] = []
-        var unreadable: [String] = []
+        var unreadable = Acknowledgements()
         for entry in reads.flatMap(\.entries) {
-            if let job = StreamJob.job(from: entry) {
-                deliveries.append(Delivery(job: job, entryID: entry.id))
+            if let jobs = StreamRun.jobs(from: entry) {
+                deliveries.append(Delivery(jobs: jobs, entryID: entry.id))
             } else {
-                unreadable.append(entry.id)
+                unreadable.entries.append(entry.id)
             }
         }
         if !unreadable.isEmpty {
-            logger.error("dropping stream entries that are not jobs", metadata: ["entries": "\(unreadable)"])
-            await sendAcknowledgements(unreadable.map { (jobID: "", entryID: $0) })
+            logger.error("dropping stream entries that are not runs of jobs", metadata: ["entries": "\(unreadable.entries)"])
+            await sendAcknowledgements(unreadable)
         }
         return deliveries
     }
 
     /// Every `lease / 2`: entries pending for longer than `lease` on a consumer that
-    /// stopped renewing them (a node that died) become this node's, as later attempts.
-    /// An entry whose row is gone or no longer handed over (finished, failed, or handed
-    /// over again meanwhile) is only acknowledged.
+    /// stopped renewing them (a node that died) become this node's, their jobs as later
+    /// attempts. Of each run only the jobs still unfinished are taken: those whose row is
+    /// still handed over and whose entry is still this one (the others finished, failed,
+    /// or were handed back or over again meanwhile); an entry with none is closed.
     func reclaimIfDue() async throws -> [Delivery] {
         let now = ContinuousClock.now
         let cursor = state.withLock { state -> String? in
@@ -69,55 +70,61 @@ extension RedisJobQueue {
         }
         let entries = claimed.entries.filter { !held.contains($0.id) }
         guard !entries.isEmpty else { return [] }
-        let ids = entries.map { RedisArgument($0.id) }
         let counts = try await backend.client.pipeline(
-            ids.map { RedisCommand<[RedisPendingEntry]>.xpending(keys.streamArgument, group: keys.groupArgument, start: $0, end: $0, count: 1) }
+            entries.map { entry in
+                RedisCommand<[RedisPendingEntry]>.xpending(
+                    keys.streamArgument,
+                    group: keys.groupArgument,
+                    start: RedisArgument(entry.id),
+                    end: RedisArgument(entry.id),
+                    count: 1
+                )
+            }
         )
-        var candidates: [Delivery] = []
-        var stale: [(jobID: String, entryID: String)] = []
+        var runs: [Delivery] = []
+        var stale = Acknowledgements()
         for (entry, count) in zip(entries, counts) {
-            let deliveries = (try? count.get().first?.deliveryCount) ?? 1
-            if let job = StreamJob.job(from: entry, deliveries: deliveries) {
-                candidates.append(Delivery(job: job, entryID: entry.id))
+            if let jobs = StreamRun.jobs(from: entry, deliveries: (try? count.get().first?.deliveryCount) ?? 1) {
+                runs.append(Delivery(jobs: jobs, entryID: entry.id))
             } else {
-                stale.append((jobID: entry["job"] ?? "", entryID: entry.id))
+                stale.entries.append(entry.id)
             }
         }
-        let current =
-            candidates.isEmpty
-            ? [] : try await backend.client.send(.hmget(RedisArgument(keys.entries), fields: candidates.map { RedisArgument($0.job.id) }))
-        let leased = try await outbox.stillLeased(candidates.map(\.job.id), heldBy: Self.holder)
+        let ids = runs.flatMap { $0.jobs.map(\.id) }
+        let current = ids.isEmpty ? [] : try await backend.client.send(.hmget(RedisArgument(keys.entries), fields: ids.map { RedisArgument($0) }))
+        let entryOf = Dictionary(zip(ids, current), uniquingKeysWith: { first, _ in first })
+        let leased = try await outbox.stillLeased(ids, heldBy: Self.holder)
         var valid: [Delivery] = []
-        for (delivery, entryID) in zip(candidates, current) {
-            if entryID == delivery.entryID && leased.contains(delivery.job.id) {
-                valid.append(delivery)
+        for run in runs {
+            let unfinished = run.jobs.filter { entryOf[$0.id] == run.entryID && leased.contains($0.id) }
+            if unfinished.isEmpty {
+                stale.entries.append(run.entryID)
             } else {
-                stale.append((jobID: delivery.job.id, entryID: delivery.entryID))
+                valid.append(Delivery(jobs: unfinished, entryID: run.entryID))
             }
         }
         if !stale.isEmpty { await sendAcknowledgements(stale) }
         if !valid.isEmpty {
             logger.notice(
                 "took over jobs a worker stopped renewing",
-                metadata: ["jobs": "\(valid.map(\.job.id))", "consumer": "\(consumer)"]
+                metadata: ["jobs": "\(valid.flatMap { $0.jobs.map(\.id) })", "consumer": "\(consumer)"]
             )
         }
         return valid
     }
 
-    /// Acknowledges the deliveries of these jobs this node holds.
+    /// Settles these jobs (the ones this node holds) and tells Redis.
     func acknowledgeDeliveries(_ jobs: [Job]) async {
-        let pairs = jobs.compactMap { job in takeInFlight(job).map { (jobID: job.id, entryID: $0) } }
-        guard !pairs.isEmpty else { return }
-        await sendAcknowledgements(pairs)
+        let acknowledgements = settle(jobs)
+        if !acknowledgements.isEmpty { await sendAcknowledgements(acknowledgements) }
     }
 
-    /// `XACK`+`XDEL` and forget, many per call: while one call is on its way, what comes
-    /// meanwhile is sent by the same caller next (the others return at once). What Redis
-    /// cannot take now is kept for the upkeep to send again.
-    func sendAcknowledgements(_ pairs: [(jobID: String, entryID: String)]) async {
+    /// Forgets settled jobs and closes finished entries, many per call: while one call is
+    /// on its way, what comes meanwhile is sent by the same caller next (the others return
+    /// at once). What Redis cannot take now is kept for the upkeep to send again.
+    func sendAcknowledgements(_ acknowledgements: Acknowledgements) async {
         let sends = state.withLock { state -> Bool in
-            state.acknowledging += pairs
+            state.acknowledging.append(acknowledgements)
             guard !state.sendingAcknowledgements else { return false }
             state.sendingAcknowledgements = true
             return true
@@ -125,17 +132,18 @@ extension RedisJobQueue {
         guard sends else { return }
         while true {
             let batch = state.withLock { state in
-                defer { state.acknowledging.removeAll() }
+                defer { state.acknowledging = Acknowledgements() }
                 if state.acknowledging.isEmpty { state.sendingAcknowledgements = false }
                 return state.acknowledging
             }
             guard !batch.isEmpty else { return }
             guard backend.isConnected else {
-                state.withLock { $0.unacknowledged += batch }
+                state.withLock { $0.unacknowledged.append(batch) }
                 continue
             }
-            var arguments: [RedisArgument] = [keys.groupArgument]
-            for pair in batch { arguments += [RedisArgument(pair.jobID), RedisArgument(pair.entryID)] }
+            var arguments: [RedisArgument] = [keys.groupArgument, RedisArgument(batch.jobs.count)]
+            for job in batch.jobs { arguments += [RedisArgument(job.jobID), RedisArgument(job.entryID)] }
+            arguments += batch.entries.map { RedisArgument($0) }
             do {
                 _ = try await backend.client.evalScript(
                     RedisQueueScripts.acknowledge,
@@ -143,7 +151,7 @@ extension RedisJobQueue {
                     arguments: arguments
                 )
             } catch {
-                state.withLock { $0.unacknowledged += batch }
+                state.withLock { $0.unacknowledged.append(batch) }
                 logger.debug("acknowledging jobs failed; will try again", metadata: ["error": "\(error)"])
             }
         }
@@ -152,39 +160,37 @@ extension RedisJobQueue {
     /// Sends the acknowledgements Redis could not take before.
     func retryAcknowledgements() async {
         let pending = state.withLock { state in
-            defer { state.unacknowledged.removeAll() }
+            defer { state.unacknowledged = Acknowledgements() }
             return state.unacknowledged
         }
         if !pending.isEmpty { await sendAcknowledgements(pending) }
     }
 
-    /// Acknowledges a dead job's entry and writes it to the dead-letter stream.
-    func bury(_ job: Job, entryID: String, reason: String) async {
+    /// Adds a dead job to the dead-letter stream with its reason. The row keeps the reason
+    /// too (the truth); if Redis cannot take it now, only the stream's copy is missing.
+    func writeDeadLetter(_ job: Job, reason: String) async {
+        let fields: [(name: RedisArgument, value: RedisArgument)] = [
+            ("job", RedisArgument(job.id)), ("kind", RedisArgument(job.kind.rawValue)), ("part", RedisArgument(job.partition ?? "")),
+            ("attempts", RedisArgument(job.attempt)), ("reason", RedisArgument(reason)),
+            ("at", RedisArgument(outbox.wallClock.now().millisecondsSince1970)),
+        ]
         do {
-            _ = try await backend.client.evalScript(
-                RedisQueueScripts.bury,
-                keys: [keys.streamArgument, RedisArgument(keys.entries), RedisArgument(keys.deadLetters)],
-                arguments: [
-                    keys.groupArgument, RedisArgument(job.id), RedisArgument(entryID), RedisArgument(job.kind.rawValue),
-                    RedisArgument(job.partition ?? ""), RedisArgument(job.attempt), RedisArgument(reason),
-                    RedisArgument(outbox.wallClock.now().millisecondsSince1970), RedisArgument(configuration.deadLetterLength),
-                ]
+            _ = try await backend.client.send(
+                .xadd(RedisArgument(keys.deadLetters), trim: .approximateMaxLength(configuration.deadLetterLength), fields: fields)
             )
         } catch {
-            // The row keeps the reason (the truth); only the stream's copy is missing.
             logger.warning("a dead job could not be written to the dead-letter stream", metadata: ["job": "\(job.id)", "error": "\(error)"])
-            await sendAcknowledgements([(jobID: job.id, entryID: entryID)])
         }
     }
 
     /// Renews this node's deliveries (read or running) so no other node takes them over.
     func renewDeliveries() async throws {
-        let entryIDs = state.withLock { state in state.buffered.map(\.entryID) + Array(state.inFlight.values) }
+        let entryIDs = state.withLock { state in Set(state.buffered.map(\.entryID) + state.inFlight.values) }
         guard !entryIDs.isEmpty else { return }
         let lost = try await backend.client.evalScript(
             RedisQueueScripts.touch,
             keys: [keys.streamArgument],
-            arguments: [keys.groupArgument, RedisArgument(consumer)] + entryIDs.map { RedisArgument($0) },
+            arguments: [keys.groupArgument, RedisArgument(consumer)] + entryIDs.sorted().map { RedisArgument($0) },
             as: [String].self
         )
         guard !lost.isEmpty else { return }

@@ -24,17 +24,20 @@ extension RedisJobQueue {
         }
         guard !unstarted.isEmpty else { return }
         state.withLock { state in
-            for delivery in unstarted { state.inFlight[Self.deliveryKey(delivery.job)] = delivery.entryID }
+            for delivery in unstarted {
+                state.outstanding[delivery.entryID, default: 0] += delivery.jobs.count
+                for job in delivery.jobs { state.inFlight[Self.deliveryKey(job)] = delivery.entryID }
+            }
         }
         do {
-            try await release(unstarted.map(\.job))
+            try await release(unstarted.flatMap(\.jobs))
         } catch {
             logger.warning("could not hand back unstarted jobs; another node takes them over", metadata: ["error": "\(error)"])
         }
     }
 
-    /// Leases the runnable head of each partition and hands it to the stream, then waits
-    /// for this node's next commit or polls for other nodes'.
+    /// Leases runs (each partition's runnable next jobs) and hands them to the stream,
+    /// then waits for this node's next commit or polls for other nodes'.
     func dispatchLoop() async {
         var failures = 0
         while !Task.isCancelled {
@@ -57,28 +60,35 @@ extension RedisJobQueue {
         }
     }
 
-    /// One round: leases the runnable head of each partition (up to a batch) and hands
-    /// them over; on failure they go back to the table. Returns how many.
+    /// One round: leases runs (up to a batch: a partition's runnable next jobs, or one
+    /// job without a partition) and hands them over; on failure they go back to the
+    /// table. Returns how many jobs.
     @discardableResult
     func dispatchOnce() async throws -> Int {
         try await prepareIfNeeded()
-        let jobs = try await outbox.claim(limit: configuration.dispatchBatch, worker: Self.holder, lease: Self.handOverLease)
-        guard !jobs.isEmpty else { return 0 }
+        let runs = try await outbox.claimRuns(
+            limit: configuration.dispatchBatch,
+            runLength: configuration.runLength,
+            worker: Self.holder,
+            lease: Self.handOverLease,
+            kinds: .any
+        )
+        guard !runs.isEmpty else { return 0 }
         do {
-            try await handOver(jobs)
+            try await handOver(runs)
         } catch {
-            try? await outbox.release(jobs)
+            try? await outbox.release(runs.flatMap { $0 })
             throw error
         }
-        return jobs.count
+        return runs.reduce(0) { $0 + $1.count }
     }
 
-    /// `XADD`s the jobs the stream does not hold yet, in one atomic call.
-    func handOver(_ jobs: [Job]) async throws {
+    /// `XADD`s, one entry per run, the runs the stream does not hold yet, in one atomic call.
+    func handOver(_ runs: [[Job]]) async throws {
         _ = try await backend.client.evalScript(
             RedisQueueScripts.handOver,
             keys: [keys.streamArgument, RedisArgument(keys.entries)],
-            arguments: jobs.flatMap(StreamJob.arguments)
+            arguments: runs.flatMap(StreamRun.arguments)
         )
     }
 

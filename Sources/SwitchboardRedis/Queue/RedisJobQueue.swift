@@ -10,26 +10,30 @@ import Synchronization
 /// Redis is never the only copy).
 ///
 /// Jobs are written to the `jobs` table exactly as the embedded queue writes them, in the
-/// transaction of the work that creates them. A dispatcher on every node leases the
-/// runnable head of each partition (the embedded claim: a conversation's next job only
-/// once the one before it finished, delayed retries once due) and hands it to one stream;
-/// workers on any node read it with `XREADGROUP`, and the handler deletes the row in the
-/// transaction of its work before the entry is acknowledged. So:
-/// - a conversation's jobs run in order, different conversations on any worker of any node;
+/// transaction of the work that creates them. A dispatcher on every node leases runs from
+/// the table with the embedded claim (a partition's next jobs in order, only once the one
+/// before them finished; delayed retries once due) and hands each run to one stream as one
+/// entry; workers on any node read entries with `XREADGROUP` and run a run's jobs in order.
+/// A handler deletes its job's row in the transaction of its work before the job is
+/// acknowledged. So:
+/// - a conversation's jobs run in order, different conversations on any worker of any node,
+///   and a backlog moves in runs (one claim, one entry, one commit for many jobs);
 /// - a worker that dies leaves its entries pending; after `lease` without its heartbeat
-///   another node takes them over (`XAUTOCLAIM`) as a further attempt;
+///   another node takes over what they hold unfinished (`XAUTOCLAIM`) as a further attempt;
 /// - a failed job waits in the table for its retry time, still heading its partition;
 ///   a dead one stays there with its reason and is also written to a dead-letter stream;
 /// - while Redis is down rows simply wait; a job Redis lost (restart, flush, fail-over)
-///   is found by its row and handed over again, and the entries hash keeps a job from
+///   is found by its row and handed over again, and the entries hash keeps a run from
 ///   being in the stream twice.
 public final class RedisJobQueue: JobQueue, Service {
     public struct Configuration: Sendable {
         /// How long a delivered job may go without its worker's heartbeat before another
         /// node takes it over. Live workers renew theirs every third of it.
         public var lease: Duration
-        /// Most rows handed over per dispatcher round.
-        public var dispatchBatch = 1000
+        /// Most runs handed over per dispatcher round.
+        public var dispatchBatch = 256
+        /// Most jobs of one partition in one run (one entry).
+        public var runLength = 64
         /// Most entries one read takes (a node never sits on more than this unstarted).
         public var prefetch = 16
         /// How often an idle dispatcher looks for due rows written by other nodes.
@@ -64,23 +68,41 @@ public final class RedisJobQueue: JobQueue, Service {
     /// Finishes jobs in batches (one transaction deletes many rows).
     let completions = CompletionBatcher(maxBatch: 256)
 
-    /// A job read from the stream and the entry it came in.
+    /// A run read from the stream and the entry it came in.
     struct Delivery: Sendable {
-        var job: Job
+        var jobs: [Job]
         var entryID: String
+    }
+
+    /// What to tell Redis: jobs settled (job id, entry id) and entries all of whose jobs
+    /// are settled.
+    struct Acknowledgements: Sendable {
+        var jobs: [(jobID: String, entryID: String)] = []
+        var entries: [String] = []
+        var isEmpty: Bool { jobs.isEmpty && entries.isEmpty }
+
+        mutating func append(_ other: Acknowledgements) {
+            jobs += other.jobs
+            entries += other.entries
+        }
     }
 
     struct State {
         /// Read but not yet claimed by a worker of this node.
         var buffered: [Delivery] = []
-        /// Claimed: delivery key → entry id.
+        /// Bumped with each read that buffers something (a waiting relay wakes for new ones).
+        var arrivals = 0
+        var arrivalsSeen = 0
+        /// Claimed jobs: delivery key → entry id.
         var inFlight: [String: String] = [:]
+        /// Entry id → its jobs claimed and not yet settled.
+        var outstanding: [String: Int] = [:]
         /// A worker is in a blocking read for the others.
         var reading = false
-        /// Acknowledgements Redis did not take (it was down); sent again.
-        var unacknowledged: [(jobID: String, entryID: String)] = []
-        /// Acknowledgements to send, and whether a caller is sending them.
-        var acknowledging: [(jobID: String, entryID: String)] = []
+        /// What Redis did not take (it was down); sent again by the upkeep.
+        var unacknowledged = Acknowledgements()
+        /// What to send next, and whether a caller is sending.
+        var acknowledging = Acknowledgements()
         var sendingAcknowledgements = false
         /// The backend generation the consumer group and epoch were checked for.
         var preparedGeneration = -1
@@ -109,32 +131,58 @@ public final class RedisJobQueue: JobQueue, Service {
         try await outbox.enqueue(jobs)
     }
 
-    /// Jobs this node read from the stream; reclaims those of dead workers when due.
-    /// Returns nothing (rather than failing) while Redis is unreachable.
+    /// Jobs this node read from the stream, one per partition (a longer run's rest is
+    /// handed back to the table and follows once this one finished).
     public func claim(limit: Int, worker: String, lease: Duration) async throws -> [Job] {
+        try await claimRuns(limit: limit, runLength: 1, worker: worker, lease: lease, kinds: .any).flatMap { $0 }
+    }
+
+    /// Runs this node read from the stream (or took over from a dead worker), of the
+    /// `kinds` (others stay buffered for this node's other claimers); a run longer than
+    /// `runLength` is cut and its rest handed back to the table. Returns nothing (rather
+    /// than failing) while Redis is unreachable.
+    public func claimRuns(limit: Int, runLength: Int, worker: String, lease: Duration, kinds: JobKindFilter) async throws -> [[Job]] {
         guard backend.isConnected, limit > 0 else { return [] }
         try await prepareIfNeeded()
         let reclaimed = try await reclaimIfDue()
-        var taken = state.withLock { state -> [Delivery] in
+        var (taken, buffered) = state.withLock { state in
             state.buffered += reclaimed
-            let count = min(limit, state.buffered.count)
-            defer { state.buffered.removeFirst(count) }
-            return Array(state.buffered.prefix(count))
+            return (Self.take(limit, kinds, from: &state.buffered), state.buffered.count)
         }
-        if taken.count < limit {
-            // Read a few ahead for this node's other workers (they claim them from the buffer).
+        if taken.count < limit && buffered < 4 * configuration.prefetch {
+            // Read a few ahead for this node's other workers and lanes.
             let read = try await read(count: max(limit - taken.count, configuration.prefetch), block: nil)
-            let wanted = min(limit - taken.count, read.count)
-            taken += read.prefix(wanted)
-            if read.count > wanted {
-                state.withLock { $0.buffered += read.dropFirst(wanted) }
-                arrivals.notify()
+            let rest = state.withLock { state in
+                state.buffered += read
+                taken += Self.take(limit - taken.count, kinds, from: &state.buffered)
+                if !state.buffered.isEmpty { state.arrivals += 1 }
+                return state.buffered.count
+            }
+            if rest > 0 { arrivals.notify() }
+        }
+        var runs: [[Job]] = []
+        var cut: [Job] = []
+        state.withLock { state in
+            for delivery in taken {
+                state.outstanding[delivery.entryID, default: 0] += delivery.jobs.count
+                for job in delivery.jobs { state.inFlight[Self.deliveryKey(job)] = delivery.entryID }
+                runs.append(Array(delivery.jobs.prefix(max(1, runLength))))
+                cut += delivery.jobs.dropFirst(max(1, runLength))
             }
         }
-        return state.withLock { state in
-            for delivery in taken { state.inFlight[Self.deliveryKey(delivery.job)] = delivery.entryID }
-            return taken.map(\.job)
+        if !cut.isEmpty { try await release(cut) }
+        return runs
+    }
+
+    /// Takes up to `limit` buffered runs of the `kinds` (a run's jobs share a kind).
+    static func take(_ limit: Int, _ kinds: JobKindFilter, from buffered: inout [Delivery]) -> [Delivery] {
+        var taken: [Delivery] = []
+        var kept: [Delivery] = []
+        for delivery in buffered {
+            if taken.count < limit && kinds.admits(delivery.jobs[0].kind) { taken.append(delivery) } else { kept.append(delivery) }
         }
+        buffered = kept
+        return taken
     }
 
     /// Deletes the row (in one transaction with the jobs finishing meanwhile), then
@@ -147,25 +195,21 @@ public final class RedisJobQueue: JobQueue, Service {
         )
     }
 
-    /// The handler deleted the row with its work: acknowledge the entry (with the others
-    /// waiting; this node's next job does not wait for it).
-    public func acknowledge(_ job: Job) async throws {
+    /// The handler deleted the rows with its work: acknowledge the entries (with the others
+    /// waiting; this node's next job does not wait for them).
+    public func acknowledge(_ jobs: [Job]) async {
+        await acknowledgeDeliveries(jobs)
+    }
+
+    /// Records the failure on the row (retry time or dead with the reason), then settles
+    /// the job; a dead one also goes to the dead-letter stream.
+    public func fail(_ job: Job, reason: String, retryAt: Date?) async throws {
+        try await outbox.fail(job, reason: reason, retryAt: retryAt)
+        if retryAt == nil || job.attempt >= job.maxAttempts { await writeDeadLetter(job, reason: reason) }
         await acknowledgeDeliveries([job])
     }
 
-    /// Records the failure on the row (retry time or dead with the reason), then
-    /// acknowledges the entry; a dead job also goes to the dead-letter stream.
-    public func fail(_ job: Job, reason: String, retryAt: Date?) async throws {
-        try await outbox.fail(job, reason: reason, retryAt: retryAt)
-        let dead = retryAt == nil || job.attempt >= job.maxAttempts
-        guard dead, let entryID = takeInFlight(job) else {
-            await acknowledgeDeliveries([job])
-            return
-        }
-        await bury(job, entryID: entryID, reason: reason)
-    }
-
-    /// Hands the rows back (ready, the attempt not counted) and acknowledges the entries.
+    /// Hands the rows back (ready, the attempt not counted) and settles the jobs.
     public func release(_ jobs: [Job]) async throws {
         guard !jobs.isEmpty else { return }
         try await outbox.release(jobs)
@@ -183,12 +227,15 @@ public final class RedisJobQueue: JobQueue, Service {
         try await outbox.deadJobs(limit: limit)
     }
 
-    /// One worker of the node blocks on the stream for all of them; the others wait for
-    /// what it reads.
+    /// One caller at a time blocks on the stream for the node's workers; the others wait
+    /// for what it reads. Returns at once when something arrived since the last return.
     public func waitForWork(timeout: Duration) async {
         let role = state.withLock { state -> WaitRole in
-            if !state.buffered.isEmpty { return .ready }
-            if state.reading { return .follow }
+            if state.arrivals != state.arrivalsSeen {
+                state.arrivalsSeen = state.arrivals
+                return .ready
+            }
+            if state.reading || state.buffered.count >= 4 * configuration.prefetch { return .follow }
             state.reading = true
             return .read
         }
@@ -207,7 +254,11 @@ public final class RedisJobQueue: JobQueue, Service {
                 try await prepareIfNeeded()
                 let read = try await read(count: configuration.prefetch, block: timeout)
                 guard !read.isEmpty else { return }
-                state.withLock { $0.buffered += read }
+                state.withLock { state in
+                    state.buffered += read
+                    state.arrivals += 1
+                    state.arrivalsSeen = state.arrivals
+                }
                 arrivals.notify()
             } catch {
                 logger.debug("reading the job stream failed", metadata: ["error": "\(error)"])
@@ -220,7 +271,33 @@ public final class RedisJobQueue: JobQueue, Service {
         case ready, follow, read
     }
 
-    func takeInFlight(_ job: Job) -> String? {
-        state.withLock { $0.inFlight.removeValue(forKey: Self.deliveryKey(job)) }
+    /// Settles claimed jobs here: what to tell Redis about them.
+    func settle(_ jobs: [Job]) -> Acknowledgements {
+        state.withLock { state in
+            var acknowledgements = Acknowledgements()
+            for job in jobs {
+                guard let entryID = state.inFlight.removeValue(forKey: Self.deliveryKey(job)) else { continue }
+                acknowledgements.jobs.append((jobID: job.id, entryID: entryID))
+                let left = (state.outstanding[entryID] ?? 1) - 1
+                if left > 0 {
+                    state.outstanding[entryID] = left
+                } else {
+                    state.outstanding[entryID] = nil
+                    acknowledgements.entries.append(entryID)
+                }
+            }
+            return acknowledgements
+        }
+    }
+}
+
+extension JobKindFilter {
+    /// Whether a claim with this filter may take a job of `kind`.
+    func admits(_ kind: JobKind) -> Bool {
+        switch self {
+        case .any: true
+        case .only(let kinds): kinds.contains(kind)
+        case .except(let kinds): !kinds.contains(kind)
+        }
     }
 }

@@ -3,52 +3,44 @@ import RESP
 /// The queue's Lua scripts: each step that touches several keys is one atomic call (run
 /// with EVALSHA, EVAL only when the server does not know the script yet).
 enum RedisQueueScripts {
-    /// Hands jobs over: `XADD` each job the entries hash does not know yet and records its
-    /// entry id. KEYS: stream, entries. ARGV: groups of `StreamJob.fieldCount` values, the
-    /// job id first. Returns how many were added.
+    /// Hands runs over: `XADD`s each run whose first job the entries hash does not know
+    /// yet (one entry per run) and records the entry id of each of its jobs. KEYS: stream,
+    /// entries. ARGV: per run, the number of jobs n, the n job ids, the entry's JSON
+    /// (``StreamRun/arguments(_:)``). Returns how many jobs were added.
     static let handOver = RedisScript(
         """
         local added = 0
-        for i = 1, #ARGV, 7 do
-          if redis.call('HEXISTS', KEYS[2], ARGV[i]) == 0 then
-            local id = redis.call('XADD', KEYS[1], '*', 'job', ARGV[i], 'kind', ARGV[i + 1], 'part', ARGV[i + 2],
-              'attempt', ARGV[i + 3], 'max', ARGV[i + 4], 'at', ARGV[i + 5], 'payload', ARGV[i + 6])
-            redis.call('HSET', KEYS[2], ARGV[i], id)
-            added = added + 1
+        local i = 1
+        while i <= #ARGV do
+          local n = tonumber(ARGV[i])
+          if redis.call('HEXISTS', KEYS[2], ARGV[i + 1]) == 0 then
+            local id = redis.call('XADD', KEYS[1], '*', 'jobs', ARGV[i + n + 1])
+            for k = 1, n do redis.call('HSET', KEYS[2], ARGV[i + k], id) end
+            added = added + n
           end
+          i = i + n + 2
         end
         return added
         """
     )
 
-    /// Acknowledges deliveries: `XACK` and `XDEL` each entry and forget its job unless a
-    /// newer entry of the same job replaced it. KEYS: stream, entries. ARGV: group, then
-    /// (job id, entry id) pairs.
+    /// Settles finished jobs and closed entries: forgets each job (unless a newer entry
+    /// of it replaced this one), then `XACK`s and `XDEL`s each entry whose jobs are all
+    /// settled. KEYS: stream, entries. ARGV: group, the number of (job id, entry id) pairs,
+    /// the pairs, then the entry ids to close.
     static let acknowledge = RedisScript(
         """
-        for i = 2, #ARGV, 2 do
-          redis.call('XACK', KEYS[1], ARGV[1], ARGV[i + 1])
-          redis.call('XDEL', KEYS[1], ARGV[i + 1])
+        local n = tonumber(ARGV[2])
+        for i = 3, 2 + 2 * n, 2 do
           if redis.call('HGET', KEYS[2], ARGV[i]) == ARGV[i + 1] then
             redis.call('HDEL', KEYS[2], ARGV[i])
           end
         end
-        return (#ARGV - 1) / 2
-        """
-    )
-
-    /// Acknowledges one delivery and records the job in the dead-letter stream with its
-    /// reason. KEYS: stream, entries, dead letters. ARGV: group, job id, entry id, kind,
-    /// partition, attempts, reason, time (ms), dead-letter length.
-    static let bury = RedisScript(
-        """
-        redis.call('XACK', KEYS[1], ARGV[1], ARGV[3])
-        redis.call('XDEL', KEYS[1], ARGV[3])
-        if redis.call('HGET', KEYS[2], ARGV[2]) == ARGV[3] then
-          redis.call('HDEL', KEYS[2], ARGV[2])
+        for i = 3 + 2 * n, #ARGV do
+          redis.call('XACK', KEYS[1], ARGV[1], ARGV[i])
+          redis.call('XDEL', KEYS[1], ARGV[i])
         end
-        return redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[9], '*', 'job', ARGV[2], 'kind', ARGV[4], 'part', ARGV[5],
-          'attempts', ARGV[6], 'reason', ARGV[7], 'at', ARGV[8])
+        return n
         """
     )
 

@@ -27,6 +27,27 @@ struct JobQueueTests {
         }
     }
 
+    @Test("a backlog moves in runs (a partition's next jobs together, in order); a lane takes only its kinds", arguments: QueueKind.all)
+    func runsAndLanes(_ kind: QueueKind) async throws {
+        try await QueueHarness.with(kind) { h in
+            let slow = JobKind(rawValue: "slow.job")
+            try await h.queue.enqueue([
+                QueueHarness.job("a1", partition: "a"), QueueHarness.job("a2", partition: "a"), QueueHarness.job("a3", partition: "a"),
+                NewJob(kind: slow, partition: "b", payload: Array("b1".utf8)), QueueHarness.job("free", partition: nil),
+            ])
+            try await h.settle()
+            let lease = QueueHarness.lease
+            let lane = try await h.queue.claimRuns(limit: 10, runLength: 64, worker: "w", lease: lease, kinds: .only([slow]))
+            #expect(lane.map { $0.map(\.name) } == [["b1"]])
+            let general = try await h.queue.claimRuns(limit: 10, runLength: 2, worker: "w", lease: lease, kinds: .except([slow]))
+            #expect(general.map { $0.map(\.name) } == [["a1", "a2"], ["free"]])
+            #expect(try await h.claimAll().isEmpty, "a3 waits for its run")
+            for job in general.flatMap({ $0 }) { try await h.queue.complete(job) }
+            try await h.settle()
+            #expect(try await h.queue.claimRuns(limit: 10, runLength: 64, worker: "w", lease: lease).map { $0.map(\.name) } == [["a3"]])
+        }
+    }
+
     @Test("a retry keeps its place at the head of its partition until it is due", arguments: QueueKind.all)
     func retryKeepsItsPlace(_ kind: QueueKind) async throws {
         try await QueueHarness.with(kind) { h in
@@ -107,7 +128,7 @@ struct JobQueueTests {
             try await h.queue.enqueue([QueueHarness.job("a1", partition: "a"), QueueHarness.job("a2", partition: "a")])
             let a1 = try #require(try await h.claimAll().first)
             try await h.store.database.transaction(durability: .relaxed) { db in try await h.store.queue.complete(a1, in: db) }
-            try await h.queue.acknowledge(a1)
+            await h.queue.acknowledge([a1])
             try await h.settle()
             if let redis = h.redis {
                 #expect(try await redis.stats().streams?.length == 1, "only a2's entry is left")
