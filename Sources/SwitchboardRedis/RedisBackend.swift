@@ -24,10 +24,17 @@ public final class RedisBackend: Service {
 
     private struct State {
         var health = RedisHealth.disconnected
+        /// The pool's own view (a connection is open) and the last probe's answer.
+        var poolUp = false
+        var probeUp = true
         var lastError: String?
         var generation = 0
         var logged: RedisHealth?
     }
+
+    /// How often the link is probed with a PING, and how long a PING may take.
+    static let probeInterval: Duration = .seconds(1)
+    static let probeTimeout: Duration = .seconds(5)
 
     /// - Parameters:
     ///   - url: `redis://` or `rediss://`, optional `user:password@`, optional `/db`.
@@ -57,42 +64,78 @@ public final class RedisBackend: Service {
                         guard self.record(change) else { return }
                     }
                 }
+                group.addTask { await self.probeLoop() }
             }
         }
     }
 
     /// Takes one state of the client; false once it shut down.
     private func record(_ change: RedisStateChange) -> Bool {
-        let health: RedisHealth
         switch change.state {
-        case .connected: health = .connected
-        case .disconnected, .reconnecting: health = .disconnected
-        case .connecting: return true
+        case .connected: update(poolUp: true, error: nil)
+        case .disconnected, .reconnecting: update(poolUp: false, error: change.error?.message)
+        case .connecting: break
         case .shutdown:
             state.withLock { $0.health = .disconnected }
             changed.notify()
             return false
         }
-        let log = state.withLock { state -> Bool in
-            if let error = change.error { state.lastError = error.message }
-            guard state.logged != health else { return false }
+        return true
+    }
+
+    /// PINGs every second: a link that looks up but does not answer counts as down (and
+    /// one that answers again as up), whatever the pool's own view.
+    private func probeLoop() async {
+        while !Task.isCancelled {
+            try? await Task.sleep(for: Self.probeInterval)
+            guard state.withLock({ $0.poolUp }) else { continue }
+            let answered = await withTaskGroup(of: String?.self) { group in
+                group.addTask {
+                    do {
+                        _ = try await self.client.ping()
+                        return nil
+                    } catch {
+                        return (error as? RedisError)?.message ?? "\(error)"
+                    }
+                }
+                group.addTask {
+                    try? await Task.sleep(for: Self.probeTimeout)
+                    return "no answer to PING within \(Self.probeTimeout)"
+                }
+                let first = await group.next() ?? nil
+                group.cancelAll()
+                return first
+            }
+            update(probeUp: answered == nil, error: answered)
+        }
+    }
+
+    /// Combines the pool's view and the probe's; logs and announces each change once.
+    private func update(poolUp: Bool? = nil, probeUp: Bool? = nil, error: String?) {
+        let health: RedisHealth? = state.withLock { state in
+            if let poolUp { state.poolUp = poolUp }
+            if let probeUp { state.probeUp = probeUp }
+            // A fresh connection is believed until the next probe says otherwise.
+            if poolUp == true { state.probeUp = true }
+            if let error { state.lastError = error }
+            let health: RedisHealth = state.poolUp && state.probeUp ? .connected : .disconnected
+            guard state.logged != health else { return nil }
             if health == .connected && state.health != .connected { state.generation += 1 }
             state.health = health
             state.logged = health
-            return true
+            return health
         }
-        guard log else { return true }
+        guard let health else { return }
         Gauge(label: "switchboard_redis_up").record(health == .connected ? 1 : 0)
         if health == .connected {
             logger.info("Redis connected", metadata: ["url": "\(maskedURL)"])
         } else {
             logger.warning(
                 "Redis is unreachable; webhooks are still stored and their jobs dispatched when it returns",
-                metadata: ["url": "\(maskedURL)", "error": "\(change.error?.message ?? "-")"]
+                metadata: ["url": "\(maskedURL)", "error": "\(error ?? "-")"]
             )
         }
         changed.notify()
-        return true
     }
 
     /// Connected or not, as last seen.

@@ -4,6 +4,7 @@ lost its data would."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -55,12 +56,15 @@ class RedisServer:
 
 
     def pending_jobs(self, consumer: str, stream: str = "switchboard:queue:jobs", group: str = "workers") -> list[str]:
-        """The job ids of the entries pending for `consumer` (XPENDING, then each entry's `job`)."""
+        """The job ids of the entries pending for `consumer` (XPENDING, then each entry's
+        run of jobs, the JSON field `jobs`)."""
         lines = self.command("XPENDING", stream, group, "-", "+", "1000", consumer).splitlines()
         jobs = []
         for entry in lines[0::4]:
             fields = self.command("XRANGE", stream, entry, entry).splitlines()[1:]
-            jobs += [fields[i + 1] for i in range(0, len(fields) - 1, 2) if fields[i] == "job"]
+            for i in range(0, len(fields) - 1, 2):
+                if fields[i] == "jobs":
+                    jobs += [job["id"] for job in json.loads(fields[i + 1])]
         return jobs
 
 

@@ -197,8 +197,9 @@ def test_redis_stopped_for_10_s_while_1000_webhooks_arrive(cluster):
 
         (answer,) = wait_until(reports_down, 30, message="/api/dev/redis-status to say disconnected")
         assert answer.json()["status"] == "disconnected" and set(answer.json()) == {"status", "message", "url"}
-        ready = requests.get(b.url + "/readyz", timeout=5)
-        assert ready.status_code == 200 and ready.text.startswith("degraded:")
+        ready = wait_until(lambda: [r for r in [requests.get(b.url + "/readyz", timeout=5)] if r.text.startswith("degraded:")], 30,
+                           message="/readyz of the other node to say degraded")[0]
+        assert ready.status_code == 200
         assert a.status()["redis"]["state"] == "disconnected"
         acked_while_down = stream.ack_count
         time.sleep(10)  # the outage the scenario describes, while webhooks keep coming
@@ -210,8 +211,14 @@ def test_redis_stopped_for_10_s_while_1000_webhooks_arrive(cluster):
         a.wait_drained(timeout=240, expect_received=len(stream.bodies))
         seen = check_applied_exactly_once(a, stream)
         assert set(seen) == set(stream.sent)
-        wait_until(lambda: set(stream.sent) <= {args[0]["message"]["facebookMessageId"] for args in client.received("message:new")}, 60,
-                   message="the connected client to see every message")
+        def unseen():
+            return set(stream.sent) - {args[0]["message"]["facebookMessageId"] for args in client.received("message:new")}
+
+        try:
+            wait_until(lambda: not unseen(), 60, message="the connected client to see every message")
+        except AssertionError:
+            missing = sorted(unseen())
+            raise AssertionError(f"{len(missing)} messages never reached the client on node A, e.g. {missing[:5]}") from None
         assert requests.get(a.url + "/api/dev/redis-status", headers=auth(cluster), timeout=5).json()["status"] == "connected"
         for node in (a, b):
             log = node.log_path.read_text(errors="replace")

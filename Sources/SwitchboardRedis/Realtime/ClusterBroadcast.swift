@@ -14,6 +14,9 @@ struct ClusterBroadcast: Sendable {
     var origin: String
     var sequence: UInt64
 
+    /// Names it among all nodes' broadcasts (to deliver it once, however often it comes).
+    var key: String { "\(origin)#\(sequence)" }
+
     /// Whether recovery stores it: an EVENT without ack id, not volatile (the in-memory
     /// adapter's rule).
     static func isRecoverable(_ broadcast: SocketIOBroadcast) -> Bool {
@@ -72,5 +75,35 @@ struct ClusterBroadcast: Sendable {
         self.broadcast = broadcast
         self.origin = origin
         self.sequence = sequence
+    }
+}
+
+/// The last `capacity` keys seen, oldest forgotten first.
+struct RecentKeys: Sendable {
+    private var keys: Set<String> = []
+    private var order: [String] = []
+    private var oldest = 0
+    let capacity: Int
+
+    init(capacity: Int) {
+        self.capacity = capacity
+    }
+
+    func contains(_ key: String) -> Bool { keys.contains(key) }
+
+    /// Remembers `key`; false when it was known already.
+    @discardableResult
+    mutating func insert(_ key: String) -> Bool {
+        guard keys.insert(key).inserted else { return false }
+        order.append(key)
+        if order.count - oldest > capacity {
+            keys.remove(order[oldest])
+            oldest += 1
+            if oldest > capacity {
+                order.removeFirst(oldest)
+                oldest = 0
+            }
+        }
+        return true
     }
 }

@@ -34,9 +34,15 @@ public final class RedisSocketIOCluster: Service {
         /// appended for the other nodes once it is back (oldest dropped past the bound).
         var postponed: [Write] = []
         var nextSequence: UInt64 = 0
-        /// Broadcasts delivered here already (postponed, or appended in a call whose
-        /// outcome is unknown): skipped when they come back from the stream.
-        var deliveredLocally: Set<UInt64> = []
+        /// Broadcasts (origin and number) this node's sockets got already: one that comes
+        /// (again) from the stream is skipped.
+        var delivered = RecentKeys(capacity: 50_000)
+        /// What this node appended lately, appended again should Redis lose it before
+        /// every node read it (a restart without persistence, a flush).
+        var appended: [(write: Write, at: ContinuousClock.Instant)] = []
+        /// The packet streams' epoch, and the backend generation it was checked for.
+        var epoch: String?
+        var epochChecked = (generation: -1, at: ContinuousClock.now)
         var lastRead: [String: String] = [:]
         var questions: [String: Question] = [:]
         var controlHandlers: [@Sendable (String, String) async -> Void] = []
@@ -112,12 +118,13 @@ public final class RedisSocketIOCluster: Service {
     /// Keeps a broadcast this node delivered itself for the other nodes.
     private static func postpone(_ write: Write, in state: inout State) {
         guard case .broadcast(let entry, _) = write else { return }
-        state.deliveredLocally.insert(entry.sequence)
+        state.delivered.insert(entry.key)
         state.postponed.append(write)
-        if state.postponed.count > maxPostponed, case .broadcast(let dropped, _) = state.postponed.removeFirst() {
-            state.deliveredLocally.remove(dropped.sequence)
-        }
+        if state.postponed.count > maxPostponed { state.postponed.removeFirst() }
     }
+
+    /// How long appended broadcasts are kept to append again after a loss.
+    static let keepAppended: Duration = .seconds(15)
 
     /// Keeps a disconnected session in Redis for the recovery window.
     func persist(_ snapshot: SocketIOSessionSnapshot, namespace: String) {
@@ -268,15 +275,28 @@ public final class RedisSocketIOCluster: Service {
             results = Array(repeating: .failure(RedisError(.connectionClosed, message: "\(error)")), count: writes.count)
             ambiguous = true
         }
+        let appendedAt = ContinuousClock.now
         for (write, result) in zip(writes, results) {
-            guard case .failure(let error) = result, case .broadcast(let entry, let namespace) = write else { continue }
+            guard case .broadcast(let entry, let namespace) = write else { continue }
+            guard case .failure(let error) = result else {
+                state.withLock { $0.appended.append((write, appendedAt)) }
+                continue
+            }
             let (adapter, delivered) = state.withLock { state in
-                let delivered = state.deliveredLocally.contains(entry.sequence)
+                let delivered = state.delivered.contains(entry.key)
                 Self.postpone(write, in: &state)
                 return (state.adapters[namespace], delivered)
             }
             if !delivered { adapter?.local.broadcast(entry.broadcast) }
             logger.debug("a broadcast waits for Redis; this node's sockets have it", metadata: ["error": "\(error)", "ambiguous": "\(ambiguous)"])
+        }
+        state.withLock { state in
+            let cutoff = appendedAt - Self.keepAppended
+            if let keep = state.appended.firstIndex(where: { $0.at >= cutoff }) {
+                state.appended.removeFirst(keep)
+            } else {
+                state.appended.removeAll()
+            }
         }
     }
 
@@ -297,6 +317,7 @@ public final class RedisSocketIOCluster: Service {
                 continue
             }
             do {
+                try await checkEpoch()
                 let reads = try await backend.client.send(
                     .xread(
                         streams: positions.map { (RedisArgument(streamKey($0.0)), RedisArgument($0.1)) },
@@ -309,8 +330,7 @@ public final class RedisSocketIOCluster: Service {
                     for entry in read.entries {
                         state.withLock { $0.lastRead[namespace] = entry.id }
                         guard let broadcast = ClusterBroadcast(entry: entry) else { continue }
-                        let seen = broadcast.origin == backend.nodeID && state.withLock { $0.deliveredLocally.remove(broadcast.sequence) != nil }
-                        if !seen { adapter.deliver(broadcast.broadcast) }
+                        if state.withLock({ $0.delivered.insert(broadcast.key) }) { adapter.deliver(broadcast.broadcast) }
                     }
                 }
             } catch {
@@ -318,6 +338,31 @@ public final class RedisSocketIOCluster: Service {
                 await backend.waitForChange(timeout: .seconds(1))
             }
         }
+    }
+
+    /// Once per connection and every second: a new epoch of the packet streams means Redis
+    /// lost them, so what this node appended lately is appended again (receivers skip what
+    /// they delivered already).
+    private func checkEpoch() async throws {
+        let generation = backend.generation
+        let due = state.withLock { $0.epochChecked.generation != generation || ContinuousClock.now - $0.epochChecked.at >= .seconds(1) }
+        guard due else { return }
+        let key = backend.key("sio", "epoch")
+        _ = try await backend.client.set(key, to: String(UInt64.random(in: 0...UInt64.max), radix: 36), condition: .ifNotExists)
+        let epoch = try await backend.client.get(key)
+        let again = state.withLock { state -> Int in
+            defer {
+                state.epoch = epoch
+                state.epochChecked = (generation, ContinuousClock.now)
+            }
+            guard let previous = state.epoch, previous != epoch else { return 0 }
+            state.writes = state.appended.map(\.write) + state.writes
+            state.appended.removeAll()
+            return state.writes.count
+        }
+        guard again > 0 else { return }
+        logger.notice("Redis lost the Socket.IO streams; appending this node's recent broadcasts again", metadata: ["broadcasts": "\(again)"])
+        pendingWrites.notify()
     }
 
     /// Answers other nodes' questions, collects answers to ours, runs commands.
