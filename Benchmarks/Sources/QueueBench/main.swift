@@ -32,8 +32,9 @@ final class Finish: JobHandler {
         self.target = target
         self.done = done
     }
-    func handle(_ job: Job) async throws {
+    func handle(_ job: Job) async throws -> JobDisposition {
         if count.add(1, ordering: .relaxed).newValue == target { done.yield() }
+        return .finished
     }
 }
 

@@ -31,7 +31,7 @@ public final class RedisJobQueue: JobQueue, Service {
         /// node takes it over. Live workers renew theirs every third of it.
         public var lease: Duration
         /// Most runs handed over per dispatcher round.
-        public var dispatchBatch = 256
+        public var dispatchBatch = 1000
         /// Most jobs of one partition in one run (one entry).
         public var runLength = 64
         /// Most entries one read takes (a node never sits on more than this unstarted).
