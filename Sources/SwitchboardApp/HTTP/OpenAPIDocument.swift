@@ -197,6 +197,19 @@ enum OpenAPIDocument {
                     "responses": ["200": ["description": "status"] + json(["type": "object"]), "401": error("no or bad token")],
                 ]
             ],
+            "/api/dev/redis-status": [
+                "get": [
+                    "summary":
+                        "Redis as the seed contract reports it: status connected | disconnected | not_configured, a sentence, the URL (password masked)",
+                    "security": authenticated,
+                    "responses": [
+                        "200": ["description": "connected, or not_configured (the embedded queue is in use)"] + json(ref("RedisStatus")),
+                        "503": ["description": "disconnected: webhooks are still stored and dispatched when Redis returns"]
+                            + json(ref("RedisStatus")),
+                        "401": error("no or bad token"),
+                    ],
+                ]
+            ],
             "/api/openapi.json": [
                 "get": [
                     "summary": "This document", "security": [JSON](), "responses": ["200": ["description": "OpenAPI 3.1"] + json(["type": "object"])],
@@ -308,8 +321,8 @@ enum OpenAPIDocument {
             "/healthz": ["get": ["summary": "The process answers", "security": [JSON](), "responses": ["200": text("ok")]]],
             "/readyz": [
                 "get": [
-                    "summary": "Database reachable and migrations current", "security": [JSON](),
-                    "responses": ["200": text("ready"), "503": text("why not")],
+                    "summary": "Database reachable and migrations current (degraded, still 200, while Redis is unreachable)", "security": [JSON](),
+                    "responses": ["200": text("ready, or degraded: why"), "503": text("why not")],
                 ]
             ],
             "/metrics": ["get": ["summary": "Prometheus metrics", "security": [JSON](), "responses": ["200": text("Prometheus text format")]]],
@@ -318,6 +331,13 @@ enum OpenAPIDocument {
 
     static var schemas: JSON {
         [
+            "RedisStatus": [
+                "type": "object", "required": ["status", "message", "url"],
+                "properties": [
+                    "status": ["type": "string", "enum": ["connected", "disconnected", "not_configured"]], "message": ["type": "string"],
+                    "url": ["type": ["string", "null"]],
+                ],
+            ],
             "Error": [
                 "type": "object",
                 "properties": [

@@ -14,7 +14,7 @@ struct StatsRoutes {
     let store: SQLStore
     let status: StatusReporter
     /// Signed-in people on this process's sockets, by status.
-    let presence: @Sendable () -> (online: Int, away: Int)
+    let presence: @Sendable () async -> (online: Int, away: Int)
 
     /// How far back `since` may reach (the counts read every message since it).
     static let maxLookback: TimeInterval = 31 * 86_400
@@ -25,7 +25,7 @@ struct StatsRoutes {
             let since = try Self.since(request.uri.queryParameters["since"].map(String.init), now: now)
             let inbox = try await store.inboxStats(since: since, visibility: try context.caller.visibility)
             let report = try await status.report()
-            let (online, away) = presence()
+            let (online, away) = await presence()
             let answer = StatsAnswer(
                 inbox: inbox,
                 agents: .init(online: online, away: away),

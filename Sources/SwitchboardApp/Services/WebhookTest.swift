@@ -88,18 +88,18 @@ struct WebhookTest: Sendable {
         } catch {
             database = Check(name: "database", ok: false, detail: "\(kind) is unavailable: \(error).")
         }
-        let report = await status.redisStatus()
+        let report = status.redisStatus()
         let redis: Check
         switch report.state {
-        case "not_configured":
+        case .notConfigured:
             redis = Check(name: "redis", ok: true, detail: "Not configured: the embedded queue (in the database) is in use, which needs no Redis.")
-        case "connected":
+        case .connected:
             redis = Check(name: "redis", ok: true, detail: "Redis connected (\(report.url ?? "")).")
-        default:
+        case .disconnected:
             redis = Check(
                 name: "redis",
                 ok: false,
-                detail: "Redis at \(report.url ?? "REDIS_URL") is \(report.state.replacingOccurrences(of: "_", with: " "))."
+                detail: "Redis at \(report.url ?? "REDIS_URL") is \(report.state.rawValue.replacingOccurrences(of: "_", with: " ")): jobs wait in the database until it returns."
             )
         }
         return (database, redis)
