@@ -36,6 +36,11 @@ let package = Package(
         .library(name: "SocketIOHummingbird", targets: ["SocketIOHummingbird"]),
         .library(name: "Messenger", targets: ["Messenger"]),
         .library(name: "LLM", targets: ["LLM"]),
+        // For the benchmarks package (Benchmarks/), which drives the Streams queue directly.
+        .library(name: "SwitchboardRedis", targets: ["SwitchboardRedis"]),
+        .library(name: "SwitchboardStore", targets: ["SwitchboardStore"]),
+        .library(name: "SwitchboardServices", targets: ["SwitchboardServices"]),
+        .library(name: "SwitchboardCore", targets: ["SwitchboardCore"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -98,6 +103,11 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .target(
+            name: "SwitchboardRedis",
+            dependencies: ["SwitchboardCore", "SwitchboardStore", "RESP", "SocketIO", logging, metrics, serviceLifecycle],
+            swiftSettings: strictSettings
+        ),
+        .target(
             name: "GraphEmulator",
             dependencies: [
                 "Messenger", hummingbird, httpClient, crypto, logging, nioCore,
@@ -113,7 +123,7 @@ let package = Package(
         .target(
             name: "SwitchboardApp",
             dependencies: [
-                "SwitchboardCore", "SwitchboardStore", "SwitchboardServices", "Messenger", "GraphEmulator", "LLM",
+                "SwitchboardCore", "SwitchboardStore", "SwitchboardServices", "SwitchboardRedis", "Messenger", "GraphEmulator", "LLM",
                 "SocketIO", "SocketIOHummingbird", "SMTP", hummingbird, httpClient, crypto, logging, metrics,
                 serviceLifecycle, nioCore,
                 .product(name: "Configuration", package: "swift-configuration"),
@@ -185,8 +195,8 @@ let package = Package(
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
-                "SwitchboardApp", "SwitchboardCore", "SwitchboardStore", "SwitchboardServices", "Messenger",
-                "GraphEmulator", "TestSupport", "SMTP", "LLM", "LLMEmulator", hummingbird, hummingbirdTesting, httpClient, crypto, nioCore,
+                "SwitchboardApp", "SwitchboardCore", "SwitchboardStore", "SwitchboardServices", "SwitchboardRedis", "RESP", "SocketIO",
+                "Messenger", "GraphEmulator", "TestSupport", "SMTP", "LLM", "LLMEmulator", hummingbird, hummingbirdTesting, httpClient, crypto, nioCore,
                 logging, .product(name: "MetricsTestKit", package: "swift-metrics"),
             ],
             swiftSettings: strictSettings

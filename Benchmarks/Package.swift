@@ -9,6 +9,7 @@ let package = Package(
         .package(name: "switchboard", path: ".."),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.0"),
     ],
     targets: [
         .executableTarget(
@@ -27,6 +28,16 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: [.enableUpcomingFeature("ExistentialAny"), .treatAllWarnings(as: .error)]
+        ),
+        .executableTarget(
+            name: "QueueBench",
+            dependencies: [
+                .product(name: "SwitchboardRedis", package: "switchboard"),
+                .product(name: "SwitchboardStore", package: "switchboard"),
+                .product(name: "SwitchboardServices", package: "switchboard"),
+                .product(name: "SwitchboardCore", package: "switchboard"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
     ]
 )

@@ -7,6 +7,7 @@ public import ServiceLifecycle
 import SocketIO
 import SocketIOHummingbird
 public import SwitchboardCore
+import SwitchboardRedis
 public import SwitchboardServices
 public import SwitchboardStore
 
@@ -37,6 +38,10 @@ public struct Switchboard: Sendable {
     let cookies: SessionCookie
     let pageCache: ConversationPageCache
     let senderActions: SenderActions
+    /// Redis (`REDIS_URL`): the Streams queue, the Socket.IO cluster, shared presence.
+    let redis: RedisWiring?
+    /// Where jobs go: the Streams queue with Redis, else the embedded one.
+    public var queue: any JobQueue { redis?.queue ?? store.queue }
 
     /// Opens the database: the embedded SQLite file is created and migrated on the spot
     /// (and its stale job leases reclaimed); PostgreSQL is checked when the server starts
@@ -54,6 +59,9 @@ public struct Switchboard: Sendable {
             if reclaimed > 0 { logger.notice("returned jobs left running by the previous run to the queue", metadata: ["jobs": "\(reclaimed)"]) }
         }
         let outbox = try configuration.email.map { try MailOutbox(configuration: $0, logger: logger) }
+        let redis = try configuration.redisURL.map { _ in
+            try RedisWiring(configuration: configuration, store: store, nodeID: workerID, logger: logger)
+        }
         return Switchboard(
             configuration: configuration,
             database: database,
@@ -61,7 +69,8 @@ public struct Switchboard: Sendable {
             logger: logger,
             databaseService: service,
             lock: lock,
-            outbox: outbox
+            outbox: outbox,
+            redis: redis
         )
     }
 
@@ -72,7 +81,8 @@ public struct Switchboard: Sendable {
         logger: Logger,
         databaseService: (any Service)?,
         lock: DataDirectoryLock?,
-        outbox: MailOutbox?
+        outbox: MailOutbox?,
+        redis: RedisWiring?
     ) {
         self.configuration = configuration
         self.database = database
@@ -83,6 +93,7 @@ public struct Switchboard: Sendable {
         self.databaseService = databaseService
         self.lock = lock
         self.outbox = outbox
+        self.redis = redis
         let cookies = SessionCookie(secret: configuration.secret.value, secure: configuration.publicURL?.hasPrefix("https://") == true)
         self.cookies = cookies
         let pageCache = ConversationPageCache(store: store)
@@ -94,11 +105,19 @@ public struct Switchboard: Sendable {
             throttle: SenderActionThrottle()
         )
         realtime = RealtimeGateway(
-            io: SocketIOServer(configuration: .init(connectionStateRecovery: .init(), logger: logger)),
+            io: SocketIOServer(
+                configuration: .init(
+                    connectionStateRecovery: .init(),
+                    adapter: redis?.cluster.adapterFactory ?? SocketIOInMemoryAdapter.factory,
+                    logger: logger
+                )
+            ),
             hub: hub,
             authenticator: Authenticator(store: store, cookies: cookies),
             pages: pageCache,
             typing: TypingRelay(senderActions: senderActions, logger: logger),
+            presence: redis?.presence ?? InProcessPresence(),
+            cluster: redis?.cluster,
             logger: logger
         )
         self.senderActions = senderActions
@@ -133,34 +152,29 @@ public struct Switchboard: Sendable {
     static let workerID = "\(ProcessInfo.processInfo.hostName)-\(ProcessInfo.processInfo.processIdentifier)-\(UInt32.random(in: 0...UInt32.max))"
 
     var databaseKind: String {
-        if case .postgres = configuration.database { return "postgresql" }
-        return "sqlite"
+        database.dialect == .postgres ? "postgresql" : "sqlite"
     }
 
     /// The HTTP routes of the `web` role.
     public func makeRouter(role: ServeRole) -> Router<SwitchboardRequestContext> {
         let router = Router(context: SwitchboardRequestContext.self)
         router.add(middleware: APIErrorMiddleware())
-        let status = StatusReporter(
-            store: store,
-            queue: store.queue,
-            databaseKind: databaseKind,
-            schemaVersion: { [database] in try await Migrator(database: database).currentVersion() },
-            redisURL: configuration.redisURL,
-            role: role.rawValue,
-            concurrency: configuration.workerConcurrency,
-            demoMode: configuration.demoMode,
-            sockets: { [realtime] in realtime.socketCount }
-        )
-        OperationsRoutes(readiness: { [store, database] in
-            do {
-                try await store.ping()
-                try await Migrator(database: database).requireCurrent()
-                return nil
-            } catch {
-                return String(describing: error)
+        let status = statusReporter(role: role)
+        OperationsRoutes(
+            readiness: { [store, database] in
+                do {
+                    try await store.ping()
+                    try await Migrator(database: database).requireCurrent()
+                    return nil
+                } catch {
+                    return String(describing: error)
+                }
+            },
+            degradation: { [redis] in
+                guard let backend = redis?.backend, !backend.isConnected else { return nil }
+                return "Redis is unreachable (\(backend.maskedURL)); webhooks are stored and dispatched when it returns"
             }
-        }).register(on: router)
+        ).register(on: router)
         WebhookRoutes(
             store: store,
             verifyToken: configuration.webhookVerifyToken,
@@ -181,7 +195,7 @@ public struct Switchboard: Sendable {
                 logger: logger
             ),
             cookies: cookies,
-            disconnect: { [realtime] room in realtime.disconnect(room: room) },
+            disconnect: { [realtime] room in await realtime.disconnect(room: room) },
             trustProxy: configuration.trustProxy
         )
         accounts.registerPublic(on: router)
@@ -190,6 +204,7 @@ public struct Switchboard: Sendable {
         let access = ConversationAccess(pages: pageCache)
         let api = router.group("/api").add(middleware: AuthMiddleware(authenticator: Authenticator(store: store, cookies: cookies)))
         APIRoutes(store: store, status: status, publisher: hub, access: access).register(on: api)
+        RedisStatusRoutes(backend: redis?.backend).register(on: api)
         OutboundRoutes(
             store: store,
             graph: graphClient(),
@@ -197,13 +212,51 @@ public struct Switchboard: Sendable {
             publisher: hub,
             senderActions: senderActions,
             access: access,
+            webhook: WebhookSettings(
+                callbackUrl: publicURL + "/api/webhook/facebook",
+                verifyToken: configuration.webhookVerifyToken,
+                fields: WebhookTest.requiredFields
+            ),
             logger: logger,
             bot: botConversations
         ).register(on: api)
+        let webhookTest = webhookTest(status: status, publicURL: publicURL)
+        realtime.serveWebhookTests(with: webhookTest)
+        WebhookTestRoutes(store: store, test: webhookTest).register(on: api)
+        StatsRoutes(store: store, status: status, presence: { [realtime] in await realtime.presenceCounts() }).register(on: api)
         BotRoutes(store: store, box: SecretBox(secret: configuration.secret.value), access: access, bot: botConversations).register(on: api)
         WorkflowRoutes(store: store, publisher: hub, access: access, bot: botConversations).register(on: api)
         accounts.register(on: api)
         return router
+    }
+
+    /// What `GET /api/status` reports for a process in `role`.
+    func statusReporter(role: ServeRole) -> StatusReporter {
+        StatusReporter(
+            store: store,
+            queue: store.queue,
+            databaseKind: databaseKind,
+            schemaVersion: { [database] in try await Migrator(database: database).currentVersion() },
+            redis: redis?.backend,
+            role: role.rawValue,
+            concurrency: configuration.workerConcurrency,
+            demoMode: configuration.demoMode,
+            sockets: { [realtime] in realtime.socketCount }
+        )
+    }
+
+    /// Bot Settings' "Test Webhook", posting its test event to `publicURL`.
+    func webhookTest(status: StatusReporter, publicURL: String) -> WebhookTest {
+        WebhookTest(
+            store: store,
+            status: status,
+            graph: graphClient(),
+            box: SecretBox(secret: configuration.secret.value),
+            publicURL: publicURL,
+            appSecret: configuration.appSecret,
+            appId: configuration.appId,
+            logger: logger
+        )
     }
 
     /// Where links in mail point: the public URL, else the address `serve` listens on.
@@ -222,14 +275,14 @@ public struct Switchboard: Sendable {
     func makeWorker(profiles: any ProfileSource) -> JobWorker {
         let apply = ApplyInboundHandler(
             store: store,
-            queue: store.queue,
+            queue: queue,
             publisher: hub,
             ourAppId: configuration.appId,
             logger: logger,
             bot: botConversations
         )
         return JobWorker(
-            queue: store.queue,
+            queue: queue,
             handlers: [
                 .splitWebhook: SplitWebhookHandler(store: store, logger: logger, applier: apply),
                 .applyInbound: apply,
@@ -237,7 +290,7 @@ public struct Switchboard: Sendable {
                 .fetchProfile: FetchProfileHandler(store: store, source: profiles, publisher: hub, logger: logger),
                 .sendMessage: OutboundSender(
                     store: store,
-                    queue: store.queue,
+                    queue: queue,
                     graph: graphClient(),
                     box: SecretBox(secret: configuration.secret.value),
                     publisher: hub,
@@ -260,8 +313,11 @@ public struct Switchboard: Sendable {
     public func application(role: ServeRole, profiles: any ProfileSource, extraServices: [any Service] = []) -> some ApplicationProtocol {
         var services: [any Service] = []
         if let databaseService { services.append(databaseService) }
+        services += redis?.services(role: role) ?? []
+        // Without sockets, a worker with Redis still relays what it commits to every node.
+        if !role.runsWeb, redis != nil { services.append(realtime) }
         if role.runsWorker { services.append(makeWorker(profiles: profiles)) }
-        services.append(PeriodicService.queueMetrics(store.queue, interval: .seconds(5), logger: logger))
+        services.append(PeriodicService.queueMetrics(queue, interval: .seconds(5), logger: logger))
         services.append(PeriodicService.pruning(store, eventRetention: 7 * 86_400, interval: .seconds(3600), logger: logger))
         if role.runsWeb {
             services += [realtime.io, realtime]
@@ -369,17 +425,28 @@ extension Switchboard {
 
 extension Switchboard {
     /// A Switchboard over a database the caller opened and keeps running (tests).
+    /// With `REDIS_URL` set it uses Redis too; run ``redisServices(role:)`` beside it.
     public init(configuration: SwitchboardConfiguration, database: any SQLDatabase, clock: any WallClock = SystemWallClock(), logger: Logger) {
         MetricsBootstrap.bootstrap()
+        let store = SQLStore(database: database, clock: clock)
         self.init(
             configuration: configuration,
             database: database,
-            store: SQLStore(database: database, clock: clock),
+            store: store,
             logger: logger,
             databaseService: nil,
             lock: nil,
             // Tests that mail configure SMTP with a valid CA; a broken one fails in `open`.
-            outbox: configuration.email.flatMap { try? MailOutbox(configuration: $0, logger: logger) }
+            outbox: configuration.email.flatMap { try? MailOutbox(configuration: $0, logger: logger) },
+            redis: configuration.redisURL.flatMap { _ in
+                try? RedisWiring(configuration: configuration, store: store, nodeID: Self.workerID, logger: logger)
+            }
         )
+    }
+
+    /// The Redis services `serve` runs for `role` (none without `REDIS_URL`), for tests
+    /// that drive the router themselves.
+    public func redisServices(role: ServeRole) -> [any Service] {
+        redis?.services(role: role) ?? []
     }
 }

@@ -122,13 +122,78 @@ extension SQLStore: OutboundStore {
         return (message, true, events)
     }
 
+    /// Queues a failed outbound message again as a new attempt: the same row (so the thread
+    /// keeps one message) back to `queued` with its error cleared and a new `message.send`
+    /// job at the end of its conversation's send partition, in one transaction, audited with
+    /// the error it had. A message that is already queued again is returned as it is, so a
+    /// repeated retry never sends twice.
+    public func retryOutbound(conversationId: String, messageId: String, actor: String) async throws -> OutboundRetry {
+        guard let conversation = Int64(conversationId), let id = Int64(messageId) else {
+            throw SwitchboardError(.notFound, "No message \(messageId) in conversation \(conversationId).")
+        }
+        let now = self.now
+        let retry = try await database.transaction { [queue] db -> OutboundRetry in
+            guard
+                let row = try await db.first(
+                    "SELECT \(MessageColumns.list), page_id FROM messages WHERE id = $1 AND conversation_id = $2",
+                    .int(id),
+                    .int(conversation)
+                )
+            else { throw SwitchboardError(.notFound, "No message \(messageId) in conversation \(conversationId).") }
+            let current = try await MessageColumns.message(row, in: db, pageId: row.string("page_id") ?? "")
+            guard current.direction == .outbound, current.status == .failed else {
+                return current.status == .queued ? .alreadyQueued(current) : .notFailed(current)
+            }
+            let rows = try await db.query(
+                """
+                UPDATE messages SET status = 'queued', error_code = NULL, error_subcode = NULL, error_message = NULL,
+                    error_kind = NULL, fbtrace_id = NULL, failed_at = NULL, send_started_at = NULL, sent_timestamp = $2
+                WHERE id = $1 AND status = 'failed'
+                RETURNING \(MessageColumns.list)
+                """,
+                .int(id),
+                .int(now)
+            )
+            guard let updated = rows.first else { return .alreadyQueued(current) }
+            let message = MessageColumns.message(updated, reactions: [:])
+            try await queue.enqueue(
+                [
+                    NewJob(
+                        kind: .sendMessage,
+                        partition: JobKind.sendPartition(conversationId: conversationId),
+                        payload: Array(message.id.utf8),
+                        maxAttempts: 1_000_000
+                    )
+                ],
+                in: db
+            )
+            let previous = [current.error?.kind, current.error?.message].compactMap { $0 }.joined(separator: ": ")
+            try await Self.audit(
+                in: db,
+                at: now,
+                actor: actor,
+                action: "message.retried",
+                subject: "message:\(messageId)",
+                detail: previous.isEmpty ? nil : previous
+            )
+            let event = try await RealtimeLog(db: db, now: now).record(
+                "message:status",
+                conversationId: conversationId,
+                MessageStatusPayload(message)
+            )
+            return .requeued(message, events: [event])
+        }
+        if case .requeued = retry { queue.wake() }
+        return retry
+    }
+
     /// The message, its conversation's Page, customer and last inbound time, and the Page.
     public func outboundSendContext(messageId: String) async throws -> OutboundSendContext? {
         guard let id = Int64(messageId) else { return nil }
         return try await database.read { db in
             guard
                 let row = try await db.first(
-                    "SELECT \(MessageColumns.list), quick_replies, send_started_at FROM messages WHERE id = $1 AND direction = 'out'",
+                    "SELECT \(MessageColumns.list), send_started_at FROM messages WHERE id = $1 AND direction = 'out'",
                     .int(id)
                 )
             else { return nil }

@@ -1,4 +1,5 @@
 import Foundation
+import Messenger
 public import SwitchboardCore
 
 extension SQLStore {
@@ -17,7 +18,14 @@ extension SQLStore {
             conditions.append(pages.isEmpty ? "1 = 0" : "c.page_id IN (\(pages.sorted().map { bind(.text($0)) }.joined(separator: ", ")))")
         }
         if query.unreadOnly { conditions.append("c.unread_count > 0") }
-        if query.needsHuman { conditions.append("c.bot_state = 'paused'") }
+        switch query.assignee {
+        case .nobody: conditions.append("c.assignee_id IS NULL")
+        case .user(let id): conditions.append("c.assignee_id = \(bind(.text(id)))")
+        case nil: break
+        }
+        if let bot = query.bot { conditions.append("c.bot_state = \(bind(.text(bot.rawValue)))") }
+        if let status = query.status { conditions.append("c.status = \(bind(.text(status.rawValue)))") }
+        if let window = query.window { conditions.append(Self.windowCondition(window, now: now, bind: bind)) }
         if let search = query.search?.trimmingCharacters(in: .whitespaces), !search.isEmpty {
             let pattern = bind(.text("%\(search.replacingOccurrences(of: "%", with: ""))%"))
             conditions.append(
@@ -39,6 +47,36 @@ extension SQLStore {
         let page = rows.prefix(limit)
         let next = rows.count > limit ? page.last.map { Cursor.encode($0.int("last_message_at") ?? 0, $0.int("id") ?? 0) } : nil
         return Page(items: page.map { ConversationRows.conversation($0, now: now) }, nextCursor: next)
+    }
+
+    /// The reply-window filter in SQL, with the same boundaries as `MessagingWindow.state`:
+    /// open while under 24 h have passed since the customer's last message, human agent
+    /// while under 7 days.
+    static func windowCondition(_ window: ConversationQuery.Window, now: Int64, bind: (SQLValue) -> String) -> String {
+        let standardEnds = now - Int64(MessagingWindow.standard * 1000)
+        let humanAgentEnds = now - Int64(MessagingWindow.humanAgent * 1000)
+        switch window {
+        case .open:
+            return "c.last_inbound_at > \(bind(.int(standardEnds)))"
+        case .humanAgent:
+            return "(c.last_inbound_at <= \(bind(.int(standardEnds))) AND c.last_inbound_at > \(bind(.int(humanAgentEnds))))"
+        case .closed:
+            return "(c.last_inbound_at IS NULL OR c.last_inbound_at <= \(bind(.int(humanAgentEnds))))"
+        case .closing(let within):
+            let soon = standardEnds + Int64(max(0, within) * 1000)
+            return "(c.last_inbound_at <= \(bind(.int(soon))) AND c.last_inbound_at > \(bind(.int(humanAgentEnds))))"
+        }
+    }
+
+    /// The conversation of a Page's customer, if they ever wrote.
+    public func conversationId(pageId: String, psid: String) async throws -> String? {
+        try await database.read { db in
+            try await db.first(
+                "SELECT c.id FROM conversations c JOIN contacts ct ON ct.id = c.contact_id WHERE ct.page_id = $1 AND ct.psid = $2",
+                .text(pageId),
+                .text(psid)
+            )?.int("id").map { String($0) }
+        }
     }
 
     public func conversation(id: String) async throws -> Conversation? {

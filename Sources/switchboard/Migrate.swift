@@ -38,30 +38,46 @@ struct Status: AsyncParsableCommand {
             let store = SQLStore(database: database)
             let version = try await Migrator(database: database).currentVersion()
             let counts = try await store.counts()
-            let queue = try await store.queue.stats()
+            let (queue, redisState, redisURL) = try await Switchboard.queueStatus(configuration, store: store, logger: logger)
             let dead = try await store.queue.deadJobs(limit: 10)
             if json {
                 let encoder = JSONEncoder()
                 encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
+                struct Redis: Encodable {
+                    var state: String
+                    var url: String?
+                }
                 struct Report: Encodable {
                     var schemaVersion: Int
                     var counts: StoreCounts
                     var queue: QueueStats
+                    var redis: Redis
                     var deadJobs: [DeadJob]
                 }
-                return String(
-                    decoding: try encoder.encode(Report(schemaVersion: version, counts: counts, queue: queue, deadJobs: dead)),
-                    as: UTF8.self
+                let report = Report(
+                    schemaVersion: version,
+                    counts: counts,
+                    queue: queue,
+                    redis: Redis(state: redisState, url: redisURL),
+                    deadJobs: dead
                 )
+                return String(decoding: try encoder.encode(report), as: UTF8.self)
             }
             var lines = [
                 "schema:        version \(version) of \(Migrator.latestVersion)",
                 "queue:         \(queue.ready) ready, \(queue.delayed) delayed, \(queue.inFlight) in flight, \(queue.dead) failed (dead-lettered)",
                 "oldest ready:  \(String(format: "%.1f", queue.oldestReadyAgeSeconds)) s",
+                "redis:         \(redisState)\(redisURL.map { " (\($0))" } ?? "")",
                 "webhooks:      \(counts.webhooksReceived) received, \(counts.webhooksPending) not yet split, \(counts.webhooksFailed) unreadable",
                 "inbox:         \(counts.conversations) conversations, \(counts.messages) messages, \(counts.contacts) contacts, \(counts.pages) pages",
                 "unhandled:     \(counts.unhandledEvents) events kept but not applied",
             ]
+            if let streams = queue.streams {
+                lines.append(
+                    "job stream:    \(streams.length) entries, \(streams.pending) being worked on, \(streams.lag) not yet read, "
+                        + "\(streams.consumers) consumers, \(streams.deadLetters) dead letters"
+                )
+            }
             for job in dead { lines.append("dead job \(job.id) (\(job.kind), \(job.attempts) attempts): \(job.reason)") }
             return lines.joined(separator: "\n")
         }

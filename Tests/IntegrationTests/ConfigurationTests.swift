@@ -45,6 +45,21 @@ struct ConfigurationTests {
         #expect(try parse(["DATABASE_URL": "sqlite:/var/lib/sb.sqlite"]).database == .sqlite(path: "/var/lib/sb.sqlite"))
     }
 
+    @Test("Redis: the URL, a CA, a key prefix and the node heartbeat")
+    func redis() throws {
+        let defaults = try parse([:])
+        #expect(defaults.redisURL == nil && defaults.redisKeyPrefix == "switchboard" && defaults.nodeHeartbeat == .seconds(5))
+        let ca = FileManager.default.temporaryDirectory.appendingPathComponent("ca-\(UUID().uuidString).pem").path
+        #expect(FileManager.default.createFile(atPath: ca, contents: Data("-----BEGIN CERTIFICATE-----\n".utf8)))
+        defer { try? FileManager.default.removeItem(atPath: ca) }
+        let configuration = try parse([
+            "REDIS_URL": "rediss://:pw@cache:6380/1", "SWITCHBOARD_REDIS_CA_FILE": ca, "SWITCHBOARD_REDIS_PREFIX": "inbox-eu",
+            "SWITCHBOARD_NODE_HEARTBEAT_SECONDS": "2",
+        ])
+        #expect(configuration.redisURL == "rediss://:pw@cache:6380/1")
+        #expect(configuration.redisCAFile == ca && configuration.redisKeyPrefix == "inbox-eu" && configuration.nodeHeartbeat == .seconds(2))
+    }
+
     @Test(
         "a bad value names its variable",
         arguments: [
@@ -54,6 +69,9 @@ struct ConfigurationTests {
             (["DATABASE_URL": "postgresql://u:p@h:99999/db"], "DATABASE_URL"),
             (["PORT": "eighty"], "PORT"),
             (["REDIS_URL": "http://cache"], "REDIS_URL"),
+            (["SWITCHBOARD_REDIS_CA_FILE": "/no/such/ca.pem"], "SWITCHBOARD_REDIS_CA_FILE"),
+            (["SWITCHBOARD_REDIS_PREFIX": "sb {1}"], "SWITCHBOARD_REDIS_PREFIX"),
+            (["SWITCHBOARD_NODE_HEARTBEAT_SECONDS": "0"], "SWITCHBOARD_NODE_HEARTBEAT_SECONDS"),
             (["NEXTAUTH_URL": "inbox.example.com"], "NEXTAUTH_URL"),
             (["NEXTAUTH_SECRET": "short"], "NEXTAUTH_SECRET"),
             (["SWITCHBOARD_ENV": "production"], "NEXTAUTH_SECRET"),

@@ -17,7 +17,9 @@ struct StoreTests {
             let migrator = Migrator(database: database)
             #expect(try await migrator.currentVersion() == 0)
             await #expect(throws: SwitchboardError.self) { try await migrator.requireCurrent() }
-            #expect(try await migrator.migrate(now: 1) == Array(1...Migrator.latestVersion))
+            // Every step once, oldest first (versions are numbered per branch, so gaps may exist until a merge).
+            let applied = try await migrator.migrate(now: 1)
+            #expect(applied.first == 1 && applied.last == Migrator.latestVersion && applied == applied.sorted())
             #expect(try await migrator.migrate(now: 2) == [])
             #expect(try await migrator.currentVersion() == Migrator.latestVersion)
             try await migrator.requireCurrent()

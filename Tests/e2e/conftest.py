@@ -511,8 +511,10 @@ class MessageStream:
     def acked_mids(self) -> set[str]:
         return {m for ok, mids in zip(self.acked, self.body_mids) if ok for m in mids}
 
-    def send(self, url: str, threads: int = 4, timeout: float = 240):
-        """Posts every body (threads share a work list), retrying each until it gets 200."""
+    def send(self, url: str | list[str], threads: int = 4, timeout: float = 240):
+        """Posts every body (threads share a work list), retrying each until it gets 200.
+        With several URLs (nodes of one cluster), body i goes to URL i mod n."""
+        urls = [url] if isinstance(url, str) else list(url)
         import threading
 
         todo = list(range(len(self.bodies)))
@@ -536,7 +538,7 @@ class MessageStream:
                     try:
                         with self._lock:
                             self.attempts += 1
-                        r = session.post(url + "/api/webhook/facebook", data=body, headers=headers, timeout=20)
+                        r = session.post(urls[index % len(urls)] + "/api/webhook/facebook", data=body, headers=headers, timeout=20)
                         if r.status_code == 200 and r.text == "EVENT_RECEIVED":
                             with self._lock:
                                 self.acked[index] = True

@@ -109,7 +109,12 @@ def xpath_literal(text: str) -> str:
 def dashboard(tmp_path):
     """A server on the emulator's Page mailing through the SMTP sink, an admin (Ann) and an
     agent (Bob), and a browser factory; browsers are closed afterwards."""
-    inst = Instance("sqlite", tmp_path, page="configured")
+    yield from dashboard_on("sqlite", tmp_path)
+
+
+def dashboard_on(kind: str, tmp_path):
+    """The `dashboard` fixture's setup on either database (PostgreSQL: a test can stop it)."""
+    inst = Instance(kind, tmp_path, page="configured")
     port = free_port()
     emulator = start_emulator(tmp_path, f"http://127.0.0.1:{port}/api/webhook/facebook")
     browsers: list[Browser] = []

@@ -1,5 +1,6 @@
 """The job queue settles: after traffic stops, nothing stays queued or leased, and each
-job runs once."""
+job runs once; on the embedded queue and on the Redis Streams queue (its outbox in the
+same database), SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -9,11 +10,23 @@ import uuid
 import pytest
 
 from conftest import Instance, graph_stub, message_event, wait_until, webhook_body
+from redis_support import RedisServer
 
 
 @pytest.fixture(params=["configured", "connected"])
 def page_mode(request):
     return request.param
+
+
+@pytest.fixture(params=["embedded", "redis"])
+def queue_env(request, tmp_path):
+    """The environment that picks the queue: none (embedded), or REDIS_URL of a fresh Redis."""
+    if request.param == "embedded":
+        yield {}
+        return
+    redis = RedisServer(tmp_path / "redis").start()
+    yield {"REDIS_URL": redis.url}
+    redis.stop()
 
 
 @pytest.fixture
@@ -23,20 +36,20 @@ def configured(backend, tmp_path):
     inst.close()
 
 
-def test_whole_queue_empties_after_new_customers_write(backend, page_mode, tmp_path):
+def test_whole_queue_empties_after_new_customers_write(backend, page_mode, queue_env, tmp_path):
     """A new customer's first message also queues a profile lookup (contact.profile): the
     Graph stub answers it (configured Page with a token), or there is nothing to ask with
     (connected Page without token). Then the queue must be empty: no ready, delayed or
     leased job of any kind, and it stays so across lease periods."""
     instance = Instance(backend, tmp_path, page=page_mode)
     try:
-        _whole_queue_empties(instance, page_mode)
+        _whole_queue_empties(instance, page_mode, queue_env)
     finally:
         instance.close()
 
 
-def _whole_queue_empties(instance, page_mode):
-    server = instance.server(env={"SWITCHBOARD_JOB_LEASE_SECONDS": "2"})
+def _whole_queue_empties(instance, page_mode, queue_env):
+    server = instance.server(env={"SWITCHBOARD_JOB_LEASE_SECONDS": "2", **queue_env})
     tag = uuid.uuid4().hex[:6]
     events = [message_event(f"q-{tag}-{i}", f"m_q_{tag}_{i}", f"hello {i}", 1_764_064_800_000 + i) for i in range(3)]
     assert server.post_webhook(webhook_body(events)).status_code == 200
@@ -58,11 +71,11 @@ def _whole_queue_empties(instance, page_mode):
         time.sleep(0.1)
 
 
-def test_profile_lookup_runs_once_per_new_contact(configured):
+def test_profile_lookup_runs_once_per_new_contact(configured, queue_env):
     """One Graph profile lookup per new contact, not one per lease period; the contact
     gets the name the Graph API gave."""
     instance = configured
-    server = instance.server(env={"SWITCHBOARD_JOB_LEASE_SECONDS": "1"})
+    server = instance.server(env={"SWITCHBOARD_JOB_LEASE_SECONDS": "1", **queue_env})
     psid = f"p-{uuid.uuid4().hex[:8]}"
     assert server.post_webhook(webhook_body([message_event(psid, f"m_{psid}", "hi", 1_764_064_800_000)])).status_code == 200
     server.wait_drained(timeout=60)

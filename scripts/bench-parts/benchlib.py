@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
+import time
+import urllib.request
 
 
 def free_port() -> int:
@@ -36,3 +38,14 @@ def psql(url: str, sql: str) -> str:
     if out.returncode:
         raise RuntimeError(out.stderr)
     return out.stdout.strip()
+
+
+def wait_healthy(url: str, attempts: int = 600):
+    """Waits until a `serve` at `url` answers /healthz (0.1 s between tries)."""
+    for _ in range(attempts):
+        try:
+            urllib.request.urlopen(url + "/healthz", timeout=1)
+            return
+        except Exception:  # noqa: BLE001 - still starting
+            time.sleep(0.1)
+    raise RuntimeError(f"{url} did not answer /healthz")

@@ -23,11 +23,14 @@ import os
 import signal
 import sqlite3
 import subprocess
+import sys
 import time
 import urllib.request
 
 import aiohttp
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from benchlib import wait_healthy  # noqa: E402
 
 SECRET = "bench-app-secret-0123456789"
 PAGE = "900000000000001"
@@ -109,12 +112,7 @@ def run_backend(args, backend, workdir):
     server = subprocess.Popen(["taskset", "-c", "0", args.bin, "serve", "--port", str(port)], env=env, cwd=workdir,
                               stdout=open(os.path.join(workdir, "serve.log"), "wb"), stderr=subprocess.STDOUT)
     try:
-        for _ in range(600):
-            try:
-                urllib.request.urlopen(url + "/healthz", timeout=1)
-                break
-            except Exception:
-                time.sleep(0.1)
+        wait_healthy(url)
         psids = [f"bench-psid-{i:03d}" for i in range(args.rooms)]
         asyncio.run(seed(url, psids))
         for _ in range(600):

@@ -2,7 +2,10 @@
 # Process-level tests of the real `switchboard` binary (pytest, Tests/e2e): crash (kill -9)
 # and graceful (SIGTERM) durability, HTTP behaviours of the webhook and the REST API,
 # start-up errors and migrations, sign-in links over real SMTP, and the Socket.IO wiring
-# with python-socketio clients and the Graph emulator, each on SQLite and on PostgreSQL.
+# with python-socketio clients and the Graph emulator, each on SQLite and on PostgreSQL;
+# with Redis (test_redis_cluster.py, test_queue.py): several `serve` nodes as one, a node
+# killed, Redis stopped and started under load. Those tests start their own redis-server
+# (needs redis-server and redis-cli, installed here when missing).
 # The browser test (test_dashboard.py) runs in dashboard.sh.
 #
 # Run by scripts/test with SB_BIN_DIR, TEST_POSTGRES_URL, SB_TMP and the venv on PATH; it
@@ -19,6 +22,9 @@ fi
 
 if ! command -v pytest >/dev/null 2>&1 || ! python -c 'import requests, socketio, websocket, aiosmtpd' >/dev/null 2>&1; then
   sb_venv pytest requests 'python-socketio[client]==5.*' websocket-client aiosmtpd
+fi
+if ! command -v redis-server >/dev/null 2>&1 || ! command -v redis-cli >/dev/null 2>&1; then
+  sb_apt redis-server redis-tools
 fi
 if [ -z "${TEST_POSTGRES_URL:-}" ]; then
   source "$SB_ROOT/scripts/lib/postgres.sh"

@@ -148,6 +148,18 @@ extension RedisCommand {
         return RedisCommand<[RedisStreamEntry]>(args, decode: decodeEntries)
     }
 
+    /// `XREVRANGE key end start [COUNT n]`: newest first.
+    public static func xrevrange(
+        _ key: RedisArgument,
+        end: RedisArgument = "+",
+        start: RedisArgument = "-",
+        count: Int? = nil
+    ) -> RedisCommand<[RedisStreamEntry]> {
+        var args: [RedisArgument] = ["XREVRANGE", key, end, start]
+        if let count { args += ["COUNT", RedisArgument(count)] }
+        return RedisCommand<[RedisStreamEntry]>(args, decode: decodeEntries)
+    }
+
     /// `XGROUP CREATE key group id [MKSTREAM]`. Fails with ``RedisError/isBusyGroup`` when
     /// the group exists.
     public static func xgroupCreate(
@@ -223,6 +235,19 @@ extension RedisCommand {
                 deletedIDs: parts.count > 2 ? try [String](fromRESP: parts[2]) : []
             )
         }
+    }
+
+    /// `XCLAIM key group consumer min-idle id… JUSTID`: moves pending entries idle at least
+    /// `minIdle` to `consumer` and resets their idle time without counting a delivery;
+    /// returns the ids it claimed.
+    public static func xclaimJustID(
+        _ key: RedisArgument,
+        group: RedisArgument,
+        consumer: RedisArgument,
+        minIdle: Duration,
+        ids: [RedisArgument]
+    ) -> RedisCommand<[String]> {
+        RedisCommand<[String]>(["XCLAIM", key, group, consumer, .milliseconds(minIdle)] + ids + ["JUSTID"])
     }
 
     /// `XPENDING key group`: the summary form.

@@ -23,6 +23,11 @@ extension RedisCommand {
         RedisCommand<String?>(["GET", key])
     }
 
+    /// `GETDEL key` (Redis 6.2+): the value, and the key is gone; nil when it did not exist.
+    public static func getdel(_ key: RedisArgument) -> RedisCommand<String?> {
+        RedisCommand<String?>(["GETDEL", key])
+    }
+
     /// `GET`, the value as raw bytes.
     public static func getBuffer(_ key: RedisArgument) -> RedisCommand<ByteBuffer?> {
         RedisCommand<ByteBuffer?>(["GET", key])
@@ -115,6 +120,11 @@ extension RedisCommand {
 
     public static func hget(_ key: RedisArgument, field: RedisArgument) -> RedisCommand<String?> {
         RedisCommand<String?>(["HGET", key, field])
+    }
+
+    /// `HMGET key field…`: one value (or nil) per field, in order.
+    public static func hmget(_ key: RedisArgument, fields: [RedisArgument]) -> RedisCommand<[String?]> {
+        RedisCommand<[String?]>(["HMGET", key] + fields)
     }
 
     public static func hgetall(_ key: RedisArgument) -> RedisCommand<[String: String]> {

@@ -13,7 +13,10 @@ extension SwitchboardConfiguration {
         ("DIRECT_URL", "non-pooled PostgreSQL URL used by `migrate`; defaults to DATABASE_URL"),
         ("NEXTAUTH_SECRET / SWITCHBOARD_SECRET", "signs sessions, derives the token-encryption key; required in production"),
         ("NEXTAUTH_URL / PUBLIC_URL", "public base URL (sign-in links, the webhook URL shown in settings)"),
-        ("REDIS_URL", "redis:// or rediss:// (optional; unset: the embedded queue)"),
+        ("REDIS_URL", "redis:// or rediss:// (optional): the Streams queue, Socket.IO across nodes, shared presence; unset: the embedded queue"),
+        ("SWITCHBOARD_REDIS_CA_FILE", "PEM of the CA that signed a rediss:// server's certificate (default: the system's roots)"),
+        ("SWITCHBOARD_REDIS_PREFIX", "what every Redis key starts with (default switchboard)"),
+        ("SWITCHBOARD_NODE_HEARTBEAT_SECONDS", "how often a node tells Redis it is alive; after three silent ones its agents go offline (default 5)"),
         ("WEBHOOK_VERIFY_TOKEN", "token for Meta's verification handshake"),
         ("FACEBOOK_APP_SECRET", "app secret that signs webhook POSTs (X-Hub-Signature-256)"),
         ("FACEBOOK_APP_ID", "our app's id, to tell our echoes from other apps'"),
@@ -99,6 +102,19 @@ extension SwitchboardConfiguration {
             }
             configuration.redisURL = redis
         }
+        if let caFile = lookup("SWITCHBOARD_REDIS_CA_FILE") {
+            guard FileManager.default.isReadableFile(atPath: caFile) else {
+                throw ConfigurationError("SWITCHBOARD_REDIS_CA_FILE", "cannot read '\(caFile)'")
+            }
+            configuration.redisCAFile = caFile
+        }
+        if let prefix = lookup("SWITCHBOARD_REDIS_PREFIX") {
+            guard !prefix.contains(where: { $0 == " " || $0 == "{" || $0 == "}" }) else {
+                throw ConfigurationError("SWITCHBOARD_REDIS_PREFIX", "may not contain spaces or braces, got '\(prefix)'")
+            }
+            configuration.redisKeyPrefix = prefix
+        }
+        if let heartbeat = try int("SWITCHBOARD_NODE_HEARTBEAT_SECONDS", in: 1...300) { configuration.nodeHeartbeat = .seconds(heartbeat) }
         configuration.webhookVerifyToken = lookup("WEBHOOK_VERIFY_TOKEN")
         configuration.appSecret = lookup("FACEBOOK_APP_SECRET").map(AppSecret.init)
         configuration.appId = lookup("FACEBOOK_APP_ID")

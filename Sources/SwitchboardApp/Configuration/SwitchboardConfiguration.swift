@@ -29,7 +29,15 @@ public struct SwitchboardConfiguration: Sendable {
     public var secretGenerated = false
     /// Public base URL (`NEXTAUTH_URL` / `PUBLIC_URL`).
     public var publicURL: String?
+    /// Redis for the Streams queue and the realtime cluster (`REDIS_URL`); nil: embedded.
     public var redisURL: String?
+    /// PEM of the CA that signed a `rediss://` server's certificate (`SWITCHBOARD_REDIS_CA_FILE`).
+    public var redisCAFile: String?
+    /// What every Redis key starts with (`SWITCHBOARD_REDIS_PREFIX`, default `switchboard`).
+    public var redisKeyPrefix = "switchboard"
+    /// How often a node writes its heartbeat; silent for three, it counts as dead and its
+    /// agents go offline (`SWITCHBOARD_NODE_HEARTBEAT_SECONDS`, default 5).
+    public var nodeHeartbeat: Duration = .seconds(5)
     public var webhookVerifyToken: String?
     public var appSecret: AppSecret?
     public var appId: String?

@@ -12,16 +12,7 @@ struct APIRoutes {
 
     func register(on group: RouterGroup<SwitchboardRequestContext>) {
         group.get("/conversations") { request, context in
-            let query = request.uri.queryParameters
-            var filter = ConversationQuery(
-                pageId: query["pageId"].map(String.init),
-                visibility: try context.caller.visibility,
-                unreadOnly: query["unread"].map(String.init) == "true",
-                search: query["q"].map(String.init),
-                limit: try Self.limit(query["limit"]),
-                cursor: query["cursor"].map(String.init)
-            )
-            filter.needsHuman = query["needsHuman"].map(String.init) == "true"
+            let filter = try ConversationListQuery.parse(request.uri.queryParameters, caller: try context.caller)
             let page = try await store.conversations(filter)
             return try JSONResponse(PageEnvelope(key: "conversations", items: page.items, nextCursor: page.nextCursor))
         }

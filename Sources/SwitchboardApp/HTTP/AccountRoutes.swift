@@ -11,7 +11,7 @@ struct AccountRoutes {
     let links: SignInLinks
     let cookies: SessionCookie
     /// Disconnects the sockets in a room at once (`user:ID`, `session:ID`).
-    let disconnect: @Sendable (_ room: String) -> Void
+    let disconnect: @Sendable (_ room: String) async -> Void
     let trustProxy: Bool
 
     /// Routes that work without a session: asking for a link and using it.
@@ -87,7 +87,7 @@ struct AccountRoutes {
             guard case .user(let user, let sessionId) = try context.caller else { return Self.signedOut(cookies) }
             try await store.revokeSession(id: sessionId)
             try await store.audit(actor: "user:\(user.id)", action: "session.sign_out", subject: String(sessionId))
-            disconnect("session:\(sessionId)")
+            await disconnect("session:\(sessionId)")
             return Self.signedOut(cookies)
         }
         api.post("/auth/sign-out-everywhere") { _, context in
@@ -96,8 +96,13 @@ struct AccountRoutes {
             }
             let count = try await store.revokeSessions(userId: user.id)
             try await store.audit(actor: "user:\(user.id)", action: "session.sign_out_everywhere", subject: user.id, detail: "\(count) sessions")
-            disconnect("user:\(user.id)")
+            await disconnect("user:\(user.id)")
             return Self.signedOut(cookies)
+        }
+        api.get("/teammates") { _, _ in
+            // Who a conversation can be assigned to: every active user, for agents too.
+            let active = try await store.users().filter { $0.disabledAt == nil }
+            return try JSONResponse(["teammates": active.map { Teammate(id: $0.id, name: $0.displayName, role: $0.role.rawValue) }])
         }
         api.get("/users") { _, context in
             try context.requireAdmin()
@@ -133,7 +138,7 @@ struct AccountRoutes {
             try await store.audit(actor: try context.caller.principal, action: "user.update", subject: id, detail: body.summary)
             // Rooms and Page visibility are fixed when a socket connects: reconnecting
             // applies the new rules.
-            if role != nil || body.pageIds != nil { disconnect("user:\(id)") }
+            if role != nil || body.pageIds != nil { await disconnect("user:\(id)") }
             return try JSONResponse(["user": user])
         }
         api.delete("/users/:id") { _, context in
@@ -143,7 +148,7 @@ struct AccountRoutes {
             if user.role == .admin, user.disabledAt == nil { try await requireAnotherAdmin() }
             _ = try await store.disableUser(id: id)
             try await store.audit(actor: try context.caller.principal, action: "user.disable", subject: id, detail: user.email)
-            disconnect("user:\(id)")
+            await disconnect("user:\(id)")
             return Response(status: .noContent)
         }
     }
@@ -258,4 +263,11 @@ struct UserPatchBody: Decodable {
     }
 
     enum CodingKeys: String, CodingKey { case name, role, pageIds }
+}
+
+/// A teammate as any signed-in user sees them: enough to assign a conversation.
+struct Teammate: Encodable {
+    var id: String
+    var name: String
+    var role: String
 }

@@ -48,7 +48,12 @@ enum OpenAPIDocument {
                     "parameters": [
                         query("limit", "integer", "1–500, default 50"), query("cursor", "string", "nextCursor of the previous page"),
                         query("pageId", "string", "only this Page"), query("unread", "boolean", "only unread"),
-                        query("needsHuman", "boolean", "only conversations whose bot is paused (handed over)"),
+                        query("assignee", "string", "me, none (unassigned) or a user id"),
+                        query("bot", "string", "active (the bot is handling it), paused (handed over) or off"),
+                        query("needsHuman", "boolean", "the same as bot=paused"),
+                        query("window", "string", "open, human_agent, closed, or closing: human_agent or under closingWithinHours left"),
+                        query("closingWithinHours", "number", "0–24, default 4: what window=closing counts as closing"),
+                        query("status", "string", "open or resolved"),
                         query("q", "string", "contact name or message text"),
                     ],
                     "responses": [
@@ -58,7 +63,7 @@ enum OpenAPIDocument {
                                 "properties": [
                                     "conversations": ["type": "array", "items": ref("Conversation")], "nextCursor": ["type": ["string", "null"]],
                                 ],
-                            ]), "401": error("no or bad token"),
+                            ]), "400": error("invalid_argument: a filter value it does not know"), "401": error("no or bad token"),
                     ],
                 ]
             ],
@@ -129,8 +134,20 @@ enum OpenAPIDocument {
                 "get": [
                     "summary": "Connected Pages and their state (never their tokens)", "security": authenticated,
                     "responses": [
-                        "200": ["description": "Pages"]
-                            + json(["type": "object", "properties": ["pages": ["type": "array", "items": ref("Page")]]]),
+                        "200": ["description": "Pages; for admins also the webhook settings to copy into Meta's App Dashboard (null for agents)"]
+                            + json([
+                                "type": "object",
+                                "properties": [
+                                    "pages": ["type": "array", "items": ref("Page")],
+                                    "webhook": [
+                                        "type": ["object", "null"],
+                                        "properties": [
+                                            "callbackUrl": ["type": "string"], "verifyToken": ["type": ["string", "null"]],
+                                            "fields": ["type": "array", "items": ["type": "string"]],
+                                        ],
+                                    ],
+                                ],
+                            ]),
                         "401": error("no or bad token"),
                     ],
                 ],
@@ -178,6 +195,19 @@ enum OpenAPIDocument {
                 "get": [
                     "summary": "Queue depths, workers, sockets, database and Redis state", "security": authenticated,
                     "responses": ["200": ["description": "status"] + json(["type": "object"]), "401": error("no or bad token")],
+                ]
+            ],
+            "/api/dev/redis-status": [
+                "get": [
+                    "summary":
+                        "Redis as the seed contract reports it: status connected | disconnected | not_configured, a sentence, the URL (password masked)",
+                    "security": authenticated,
+                    "responses": [
+                        "200": ["description": "connected, or not_configured (the embedded queue is in use)"] + json(ref("RedisStatus")),
+                        "503": ["description": "disconnected: webhooks are still stored and dispatched when Redis returns"]
+                            + json(ref("RedisStatus")),
+                        "401": error("no or bad token"),
+                    ],
                 ]
             ],
             "/api/openapi.json": [
@@ -291,8 +321,8 @@ enum OpenAPIDocument {
             "/healthz": ["get": ["summary": "The process answers", "security": [JSON](), "responses": ["200": text("ok")]]],
             "/readyz": [
                 "get": [
-                    "summary": "Database reachable and migrations current", "security": [JSON](),
-                    "responses": ["200": text("ready"), "503": text("why not")],
+                    "summary": "Database reachable and migrations current (degraded, still 200, while Redis is unreachable)", "security": [JSON](),
+                    "responses": ["200": text("ready, or degraded: why"), "503": text("why not")],
                 ]
             ],
             "/metrics": ["get": ["summary": "Prometheus metrics", "security": [JSON](), "responses": ["200": text("Prometheus text format")]]],
@@ -301,6 +331,13 @@ enum OpenAPIDocument {
 
     static var schemas: JSON {
         [
+            "RedisStatus": [
+                "type": "object", "required": ["status", "message", "url"],
+                "properties": [
+                    "status": ["type": "string", "enum": ["connected", "disconnected", "not_configured"]], "message": ["type": "string"],
+                    "url": ["type": ["string", "null"]],
+                ],
+            ],
             "Error": [
                 "type": "object",
                 "properties": [
@@ -379,6 +416,10 @@ enum OpenAPIDocument {
                     "status": ["enum": ["received", "queued", "sent", "delivered", "read", "failed"]], "error": ["type": ["object", "null"]],
                     "createdAt": ["type": "string"], "sentAt": ["type": ["string", "null"]], "deliveredAt": ["type": ["string", "null"]],
                     "readAt": ["type": ["string", "null"]],
+                    "quickReplies": [
+                        "type": "array", "description": "the buttons offered with an outbound message",
+                        "items": ["type": "object", "properties": ["title": ["type": "string"], "payload": ["type": "string"]]],
+                    ],
                 ],
             ],
         ]
@@ -392,7 +433,7 @@ enum OpenAPIDocument {
                 "description": "The REST API of Switchboard, a live Messenger inbox.",
             ],
             "security": authenticated,
-            "paths": paths + botPaths + workflowPaths,
+            "paths": paths + botPaths + workflowPaths + dashboardPaths,
             "components": [
                 "schemas": schemas,
                 "securitySchemes": [
@@ -409,7 +450,7 @@ enum OpenAPIDocument {
     /// `METHOD /path` for every operation, path parameters written `{name}`.
     static var operations: Set<String> {
         var result: Set<String> = []
-        for (path, item) in paths + botPaths + workflowPaths {
+        for (path, item) in paths + botPaths + workflowPaths + dashboardPaths {
             for method in (item as? JSON)?.keys ?? [:].keys { result.insert("\(method.uppercased()) \(path)") }
         }
         return result

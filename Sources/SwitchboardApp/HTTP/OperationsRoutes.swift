@@ -5,15 +5,20 @@ import Prometheus
 import Synchronization
 
 /// `/healthz` (the process answers), `/readyz` (the database answers and its schema is
-/// current) and `/metrics` (Prometheus text format).
+/// current; 200 `degraded: …` while a part that can be missed, Redis, is down, since
+/// webhooks are still accepted) and `/metrics` (Prometheus text format).
 struct OperationsRoutes {
     let readiness: @Sendable () async -> String?
+    let degradation: @Sendable () async -> String?
 
     func register(on router: Router<SwitchboardRequestContext>) {
         router.get("/healthz") { _, _ in WebhookRoutes.text(.ok, "ok") }
         router.get("/readyz") { _, _ in
             if let problem = await readiness() {
                 return WebhookRoutes.text(.serviceUnavailable, "unavailable: \(problem)")
+            }
+            if let degraded = await degradation() {
+                return WebhookRoutes.text(.ok, "degraded: \(degraded)")
             }
             return WebhookRoutes.text(.ok, "ready")
         }

@@ -16,6 +16,8 @@ struct OutboundRoutes {
     let publisher: any EventPublisher
     let senderActions: SenderActions
     let access: ConversationAccess
+    /// What Meta's App Dashboard needs, shown to admins on the Pages screen.
+    let webhook: WebhookSettings
     let logger: Logger
     /// Told when an agent replies, so the bot stops at once (nil: no bot).
     var bot: BotConversations? = nil
@@ -25,6 +27,10 @@ struct OutboundRoutes {
             let id = try await access.require(context)
             let body = try await request.decode(as: SendMessageBody.self, context: context)
             return try await send(conversationId: id, body: body, principal: context.principal)
+        }
+        group.post("/conversations/:id/messages/:messageId/retry") { _, context in
+            let id = try await access.require(context)
+            return try await retry(conversationId: id, messageId: try context.parameters.require("messageId"), actor: context.principal ?? "api")
         }
         group.post("/conversations/:id/typing") { request, context in
             let id = try await access.require(context)
@@ -41,8 +47,10 @@ struct OutboundRoutes {
             try JSONResponse(try await senderActions.send(.markSeen, conversationId: try await access.require(context)), status: .accepted)
         }
         group.get("/pages") { _, context in
-            let visibility = try context.caller.visibility
-            return try JSONResponse(["pages": try await store.pages().filter { visibility.allows($0.id) }.map(PageInfo.init)])
+            let caller = try context.caller
+            let pages = try await store.pages().filter { caller.visibility.allows($0.id) }.map(PageInfo.init)
+            // The verify token is a secret of the webhook: admins only, never agents.
+            return try JSONResponse(PagesAnswer(pages: pages, webhook: caller.isAdmin ? webhook : nil))
         }
         group.post("/pages") { request, context in
             try context.requireAdmin()
@@ -70,6 +78,34 @@ struct OutboundRoutes {
         await publisher.publish(events)
         if created { await bot?.agentWrote(conversationId: conversationId, actor: principal ?? "api") }
         return try JSONResponse(["message": message], status: .accepted)
+    }
+
+    /// Sends a failed message again (a new attempt of the same message), if Messenger's
+    /// windows still allow its author to write and the customer is reachable.
+    func retry(conversationId: String, messageId: String, actor: String) async throws -> JSONResponse {
+        guard let conversation = try await store.conversation(id: conversationId) else { throw APIRoutes.notFound(conversationId) }
+        guard let sending = try await store.outboundSendContext(messageId: messageId), sending.message.conversationId == conversationId else {
+            throw APIError(.notFound, "message_not_found", "No outbound message \(messageId) in conversation \(conversationId).")
+        }
+        if sending.message.status == .failed {
+            try Self.requireWindow(conversation, author: sending.message.author == .bot ? .automation : .human)
+            if conversation.contact.unreachable {
+                throw APIError(.unprocessableContent, "contact_unreachable", "Messenger reports this person cannot be reached any more.")
+            }
+        }
+        switch try await store.retryOutbound(conversationId: conversationId, messageId: messageId, actor: actor) {
+        case .requeued(let message, let events):
+            await publisher.publish(events)
+            return try JSONResponse(["message": message], status: .accepted)
+        case .alreadyQueued(let message):
+            return try JSONResponse(["message": message], status: .accepted)
+        case .notFailed(let message):
+            throw APIError(
+                .conflict,
+                "message_not_failed",
+                "Message \(message.id) is \(message.status.rawValue); only a failed message can be sent again."
+            )
+        }
     }
 
     /// The checks Meta would make, made before anything is stored (messenger-platform.md §6).
@@ -235,4 +271,35 @@ struct PageInfo: Encodable {
     }
 
     enum CodingKeys: String, CodingKey { case id, name, state, stateReason, pausedUntil, subscribedAt, connected }
+}
+
+/// The webhook settings to copy into Meta's App Dashboard.
+struct WebhookSettings: Encodable, Sendable {
+    var callbackUrl: String
+    /// nil when `WEBHOOK_VERIFY_TOKEN` is not set (Meta's handshake then fails).
+    var verifyToken: String?
+    var fields: [String]
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(callbackUrl, forKey: .callbackUrl)
+        try container.encode(verifyToken, forKey: .verifyToken)
+        try container.encode(fields, forKey: .fields)
+    }
+
+    enum CodingKeys: String, CodingKey { case callbackUrl, verifyToken, fields }
+}
+
+/// `GET /api/pages`: the Pages, and for admins the webhook settings (`null` for agents).
+struct PagesAnswer: Encodable {
+    var pages: [PageInfo]
+    var webhook: WebhookSettings?
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(pages, forKey: .pages)
+        try container.encode(webhook, forKey: .webhook)
+    }
+
+    enum CodingKeys: String, CodingKey { case pages, webhook }
 }

@@ -3,20 +3,27 @@ import Logging
 import ServiceLifecycle
 import SocketIO
 import SwitchboardCore
+import SwitchboardRedis
 import Synchronization
 
 /// Switchboard on Socket.IO (docs/accounts-realtime.md): authenticates handshakes, puts
 /// each socket in the rooms of what it may see, relays the events workers commit (after
 /// commit, invariant 6), and keeps presence, viewers and typing live. The Socket.IO
-/// server itself knows nothing of this.
+/// server itself knows nothing of this. With Redis, the cluster adapter carries every
+/// emit to the sockets of all nodes, presence is shared, and commands that concern every
+/// node (disconnect a signed-out user's sockets) go through the cluster.
 final class RealtimeGateway: Service {
     let io: SocketIOServer
     private let hub: EventHub
     private let authenticator: Authenticator
     private let pages: ConversationPageCache
     private let typing: TypingRelay
-    private let presence = Mutex(PresenceState())
+    private let presence: any PresenceStore
+    private let cluster: RedisSocketIOCluster?
+    private let webhookTest = Mutex<WebhookTest?>(nil)
     private let logger: Logger
+    /// The cluster command that disconnects a room's sockets on every node.
+    static let disconnectCommand = "disconnect-room"
 
     /// Who a socket belongs to, kept in `socket.data` (and so restored with it on recovery).
     struct Caller: Codable, Sendable {
@@ -27,8 +34,12 @@ final class RealtimeGateway: Service {
         var principal: String
         /// The Pages the caller may see; `nil` for all.
         var pageIds: [String]?
+        /// Admins (and API tokens) may run admin requests such as `webhook:test`; a role
+        /// change disconnects the user's sockets, so this never outlives the role.
+        var isAdmin: Bool?
 
         init(_ identity: Identity) {
+            isAdmin = identity.isAdmin
             userId = identity.user?.id
             name = identity.user?.displayName ?? String(identity.principal.dropFirst("token:".count))
             if case .user(_, let session) = identity { sessionId = session }
@@ -49,26 +60,50 @@ final class RealtimeGateway: Service {
         }
     }
 
-    init(io: SocketIOServer, hub: EventHub, authenticator: Authenticator, pages: ConversationPageCache, typing: TypingRelay, logger: Logger) {
+    init(
+        io: SocketIOServer,
+        hub: EventHub,
+        authenticator: Authenticator,
+        pages: ConversationPageCache,
+        typing: TypingRelay,
+        presence: any PresenceStore,
+        cluster: RedisSocketIOCluster?,
+        logger: Logger
+    ) {
         self.io = io
         self.hub = hub
         self.authenticator = authenticator
         self.pages = pages
         self.typing = typing
+        self.presence = presence
+        self.cluster = cluster
         self.logger = logger
+        cluster?.onCommand { [io] name, room in
+            if name == Self.disconnectCommand { io.to(room).disconnectSockets() }
+        }
         io.use { [authenticator] socket in
             socket.data = try SocketIOValue(encoding: Caller(try await Self.authenticate(socket.handshake, authenticator)))
         }
         io.onConnection { [weak self] socket in await self?.connected(socket) }
     }
 
-    /// Relays committed events and ticks the typing indicators until shutdown.
+    /// Relays committed events, broadcasts presence changes other nodes caused, and ticks
+    /// the typing indicators until shutdown.
     func run() async {
         let events = hub.subscribe()
+        let remote = presence.remoteChanges()
         await cancelWhenGracefulShutdown {
             await withTaskGroup(of: Void.self) { group in
                 group.addTask {
                     for await event in events { await self.relay(event) }
+                }
+                group.addTask {
+                    for await change in remote {
+                        switch change {
+                        case .user(let user): self.broadcastPresence(user)
+                        case .viewers(let viewers): await self.broadcastViewers(viewers)
+                        }
+                    }
                 }
                 group.addTask {
                     while !Task.isCancelled {
@@ -81,13 +116,33 @@ final class RealtimeGateway: Service {
         }
     }
 
-    /// Disconnects every socket in a room at once (sign-out, a disabled user).
-    func disconnect(room: String) {
+    /// Disconnects every socket in a room at once (sign-out, a disabled user), on every node.
+    func disconnect(room: String) async {
+        if let cluster, await cluster.publishCommand(Self.disconnectCommand, room) { return }
         io.to(room).disconnectSockets()
     }
 
     /// Sockets connected to this process.
     var socketCount: Int { io.statistics.sockets }
+
+    /// People signed in (on every node with Redis), by the status they chose.
+    func presenceCounts() async -> (online: Int, away: Int) {
+        let users = await presence.snapshot()
+        return (users.count { $0.status == .online }, users.count { $0.status == .away })
+    }
+
+    /// Answers `webhook:test` {pageId} from admins' sockets with the test's report. Over the
+    /// socket the test runs even while the database is down (the socket was authenticated
+    /// when it connected), so it can say so instead of failing to start.
+    func serveWebhookTests(with test: WebhookTest) {
+        webhookTest.withLock { $0 = test }
+    }
+
+    /// A live event (not logged: it means nothing a minute later) for a conversation's
+    /// viewers and its Page's inbox lists, such as `bot:typing`.
+    func emitLive(_ name: String, conversationId: String, _ payload: SocketIOValue) async {
+        io.mainNamespace.broadcast.to(await rooms(conversationId)).emit(name, arguments: [payload])
+    }
 
     // MARK: Handshake
 
@@ -111,17 +166,16 @@ final class RealtimeGateway: Service {
         }
         socket.join(caller.rooms)
         if let userId = caller.userId {
-            let came = presence.withLock { $0.connect(socketId: socket.id, userId: userId, name: caller.name) }
-            if let came { broadcastPresence(came) }
+            if let came = await presence.connect(socketId: socket.id, userId: userId, name: caller.name) { broadcastPresence(came) }
             // A recovered socket is back in its conversation rooms: it views them again.
             for room in socket.rooms where room.hasPrefix("conversation:") {
                 let id = String(room.dropFirst("conversation:".count))
-                if let change = presence.withLock({ $0.startViewing(socketId: socket.id, conversationId: id) }) {
+                if let change = await presence.startViewing(socketId: socket.id, conversationId: id) {
                     await broadcastViewers(change)
                 }
             }
         }
-        socket.emit("presence:snapshot", (try? SocketIOValue(encoding: ["users": presence.withLock { $0.snapshot }])) ?? .null)
+        socket.emit("presence:snapshot", (try? SocketIOValue(encoding: ["users": await presence.snapshot()])) ?? .null)
 
         socket.on("join:conversation") { [weak self] event in
             guard let self else { return }
@@ -134,7 +188,7 @@ final class RealtimeGateway: Service {
                 return
             }
             socket.leave("conversation:\(id)")
-            if let change = self.presence.withLock({ $0.stopViewing(socketId: socket.id, conversationId: id) }) {
+            if let change = await self.presence.stopViewing(socketId: socket.id, conversationId: id) {
                 await self.broadcastViewers(change)
             }
             event.ack?.send(["ok": true])
@@ -163,12 +217,28 @@ final class RealtimeGateway: Service {
                 event.ack?.send(Self.failure("invalid_argument", "status must be online, away or offline."))
                 return
             }
-            if let change = self.presence.withLock({ $0.set(status, socketId: socket.id) }) { self.broadcastPresence(change) }
+            if let change = await self.presence.set(status, socketId: socket.id) { self.broadcastPresence(change) }
             event.ack?.send(["ok": true])
+        }
+        socket.on("webhook:test") { [weak self] event in
+            guard let self else { return }
+            guard caller.isAdmin == true else {
+                event.ack?.send(Self.failure("forbidden", "Only an admin may test the webhook."))
+                return
+            }
+            guard let pageId = event.arguments.first?["pageId"]?.stringValue, !pageId.isEmpty else {
+                event.ack?.send(Self.failure("invalid_argument", "Give the Page: {pageId}."))
+                return
+            }
+            guard let test = self.webhookTest.withLock({ $0 }) else {
+                event.ack?.send(Self.failure("unavailable", "This process does not run the webhook test."))
+                return
+            }
+            event.ack?.send((try? SocketIOValue(encoding: await test.run(pageId: pageId))) ?? .null)
         }
         socket.onDisconnect { [weak self] _ in
             guard let self else { return }
-            let (went, viewers) = self.presence.withLock { $0.disconnect(socketId: socket.id) }
+            let (went, viewers) = await self.presence.disconnect(socketId: socket.id)
             if let went { self.broadcastPresence(went) }
             for change in viewers { await self.broadcastViewers(change) }
         }
@@ -185,8 +255,8 @@ final class RealtimeGateway: Service {
             return Self.failure("unavailable", "The conversation cannot be read right now; try again.")
         }
         socket.join("conversation:\(id)")
-        var viewers = presence.withLock { $0.viewers(of: id) }
-        if caller.userId != nil, let change = presence.withLock({ $0.startViewing(socketId: socket.id, conversationId: id) }) {
+        var viewers = await presence.viewers(of: id)
+        if caller.userId != nil, let change = await presence.startViewing(socketId: socket.id, conversationId: id) {
             viewers = change.viewers
             await broadcastViewers(change)
         }

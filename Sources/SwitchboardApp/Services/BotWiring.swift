@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import LLM
 import Messenger
+import SocketIO
 import SwitchboardCore
 import SwitchboardServices
 import SwitchboardStore
@@ -18,15 +19,20 @@ extension Switchboard {
         BotAnswerHandler(
             conversations: botConversations,
             store: store,
-            graph: GraphClient(
-                httpClient: Self.botHTTPClient,
-                configuration: .init(
-                    baseURL: configuration.graphAPIURL,
-                    apiVersion: configuration.graphAPIVersion,
-                    timeout: configuration.graphTimeout
+            graph: BotTypingGraph(
+                graph: GraphClient(
+                    httpClient: Self.botHTTPClient,
+                    configuration: .init(
+                        baseURL: configuration.graphAPIURL,
+                        apiVersion: configuration.graphAPIVersion,
+                        timeout: configuration.graphTimeout
+                    ),
+                    logger: logger
                 ),
-                logger: logger
-            ),
+                store: store
+            ) { [realtime] conversationId in
+                await realtime.emitLive("bot:typing", conversationId: conversationId, ["conversationId": .string(conversationId)])
+            },
             box: SecretBox(secret: configuration.secret.value),
             clock: store.clock,
             logger: logger,
@@ -48,4 +54,29 @@ extension Switchboard {
         configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = 10_000
         return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
     }()
+}
+
+/// The bot's Graph client, which also tells the dashboard the bot is writing: its
+/// `typing_on` (sent while the answer is made) becomes a live `bot:typing` event for the
+/// conversation, shown like a teammate typing.
+struct BotTypingGraph: OutboundGraph {
+    let graph: GraphClient
+    let store: SQLStore
+    let announce: @Sendable (_ conversationId: String) async -> Void
+
+    func send(pageId: String, token: PageAccessToken, request: SendRequest) async throws(GraphError) -> SendResult {
+        try await graph.send(pageId: pageId, token: token, request: request)
+    }
+
+    func senderAction(
+        pageId: String,
+        token: PageAccessToken,
+        psid: String,
+        action: SenderAction
+    ) async throws(GraphError)
+        -> BusinessUseCaseUsage?
+    {
+        if action == .typingOn, let id = try? await store.conversationId(pageId: pageId, psid: psid) { await announce(id) }
+        return try await graph.senderAction(pageId: pageId, token: token, psid: psid, action: action)
+    }
 }

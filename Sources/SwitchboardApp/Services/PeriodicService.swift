@@ -35,7 +35,8 @@ struct PeriodicService: Service {
 
 extension PeriodicService {
     /// Samples the queue's depths into gauges for `/metrics`
-    /// (`switchboard_queue_jobs{state}`, `switchboard_queue_oldest_ready_seconds`).
+    /// (`switchboard_queue_jobs{state}`, `switchboard_queue_oldest_ready_seconds`, and with
+    /// Redis `switchboard_queue_stream_entries{state}`: length, pending, lag, dead letters).
     static func queueMetrics(_ queue: any JobQueue, interval: Duration, logger: Logger) -> PeriodicService {
         PeriodicService(name: "queue metrics", interval: interval, failureLevel: .debug, logger: logger) {
             let stats = try await queue.stats()
@@ -43,6 +44,12 @@ extension PeriodicService {
                 Gauge(label: "switchboard_queue_jobs", dimensions: [("state", state)]).record(value)
             }
             Gauge(label: "switchboard_queue_oldest_ready_seconds").record(stats.oldestReadyAgeSeconds)
+            if let streams = stats.streams {
+                let figures = [("length", streams.length), ("pending", streams.pending), ("lag", streams.lag), ("dead_letters", streams.deadLetters)]
+                for (state, value) in figures {
+                    Gauge(label: "switchboard_queue_stream_entries", dimensions: [("state", state)]).record(value)
+                }
+            }
         }
     }
 

@@ -1,5 +1,6 @@
 import Foundation
 import SwitchboardCore
+import SwitchboardRedis
 import SwitchboardServices
 
 /// What `GET /api/status` and `switchboard status` report.
@@ -11,8 +12,10 @@ struct StatusReport: Encodable {
         var error: String?
     }
 
+    /// `state`: `not_configured` | `connected` | `disconnected` (the dashboard's Redis
+    /// line reads these names).
     struct Redis: Encodable {
-        var state: String
+        var state: RedisHealth
         var url: String?
     }
 
@@ -38,12 +41,17 @@ struct StatusReporter: Sendable {
     let queue: any JobQueue
     let databaseKind: String
     let schemaVersion: @Sendable () async throws -> Int
-    let redisURL: String?
+    let redis: RedisBackend?
     let role: String
     let concurrency: Int
     let demoMode: Bool
     let started = ContinuousClock.now
     let sockets: @Sendable () -> Int
+
+    /// Redis as the link last saw it (no round trip: a status must not wait on Redis).
+    func redisStatus() -> StatusReport.Redis {
+        StatusReport.Redis(state: redis?.health ?? .notConfigured, url: redis?.maskedURL)
+    }
 
     func report() async throws -> StatusReport {
         var database = StatusReport.Database(kind: databaseKind, state: "connected")
@@ -62,10 +70,7 @@ struct StatusReporter: Sendable {
             mode: demoMode ? "demo" : "live",
             uptimeSeconds: (ContinuousClock.now - started).seconds,
             database: database,
-            redis: StatusReport.Redis(
-                state: redisURL == nil ? "not_configured" : "unsupported_in_this_build",
-                url: redisURL.map(SwitchboardConfiguration.masked)
-            ),
+            redis: redisStatus(),
             queue: queueStats,
             workers: StatusReport.Workers(role: role, concurrency: concurrency),
             sockets: sockets(),

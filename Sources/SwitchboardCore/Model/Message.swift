@@ -107,6 +107,9 @@ public struct Message: Codable, Sendable, Equatable {
     public var sentAt: String?
     public var deliveredAt: String?
     public var readAt: String?
+    /// The quick-reply buttons offered with an outbound message (the customer's choice
+    /// comes back as `quickReplyPayload` on their answer).
+    public var quickReplies: [QuickReplyDraft]
 
     public init(
         id: String,
@@ -129,7 +132,8 @@ public struct Message: Codable, Sendable, Equatable {
         createdAt: String,
         sentAt: String?,
         deliveredAt: String?,
-        readAt: String?
+        readAt: String?,
+        quickReplies: [QuickReplyDraft] = []
     ) {
         self.id = id
         self.conversationId = conversationId
@@ -152,6 +156,7 @@ public struct Message: Codable, Sendable, Equatable {
         self.sentAt = sentAt
         self.deliveredAt = deliveredAt
         self.readAt = readAt
+        self.quickReplies = quickReplies
     }
 }
 
@@ -180,5 +185,6 @@ extension Message {
         try c.encode(sentAt, forKey: .sentAt)
         try c.encode(deliveredAt, forKey: .deliveredAt)
         try c.encode(readAt, forKey: .readAt)
+        try c.encode(quickReplies, forKey: .quickReplies)
     }
 }

@@ -64,6 +64,17 @@ public struct OutboundDraft: Sendable, Equatable {
     }
 }
 
+/// What asking to send a failed message again did.
+public enum OutboundRetry: Sendable, Equatable {
+    /// It was failed and is queued again as a new attempt (same row, same text, a new job),
+    /// with the events to publish after commit.
+    case requeued(Message, events: [RealtimeEvent])
+    /// It is queued already (an earlier retry, a double click): nothing was queued twice.
+    case alreadyQueued(Message)
+    /// It was sent (or is inbound): there is nothing to retry.
+    case notFailed(Message)
+}
+
 /// Everything the sender needs about one queued message, read in one go.
 public struct OutboundSendContext: Sendable, Equatable {
     public var message: Message

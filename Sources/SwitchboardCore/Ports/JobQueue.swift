@@ -63,14 +63,50 @@ public struct QueueStats: Sendable, Equatable, Codable {
     /// Age of the oldest runnable job, in seconds (0 when none waits).
     public var oldestReadyAgeSeconds: Double
     public var byKind: [String: Int]
+    /// The Redis Streams side of the queue (nil for the embedded queue, or while Redis is
+    /// unreachable).
+    public var streams: QueueStreamStats?
 
-    public init(ready: Int, delayed: Int, inFlight: Int, dead: Int, oldestReadyAgeSeconds: Double, byKind: [String: Int]) {
+    public init(
+        ready: Int,
+        delayed: Int,
+        inFlight: Int,
+        dead: Int,
+        oldestReadyAgeSeconds: Double,
+        byKind: [String: Int],
+        streams: QueueStreamStats? = nil
+    ) {
         self.ready = ready
         self.delayed = delayed
         self.inFlight = inFlight
         self.dead = dead
         self.oldestReadyAgeSeconds = oldestReadyAgeSeconds
         self.byKind = byKind
+        self.streams = streams
+    }
+}
+
+/// Depths and lag of the Redis stream the workers read: what has been handed to Redis
+/// and not yet finished. The database's counts above stay the source of truth
+/// (invariant 2); these say where the handed-over part is.
+public struct QueueStreamStats: Sendable, Equatable, Codable {
+    /// Entries in the stream (waiting or being worked on).
+    public var length: Int
+    /// Entries delivered to a worker and not yet acknowledged.
+    public var pending: Int
+    /// Entries not yet delivered to any worker.
+    public var lag: Int
+    /// Consumers (worker processes) the group knows.
+    public var consumers: Int
+    /// Entries in the dead-letter stream.
+    public var deadLetters: Int
+
+    public init(length: Int, pending: Int, lag: Int, consumers: Int, deadLetters: Int) {
+        self.length = length
+        self.pending = pending
+        self.lag = lag
+        self.consumers = consumers
+        self.deadLetters = deadLetters
     }
 }
 
@@ -128,6 +164,15 @@ public protocol JobQueue: Sendable {
     func deadJobs(limit: Int) async throws -> [DeadJob]
     /// Resolves when new work may be available or `timeout` passes, whichever is first.
     func waitForWork(timeout: Duration) async
+    /// The handler completed `jobs` inside the transaction of its own work
+    /// (`JobHandler.completesJob`); a queue that also tracks delivery outside the
+    /// database (Redis Streams) forgets them there, now or, when it cannot, later. The
+    /// embedded queue has nothing to do.
+    func acknowledge(_ jobs: [Job]) async
+}
+
+extension JobQueue {
+    public func acknowledge(_ jobs: [Job]) async {}
 }
 
 extension JobQueue {

@@ -39,14 +39,42 @@ public struct PageRecord: Sendable, Equatable {
     }
 }
 
-/// Which conversations a list shows.
+/// Which conversations a list shows. Every filter is applied in the query, so paging stays
+/// exact however few conversations match.
 public struct ConversationQuery: Sendable, Equatable {
+    /// Whose conversations: nobody's, or one user's (by user id).
+    public enum Assignee: Sendable, Equatable {
+        case nobody
+        case user(String)
+    }
+
+    /// The bot's state: `active` (the bot is handling it), `paused` (handed over: a person
+    /// is needed), `off` (no bot on its Page).
+    public enum BotState: String, Sendable, Equatable, CaseIterable {
+        case active
+        case paused
+        case off
+    }
+
+    /// Messenger's reply window, counted from the customer's last message.
+    public enum Window: Sendable, Equatable {
+        case open
+        case humanAgent
+        case closed
+        /// Replies get harder soon: the 24-hour window ends within `within` seconds, or it
+        /// already ended and only a human agent may reply (up to 7 days).
+        case closing(within: TimeInterval)
+    }
+
     public var pageId: String?
     /// The Pages the caller may see (an agent limited to some Pages).
     public var visibility: PageVisibility
     public var unreadOnly: Bool
-    /// Only conversations whose bot is paused: the "needs human" filter.
-    public var needsHuman = false
+    public var assignee: Assignee?
+    public var bot: BotState?
+    public var window: Window?
+    /// Open or resolved (nil: both).
+    public var status: ConversationStatus?
     public var search: String?
     public var limit: Int
     public var cursor: String?
@@ -55,6 +83,9 @@ public struct ConversationQuery: Sendable, Equatable {
         pageId: String? = nil,
         visibility: PageVisibility = .all,
         unreadOnly: Bool = false,
+        assignee: Assignee? = nil,
+        bot: BotState? = nil,
+        window: Window? = nil,
         search: String? = nil,
         limit: Int = 50,
         cursor: String? = nil
@@ -62,6 +93,9 @@ public struct ConversationQuery: Sendable, Equatable {
         self.pageId = pageId
         self.visibility = visibility
         self.unreadOnly = unreadOnly
+        self.assignee = assignee
+        self.bot = bot
+        self.window = window
         self.search = search
         self.limit = limit
         self.cursor = cursor

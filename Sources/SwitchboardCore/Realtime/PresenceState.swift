@@ -1,6 +1,7 @@
 /// Who is online and who is looking at which conversation, as a plain value: sockets come
-/// and go, and each mutation says what others must be told. The in-process registry
-/// wraps one; a shared (Redis) one later keeps the same rules.
+/// and go, and each mutation says what others must be told. ``InProcessPresence`` wraps
+/// one; the Redis one keeps one per node for its own sockets and applies the same rules
+/// across nodes.
 public struct PresenceState: Sendable, Equatable {
     public enum Status: String, Sendable, Codable, CaseIterable {
         case online
@@ -36,6 +37,11 @@ public struct PresenceState: Sendable, Equatable {
     public struct ViewersChange: Sendable, Equatable, Codable {
         public var conversationId: String
         public var viewers: [Viewer]
+
+        public init(conversationId: String, viewers: [Viewer]) {
+            self.conversationId = conversationId
+            self.viewers = viewers
+        }
     }
 
     struct Connection: Equatable {
@@ -126,6 +132,58 @@ public struct PresenceState: Sendable, Equatable {
         let sockets = viewersBySocket[conversationId] ?? []
         let unique = Set(sockets.compactMap { connections[$0].map { Viewer(userId: $0.userId, name: $0.name) } })
         return unique.sorted { ($0.name, $0.userId) < ($1.name, $1.userId) }
+    }
+
+    /// The user a socket belongs to and their name, if it is connected.
+    public func user(of socketId: String) -> (userId: String, name: String)? {
+        connections[socketId].map { ($0.userId, $0.name) }
+    }
+
+    /// The conversations a socket views.
+    public func viewing(of socketId: String) -> Set<String> {
+        connections[socketId]?.viewing ?? []
+    }
+
+    /// How many sockets the user has here.
+    public func sockets(of userId: String) -> Int {
+        connections.values.reduce(0) { $0 + ($1.userId == userId ? 1 : 0) }
+    }
+
+    /// How many of the user's sockets here view the conversation.
+    public func viewingSockets(userId: String, conversationId: String) -> Int {
+        (viewersBySocket[conversationId] ?? []).reduce(0) { $0 + (connections[$1]?.userId == userId ? 1 : 0) }
+    }
+
+    /// The status the user chose through a socket here, if any.
+    public func chosenStatus(of userId: String) -> Status? {
+        chosen[userId]
+    }
+
+    /// What the sockets of this registry add up to, per user: the whole state a shared
+    /// registry needs to rebuild this node's part of it.
+    public var contribution: Contribution {
+        var result = Contribution()
+        for connection in connections.values {
+            result.users[connection.userId, default: .init(name: connection.name, sockets: 0)].sockets += 1
+            for conversationId in connection.viewing {
+                result.viewing[conversationId, default: [:]][connection.userId, default: 0] += 1
+            }
+        }
+        result.chosen = chosen
+        return result
+    }
+
+    /// One node's share of presence: its users with their socket counts, the
+    /// conversations they view (sockets per user) and the statuses chosen on it.
+    public struct Contribution: Sendable, Equatable {
+        public struct User: Sendable, Equatable {
+            public var name: String
+            public var sockets: Int
+        }
+
+        public var users: [String: User] = [:]
+        public var viewing: [String: [String: Int]] = [:]
+        public var chosen: [String: Status] = [:]
     }
 
     private func change(_ userId: String, name: String, from before: Status) -> UserPresence? {

@@ -199,6 +199,7 @@ public final class JobWorker: Service {
                 let started = ContinuousClock.now
                 for job in jobs { recordWait(job) }
                 try await handler.handleRun(jobs)
+                await queue.acknowledge(jobs)
                 for job in jobs { record(job, outcome: "done", started: started) }
                 return
             } catch is CancellationError {
@@ -245,7 +246,7 @@ public final class JobWorker: Service {
                 record(job, outcome: "deferred", started: started)
                 return false
             }
-            if !handler.completesJob { try await queue.complete(job) }
+            if handler.completesJob { await queue.acknowledge([job]) } else { try await queue.complete(job) }
             record(job, outcome: "done", started: started)
             return true
         } catch is CancellationError {

@@ -68,7 +68,9 @@ struct InboundRun {
             }
             applications[index].contactId = id
             applications[index].contactUnreachableAt = row.int("unreachable_at")
-            if now - (row.int("profile_fetched_at") ?? 0) > 7 * 24 * 3_600_000, now - (row.int("profile_requested_at") ?? 0) > 3_600_000 {
+            if !WebhookProbe.isProbe(psid: batch.psid), now - (row.int("profile_fetched_at") ?? 0) > 7 * 24 * 3_600_000,
+                now - (row.int("profile_requested_at") ?? 0) > 3_600_000
+            {
                 applications[index].needsProfile = true
                 asking.append(id)
             }
@@ -205,9 +207,11 @@ struct InboundRun {
     }
 
     /// Records what changed as realtime events (one insert for the whole run) and sums up
-    /// each conversation's outcome.
+    /// each conversation's outcome. Test Webhook's probe tells nobody (`WebhookProbe`).
     private func outcomes() async throws -> [InboundOutcome] {
-        let eventful = applications.filter { !$0.newMessages.isEmpty || !$0.statusChanges.isEmpty || !$0.reactedMids.isEmpty }
+        let eventful = applications.filter {
+            !WebhookProbe.isProbe(psid: $0.batch.psid) && (!$0.newMessages.isEmpty || !$0.statusChanges.isEmpty || !$0.reactedMids.isEmpty)
+        }
         let conversations = try await ConversationRows.load(ids: eventful.map(\.conversationId), in: db, now: now)
         var reacted: [Int64: [SQLRow]] = [:]
         for application in eventful where !application.reactedMids.isEmpty {
@@ -246,8 +250,10 @@ struct InboundRun {
                 duplicates: application.duplicates
             )
             recorded = recorded.dropFirst(count)
-            outcome.botEvents = application.botEvents.enumerated().sorted { ($0.element.index, $0.offset) < ($1.element.index, $1.offset) }
-                .map(\.element.event)
+            outcome.botEvents =
+                WebhookProbe.isProbe(psid: application.batch.psid)
+                ? []
+                : application.botEvents.enumerated().sorted { ($0.element.index, $0.offset) < ($1.element.index, $1.offset) }.map(\.element.event)
             return outcome
         }
     }

@@ -9,7 +9,7 @@ struct Migration: Sendable {
 
 /// The whole history, oldest first.
 enum Schema {
-    static let migrations: [Migration] = [initial, outbound, sendAttempts, accounts, bot, queueClaims, workflow]
+    static let migrations: [Migration] = [initial, outbound, sendAttempts, accounts, bot, queueClaims, workflow, dashboard]
 
     static var latestVersion: Int { migrations.last?.version ?? 0 }
 
@@ -328,6 +328,16 @@ enum Schema {
             """,
             "CREATE INDEX bot_answers_page ON bot_answers (page_id, at)",
             "CREATE INDEX audit_log_action ON audit_log (action, at)",
+        ]
+    )
+
+    /// The dashboard (issue 7): messages by time, for the Status screen's counts since the
+    /// start of the day and its hourly trend (without it every refresh reads every message).
+    static let dashboard = Migration(
+        version: 8,
+        name: "dashboard",
+        statements: [
+            "CREATE INDEX messages_time ON messages (sent_timestamp)"
         ]
     )
 }

@@ -7,7 +7,7 @@ enum MessageColumns {
     static let list = """
         id, conversation_id, direction, author, author_id, kind, text, attachments, quick_reply_payload, postback_payload, \
         reply_to_mid, mid, client_id, status, error_code, error_subcode, error_message, fbtrace_id, sent_timestamp, \
-        created_at, sent_at, delivered_at, read_at, error_kind
+        created_at, sent_at, delivered_at, read_at, error_kind, quick_replies
         """
 
     static func attachmentsJSON(_ attachments: [WebhookAttachment]) -> String? {
@@ -66,7 +66,8 @@ enum MessageColumns {
             createdAt: iso(row.int("created_at")) ?? "",
             sentAt: iso(row.int("sent_at")),
             deliveredAt: iso(row.int("delivered_at")),
-            readAt: iso(row.int("read_at"))
+            readAt: iso(row.int("read_at")),
+            quickReplies: JSONText.decode([QuickReplyDraft].self, row.string("quick_replies")) ?? []
         )
     }
 

@@ -36,6 +36,7 @@ struct LiveRig: Sendable {
     static func with(
         _ kind: TestDatabaseKind,
         pageToken: String = token,
+        graphTimeout: Duration = .seconds(1),
         _ body: @Sendable (LiveRig) async throws -> Void
     ) async throws {
         let logs = LogCapture()
@@ -56,7 +57,7 @@ struct LiveRig: Sendable {
             try await TestDatabase.with(kind) { database in
                 var configuration = TestApp.configuration()
                 configuration.graphAPIURL = baseURL
-                configuration.graphTimeout = .seconds(1)
+                configuration.graphTimeout = graphTimeout
                 configuration.workerConcurrency = 4
                 configuration.outbound = OutboundSenderConfiguration(
                     echoWait: .seconds(3),

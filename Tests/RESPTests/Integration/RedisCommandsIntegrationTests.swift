@@ -39,7 +39,8 @@ extension RedisIntegration {
                 #expect(try await client.send(.ttl(RedisArgument(k))) > 0)
                 #expect(try await client.send(.mget([RedisArgument(k), RedisArgument(k + ":none")])) == ["v4", nil])
                 #expect(try await client.send(.exists(RedisArgument(k))) == 1)
-                #expect(try await client.del(k) == 1)
+                #expect(try await client.send(.getdel(RedisArgument(k))) == "v4")
+                #expect(try await client.send(.getdel(RedisArgument(k))) == nil)
                 #expect(try await client.del(k) == 0)
 
                 let counter = k + ":n"
@@ -69,6 +70,7 @@ extension RedisIntegration {
                 #expect(try await client.send(.hincrby(RedisArgument(h), field: "a", by: 5)) == 6)
                 #expect(try await client.send(.hdel(RedisArgument(h), fields: ["a", "b", "nope"])) == 2)
                 #expect(try await client.hgetall(h + ":none") == [:])
+                #expect(try await client.send(.hmget(RedisArgument(h), fields: ["c", "nope", "a"])) == ["3", nil, nil], "a and b were deleted")
 
                 let s = k + ":s"
                 #expect(try await client.send(.sadd(RedisArgument(s), ["x", "y", "z", "x"])) == 3)

@@ -33,9 +33,10 @@ extension RedisIntegration {
                 #expect(try await directIterator.next()?.string == "again")
                 #expect(try await secondIterator.next()?.string == "again")
 
-                patterned.unsubscribe()
-                // Ends after what was already buffered ("again" matched the pattern too).
+                // "again" matched the pattern too (its pmessage may follow the messages), then
+                // the subscription ends when unsubscribed.
                 #expect(try await patternIterator.next()?.string == "again")
+                patterned.unsubscribe()
                 #expect(try await patternIterator.next() == nil)
                 direct.unsubscribe()
                 second.unsubscribe()

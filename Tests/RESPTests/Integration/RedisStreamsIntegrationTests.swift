@@ -63,6 +63,13 @@ extension RedisIntegration {
                 let afterClaim = try await client.send(.xpending(s, group: "workers", count: 10, consumer: "bob"))
                 #expect(afterClaim.map(\.deliveryCount) == [2, 2])
 
+                // XCLAIM … JUSTID moves an entry without counting a delivery.
+                let moved = try await client.send(
+                    .xclaimJustID(s, group: "workers", consumer: "dave", minIdle: .zero, ids: [RedisArgument(ids[1])])
+                )
+                #expect(moved == [ids[1]])
+                #expect(try await client.send(.xpending(s, group: "workers", count: 10, consumer: "dave")).map(\.deliveryCount) == [2])
+
                 // A deleted-but-pending entry is reported by XAUTOCLAIM.
                 _ = try await client.send(.xdel(s, ids: [RedisArgument(ids[2])]))
                 let reclaimed = try await client.send(.xautoclaim(s, group: "workers", consumer: "carol", minIdle: .zero))
@@ -75,6 +82,7 @@ extension RedisIntegration {
                 #expect(groups[0].lastDeliveredID == ids[2])
 
                 #expect(try await client.send(.xrange(s)).count == 4)
+                #expect(try await client.send(.xrevrange(s, count: 2)).map(\.id) == [ids[4], ids[3]])
                 #expect(try await client.send(.xtrim(s, .exactMaxLength(2))) == 2)
                 #expect(try await client.send(.xlen(s)) == 2)
                 #expect(try await client.send(.xgroupDestroy(s, group: "workers")))

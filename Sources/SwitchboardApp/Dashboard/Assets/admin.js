@@ -3,13 +3,26 @@
 import { api } from "./api.js";
 import { h, replace, clock } from "./dom.js";
 
-function copyField(label, value, id) {
-  const input = h(`input#${id}`, { readonly: true, value });
+/** A read-only value with a Copy button; `secret` values stay masked until shown. */
+function copyField(label, value, id, secret = false) {
+  const input = h(`input#${id}`, { readonly: true, value, type: secret ? "password" : "text" });
   const button = h("button", { type: "button", text: "Copy", on: { click: async () => {
     input.select();
     try { await navigator.clipboard.writeText(value); button.textContent = "Copied"; } catch { button.textContent = "Press Ctrl+C"; }
   } } });
-  return h("div.copy", {}, h("label", { for: id, text: label }), h("div.copy-row", {}, input, button));
+  const show = secret ? h("button", { type: "button", "aria-pressed": "false", text: "Show", on: { click: () => {
+    const shown = input.type === "password";
+    input.type = shown ? "text" : "password";
+    show.textContent = shown ? "Hide" : "Show";
+    show.setAttribute("aria-pressed", String(shown));
+  } } }) : null;
+  return h("div.copy", {}, h("label", { for: id, text: label }), h("div.copy-row", {}, input, show, button));
+}
+
+/** "active", "reauthorization required", "rate-limited until 14:05". */
+function pageState(page) {
+  if (page.pausedUntil && Date.parse(page.pausedUntil) > Date.now()) return `rate-limited until ${clock(page.pausedUntil)}`;
+  return page.state.replaceAll("_", " ");
 }
 
 function formField(label, input) {
@@ -22,8 +35,10 @@ export class PagesScreen {
     root.append(this.root);
     this.result = h("p#page-result", { role: "status" });
     this.list = h("tbody");
+    this.webhook = h("section.stack", { "aria-label": "Webhook settings" });
     const form = h("form.stack#connect-page", { on: { submit: (event) => this.connect(event) } },
       h("h3", { text: "Connect a Page" }),
+      h("p.muted", { text: "Also how to give a Page a new token when it needs reauthorization: connect it again." }),
       formField("Page id", h("input", { name: "id", required: true, inputmode: "numeric", autocomplete: "off" })),
       formField("Name (optional)", h("input", { name: "name", autocomplete: "off" })),
       formField("Page access token", h("input", { name: "accessToken", type: "password", required: true, autocomplete: "off" })),
@@ -32,22 +47,25 @@ export class PagesScreen {
     replace(this.root,
       h("h2", { text: "Pages" }),
       h("table", {}, h("thead", {}, h("tr", {}, ["Page", "Id", "State", "Subscribed", "Token"].map((t) => h("th", { scope: "col", text: t })))), this.list),
-      h("section.stack", { "aria-label": "Webhook settings" },
-        h("h3", { text: "Webhook settings for Meta's App Dashboard" }),
-        copyField("Callback URL", `${location.origin}/api/webhook/facebook`, "webhook-url"),
-        h("p.muted", { text: "Verify token: the WEBHOOK_VERIFY_TOKEN this server was started with. Subscribe the Page to messages, messaging_postbacks, message_deliveries, message_reads, message_echoes, message_reactions, standby and messaging_handovers." })),
-      form);
+      this.webhook, form);
     this.load();
   }
 
   async load() {
-    const { pages } = await api("/api/pages");
-    replace(this.list, pages.map((p) => h("tr", {},
+    const { pages, webhook } = await api("/api/pages");
+    replace(this.list, pages.map((p) => h("tr", { dataset: { page: p.id } },
       h("td", { text: p.name ?? "" }), h("td", { text: p.id }),
-      h("td", {}, h(`span.pill.state-${p.state}`, { text: p.state.replaceAll("_", " ") }),
-        p.pausedUntil ? h("span.muted", { text: ` rate-limited until ${clock(p.pausedUntil)}` }) : null,
-        p.stateReason ? h("div.muted", { text: p.stateReason }) : null),
-      h("td", { text: clock(p.subscribedAt) }), h("td", { text: p.connected ? "stored" : "none" }))));
+      h("td", {}, h(`span.pill.state-${p.state}`, { text: pageState(p) }),
+        p.stateReason ? h("div.muted", { text: p.stateReason }) : null,
+        p.state === "reauthorization_required" ? h("div.muted", { text: "Sends wait until a new token is saved: connect the Page again below." }) : null),
+      h("td", { text: clock(p.subscribedAt) }), h("td", { text: p.connected ? "stored (encrypted)" : "none" }))));
+    if (!webhook) return replace(this.webhook);
+    replace(this.webhook,
+      h("h3", { text: "Webhook settings for Meta's App Dashboard" }),
+      copyField("Callback URL", webhook.callbackUrl, "webhook-url"),
+      webhook.verifyToken ? copyField("Verify token", webhook.verifyToken, "verify-token", true)
+        : h("p.notice.blocked", { text: "WEBHOOK_VERIFY_TOKEN is not set on this server: Meta's verification will fail until it is." }),
+      h("p.muted", { text: `Subscribe the Page to: ${webhook.fields.join(", ")}.` }));
   }
 
   async connect(event) {

@@ -39,3 +39,16 @@ export async function me() {
     throw error;
   }
 }
+
+let routes = null;
+
+/** Whether the server has a route (`"PUT /api/conversations/{id}/assignee"`), from its
+ *  OpenAPI document: screens offer what the server can do, and never call what it lacks. */
+export async function hasRoute(operation) {
+  routes ??= api("/api/openapi.json").then((doc) => {
+    const set = new Set();
+    for (const [path, item] of Object.entries(doc.paths ?? {})) for (const method of Object.keys(item)) set.add(`${method.toUpperCase()} ${path}`);
+    return set;
+  }).catch(() => new Set());
+  return (await routes).has(operation);
+}

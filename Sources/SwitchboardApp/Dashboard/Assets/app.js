@@ -5,9 +5,14 @@ import { replace } from "./dom.js";
 import { SocketClient } from "./socketio.js";
 import { Inbox } from "./inbox.js";
 import { PagesScreen, TeamScreen } from "./admin.js";
+import { BotSettingsScreen } from "./bot-settings.js";
+import { StatusScreen } from "./status.js";
 
 /** Events recorded in the event log (payload first, log id second): catch-up replays them. */
-const LOGGED = ["message:new", "message:sent", "message:status", "message:reaction", "conversation:updated", "conversation:read", "contact:updated", "conversation:bot"];
+const LOGGED = [
+  "message:new", "message:sent", "message:status", "message:reaction", "conversation:updated", "conversation:read", "contact:updated",
+  "conversation:bot", "conversation:assignee", "conversation:status",
+];
 
 const user = await me();
 if (!user) location.replace("/sign-in");
@@ -32,7 +37,7 @@ function start(user) {
       deliver(name, payload);
     });
   }
-  for (const name of ["typing:start", "typing:stop", "conversation:viewers"]) socket.on(name, (payload) => deliver(name, payload));
+  for (const name of ["typing:start", "typing:stop", "conversation:viewers", "bot:typing"]) socket.on(name, (payload) => deliver(name, payload));
 
   socket.on("presence:snapshot", ({ users }) => {
     presence.clear();
@@ -96,10 +101,11 @@ function start(user) {
     location.assign("/sign-in");
   });
 
-  const screens = { inbox: Inbox, pages: PagesScreen, team: TeamScreen };
+  const screens = { inbox: Inbox, status: StatusScreen, bot: BotSettingsScreen, pages: PagesScreen, team: TeamScreen };
+  const everyone = new Set(["inbox", "status"]);
   function route() {
     const [name = "inbox", ...rest] = location.hash.replace(/^#\/?/, "").split("/");
-    const Screen = screens[name] && (name === "inbox" || user.role === "admin") ? screens[name] : Inbox;
+    const Screen = screens[name] && (everyone.has(name) || user.role === "admin") ? screens[name] : Inbox;
     for (const link of document.querySelectorAll("nav a")) link.toggleAttribute("aria-current", link.dataset.screen === name);
     if (current && current.constructor === Screen) {
       current.route?.(rest);

@@ -16,13 +16,21 @@ export function h(spec, props = {}, ...children) {
     else if (key in node && typeof value !== "string") node[key] = value;
     else node.setAttribute(key, value === true ? "" : String(value));
   }
-  node.append(...children.flat().filter((c) => c !== null && c !== undefined && c !== false));
+  node.append(...children.flat(Infinity).filter((c) => c !== null && c !== undefined && c !== false));
+  return node;
+}
+
+/** An SVG element (charts are built with DOM APIs, never from markup). */
+export function svg(tag, attributes = {}, ...children) {
+  const node = document.createElementNS("http://www.w3.org/2000/svg", tag);
+  for (const [key, value] of Object.entries(attributes)) if (value !== undefined && value !== null) node.setAttribute(key, String(value));
+  node.append(...children.flat(Infinity).filter((c) => c !== null && c !== undefined && c !== false));
   return node;
 }
 
 /** Replaces a node's children. */
 export function replace(node, ...children) {
-  node.replaceChildren(...children.flat().filter((c) => c !== null && c !== undefined && c !== false));
+  node.replaceChildren(...children.flat(Infinity).filter((c) => c !== null && c !== undefined && c !== false));
 }
 
 /** "just now", "5 min", "3 h", "2 d" (for lists); the full time goes in a title. */
@@ -44,8 +52,10 @@ export function timeLeft(iso) {
   return hours ? `${hours} h ${minutes} min` : `${minutes} min`;
 }
 
+const clockFormat = new Intl.DateTimeFormat([], { dateStyle: "short", timeStyle: "short" }); // made once: a formatter is costly
+
 export function clock(iso) {
-  return iso ? new Date(iso).toLocaleString([], { dateStyle: "short", timeStyle: "short" }) : "";
+  return iso ? clockFormat.format(new Date(iso)) : "";
 }
 
 /** An avatar: the picture when it is an https URL, otherwise the initials. */
@@ -55,4 +65,14 @@ export function avatar(contact, size = "") {
   if (url && url.startsWith("https://")) return h(`img.avatar${size}`, { src: url, alt: "", referrerpolicy: "no-referrer" });
   const initials = name.split(/\s+/).map((w) => w[0] ?? "").join("").slice(0, 2).toUpperCase();
   return h(`span.avatar${size}`, { "aria-hidden": "true", text: initials });
+}
+
+/** "Open · 23 h left", "Human agent only · 5 d 2 h left", "closed" (short: "open", "agent 5 d 2 h"). */
+export function windowLabel(window, short = false) {
+  const left = window?.closesAt ? timeLeft(window.closesAt) : "";
+  switch (window?.state) {
+    case "open": return short ? "open" : `Open${left ? ` · ${left} left` : ""}`;
+    case "human_agent": return short ? `agent ${left}`.trim() : `Human agent only${left ? ` · ${left} left` : ""}`;
+    default: return "closed";
+  }
 }

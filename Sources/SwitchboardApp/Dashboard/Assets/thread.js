@@ -1,51 +1,43 @@
-// One conversation: its messages (live, with outbound ticks), the composer (optimistic
-// send reconciled by clientId, typing signals, Messenger's reply window), who else is
-// viewing or typing, and the contact pane.
+// One conversation: its messages (live, keyed: a change re-renders only its own item, so a
+// thread of thousands stays as cheap as a short one), the composer (optimistic sends
+// reconciled by clientId), who else is viewing or typing (the bot too), and the contact pane.
 import { api } from "./api.js";
-import { h, replace, avatar, clock, timeLeft } from "./dom.js";
+import { h, replace, avatar, windowLabel } from "./dom.js";
+import { Composer } from "./composer.js";
+import { ContactPane } from "./contact.js";
+import { MessageRenderer, messageKey, statusMoves, threadOrder } from "./messages.js";
 
-const MAX_LENGTH = 2000;
-const TYPING_REPEAT = 3000; // ms between typing:start while typing (the server counts 6 s)
-const TYPING_EXPIRES = 6000;
-
-/** "Open · 23 h left", "Human agent only · 5 d 2 h left", "Closed". */
-export function windowLabel(window, short = false) {
-  const left = window?.closesAt ? timeLeft(window.closesAt) : "";
-  switch (window?.state) {
-    case "open": return short ? "open" : `Open${left ? ` · ${left} left` : ""}`;
-    case "human_agent": return short ? `agent ${left}`.trim() : `Human agent only${left ? ` · ${left} left` : ""}`;
-    default: return "closed";
-  }
-}
-
-const STATUS = {
-  queued: ["○", "Queued"], sent: ["✓", "Sent"], delivered: ["✓✓", "Delivered"], read: ["✓✓", "Read"], failed: ["⚠", "Failed"],
-};
-
-function safeURL(url) {
-  try {
-    const parsed = new URL(url, location.origin);
-    return parsed.protocol === "https:" || parsed.protocol === "http:" ? parsed.href : null;
-  } catch { return null; }
-}
+const PAGE = 50;
+const CHUNK = 100; // messages per chunk of the thread's list (see `chunk`)
+const TYPING_EXPIRES = 6000; // an agent counts as typing this long after the last signal
+const BOT_TYPING_EXPIRES = 20000; // Messenger's typing_on lasts 20 s
 
 export class Thread {
   constructor(pane, contactPane, context, inbox) {
     this.pane = pane;
-    this.contactPane = contactPane;
     this.ctx = context;
     this.inbox = inbox;
     this.conversation = null;
-    this.messages = [];
-    this.typists = new Map(); // userId → timer
+    this.messages = []; // thread order
+    this.items = new Map(); // message key → its <li>
+    this.byMid = new Map(); // facebookMessageId → message (replies-to)
+    this.typists = new Map(); // userId → expiry timer
+    this.botTyping = null;
     this.viewers = [];
-    this.lastTypingSent = 0;
-    this.ticker = setInterval(() => this.conversation && this.renderWindow(), 30000);
+    this.renderer = new MessageRenderer({
+      names: (principal) => this.authorName(principal),
+      original: (mid) => this.byMid.get(mid),
+      retry: (message) => this.retry(message),
+    });
+    this.composer = new Composer(context, { send: (drafts) => this.send(drafts) });
+    this.contact = new ContactPane(contactPane, context, { changed: (conversation) => this.changed(conversation) });
+    this.ticker = setInterval(() => this.tick(), 30000);
     this.close();
   }
 
   destroy() {
     clearInterval(this.ticker);
+    this.observer?.disconnect();
     this.leave();
   }
 
@@ -53,30 +45,32 @@ export class Thread {
     this.leave();
     this.conversation = null;
     replace(this.pane, h("p.muted.pad.placeholder", { text: "Pick a conversation. ↑ ↓ move through the list, / searches, r replies." }));
-    replace(this.contactPane);
+    this.contact.clear();
   }
 
   leave() {
     if (!this.conversation) return;
-    this.stopTyping();
+    this.composer.close();
     this.ctx.socket.emit("leave:conversation", this.conversation.id);
     for (const timer of this.typists.values()) clearTimeout(timer);
     this.typists.clear();
+    clearTimeout(this.botTyping);
+    this.botTyping = null;
   }
 
   async open(conversation) {
+    const started = performance.now();
     if (this.conversation?.id !== conversation.id) this.leave();
     this.conversation = conversation;
-    this.messages = [];
     this.older = undefined;
     this.viewers = [];
     this.build();
     this.join();
-    const answer = await api(`/api/conversations/${conversation.id}/messages`, { query: { limit: 50 } });
+    const answer = await api(`/api/conversations/${conversation.id}/messages`, { query: { limit: PAGE } });
     if (this.conversation?.id !== conversation.id) return;
-    this.messages = answer.messages;
     this.older = answer.nextCursor;
-    this.renderMessages(true);
+    this.renderAll(answer.messages);
+    performance.measure("sb:thread-first-render", { start: started, detail: { messages: answer.messages.length } });
     this.markRead();
   }
 
@@ -86,7 +80,16 @@ export class Thread {
     if (answer?.ok && this.conversation?.id === id) { this.viewers = answer.viewers; this.renderPresence(); }
   }
 
+  /** Marks the open conversation read; while messages keep coming, once a second at most. */
   markRead() {
+    if (this.readTimer) {
+      this.readAgain = true;
+      return;
+    }
+    this.readTimer = setTimeout(() => {
+      this.readTimer = null;
+      if (this.readAgain) { this.readAgain = false; this.markRead(); }
+    }, 1000);
     if (this.conversation?.unreadCount > 0 || this.messages.some((m) => m.direction === "in")) {
       api(`/api/conversations/${this.conversation.id}/read`, { method: "POST" }).catch(() => {});
     }
@@ -98,129 +101,171 @@ export class Thread {
     this.windowInfo = h("span.muted.window-info");
     this.log = h("ol.messages#messages", { "aria-label": "Messages", "aria-live": "polite" });
     this.loadOlder = h("button.link#load-older", { type: "button", hidden: true, text: "Load older messages", on: { click: () => this.loadOlderMessages() } });
-    this.presenceLine = h("div.presence-line#viewers", { role: "status", "aria-live": "polite" });
-    this.notice = h("div.notice#window-notice", { role: "status" });
-    this.text = h("textarea#composer", { rows: 2, maxlength: MAX_LENGTH, placeholder: "Reply… (Enter sends, Shift+Enter for a new line)", "aria-label": "Reply" });
-    this.counter = h("span.counter#counter", { "aria-live": "polite", text: `0 / ${MAX_LENGTH}` });
-    this.sendButton = h("button.primary#send", { type: "submit", text: "Send" });
-    this.form = h("form.composer", { on: { submit: (event) => { event.preventDefault(); this.send(); } } },
-      this.text, h("div.composer-bar", {}, this.counter, this.sendButton));
-    this.text.addEventListener("keydown", (event) => {
-      if (event.key === "Enter" && !event.shiftKey && !event.isComposing) { event.preventDefault(); this.send(); }
-    });
-    this.text.addEventListener("input", () => { this.renderCounter(); this.typing(); });
-    this.text.addEventListener("blur", () => this.stopTyping());
+    this.scroller = h("div.scroll#thread-scroll", { tabindex: "-1" }, this.loadOlder, this.log);
+    this.pinned = true;
+    this.scroller.addEventListener("scroll", () => {
+      this.pinned = this.scroller.scrollHeight - this.scroller.scrollTop - this.scroller.clientHeight < 80;
+    }, { passive: true });
+    this.presenceLine = h("div.presence-line#viewers", { role: "status", "aria-live": "polite", hidden: true });
     const back = h("a.back", { href: "#/inbox", "aria-label": "Back to the list", text: "←" });
     replace(this.pane,
       h("header.thread-head", {}, back, avatar(c.contact), h("div", {}, this.title, this.windowInfo)),
-      h("div.scroll#thread-scroll", {}, this.loadOlder, this.log),
-      this.presenceLine, this.notice, this.form);
-    this.renderWindow();
-    this.renderContact();
+      this.scroller, this.presenceLine, this.composer.nodes);
+    // Older messages load by themselves when the top comes into view (the button stays for keyboards).
+    this.observer?.disconnect();
+    this.observer = new IntersectionObserver((entries) => {
+      if (entries.some((e) => e.isIntersecting) && this.older && !this.loadingOlder && this.messages.length) this.loadOlderMessages();
+    }, { root: this.scroller });
+    this.observer.observe(this.loadOlder);
+    this.composer.open(c);
+    this.renderHeader();
+    this.contact.show(c);
     this.renderPresence();
   }
 
-  focusComposer() { this.text?.focus(); }
+  focusComposer() { this.composer.focus(); }
 
-  renderCounter() {
-    const n = this.text.value.length;
-    this.counter.textContent = `${n} / ${MAX_LENGTH}`;
-    this.counter.classList.toggle("warn", n > MAX_LENGTH - 100);
+  tick() {
+    if (!this.conversation) return;
+    this.renderHeader();
+    this.composer.renderWindow();
+    this.contact.tick();
   }
 
-  /** The reply window: a notice when only a human agent may answer, blocked when closed. */
-  renderWindow() {
+  renderHeader() {
     const c = this.conversation;
-    this.windowInfo.textContent = `${windowLabel(c.window)} · ${c.pageId ? `Page ${c.pageId}` : ""}`;
-    const state = c.window?.state ?? "closed";
-    this.notice.dataset.state = state;
-    let blocked = null;
-    if (state === "human_agent") {
-      replace(this.notice, `More than 24 hours since the customer wrote: only a human agent may reply (sent with the HUMAN_AGENT tag), ${timeLeft(c.window.closesAt)} left.`);
-    } else if (state === "closed") {
-      blocked = c.lastInboundAt ? "More than 7 days since the customer's last message: Messenger allows no reply until they write again." : "The customer has never written: Messenger allows no message first.";
-      replace(this.notice, blocked);
-    } else if (c.contact?.unreachable) {
-      blocked = "Messenger reports this person cannot be reached any more.";
-      replace(this.notice, blocked);
-    } else replace(this.notice);
-    this.notice.hidden = !this.notice.textContent;
-    this.text.disabled = this.sendButton.disabled = Boolean(blocked);
-    this.renderContact();
+    this.windowInfo.textContent = `${windowLabel(c.window)} · Page ${c.pageId ?? ""}`;
   }
 
-  renderContact() {
-    const c = this.conversation;
-    if (!c) return;
-    const assignee = c.assigneeId ? this.ctx.presence.get(c.assigneeId)?.name ?? c.assigneeId : "nobody";
-    replace(this.contactPane,
-      h("div.contact-card", {}, avatar(c.contact, ".large"), h("h3", { text: c.contact?.name || "Unknown customer" }),
-        h("p.muted", { text: `PSID ${c.contact?.psid ?? ""}` })),
-      h("dl.facts", {},
-        h("dt", { text: "Page" }), h("dd", { text: c.pageId ?? "" }),
-        h("dt", { text: "First seen" }), h("dd", { text: clock(c.contact?.firstSeenAt ?? c.createdAt) }),
-        h("dt", { text: "Reply window" }), h("dd#contact-window", { text: windowLabel(c.window) }),
-        h("dt", { text: "Bot" }), h("dd", { text: [c.bot?.state ?? "off", c.bot?.reason].filter(Boolean).join(" · ") }),
-        h("dt", { text: "Assignee" }), h("dd", { text: assignee }),
-        h("dt", { text: "Messages" }), h("dd", { text: String(c.messageCount ?? 0) })));
+  /** The conversation changed (a live event, the contact pane's buttons): every part takes
+   *  it; the list too unless the change came from the list's own events. */
+  changed(conversation, { tellList = true } = {}) {
+    this.conversation = conversation;
+    this.renderHeader();
+    this.composer.open(conversation);
+    if (tellList) this.inbox.upsert(conversation, false);
   }
 
-  /** "Bob is also viewing", "Bob is typing…". */
-  renderPresence() {
-    if (!this.presenceLine) return;
-    const me = this.ctx.user.id;
-    const others = this.viewers.filter((v) => v.userId !== me).map((v) => v.name);
-    const typing = [...this.typists.keys()].filter((id) => id !== me).map((id) => this.ctx.presence.get(id)?.name ?? "Another agent");
-    const parts = [];
-    if (others.length) parts.push(h("span.viewing", { text: `⚠ ${others.join(", ")} ${others.length > 1 ? "are" : "is"} also viewing` }));
-    if (typing.length) parts.push(h("span.typing", { text: `${typing.join(", ")} ${typing.length > 1 ? "are" : "is"} typing…` }));
-    replace(this.presenceLine, parts);
-    this.presenceLine.hidden = parts.length === 0;
+  // MARK: Messages, keyed
+
+  /** Keeps the thread at its newest message while the reader is there: noted on scroll
+   *  (never asked of the layout while messages change), applied once per frame. */
+  pinToEnd() {
+    if (!this.pinned || this.pinFrame) return;
+    this.pinFrame = requestAnimationFrame(() => {
+      this.pinFrame = null;
+      this.scroller.scrollTop = this.scroller.scrollHeight;
+    });
   }
 
-  renderMessages(scrollToEnd) {
-    const scroller = this.log.parentElement;
-    const atEnd = scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight < 80;
-    const byMid = new Map(this.messages.filter((m) => m.facebookMessageId).map((m) => [m.facebookMessageId, m]));
-    replace(this.log, this.messages.map((m) => this.messageItem(m, byMid)));
+  renderAll(messages) {
+    this.messages = [...messages].sort(threadOrder);
+    this.items.clear();
+    this.byMid.clear();
+    for (const m of this.messages) if (m.facebookMessageId) this.byMid.set(m.facebookMessageId, m);
+    replace(this.log);
+    for (let i = 0; i < this.messages.length; i += CHUNK) this.log.append(this.chunk(this.messages.slice(i, i + CHUNK)));
     this.loadOlder.hidden = !this.older;
-    if (scrollToEnd || atEnd) scroller.scrollTop = scroller.scrollHeight;
+    this.pinned = true;
+    this.scroller.scrollTop = this.scroller.scrollHeight;
   }
 
-  messageItem(m, byMid) {
-    const mine = m.direction === "out";
-    const labels = { bot: "Bot", other_app: "Sent from Meta's inbox", customer: null };
-    const author = m.author in labels ? labels[m.author] : this.authorName(m.authorId);
-    const body = [];
-    if (m.replyToMid) {
-      const original = byMid.get(m.replyToMid);
-      body.push(h("blockquote.reply-to", { text: `↩ ${original?.text ?? "an earlier message"}` }));
-    }
-    if (m.text) body.push(h("p.text", { text: m.text }));
-    for (const attachment of m.attachments ?? []) {
-      const url = attachment.url && safeURL(attachment.url);
-      if (attachment.type === "image" && url?.startsWith("https:")) body.push(h("a.image", { href: url, target: "_blank", rel: "noopener noreferrer" }, h("img", { src: url, alt: attachment.title ?? "image", loading: "lazy" })));
-      else if (url) body.push(h("a.attachment", { href: url, target: "_blank", rel: "noopener noreferrer", text: `📎 ${attachment.title ?? attachment.type}` }));
-      else body.push(h("span.attachment", { text: `📎 ${attachment.type}${attachment.stickerId ? " (sticker)" : ""}` }));
-    }
-    if (m.quickReplyPayload) body.push(h("span.chip", { text: `Quick reply: ${m.quickReplyPayload}` }));
-    if (m.postbackPayload) body.push(h("span.chip", { text: `Button: ${m.postbackPayload}` }));
-    for (const choice of m.quickReplies ?? []) body.push(h("span.chip.choice", { text: choice.title }));
-    const meta = [h("time", { datetime: m.createdAt, title: m.createdAt, text: clock(m.timestamp ?? m.createdAt) })];
-    if (author) meta.unshift(h(`span.author.author-${m.author}`, { text: author }));
-    if (mine) {
-      const [mark, label] = STATUS[m.status] ?? ["", m.status];
-      meta.push(h(`span.status.status-${m.status}`, { title: label, "aria-label": label, text: `${mark} ${label}` }));
-    }
-    const item = h(`li.message.${mine ? "out" : "in"}.by-${m.author}`, { dataset: { id: m.id, clientId: m.clientId ?? "", status: m.status } },
-      h("div.bubble", {}, body), h("div.meta", {}, meta));
-    if (m.reactions?.length) item.append(h("div.reactions", { "aria-label": "Reactions", text: m.reactions.map((r) => r.emoji ?? r.reaction).join(" ") }));
-    if (m.status === "failed") {
-      const reason = m.error?.message ?? m.error?.code ?? "Messenger refused it.";
-      item.append(h("div.failure", {}, h("span", { text: reason }),
-        m.pending === true ? h("button.link", { type: "button", text: "Retry", on: { click: () => this.post(m) } }) : null));
-    }
+  /** Messages live in chunks (a page of older ones, or up to CHUNK new ones): the browser
+   *  lays out and paints a chunk out of view as one box (`content-visibility`), so a new
+   *  message costs its chunk and a list of chunks, not a list of thousands of items. */
+  chunk(messages) {
+    return h("li.chunk", { role: "none" }, h("ol.chunk-items", { role: "none" }, messages.map((m) => this.itemFor(m))));
+  }
+
+  /** Where a message after every other goes: the last chunk, or a new one when it is full. */
+  get tail() {
+    const last = this.log.lastElementChild?.firstElementChild;
+    if (last && last.childElementCount < CHUNK) return last;
+    const chunk = this.chunk([]);
+    this.log.append(chunk);
+    return chunk.firstElementChild;
+  }
+
+  itemFor(m) {
+    const item = this.renderer.item(m);
+    this.items.set(messageKey(m), item);
     return item;
+  }
+
+  /** Adds a message or merges an update into the known one (by id, or by clientId for
+   *  an optimistic copy), touching only its own item. */
+  merge(update) {
+    const index = this.messages.findIndex((m) => m.id === update.id || (update.clientId && m.clientId === update.clientId));
+    if (index >= 0) {
+      const old = this.messages[index];
+      const merged = { ...old, ...update };
+      if (!statusMoves(old.status, update.status)) merged.status = old.status;
+      if (!String(merged.id).startsWith("local-")) merged.pending = false; // the server has it: a retry goes through the retry route
+      this.messages.splice(index, 1);
+      this.insert(merged, this.items.get(messageKey(old)));
+      if (messageKey(old) !== messageKey(merged)) this.items.delete(messageKey(old));
+    } else {
+      this.insert(update, null);
+    }
+    this.pinToEnd();
+  }
+
+  /** Puts `m` at its place in the thread, replacing `previous` (its old item) if given. */
+  insert(m, previous) {
+    let at = this.messages.length;
+    while (at > 0 && threadOrder(this.messages[at - 1], m) > 0) at--;
+    this.messages.splice(at, 0, m);
+    if (m.facebookMessageId) this.byMid.set(m.facebookMessageId, m);
+    const item = this.itemFor(m);
+    const next = this.messages[at + 1];
+    const anchor = next ? this.items.get(messageKey(next)) : null;
+    if (previous && previous.nextElementSibling === anchor && previous.parentNode) previous.replaceWith(item);
+    else {
+      previous?.remove();
+      if (anchor) anchor.before(item);
+      else this.tail.append(item);
+    }
+    for (const reply of this.messages) {
+      if (m.facebookMessageId && reply.replyToMid === m.facebookMessageId && reply !== m) this.rerender(reply);
+    }
+  }
+
+  rerender(m) {
+    const old = this.items.get(messageKey(m));
+    if (old) old.replaceWith(this.itemFor(m));
+  }
+
+  /** A status change for a known message; never backwards. */
+  update(messageId, changes) {
+    const message = this.messages.find((m) => m.id === messageId);
+    if (!message) return;
+    if (message.status === "failed" && changes.status === "queued") changes.timestamp = new Date().toISOString(); // a retry: it goes out now
+    this.merge({ ...changes, id: messageId, clientId: message.clientId });
+  }
+
+  async loadOlderMessages() {
+    if (this.loadingOlder) return;
+    const id = this.conversation.id;
+    this.loadingOlder = true;
+    this.loadOlder.disabled = true;
+    try {
+      const answer = await api(`/api/conversations/${id}/messages`, { query: { limit: PAGE, before: this.older } });
+      if (this.conversation?.id !== id) return;
+      const from = this.scroller.scrollHeight - this.scroller.scrollTop;
+      const known = new Set(this.messages.map((m) => m.id));
+      const older = answer.messages.filter((m) => !known.has(m.id));
+      for (const m of older) if (m.facebookMessageId) this.byMid.set(m.facebookMessageId, m);
+      this.messages = [...older, ...this.messages];
+      if (older.length) this.log.prepend(this.chunk(older));
+      this.older = answer.nextCursor;
+      this.loadOlder.hidden = !this.older;
+      const mids = new Set(older.map((m) => m.facebookMessageId).filter(Boolean));
+      for (const m of this.messages) if (m.replyToMid && mids.has(m.replyToMid)) this.rerender(m);
+      this.scroller.scrollTop = this.scroller.scrollHeight - from;
+    } finally {
+      this.loadingOlder = false;
+      this.loadOlder.disabled = false;
+    }
   }
 
   /** `authorId` is a principal: "user:ID" (a teammate) or "token:NAME" (an integration). */
@@ -231,69 +276,78 @@ export class Thread {
     return id === this.ctx.user.id ? "You" : this.ctx.presence.get(id)?.name ?? "Agent";
   }
 
-  async loadOlderMessages() {
-    const id = this.conversation.id;
-    const answer = await api(`/api/conversations/${id}/messages`, { query: { limit: 50, before: this.older } });
-    if (this.conversation?.id !== id) return;
-    const scroller = this.log.parentElement, from = scroller.scrollHeight - scroller.scrollTop;
-    this.messages = [...answer.messages, ...this.messages];
-    this.older = answer.nextCursor;
-    this.renderMessages(false);
-    scroller.scrollTop = scroller.scrollHeight - from;
-  }
+  // MARK: Sending
 
-  /** Merges a message (new, echoed, or an update) by id or clientId. */
-  merge(update) {
-    const index = this.messages.findIndex((m) => m.id === update.id || (update.clientId && m.clientId === update.clientId));
-    if (index >= 0) this.messages[index] = { ...this.messages[index], ...update };
-    else this.messages.push(update);
-  }
-
-  send() {
-    const text = this.text.value.trim();
-    if (!text || this.text.disabled) return;
-    const clientId = crypto.randomUUID();
-    const local = {
-      id: `local-${clientId}`, clientId, conversationId: this.conversation.id, direction: "out", author: "agent",
-      authorId: `user:${this.ctx.user.id}`, text, attachments: [], status: "queued", createdAt: new Date().toISOString(), pending: true,
-    };
-    this.messages.push(local);
-    this.text.value = "";
-    this.renderCounter();
-    this.stopTyping();
-    this.renderMessages(true);
-    this.post(local);
+  /** Shows every draft at once, then posts them one after the other (the server queues
+   *  them in the order it receives them, and the customer must get them in that order). */
+  async send(drafts) {
+    const locals = [];
+    for (const draft of drafts) {
+      const clientId = crypto.randomUUID();
+      const now = new Date().toISOString();
+      const local = {
+        id: `local-${clientId}`, clientId, conversationId: this.conversation.id, direction: "out", author: "agent",
+        authorId: `user:${this.ctx.user.id}`, text: draft.text ?? null, attachments: draft.attachment ? [draft.attachment] : [],
+        quickReplies: draft.quickReplies ?? [], status: "queued", createdAt: now, timestamp: now, pending: true, draft,
+      };
+      this.pinned = true; // one's own message: show it
+      this.merge(local);
+      locals.push(local);
+    }
+    for (const local of locals) await this.post(local);
   }
 
   async post(local) {
     const id = local.conversationId;
     this.merge({ ...local, status: "queued", error: null });
-    this.renderMessages(true);
     try {
-      const answer = await api(`/api/conversations/${id}/messages`, { method: "POST", body: { text: local.text, clientId: local.clientId } });
+      const answer = await api(`/api/conversations/${id}/messages`, { method: "POST", body: { ...local.draft, clientId: local.clientId } });
       if (this.conversation?.id !== id) return;
       const known = this.messages.find((m) => m.clientId === local.clientId);
-      if (!known || known.id.startsWith("local-")) this.merge({ ...answer.message, pending: false });
+      if (!known || known.id.startsWith("local-")) this.merge(answer.message);
     } catch (error) {
       if (this.conversation?.id !== id) return;
-      this.merge({ ...local, status: "failed", error: { code: error.code, message: error.message }, pending: true });
+      this.merge({ ...local, status: "failed", error: { message: error.message, code: error.code }, pending: true });
     }
-    this.renderMessages(false);
   }
 
-  typing() {
-    if (!this.conversation || !this.text.value) return;
-    const now = Date.now();
-    if (now - this.lastTypingSent < TYPING_REPEAT) return;
-    this.lastTypingSent = now;
-    this.ctx.socket.emit("typing:start", { conversationId: this.conversation.id });
+  /** Retry: our own request never arrived (post it again, same clientId), or Messenger
+   *  refused the stored message (the retry route queues a new attempt). */
+  async retry(message) {
+    if (message.pending) return this.post(message);
+    try {
+      const { message: queued } = await api(`/api/conversations/${message.conversationId}/messages/${message.id}/retry`, { method: "POST" });
+      if (this.conversation?.id === message.conversationId) this.update(queued.id, { ...queued });
+    } catch (error) {
+      if (this.conversation?.id !== message.conversationId) return;
+      this.merge({ id: message.id, clientId: message.clientId, error: { ...message.error, message: `${error.message} (the retry was refused)` } });
+    }
   }
 
-  stopTyping() {
-    if (!this.lastTypingSent || !this.conversation) return;
-    this.lastTypingSent = 0;
-    this.ctx.socket.emit("typing:stop", { conversationId: this.conversation.id });
+  // MARK: Viewers and typing
+
+  /** "Bob is also viewing", "Bob is typing…", "Bot is typing…". */
+  renderPresence() {
+    if (!this.presenceLine) return;
+    const me = this.ctx.user.id;
+    const others = this.viewers.filter((v) => v.userId !== me).map((v) => v.name);
+    const typing = [...this.typists.keys()].filter((id) => id !== me).map((id) => this.ctx.presence.get(id)?.name ?? "Another agent");
+    if (this.botTyping) typing.push("Bot");
+    const parts = [];
+    if (others.length) parts.push(h("span.viewing", { text: `⚠ ${others.join(", ")} ${others.length > 1 ? "are" : "is"} also viewing` }));
+    if (typing.length) parts.push(h("span.typing", { text: `${typing.join(", ")} ${typing.length > 1 ? "are" : "is"} typing…` }));
+    replace(this.presenceLine, parts);
+    this.presenceLine.hidden = parts.length === 0;
   }
+
+  stopBotTyping() {
+    if (!this.botTyping) return;
+    clearTimeout(this.botTyping);
+    this.botTyping = null;
+    this.renderPresence();
+  }
+
+  // MARK: Live events
 
   event(name, payload) {
     const c = this.conversation;
@@ -305,10 +359,9 @@ export class Thread {
     if (conversationId !== c.id) return;
     switch (name) {
       case "message:new":
-        this.conversation = { ...c, ...payload.conversation };
+        if (payload.message.author === "bot") this.stopBotTyping();
         this.merge(payload.message);
-        this.renderMessages(false);
-        this.renderWindow();
+        if (payload.conversation) this.changed({ ...this.conversation, ...payload.conversation }, { tellList: false });
         if (payload.message.direction === "in" && document.visibilityState === "visible") this.markRead();
         break;
       case "message:sent":
@@ -324,11 +377,34 @@ export class Thread {
         break;
       case "conversation:updated":
       case "conversation:read":
-        this.conversation = { ...c, ...payload };
-        this.renderContact();
+        this.conversation = { ...this.conversation, ...payload, id: c.id };
+        this.contact.show(this.conversation);
+        break;
+      case "conversation:bot":
+        if (payload.state === "paused") this.stopBotTyping();
+        this.conversation = { ...this.conversation, bot: { state: payload.state, reason: payload.reason } };
+        this.contact.applyLive(this.conversation);
+        break;
+      case "conversation:assignee":
+        this.conversation = { ...this.conversation, assigneeId: payload.assigneeId };
+        this.contact.applyLive(this.conversation);
+        break;
+      case "contact:updated":
+        this.conversation = { ...this.conversation, contact: payload.contact };
+        this.title.textContent = payload.contact?.name || `Customer ${payload.contact?.psid}`;
+        this.contact.show(this.conversation);
+        break;
+      case "conversation:status":
+        this.conversation = { ...this.conversation, status: payload.status };
+        this.contact.applyLive(this.conversation);
         break;
       case "conversation:viewers":
         this.viewers = payload.viewers;
+        this.renderPresence();
+        break;
+      case "bot:typing":
+        clearTimeout(this.botTyping);
+        this.botTyping = setTimeout(() => this.stopBotTyping(), BOT_TYPING_EXPIRES);
         this.renderPresence();
         break;
       case "typing:start": {
@@ -343,15 +419,5 @@ export class Thread {
         this.renderPresence();
         break;
     }
-  }
-
-  /** A status never goes backwards (a late "sent" after "read" is ignored). */
-  update(messageId, changes) {
-    const message = this.messages.find((m) => m.id === messageId);
-    if (!message) return;
-    const rank = { queued: 0, sent: 1, delivered: 2, read: 3, failed: 4 };
-    if (changes.status && message.status !== "failed" && rank[changes.status] < rank[message.status]) delete changes.status;
-    Object.assign(message, changes);
-    this.renderMessages(false);
   }
 }

@@ -1,0 +1,73 @@
+public import SwitchboardCore
+
+/// The `jobs` table as the durable outbox of a queue that runs jobs elsewhere (Redis
+/// Streams, invariant 2): a dispatcher leases the runnable head of each partition with
+/// ``EmbeddedJobQueue/claim(limit:worker:lease:)`` under one holder name, hands the jobs to
+/// the other queue, and these few statements keep the two in step.
+extension EmbeddedJobQueue {
+    /// Ids of jobs leased to `holder` whose lease ends before `leaseEndsBefore` (ms), oldest
+    /// first: the ones handed over long enough ago to check they are still there.
+    public func leasedJobIDs(heldBy holder: String, leaseEndsBefore: Int64, limit: Int) async throws -> [String] {
+        try await database.read { db in
+            try await db.query(
+                "SELECT id FROM jobs WHERE state = 'leased' AND leased_by = $1 AND lease_until < $2 ORDER BY id LIMIT $3",
+                .text(holder),
+                .int(leaseEndsBefore),
+                .int(Int64(limit))
+            )
+        }.compactMap { $0.int("id").map(String.init) }
+    }
+
+    /// Of `ids`, those still leased to `holder` (the others finished, failed or were
+    /// handed back meanwhile).
+    public func stillLeased(_ ids: [String], heldBy holder: String) async throws -> Set<String> {
+        let numbers = ids.compactMap { Int64($0) }
+        guard !numbers.isEmpty else { return [] }
+        let placeholders = numbers.indices.map { "$\($0 + 2)" }.joined(separator: ", ")
+        return try await database.read { db in
+            try await db.query(
+                "SELECT id FROM jobs WHERE state = 'leased' AND leased_by = $1 AND id IN (\(placeholders))",
+                [.text(holder)] + numbers.map { .int($0) }
+            )
+        }.reduce(into: Set<String>()) { result, row in
+            if let id = row.int("id") { result.insert(String(id)) }
+        }
+    }
+
+    /// Ends the leases `holder` has on these jobs (all of them when `ids` is nil) without
+    /// counting an attempt, so the next claim takes them again: the other queue lost them.
+    @discardableResult
+    public func lapseLeases(heldBy holder: String, ids: [String]? = nil) async throws -> Int {
+        var sql = "UPDATE jobs SET lease_until = 0, attempts = attempts - 1 WHERE state = 'leased' AND leased_by = $1"
+        var binds: [SQLValue] = [.text(holder)]
+        if let ids {
+            let numbers = ids.compactMap { Int64($0) }
+            guard !numbers.isEmpty else { return 0 }
+            sql += " AND id IN (\(numbers.indices.map { "$\($0 + 2)" }.joined(separator: ", ")))"
+            binds += numbers.map { .int($0) }
+        }
+        let statement = sql + " RETURNING id"
+        let values = binds
+        let rows = try await database.transaction(durability: .relaxed) { db in
+            try await db.query(statement, values)
+        }
+        if !rows.isEmpty { signal.notify() }
+        return rows.count
+    }
+}
+
+extension EmbeddedJobQueue {
+    /// Completes several jobs in one transaction (a queue that finishes jobs in batches).
+    public func completeAll(_ jobs: [Job]) async throws {
+        let ids = jobs.compactMap { Int64($0.id) }
+        guard !ids.isEmpty else { return }
+        let statement = "DELETE FROM jobs WHERE id IN (\(ids.indices.map { "$\($0 + 1)" }.joined(separator: ", ")))"
+        try await database.transaction(durability: .relaxed) { db in
+            try await db.query(statement, ids.map { .int($0) })
+        }
+        signal.notify()
+    }
+
+    /// The clock the table's times come from (a queue built on the outbox keeps to it).
+    public var wallClock: any WallClock { clock }
+}
