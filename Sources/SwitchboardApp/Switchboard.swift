@@ -234,7 +234,7 @@ public struct Switchboard: Sendable {
     func statusReporter(role: ServeRole) -> StatusReporter {
         StatusReporter(
             store: store,
-            queue: store.queue,
+            queue: queue,
             databaseKind: databaseKind,
             schemaVersion: { [database] in try await Migrator(database: database).currentVersion() },
             redis: redis?.backend,

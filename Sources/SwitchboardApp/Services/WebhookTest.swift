@@ -5,6 +5,7 @@ import Messenger
 import NIOCore
 import NIOHTTP1
 import SwitchboardCore
+import SwitchboardRedis
 import SwitchboardStore
 
 /// Bot Settings' "Test Webhook" (seed contract): one line per check, each with ✅/❌ and the
@@ -99,7 +100,8 @@ struct WebhookTest: Sendable {
             redis = Check(
                 name: "redis",
                 ok: false,
-                detail: "Redis at \(report.url ?? "REDIS_URL") is \(report.state.rawValue.replacingOccurrences(of: "_", with: " ")): jobs wait in the database until it returns."
+                detail:
+                    "Redis at \(report.url ?? "REDIS_URL") is \(report.state.rawValue.replacingOccurrences(of: "_", with: " ")): jobs wait in the database until it returns."
             )
         }
         return (database, redis)

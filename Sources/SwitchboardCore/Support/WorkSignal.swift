@@ -42,6 +42,11 @@ public final class WorkSignal: Sendable {
                 await withTaskCancellationHandler {
                     await withCheckedContinuation { continuation in
                         let resumeNow = self.state.withLock { state -> Bool in
+                            // A notify between the check above and now found nobody waiting.
+                            if state.pending {
+                                state.pending = false
+                                return true
+                            }
                             if Task.isCancelled { return true }
                             state.waiters[id] = continuation
                             return false

@@ -6,6 +6,7 @@ import HummingbirdTesting
 import Messenger
 import NIOCore
 import SwitchboardCore
+import SwitchboardRedis
 import SwitchboardStore
 import TestSupport
 import Testing
@@ -26,7 +27,7 @@ struct WebhookTestTests {
         try await LiveRig.with(kind, graphTimeout: Self.graphTimeout) { rig in
             #expect(try await rig.connectPage().status == .created)
             let stored = try await rig.store.counts().webhooksReceived
-            let report = await rig.webhookTest().run(pageId: LiveRig.pageId)
+            let report = try await rig.webhookTest().run(pageId: LiveRig.pageId)
             #expect(report.ok, "\(report)")
             #expect(report.summary == "✅ Webhook test successful! Embedded queue in use (no Redis configured).")
             #expect(report.checks.map(\.name) == ["database", "redis", "webhook", "facebook_token", "facebook_subscription"])
@@ -53,7 +54,7 @@ struct WebhookTestTests {
             let box = SecretBox(secret: rig.switchboard.configuration.secret.value)
             // A token Meta does not know: the token line fails with Meta's code; the rest still runs.
             try await rig.store.savePage(PageRecord(id: LiveRig.pageId, name: "Live Shop", sealedAccessToken: try box.seal("EAAexpired-token")))
-            var report = await rig.webhookTest().run(pageId: LiveRig.pageId)
+            var report = try await rig.webhookTest().run(pageId: LiveRig.pageId)
             #expect(!report.ok)
             #expect(report.summary == "❌ Webhook test failed: Facebook Page token, Facebook subscription.")
             #expect(report.checks.first { $0.name == "facebook_token" }?.detail.contains("190") == true)
@@ -62,13 +63,13 @@ struct WebhookTestTests {
 
             // The right token, but the app was never subscribed to the Page.
             try await rig.store.savePage(PageRecord(id: LiveRig.pageId, name: "Live Shop", sealedAccessToken: try box.seal(LiveRig.token)))
-            report = await rig.webhookTest().run(pageId: LiveRig.pageId)
+            report = try await rig.webhookTest().run(pageId: LiveRig.pageId)
             #expect(report.checks.first { $0.name == "facebook_token" }?.ok == true)
             let subscription = try #require(report.checks.first { $0.name == "facebook_subscription" })
             #expect(!subscription.ok && subscription.detail.contains("not subscribed"))
 
             // Our public URL signs with another secret than the server there checks; nothing listens at another.
-            let base = rig.webhookTest()
+            let base = try rig.webhookTest()
             let wrongSecret = WebhookTest(
                 store: base.store,
                 status: base.status,
@@ -82,12 +83,12 @@ struct WebhookTestTests {
             let refused = try #require(await wrongSecret.run(pageId: LiveRig.pageId).checks.first { $0.name == "webhook" })
             #expect(!refused.ok && refused.detail.contains("403") && refused.detail.contains("FACEBOOK_APP_SECRET"))
             let nowhere = try #require(
-                await rig.webhookTest(publicURL: "http://127.0.0.1:1").run(pageId: LiveRig.pageId).checks.first { $0.name == "webhook" }
+                try await rig.webhookTest(publicURL: "http://127.0.0.1:1").run(pageId: LiveRig.pageId).checks.first { $0.name == "webhook" }
             )
             #expect(!nowhere.ok && nowhere.detail.contains("Could not reach http://127.0.0.1:1/api/webhook/facebook"))
 
             // REDIS_URL set, and no Redis answers there.
-            let redisDown = await rig.webhookTest(redisURL: "redis://127.0.0.1:1").run(pageId: LiveRig.pageId)
+            let redisDown = try await rig.webhookTest(redisURL: "redis://127.0.0.1:1").run(pageId: LiveRig.pageId)
             let redis = try #require(redisDown.checks.first { $0.name == "redis" })
             #expect(!redis.ok && redis.detail.contains("redis://127.0.0.1:1"))
             #expect(redisDown.summary.hasPrefix("❌") && redisDown.summary.contains("Redis"))
@@ -125,7 +126,8 @@ struct WebhookTestTests {
 
 extension LiveRig {
     /// The webhook test of this rig's server, posting to its real port.
-    func webhookTest(publicURL: String? = nil, redisURL: String? = nil) -> WebhookTest {
+    /// With `redisURL`, a Redis link to it that was never started reports it disconnected.
+    func webhookTest(publicURL: String? = nil, redisURL: String? = nil) throws -> WebhookTest {
         var status = switchboard.statusReporter(role: .all)
         if let redisURL {
             status = StatusReporter(
@@ -133,7 +135,7 @@ extension LiveRig {
                 queue: status.queue,
                 databaseKind: status.databaseKind,
                 schemaVersion: status.schemaVersion,
-                redisURL: redisURL,
+                redis: try RedisBackend(url: redisURL, nodeID: "webhook-test", logger: TestDatabase.logger),
                 role: status.role,
                 concurrency: status.concurrency,
                 demoMode: status.demoMode,
