@@ -4,7 +4,6 @@ lost its data would."""
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
@@ -57,14 +56,15 @@ class RedisServer:
 
     def pending_jobs(self, consumer: str, stream: str = "switchboard:queue:jobs", group: str = "workers") -> list[str]:
         """The job ids of the entries pending for `consumer` (XPENDING, then each entry's
-        run of jobs, the JSON field `jobs`)."""
+        run: the field `jobs`, one line per job, its id before the first tab)."""
         lines = self.command("XPENDING", stream, group, "-", "+", "1000", consumer).splitlines()
         jobs = []
         for entry in lines[0::4]:
-            fields = self.command("XRANGE", stream, entry, entry).splitlines()[1:]
-            for i in range(0, len(fields) - 1, 2):
-                if fields[i] == "jobs":
-                    jobs += [job["id"] for job in json.loads(fields[i + 1])]
+            # redis-cli prints the entry id, the field name, then the value, whose own
+            # line breaks separate the jobs.
+            output = self.command("XRANGE", stream, entry, entry).splitlines()
+            if len(output) > 2 and output[1] == "jobs":
+                jobs += [line.split("\t", 1)[0] for line in output[2:] if line]
         return jobs
 
 

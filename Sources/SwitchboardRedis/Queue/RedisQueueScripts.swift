@@ -5,7 +5,7 @@ import RESP
 enum RedisQueueScripts {
     /// Hands runs over: `XADD`s each run whose first job the entries hash does not know
     /// yet (one entry per run) and records the entry id of each of its jobs. KEYS: stream,
-    /// entries. ARGV: per run, the number of jobs n, the n job ids, the entry's JSON
+    /// entries. ARGV: per run, the number of jobs n, the n job ids, the entry's text
     /// (``StreamRun/arguments(_:)``). Returns how many jobs were added.
     static let handOver = RedisScript(
         """
