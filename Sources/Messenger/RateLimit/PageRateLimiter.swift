@@ -92,10 +92,17 @@ public struct PageRateLimiter<C: Clock>: Sendable where C.Duration == Duration, 
         var updatedAt: C.Instant
     }
 
+    /// A call of the last second: when it was let go, or, once it finished, when its
+    /// answer came (the latest Meta can have counted it).
+    struct Call: Sendable {
+        var at: C.Instant
+        var finished: Bool
+    }
+
     struct PageState: Sendable {
         var buckets: [SendClass: Bucket] = [:]
-        /// The sends of the last second, oldest first, per class.
-        var recent: [SendClass: [C.Instant]] = [:]
+        /// The calls of the last second, oldest first, per class.
+        var recent: [SendClass: [Call]] = [:]
         var usagePercent: Int = 0
         var pausedUntil: C.Instant?
     }
@@ -121,11 +128,11 @@ public struct PageRateLimiter<C: Clock>: Sendable where C.Duration == Duration, 
         // minutes of pause that come with it), and the usage Meta reports stays out of the
         // steep part of the slowdown.
         var recent = state.recent[sendClass, default: []]
-        recent.removeFirst(recent.prefix { $0.advanced(by: .seconds(1)) <= now }.count)
+        Self.prune(&recent, now: now)
         defer { state.recent[sendClass] = recent }
         let limit = configuration.callsPerSecond(baseRate(sendClass))
         if recent.count >= limit {
-            return .wait(now.duration(to: recent[recent.count - limit].advanced(by: .seconds(1))))
+            return .wait(now.duration(to: recent[recent.count - limit].at.advanced(by: .seconds(1))))
         }
         let rate = effectiveRate(sendClass, usagePercent: state.usagePercent)
         let capacity = max(1, rate * configuration.burstSeconds)
@@ -136,11 +143,32 @@ public struct PageRateLimiter<C: Clock>: Sendable where C.Duration == Duration, 
         defer { state.buckets[sendClass] = bucket }
         if bucket.tokens >= 1 {
             bucket.tokens -= 1
-            recent.append(now)
+            recent.append(Call(at: now, finished: false))
             return .proceed
         }
         let missing = 1 - bucket.tokens
         return .wait(.nanoseconds(Int64((missing / rate * 1e9).rounded(.up))))
+    }
+
+    /// Says a call let go by ``reserve(page:class:now:)`` got its answer (or failed) at
+    /// `now`. Meta counts a call when it arrives, anywhere between its start and its
+    /// answer, so from now on it counts in the sliding second as of its answer: calls
+    /// delayed on their way (a busy machine, a slow network) can then never bunch up into
+    /// more than the limit in one of Meta's seconds. The oldest unfinished call is the one
+    /// taken; calls are not told apart, as they leave and come back in about that order.
+    public mutating func finished(page: String, class sendClass: SendClass = .standard, now: C.Instant) {
+        var state = pages[page] ?? PageState()
+        var recent = state.recent[sendClass, default: []]
+        if let started = recent.firstIndex(where: { !$0.finished }) { recent.remove(at: started) }
+        recent.append(Call(at: now, finished: true))
+        Self.prune(&recent, now: now)
+        state.recent[sendClass] = recent
+        pages[page] = state
+    }
+
+    /// Drops the calls that left the sliding second before `now`.
+    private static func prune(_ recent: inout [Call], now: C.Instant) {
+        recent.removeFirst(recent.prefix { $0.at.advanced(by: .seconds(1)) <= now }.count)
     }
 
     /// Feeds the `X-Business-Use-Case-Usage` of a response: slows the Page above the

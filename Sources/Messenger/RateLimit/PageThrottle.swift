@@ -35,6 +35,12 @@ public actor PageThrottle<C: Clock> where C.Duration == Duration, C.Instant: Sen
         }
     }
 
+    /// A call let go by `acquire` has its answer (or failed): see
+    /// ``PageRateLimiter/finished(page:class:now:)``.
+    public func finished(page: String, class sendClass: PageSendClass) {
+        limiter.finished(page: page, class: sendClass, now: clock.now)
+    }
+
     /// Feeds a response's usage header (slows above 80 %, pauses when throttled); nil (no
     /// header) changes nothing.
     public func record(usage: BusinessUseCaseUsage?, page: String) {

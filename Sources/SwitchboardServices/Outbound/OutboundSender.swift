@@ -160,6 +160,7 @@ public struct OutboundSender: JobHandler {
         } catch {
             outcome = .failure(error)
         }
+        await pacer.finished(page: page.id, class: sendClass)
         switch outcome {
         case .success(let result):
             await pacer.record(usage: result.usage, page: page.id)

@@ -45,6 +45,21 @@ import Testing
         #expect(sent.count >= 5 * 285 - 30)
     }
 
+    /// A call that finished counts as of its answer: calls held up on their way cannot
+    /// bunch into one of Meta's seconds. Unfinished ones count as of their start, as before.
+    @Test func finishedCallsCountFromTheirAnswer() {
+        var limiter = Limiter(configuration: PageRateLimits(standardPerSecond: 10, burstSeconds: 1))
+        #expect(burst(&limiter, at: t0) == 9, "95 % of 10, rounded down")
+        for _ in 0..<8 { limiter.finished(page: "P", now: t0 + .milliseconds(600)) }
+        // The one still unfinished left the second at t0 + 1 s; the eight answered at
+        // t0 + 0.6 s hold the second until t0 + 1.6 s.
+        #expect(limiter.reserve(page: "P", now: t0 + .seconds(1)) == .proceed)
+        #expect(limiter.reserve(page: "P", now: t0 + .seconds(1)) == .wait(.milliseconds(600)))
+        #expect(burst(&limiter, at: t0 + .milliseconds(1600)) == 8)
+        // Another class of the same Page is counted apart.
+        #expect(limiter.reserve(page: "P", class: .media, now: t0 + .milliseconds(1600)) == .proceed)
+    }
+
     @Test func smallLimitsKeepAtLeastOneCallOfMargin() {
         let limits = PageRateLimits()
         #expect(limits.callsPerSecond(300) == 285)
