@@ -58,7 +58,7 @@ struct WebhookTest: Sendable {
         let summary: String
         if ok {
             summary =
-                redis.detail.hasPrefix("Redis connected")
+                status.redisStatus().state == .connected
                 ? "✅ Webhook test successful! Redis connected." : "✅ Webhook test successful! Embedded queue in use (no Redis configured)."
         } else {
             summary = "❌ Webhook test failed: " + checks.filter { !$0.ok }.map { Self.label($0.name) }.joined(separator: ", ") + "."

@@ -22,12 +22,15 @@ struct WebhookTestTests {
     /// loaded machine can take longer than that to answer `/me`.
     static let graphTimeout: Duration = .seconds(20)
 
-    @Test("all green: the event goes through and is removed; the summary says the embedded queue is in use", arguments: TestDatabaseKind.all)
+    @Test(
+        "all green: the event goes through and is removed; the summary names the embedded queue, or Redis once connected",
+        arguments: TestDatabaseKind.all
+    )
     func allGreen(kind: TestDatabaseKind) async throws {
         try await LiveRig.with(kind, graphTimeout: Self.graphTimeout) { rig in
             #expect(try await rig.connectPage().status == .created)
             let stored = try await rig.store.counts().webhooksReceived
-            let report = try await rig.webhookTest().run(pageId: LiveRig.pageId)
+            let report = await rig.webhookTest().run(pageId: LiveRig.pageId)
             #expect(report.ok, "\(report)")
             #expect(report.summary == "✅ Webhook test successful! Embedded queue in use (no Redis configured).")
             #expect(report.checks.map(\.name) == ["database", "redis", "webhook", "facebook_token", "facebook_subscription"])
@@ -42,6 +45,14 @@ struct WebhookTestTests {
             #expect(try await rig.store.conversations(ConversationQuery(limit: 500)).items.isEmpty)
             #expect(try await rig.store.counts().contacts == 0)
             #expect(try await rig.store.counts().webhooksReceived == stored)
+            // With Redis configured and answering, the headline says so.
+            if TestRedisBackend.available {
+                let connected = try await TestRedisBackend.with { backends in
+                    await rig.webhookTest(redis: backends[0]).run(pageId: LiveRig.pageId)
+                }
+                #expect(connected.summary == "✅ Webhook test successful! Redis connected.", "\(connected)")
+                #expect(connected.checks.first { $0.name == "redis" }?.ok == true)
+            }
         }
     }
 
@@ -54,7 +65,7 @@ struct WebhookTestTests {
             let box = SecretBox(secret: rig.switchboard.configuration.secret.value)
             // A token Meta does not know: the token line fails with Meta's code; the rest still runs.
             try await rig.store.savePage(PageRecord(id: LiveRig.pageId, name: "Live Shop", sealedAccessToken: try box.seal("EAAexpired-token")))
-            var report = try await rig.webhookTest().run(pageId: LiveRig.pageId)
+            var report = await rig.webhookTest().run(pageId: LiveRig.pageId)
             #expect(!report.ok)
             #expect(report.summary == "❌ Webhook test failed: Facebook Page token, Facebook subscription.")
             #expect(report.checks.first { $0.name == "facebook_token" }?.detail.contains("190") == true)
@@ -63,13 +74,13 @@ struct WebhookTestTests {
 
             // The right token, but the app was never subscribed to the Page.
             try await rig.store.savePage(PageRecord(id: LiveRig.pageId, name: "Live Shop", sealedAccessToken: try box.seal(LiveRig.token)))
-            report = try await rig.webhookTest().run(pageId: LiveRig.pageId)
+            report = await rig.webhookTest().run(pageId: LiveRig.pageId)
             #expect(report.checks.first { $0.name == "facebook_token" }?.ok == true)
             let subscription = try #require(report.checks.first { $0.name == "facebook_subscription" })
             #expect(!subscription.ok && subscription.detail.contains("not subscribed"))
 
             // Our public URL signs with another secret than the server there checks; nothing listens at another.
-            let base = try rig.webhookTest()
+            let base = rig.webhookTest()
             let wrongSecret = WebhookTest(
                 store: base.store,
                 status: base.status,
@@ -83,12 +94,13 @@ struct WebhookTestTests {
             let refused = try #require(await wrongSecret.run(pageId: LiveRig.pageId).checks.first { $0.name == "webhook" })
             #expect(!refused.ok && refused.detail.contains("403") && refused.detail.contains("FACEBOOK_APP_SECRET"))
             let nowhere = try #require(
-                try await rig.webhookTest(publicURL: "http://127.0.0.1:1").run(pageId: LiveRig.pageId).checks.first { $0.name == "webhook" }
+                await rig.webhookTest(publicURL: "http://127.0.0.1:1").run(pageId: LiveRig.pageId).checks.first { $0.name == "webhook" }
             )
             #expect(!nowhere.ok && nowhere.detail.contains("Could not reach http://127.0.0.1:1/api/webhook/facebook"))
 
             // REDIS_URL set, and no Redis answers there.
-            let redisDown = try await rig.webhookTest(redisURL: "redis://127.0.0.1:1").run(pageId: LiveRig.pageId)
+            let unstarted = try RedisBackend(url: TestRedisBackend.unreachableURL(), nodeID: "webhook-test", logger: TestDatabase.logger)
+            let redisDown = await rig.webhookTest(redis: unstarted).run(pageId: LiveRig.pageId)
             let redis = try #require(redisDown.checks.first { $0.name == "redis" })
             #expect(!redis.ok && redis.detail.contains("redis://127.0.0.1:1"))
             #expect(redisDown.summary.hasPrefix("❌") && redisDown.summary.contains("Redis"))
@@ -125,17 +137,17 @@ struct WebhookTestTests {
 }
 
 extension LiveRig {
-    /// The webhook test of this rig's server, posting to its real port.
-    /// With `redisURL`, a Redis link to it that was never started reports it disconnected.
-    func webhookTest(publicURL: String? = nil, redisURL: String? = nil) throws -> WebhookTest {
+    /// The webhook test of this rig's server, posting to its real port; with `redis`, as a
+    /// node using that Redis link would run it.
+    func webhookTest(publicURL: String? = nil, redis: RedisBackend? = nil) -> WebhookTest {
         var status = switchboard.statusReporter(role: .all)
-        if let redisURL {
+        if let redis {
             status = StatusReporter(
                 store: status.store,
                 queue: status.queue,
                 databaseKind: status.databaseKind,
                 schemaVersion: status.schemaVersion,
-                redis: try RedisBackend(url: redisURL, nodeID: "webhook-test", logger: TestDatabase.logger),
+                redis: redis,
                 role: status.role,
                 concurrency: status.concurrency,
                 demoMode: status.demoMode,
