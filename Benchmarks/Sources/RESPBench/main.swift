@@ -1,7 +1,20 @@
 // Pipelined SET/GET throughput of the RESP client, comparable to
 // `redis-benchmark -P 16 -t set,get -r 100000 -d 3 -c 50`.
 //   RESPBench URL [requests] [pipeline] [clients]
+// SB_BENCH_EXECUTOR=cooperative keeps Swift's own executor (the default, `nio`, runs the
+// tasks on NIO's event loops: docs/resp.md, "Throughput").
+import Foundation
+import NIOCore
+import NIOPosix
 import RESP
+
+let executor = ProcessInfo.processInfo.environment["SB_BENCH_EXECUTOR"] ?? "nio"
+if executor == "nio" {
+    // First thing, on the main thread, before any task exists.
+    guard NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor() else {
+        fatalError("cannot install NIO's event loops as the global executor")
+    }
+}
 
 let arguments = CommandLine.arguments
 let url = arguments.count > 1 ? arguments[1] : "redis://127.0.0.1:6379"
@@ -59,7 +72,7 @@ func measure(_ name: String, _ make: @escaping @Sendable (Int) -> RedisCommand<R
     let elapsed = ContinuousClock.now - start
     let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
     let rate = Double(perClient * clients) / seconds
-    print("RESP \(name): \(Int(rate)) requests per second (\(perClient * clients) requests, P=\(pipeline), clients=\(clients))")
+    print("RESP \(name): \(Int(rate)) requests per second (\(perClient * clients) requests, P=\(pipeline), clients=\(clients), executor \(executor))")
     return rate
 }
 
