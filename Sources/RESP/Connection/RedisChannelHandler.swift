@@ -12,19 +12,21 @@ struct RedisRequest {
 
 /// Executes what ``RedisRequestQueue`` decides: writes requests, completes promises with
 /// replies, hands pushes to `onPush`, arms timeouts, and fails everything when the channel
-/// goes away. Decoding happens before it (``RESPDecoder``), logic in the queue.
+/// goes away. It parses what it reads itself (``RESPReader``), logic is in the queue.
 final class RedisChannelHandler: ChannelDuplexHandler {
-    typealias InboundIn = RESPValue
+    typealias InboundIn = ByteBuffer
     typealias OutboundIn = RedisRequest
     typealias OutboundOut = ByteBuffer
 
+    private var reader: RESPReader
     private var queue = RedisRequestQueue<EventLoopPromise<[RESPValue]>>()
-    private var timers: [UInt64: Scheduled<Void>] = [:]
+    private var timer: Scheduled<Void>?
     private let pubSubMode: Bool
     private let onPush: (@Sendable (RESPValue) -> Void)?
     private var context: ChannelHandlerContext?
 
-    init(pubSubMode: Bool, onPush: (@Sendable (RESPValue) -> Void)?) {
+    init(limits: RESPParserLimits, pubSubMode: Bool, onPush: (@Sendable (RESPValue) -> Void)?) {
+        self.reader = RESPReader(limits: limits)
         self.pubSubMode = pubSubMode
         self.onPush = onPush
     }
@@ -49,28 +51,50 @@ final class RedisChannelHandler: ChannelDuplexHandler {
             request.promise.succeed([])
             return
         }
-        switch queue.enqueue(request.promise, expecting: request.expectedReplies) {
+        let now = request.timeout == nil ? 0 : NIODeadline.now().uptimeNanoseconds
+        switch queue.enqueue(request.promise, expecting: request.expectedReplies, timeout: request.timeout, now: now) {
         case .fail(let p, let error):
             p.fail(error)
             promise?.fail(error)
-        case .write(let id):
+        case .write(let armTimerAt):
             context.write(wrapOutboundOut(request.bytes), promise: promise)
-            if let timeout = request.timeout {
-                let loop = context.eventLoop.assumeIsolated()
-                timers[id] = loop.scheduleTask(in: TimeAmount(timeout)) { [self] in
-                    timers[id] = nil
-                    if case .closeConnection(let error, let failing) = queue.timedOut(id: id, after: timeout) {
-                        // Close first, so whoever the failure wakes sees an inactive channel.
-                        self.context?.close(promise: nil)
-                        failAll(failing, error)
-                    }
-                }
+            if let armTimerAt { armTimer(at: armTimerAt, context: context) }
+        }
+    }
+
+    /// The connection's one timer (see ``RedisRequestQueue``), replacing the one armed.
+    private func armTimer(at deadline: UInt64, context: ChannelHandlerContext) {
+        timer?.cancel()
+        let loop = context.eventLoop.assumeIsolated()
+        timer = loop.scheduleTask(deadline: .uptimeNanoseconds(deadline)) { [self] in
+            timer = nil
+            switch queue.timerFired(now: NIODeadline.now().uptimeNanoseconds) {
+            case .none:
+                break
+            case .rearm(let at):
+                if let context = self.context { armTimer(at: at, context: context) }
+            case .closeConnection(let error, let failing):
+                // Close first, so whoever the failure wakes sees an inactive channel.
+                self.context?.close(promise: nil)
+                failAll(failing, error)
             }
         }
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let value = unwrapInboundIn(data)
+        // Once failed, what still arrives cannot be matched to anything.
+        guard queue.closedWith == nil else { return }
+        reader.append(unwrapInboundIn(data))
+        do {
+            while queue.closedWith == nil, let value = try reader.next() {
+                receive(value, context: context)
+            }
+        } catch {
+            errorCaught(context: context, error: error)
+        }
+    }
+
+    private func receive(_ value: RESPValue, context: ChannelHandlerContext) {
         if RedisPushClassifier.isPush(value, pubSubMode: pubSubMode) {
             onPush?(value)
             return
@@ -78,8 +102,7 @@ final class RedisChannelHandler: ChannelDuplexHandler {
         switch queue.receive(value) {
         case .none:
             break
-        case .succeed(let id, let promise, let values):
-            timers.removeValue(forKey: id)?.cancel()
+        case .succeed(let promise, let values):
             promise.succeed(values)
         case .closeConnection(let error, let failing):
             context.close(promise: nil)
@@ -103,8 +126,8 @@ final class RedisChannelHandler: ChannelDuplexHandler {
     }
 
     private func failAll(_ promises: [EventLoopPromise<[RESPValue]>], _ error: RedisError) {
-        for (_, timer) in timers { timer.cancel() }
-        timers.removeAll()
+        timer?.cancel()
+        timer = nil
         for p in promises { p.fail(error) }
     }
 

@@ -94,8 +94,7 @@ public final class RedisConnection: Sendable {
                     if let sslContext {
                         try sync.addHandler(NIOSSLClientHandler(context: sslContext, serverHostname: serverHostname))
                     }
-                    try sync.addHandler(ByteToMessageHandler(RESPDecoder(limits: limits)))
-                    try sync.addHandler(RedisChannelHandler(pubSubMode: pubSubMode, onPush: onPush))
+                    try sync.addHandler(RedisChannelHandler(limits: limits, pubSubMode: pubSubMode, onPush: onPush))
                 }
             }
         do {
