@@ -16,13 +16,22 @@ public enum RESPVersion: Int, Sendable, Hashable {
 /// it, so ``RedisClient`` leases a whole connection per command from its pool instead.
 public final class RedisConnection: Sendable {
     let channel: any Channel
+    /// Takes the requests, on the channel's event loop.
+    let handler: NIOLoopBound<RedisChannelHandler>
     /// RESP3 after a successful `HELLO 3`, else RESP2.
     public let protocolVersion: RESPVersion
     let commandTimeout: Duration?
     let logger: Logger
 
-    private init(channel: any Channel, protocolVersion: RESPVersion, commandTimeout: Duration?, logger: Logger) {
+    private init(
+        channel: any Channel,
+        handler: NIOLoopBound<RedisChannelHandler>,
+        protocolVersion: RESPVersion,
+        commandTimeout: Duration?,
+        logger: Logger
+    ) {
         self.channel = channel
+        self.handler = handler
         self.protocolVersion = protocolVersion
         self.commandTimeout = commandTimeout
         self.logger = logger
@@ -47,11 +56,15 @@ public final class RedisConnection: Sendable {
     ) async throws -> RedisConnection {
         let channel = try await makeChannel(configuration: configuration, eventLoop: eventLoop, onPush: onPush)
         do {
-            let version = try await handshake(channel: channel, configuration: configuration)
+            let handler = try await channel.eventLoop.submit {
+                NIOLoopBound(try channel.pipeline.syncOperations.handler(type: RedisChannelHandler.self), eventLoop: channel.eventLoop)
+            }.get()
+            let version = try await handshake(channel: channel, handler: handler, configuration: configuration)
             var logger = logger
             logger[metadataKey: "redis.url"] = "\(configuration.maskedDescription)"
             return RedisConnection(
                 channel: channel,
+                handler: handler,
                 protocolVersion: version,
                 commandTimeout: configuration.commandTimeout,
                 logger: logger
@@ -113,10 +126,14 @@ public final class RedisConnection: Sendable {
     }
 
     /// `HELLO 3 [AUTH u p] [SETNAME n]`, or RESP2 `AUTH`/`CLIENT SETNAME`; then `SELECT`.
-    private static func handshake(channel: any Channel, configuration: RedisConfiguration) async throws -> RESPVersion {
+    private static func handshake(
+        channel: any Channel,
+        handler: NIOLoopBound<RedisChannelHandler>,
+        configuration: RedisConfiguration
+    ) async throws -> RESPVersion {
         let timeout = configuration.commandTimeout ?? configuration.connectTimeout
         func call(_ arguments: [RedisArgument]) async throws -> RESPValue {
-            try await send(on: channel, [arguments], timeout: timeout)[0]
+            try await send([arguments], to: handler, on: channel, timeout: timeout)[0]
         }
         func authError(_ text: String) -> RedisError {
             let e = RedisError.server(text)
@@ -167,17 +184,30 @@ public final class RedisConnection: Sendable {
         return version
     }
 
-    /// Writes commands in one flush and returns their raw replies in order.
-    static func send(on channel: any Channel, _ commands: [[RedisArgument]], timeout: Duration?) async throws -> [RESPValue] {
+    /// Writes commands in one flush and returns their raw replies in order. Throws
+    /// ``RedisError``.
+    static func send(
+        _ commands: [[RedisArgument]],
+        to handler: NIOLoopBound<RedisChannelHandler>,
+        on channel: any Channel,
+        timeout: Duration?
+    ) async throws -> [RESPValue] {
         var encoder = RESPCommandEncoder(buffer: channel.allocator.buffer(capacity: 64 * commands.count))
         for c in commands { encoder.encode(c) }
-        let promise = channel.eventLoop.makePromise(of: [RESPValue].self)
-        let request = RedisRequest(bytes: encoder.buffer, expectedReplies: commands.count, promise: promise, timeout: timeout)
-        channel.writeAndFlush(request, promise: nil)
-        do {
-            return try await promise.futureResult.get()
-        } catch {
-            throw RedisChannelHandler.map(error)
+        let bytes = encoder.buffer
+        return try await withUnsafeThrowingContinuation { (replies: RedisReplies) in
+            submit(RedisRequest(bytes: bytes, expectedReplies: commands.count, replies: replies, timeout: timeout), to: handler, on: channel)
+        }
+    }
+
+    /// Hands a request to the handler on its event loop; a caller already on that loop (a
+    /// task on NIO's executor, see docs/resp.md) hands it over without a thread hop.
+    private static func submit(_ request: RedisRequest, to handler: NIOLoopBound<RedisChannelHandler>, on channel: any Channel) {
+        let loop = channel.eventLoop
+        if loop.inEventLoop {
+            handler.value.send(request)
+        } else {
+            loop.execute { handler.value.send(request) }
         }
     }
 
@@ -230,22 +260,20 @@ public final class RedisConnection: Sendable {
             timeout = blocking == .zero ? nil : timeout.map { $0 + blocking }
             let channel = self.channel
             return try await withTaskCancellationHandler {
-                try await Self.send(on: channel, arguments, timeout: timeout)
+                try await Self.send(arguments, to: handler, on: channel, timeout: timeout)
             } onCancel: {
                 // A blocked connection cannot be interrupted otherwise; the pool drops it.
                 channel.close(promise: nil)
             }
         }
-        return try await Self.send(on: channel, arguments, timeout: timeout)
+        return try await Self.send(arguments, to: handler, on: channel, timeout: timeout)
     }
 
     /// Writes a command whose answers arrive as pushes (`SUBSCRIBE`, `UNSUBSCRIBE`…).
     func sendWithoutReply(_ arguments: [RedisArgument]) {
         var encoder = RESPCommandEncoder(buffer: channel.allocator.buffer(capacity: 64))
         encoder.encode(arguments)
-        let promise = channel.eventLoop.makePromise(of: [RESPValue].self)
-        promise.futureResult.whenFailure { _ in }
-        channel.writeAndFlush(RedisRequest(bytes: encoder.buffer, expectedReplies: 0, promise: promise, timeout: nil), promise: nil)
+        Self.submit(RedisRequest(bytes: encoder.buffer, expectedReplies: 0, replies: nil, timeout: nil), to: handler, on: channel)
     }
 
     /// Closes the connection; requests in flight fail with ``RedisError/Code/connectionClosed``.
