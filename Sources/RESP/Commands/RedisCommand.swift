@@ -40,6 +40,9 @@ public struct RedisCommand<Response: Sendable>: Sendable {
 
 extension RedisCommand where Response: RESPValueDecodable {
     /// Any command, its reply decoded as `Response` (`String?`, `Int`, `[String]`, `RESPValue`…).
+    /// Inlinable so the decoding closure is made for the caller's `Response`, capturing
+    /// nothing (a generic one is allocated per command).
+    @inlinable
     public init(_ arguments: [RedisArgument], as: Response.Type = Response.self, blocking: Duration? = nil) {
         self.init(arguments, blocking: blocking) { (value: RESPValue) throws(RedisError) -> Response in
             try Response(fromRESP: value)

@@ -133,7 +133,8 @@ public final class RedisConnection: Sendable {
     ) async throws -> RESPVersion {
         let timeout = configuration.commandTimeout ?? configuration.connectTimeout
         func call(_ arguments: [RedisArgument]) async throws -> RESPValue {
-            try await send([arguments], to: handler, on: channel, timeout: timeout)[0]
+            let bytes = encode(count: 1, allocator: channel.allocator) { $0.encode(arguments) }
+            return try await send(bytes, replies: 1, to: handler, on: channel, timeout: timeout)[0]
         }
         func authError(_ text: String) -> RedisError {
             let e = RedisError.server(text)
@@ -184,19 +185,24 @@ public final class RedisConnection: Sendable {
         return version
     }
 
-    /// Writes commands in one flush and returns their raw replies in order. Throws
-    /// ``RedisError``.
+    /// `count` commands, encoded by `body` into one buffer for one write.
+    static func encode(count: Int, allocator: ByteBufferAllocator, _ body: (inout RESPCommandEncoder) -> Void) -> ByteBuffer {
+        var encoder = RESPCommandEncoder(buffer: allocator.buffer(capacity: 64 * count))
+        body(&encoder)
+        return encoder.buffer
+    }
+
+    /// Writes encoded commands in one flush and returns their `replies` raw replies in
+    /// order. Throws ``RedisError``.
     static func send(
-        _ commands: [[RedisArgument]],
+        _ bytes: ByteBuffer,
+        replies count: Int,
         to handler: NIOLoopBound<RedisChannelHandler>,
         on channel: any Channel,
         timeout: Duration?
     ) async throws -> [RESPValue] {
-        var encoder = RESPCommandEncoder(buffer: channel.allocator.buffer(capacity: 64 * commands.count))
-        for c in commands { encoder.encode(c) }
-        let bytes = encoder.buffer
-        return try await withUnsafeThrowingContinuation { (replies: RedisReplies) in
-            submit(RedisRequest(bytes: bytes, expectedReplies: commands.count, replies: replies, timeout: timeout), to: handler, on: channel)
+        try await withUnsafeThrowingContinuation { (replies: RedisReplies) in
+            submit(RedisRequest(bytes: bytes, expectedReplies: count, replies: replies, timeout: timeout), to: handler, on: channel)
         }
     }
 
@@ -213,7 +219,8 @@ public final class RedisConnection: Sendable {
 
     /// Sends one command and decodes its reply.
     public func send<Response>(_ command: RedisCommand<Response>) async throws -> Response {
-        let values = try await sendRaw([command.arguments], blocking: command.blockingTimeout)
+        let bytes = Self.encode(count: 1, allocator: channel.allocator) { $0.encode(command.arguments) }
+        let values = try await send(bytes, replies: 1, blocking: command.blockingTimeout)
         return try command.decode(values[0])
     }
 
@@ -240,7 +247,14 @@ public final class RedisConnection: Sendable {
     /// Sends many commands of one type in one write; one result per command, in order.
     public func pipeline<Response>(_ commands: [RedisCommand<Response>]) async throws -> [Result<Response, RedisError>] {
         guard !commands.isEmpty else { return [] }
-        let values = try await sendRaw(commands.map(\.arguments), blocking: commands.compactMap(\.blockingTimeout).max())
+        var blocking: Duration?
+        let bytes = Self.encode(count: commands.count, allocator: channel.allocator) { encoder in
+            for command in commands {
+                encoder.encode(command.arguments)
+                if let b = command.blockingTimeout { blocking = max(blocking ?? .zero, b) }
+            }
+        }
+        let values = try await send(bytes, replies: commands.count, blocking: blocking)
         var results: [Result<Response, RedisError>] = []
         results.reserveCapacity(values.count)
         for (command, value) in zip(commands, values) {
@@ -254,26 +268,32 @@ public final class RedisConnection: Sendable {
     }
 
     func sendRaw(_ arguments: [[RedisArgument]], blocking: Duration?) async throws -> [RESPValue] {
+        let bytes = Self.encode(count: arguments.count, allocator: channel.allocator) { encoder in
+            for command in arguments { encoder.encode(command) }
+        }
+        return try await send(bytes, replies: arguments.count, blocking: blocking)
+    }
+
+    private func send(_ bytes: ByteBuffer, replies count: Int, blocking: Duration?) async throws -> [RESPValue] {
         var timeout = commandTimeout
         if let blocking {
             // BLOCK 0 waits forever; otherwise allow the block time on top of the usual timeout.
             timeout = blocking == .zero ? nil : timeout.map { $0 + blocking }
             let channel = self.channel
             return try await withTaskCancellationHandler {
-                try await Self.send(arguments, to: handler, on: channel, timeout: timeout)
+                try await Self.send(bytes, replies: count, to: handler, on: channel, timeout: timeout)
             } onCancel: {
                 // A blocked connection cannot be interrupted otherwise; the pool drops it.
                 channel.close(promise: nil)
             }
         }
-        return try await Self.send(arguments, to: handler, on: channel, timeout: timeout)
+        return try await Self.send(bytes, replies: count, to: handler, on: channel, timeout: timeout)
     }
 
     /// Writes a command whose answers arrive as pushes (`SUBSCRIBE`, `UNSUBSCRIBE`…).
     func sendWithoutReply(_ arguments: [RedisArgument]) {
-        var encoder = RESPCommandEncoder(buffer: channel.allocator.buffer(capacity: 64))
-        encoder.encode(arguments)
-        Self.submit(RedisRequest(bytes: encoder.buffer, expectedReplies: 0, replies: nil, timeout: nil), to: handler, on: channel)
+        let bytes = Self.encode(count: 1, allocator: channel.allocator) { $0.encode(arguments) }
+        Self.submit(RedisRequest(bytes: bytes, expectedReplies: 0, replies: nil, timeout: nil), to: handler, on: channel)
     }
 
     /// Closes the connection; requests in flight fail with ``RedisError/Code/connectionClosed``.
