@@ -92,7 +92,10 @@ extension RedisIntegration {
         }
 
         @Test func commandOnAClosedConnectionFailsInsteadOfWaiting() async throws {
-            let connection = try await RedisConnection.connect(configuration: try TestRedis.configuration(), eventLoop: RedisClientTestsEventLoop.loop)
+            let connection = try await RedisConnection.connect(
+                configuration: try TestRedis.configuration(),
+                eventLoop: RedisClientTestsEventLoop.loop
+            )
             await connection.close()
             // Closing removed the channel's handlers: a request written through the channel
             // pipeline now would be dropped with its caller waiting for ever.
