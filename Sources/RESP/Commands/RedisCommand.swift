@@ -12,7 +12,7 @@ public struct RedisCommand<Response: Sendable>: Sendable {
     /// For commands that block on the server (`BLOCK`, `BLPOP` timeouts): how long, so the
     /// client timeout can be extended by that much. `.zero` means "forever".
     public var blockingTimeout: Duration?
-    let decoder: @Sendable (RESPValue) throws(RedisError) -> Response
+    @usableFromInline let decoder: @Sendable (RESPValue) throws(RedisError) -> Response
 
     public init(
         _ arguments: [RedisArgument],
@@ -28,12 +28,20 @@ public struct RedisCommand<Response: Sendable>: Sendable {
     public var name: String { arguments.first?.text.uppercased() ?? "" }
 
     /// Decodes a reply: error replies become ``RedisError`` with code ``RedisError/Code/server``.
+    @inlinable
     public func decode(_ value: RESPValue) throws(RedisError) -> Response {
-        switch value {
-        case .simpleError(let b), .bulkError(let b):
-            throw RedisError.server(String(buffer: b))
-        default:
-            return try decoder(value)
+        if let error = RedisError(reply: value) { throw error }
+        return try decoder(value)
+    }
+}
+
+extension RedisError {
+    /// The error an error reply stands for; nil for any other reply.
+    @usableFromInline
+    init?(reply: RESPValue) {
+        switch reply {
+        case .simpleError(let b), .bulkError(let b): self = .server(String(buffer: b))
+        default: return nil
         }
     }
 }
