@@ -70,7 +70,7 @@ if want b; then
   bench_db="bench_queue_$$"
   ours=()
   for executor in $EXECUTORS; do
-    psql "$TEST_POSTGRES_URL" -qc "DROP DATABASE IF EXISTS $bench_db" -c "CREATE DATABASE $bench_db"
+    psql "$TEST_POSTGRES_URL" -q -c "SET client_min_messages TO warning" -c "DROP DATABASE IF EXISTS $bench_db" -c "CREATE DATABASE $bench_db"
     sb_log "(b) QueueBench: $JOBS no-op jobs, $WORKERS workers, Streams queue over a PostgreSQL outbox (executor $executor)"
     OURS=$(SB_BENCH_EXECUTOR=$executor taskset -c 1 "$BENCH_BIN/QueueBench" "${TEST_POSTGRES_URL%/*}/$bench_db" "$TEST_REDIS_URL" "$JOBS" "$WORKERS")
     echo "$OURS"
