@@ -14,7 +14,11 @@ let package = Package(
     targets: [
         .executableTarget(
             name: "RESPBench",
-            dependencies: [.product(name: "RESP", package: "switchboard")]
+            dependencies: [
+                .product(name: "RESP", package: "switchboard"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
         ),
         // Raw Engine.IO v4 / Socket.IO v5 clients over WebSocket on NIO: a load generator
         // that is not the bottleneck (scripts/bench realtime, scripts/bench e2e).
@@ -37,6 +41,8 @@ let package = Package(
                 .product(name: "SwitchboardServices", package: "switchboard"),
                 .product(name: "SwitchboardCore", package: "switchboard"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
     ]

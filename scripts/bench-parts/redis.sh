@@ -8,9 +8,13 @@
 #   (c) cross-node fan-out latency p50/p99: typing:start relayed to sockets on another
 #       `serve` node through Redis, against one node without Redis (target: p99 < 10 ms added).
 # redis-server is pinned to core 0 with the servers under test, the drivers to core 1.
+# (a) and (b) run ours once per executor in REDIS_BENCH_EXECUTORS: `nio` runs Swift
+# Concurrency's tasks on NIO's event loops (docs/resp.md, "Throughput"), `cooperative` on
+# Swift's own pool; the first one's ratio is the figure.
 # Prints the load average beside the figures. Not a test.
 #   REDIS_BENCH_REQUESTS (1000000)  REDIS_BENCH_JOBS (20000)  REDIS_BENCH_WORKERS (8)
 #   REDIS_BENCH_RECEIVERS (50)  REDIS_BENCH_PROBES (500)  REDIS_BENCH_PARTS ("a b c")
+#   REDIS_BENCH_EXECUTORS ("nio cooperative")
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 source "$ROOT/scripts/lib/common.sh"
@@ -20,6 +24,7 @@ sb_init
 N=${REDIS_BENCH_REQUESTS:-1000000}; P=16; C=50
 JOBS=${REDIS_BENCH_JOBS:-20000}; WORKERS=${REDIS_BENCH_WORKERS:-8}
 PARTS=${REDIS_BENCH_PARTS:-a b c}
+EXECUTORS=${REDIS_BENCH_EXECUTORS:-nio cooperative}
 want() { case " $PARTS " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
 
 sb_log "building RESPBench and QueueBench (release)"
@@ -38,17 +43,20 @@ if want a; then
   echo "$RB"
   rb_set=$(echo "$RB" | awk -F'"' '/^"SET"/{print $4}')
   rb_get=$(echo "$RB" | awk -F'"' '/^"GET"/{print $4}')
-  sb_log "(a) RESPBench $TEST_REDIS_URL $N $P $C"
-  OURS=$(taskset -c 1 "$BENCH_BIN/RESPBench" "$TEST_REDIS_URL" "$N" $P $C)
-  echo "$OURS"
-  our_set=$(echo "$OURS" | awk '/RESP SET/{print $3}')
-  our_get=$(echo "$OURS" | awk '/RESP GET/{print $3}')
-  python3 - "$rb_set" "$rb_get" "$our_set" "$our_get" <<'PY'
+  for executor in $EXECUTORS; do
+    sb_log "(a) RESPBench $TEST_REDIS_URL $N $P $C (executor $executor)"
+    OURS=$(SB_BENCH_EXECUTOR=$executor taskset -c 1 "$BENCH_BIN/RESPBench" "$TEST_REDIS_URL" "$N" $P $C)
+    echo "$OURS"
+    our_set=$(echo "$OURS" | awk '/RESP SET/{print $3}')
+    our_get=$(echo "$OURS" | awk '/RESP GET/{print $3}')
+    python3 - "$executor" "$rb_set" "$rb_get" "$our_set" "$our_get" <<'PY'
 import sys
-rb_set, rb_get, our_set, our_get = map(float, sys.argv[1:])
-print(f"(a) SET: RESP {our_set:,.0f}/s vs redis-benchmark {rb_set:,.0f}/s = {our_set/rb_set:.2f}x")
-print(f"(a) GET: RESP {our_get:,.0f}/s vs redis-benchmark {rb_get:,.0f}/s = {our_get/rb_get:.2f}x")
+executor = sys.argv[1]
+rb_set, rb_get, our_set, our_get = map(float, sys.argv[2:])
+print(f"(a) SET ({executor}): RESP {our_set:,.0f}/s vs redis-benchmark {rb_set:,.0f}/s = {our_set/rb_set:.2f}x")
+print(f"(a) GET ({executor}): RESP {our_get:,.0f}/s vs redis-benchmark {rb_get:,.0f}/s = {our_get/rb_get:.2f}x")
 PY
+  done
   echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 fi
 
@@ -60,17 +68,23 @@ if want b; then
   sb_venv bullmq
   PY=$SB_VENV/bin/python
   bench_db="bench_queue_$$"
-  psql "$TEST_POSTGRES_URL" -qc "CREATE DATABASE $bench_db"
-  sb_log "(b) QueueBench: $JOBS no-op jobs, $WORKERS workers, Streams queue over a PostgreSQL outbox"
-  OURS=$(taskset -c 1 "$BENCH_BIN/QueueBench" "${TEST_POSTGRES_URL%/*}/$bench_db" "$TEST_REDIS_URL" "$JOBS" "$WORKERS")
-  echo "$OURS"
+  ours=()
+  for executor in $EXECUTORS; do
+    psql "$TEST_POSTGRES_URL" -q -c "SET client_min_messages TO warning" -c "DROP DATABASE IF EXISTS $bench_db" -c "CREATE DATABASE $bench_db"
+    sb_log "(b) QueueBench: $JOBS no-op jobs, $WORKERS workers, Streams queue over a PostgreSQL outbox (executor $executor)"
+    OURS=$(SB_BENCH_EXECUTOR=$executor taskset -c 1 "$BENCH_BIN/QueueBench" "${TEST_POSTGRES_URL%/*}/$bench_db" "$TEST_REDIS_URL" "$JOBS" "$WORKERS")
+    echo "$OURS"
+    ours+=("$executor=$(echo "$OURS" | awk '{print $3}')")
+  done
   sb_log "(b) bullmq $($PY -c 'import importlib.metadata as m; print(m.version("bullmq"))'): $JOBS no-op jobs, concurrency $WORKERS"
   THEIRS=$(taskset -c 1 "$PY" "$ROOT/scripts/bench-parts/redis_bullmq.py" "$TEST_REDIS_URL" "$JOBS" "$WORKERS")
   echo "$THEIRS"
-  python3 - "$(echo "$OURS" | awk '{print $3}')" "$(echo "$THEIRS" | awk '{print $3}')" <<'PY'
+  python3 - "$(echo "$THEIRS" | awk '{print $3}')" "${ours[@]}" <<'PY'
 import sys
-ours, theirs = map(float, sys.argv[1:])
-print(f"(b) jobs/s: Streams queue {ours:,.0f} vs bullmq {theirs:,.0f} = {ours/theirs:.2f}x")
+theirs = float(sys.argv[1])
+for entry in sys.argv[2:]:
+    executor, ours = entry.split("=")
+    print(f"(b) jobs/s ({executor}): Streams queue {float(ours):,.0f} vs bullmq {theirs:,.0f} = {float(ours)/theirs:.2f}x")
 PY
   echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 fi

@@ -3,13 +3,25 @@
 // dispatcher and W workers start, and the clock runs until the last job completed.
 // Comparable to scripts/bench-parts/redis_bullmq.py (same N, same concurrency).
 //   QueueBench POSTGRES_URL REDIS_URL [jobs] [workers]
+// SB_BENCH_EXECUTOR=cooperative keeps Swift's own executor (the default, `nio`, runs the
+// tasks on NIO's event loops: docs/resp.md, "Throughput").
 import Foundation
 import Logging
+import NIOCore
+import NIOPosix
 import SwitchboardCore
 import SwitchboardRedis
 import SwitchboardServices
 import SwitchboardStore
 import Synchronization
+
+let executor = ProcessInfo.processInfo.environment["SB_BENCH_EXECUTOR"] ?? "nio"
+if executor == "nio" {
+    // First thing, on the main thread, before any task exists.
+    guard NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor() else {
+        fatalError("cannot install NIO's event loops as the global executor")
+    }
+}
 
 let arguments = CommandLine.arguments
 guard arguments.count >= 3, let endpoint = PostgresDatabase.Endpoint(url: arguments[1]) else {
@@ -62,7 +74,7 @@ try await withThrowingTaskGroup(of: Void.self) { group in
     let elapsed = ContinuousClock.now - started
     let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
     let line =
-        "QUEUE streams+postgres: \(Int(Double(jobs) / seconds)) jobs per second (\(jobs) no-op jobs, \(workers) workers, \(String(format: "%.2f", seconds)) s)\n"
+        "QUEUE streams+postgres: \(Int(Double(jobs) / seconds)) jobs per second (\(jobs) no-op jobs, \(workers) workers, \(String(format: "%.2f", seconds)) s, executor \(executor))\n"
     FileHandle.standardOutput.write(Data(line.utf8))
     // A figure, not a graceful shutdown (under a ServiceGroup the services stop in order).
     exit(0)

@@ -1,7 +1,20 @@
 // Pipelined SET/GET throughput of the RESP client, comparable to
 // `redis-benchmark -P 16 -t set,get -r 100000 -d 3 -c 50`.
 //   RESPBench URL [requests] [pipeline] [clients]
+// SB_BENCH_EXECUTOR=cooperative keeps Swift's own executor (the default, `nio`, runs the
+// tasks on NIO's event loops: docs/resp.md, "Throughput").
+import Foundation
+import NIOCore
+import NIOPosix
 import RESP
+
+let executor = ProcessInfo.processInfo.environment["SB_BENCH_EXECUTOR"] ?? "nio"
+if executor == "nio" {
+    // First thing, on the main thread, before any task exists.
+    guard NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor() else {
+        fatalError("cannot install NIO's event loops as the global executor")
+    }
+}
 
 let arguments = CommandLine.arguments
 let url = arguments.count > 1 ? arguments[1] : "redis://127.0.0.1:6379"
@@ -15,14 +28,23 @@ configuration.pool.maximumConnections = clients
 configuration.pool.minimumConnections = clients
 let client = RedisClient(configuration: configuration)
 
-/// The keys, made once (redis-benchmark too fills a template in place rather than building
-/// each command): the figure is the client's, not the key formatting's.
-let keys: [RedisArgument] = (0..<keyspace).map { n in
-    let digits = String(n)
-    return RedisArgument("key:" + String(repeating: "0", count: 12 - digits.count) + digits)
+/// `key:` and the number in 12 digits, the keys `redis-benchmark -r` uses, written straight
+/// into the string's storage (redis-benchmark too writes the digits into a template in
+/// place). A table of the 100,000 keys made up front was slower: each command then read a
+/// random one of them, two cache misses per command in a 7 MB table.
+func key(_ n: Int) -> RedisArgument {
+    RedisArgument(
+        String(unsafeUninitializedCapacity: 16) { bytes in
+            for (i, c) in "key:".utf8.enumerated() { bytes[i] = c }
+            var v = n
+            for i in stride(from: 15, through: 4, by: -1) {
+                bytes[i] = UInt8(truncatingIfNeeded: v % 10) + 0x30
+                v /= 10
+            }
+            return 16
+        }
+    )
 }
-
-func key(_ n: Int) -> RedisArgument { keys[n] }
 
 /// A cheap generator for random key numbers (the system one makes a syscall each time).
 struct XorShift: RandomNumberGenerator {
@@ -59,7 +81,7 @@ func measure(_ name: String, _ make: @escaping @Sendable (Int) -> RedisCommand<R
     let elapsed = ContinuousClock.now - start
     let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
     let rate = Double(perClient * clients) / seconds
-    print("RESP \(name): \(Int(rate)) requests per second (\(perClient * clients) requests, P=\(pipeline), clients=\(clients))")
+    print("RESP \(name): \(Int(rate)) requests per second (\(perClient * clients) requests, P=\(pipeline), clients=\(clients), executor \(executor))")
     return rate
 }
 

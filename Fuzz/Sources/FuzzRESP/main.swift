@@ -2,8 +2,9 @@
 //   swift build --package-path Fuzz -Xswiftc -sanitize=fuzzer -Xswiftc -parse-as-library --product FuzzRESP
 // Properties checked on every input:
 //   - parsing never crashes, hangs or allocates without bound (the limits hold);
-//   - parsing the input whole and parsing it split into chunks (sizes taken from the input)
-//     give the same values, and fail alike: the parser is truly incremental.
+//   - parsing the input whole and reading it split into chunks (sizes taken from the input)
+//     with RESPReader, as a connection does, give the same values, and fail alike: the
+//     parser is truly incremental and the reader keeps every byte it was given.
 import FuzzDriver
 import NIOCore
 import RESP
@@ -20,25 +21,35 @@ struct Outcome: Equatable {
     var failed = false
 }
 
-func parse(_ bytes: UnsafeRawBufferPointer, chunkSizes: [Int]) -> Outcome {
+func parseWhole(_ bytes: UnsafeRawBufferPointer) -> Outcome {
     var parser = RESPParser(limits: limits)
-    var buffer = ByteBuffer()
+    var buffer = ByteBuffer(bytes: bytes)
+    var outcome = Outcome()
+    do {
+        while let value = try parser.next(from: &buffer) { outcome.values.append(value) }
+    } catch {
+        outcome.failed = true
+    }
+    return outcome
+}
+
+func read(_ bytes: UnsafeRawBufferPointer, chunkSizes: [Int]) -> Outcome {
+    var reader = RESPReader(limits: limits)
     var outcome = Outcome()
     var offset = 0
     var chunk = 0
     while offset < bytes.count {
-        let size = chunkSizes.isEmpty ? bytes.count : max(1, chunkSizes[chunk % chunkSizes.count])
+        let size = max(1, chunkSizes[chunk % chunkSizes.count])
         chunk += 1
         let end = min(bytes.count, offset + size)
-        buffer.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[offset..<end]))
+        reader.append(ByteBuffer(bytes: UnsafeRawBufferPointer(rebasing: bytes[offset..<end])))
         offset = end
         do {
-            while let value = try parser.next(from: &buffer) { outcome.values.append(value) }
+            while let value = try reader.next() { outcome.values.append(value) }
         } catch {
             outcome.failed = true
             return outcome
         }
-        buffer.discardReadBytes()
     }
     return outcome
 }
@@ -46,11 +57,11 @@ func parse(_ bytes: UnsafeRawBufferPointer, chunkSizes: [Int]) -> Outcome {
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzRESP(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     let bytes = UnsafeRawBufferPointer(start: data, count: size)
-    let whole = parse(bytes, chunkSizes: [])
+    let whole = parseWhole(bytes)
     // Chunk sizes from the first bytes, so the fuzzer explores split points too.
     let sizes = bytes.prefix(4).map { Int($0 % 16) + 1 }
-    let split = parse(bytes, chunkSizes: sizes)
-    let byteByByte = parse(bytes, chunkSizes: [1])
+    let split = read(bytes, chunkSizes: sizes)
+    let byteByByte = read(bytes, chunkSizes: [1])
     // NaN doubles never compare equal; compare their descriptions instead.
     func same(_ a: Outcome, _ b: Outcome) -> Bool {
         a.failed == b.failed && a.values.map(\.description) == b.values.map(\.description)

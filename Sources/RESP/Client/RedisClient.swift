@@ -71,10 +71,9 @@ public final class RedisClient: Sendable, RedisCommandExecutor {
 
     /// Sends one command on a leased connection. Blocking commands (`XREADGROUP … BLOCK`)
     /// therefore never delay other callers; they only hold one pooled connection.
+    @inlinable
     public func send<Response>(_ command: RedisCommand<Response>) async throws -> Response {
-        let lease = try await pool.acquire()
-        defer { pool.release(lease) }
-        return try await lease.connection.send(command)
+        try await withConnection { try await $0.send(command) }
     }
 
     /// Sends several commands in one write on one connection; typed replies in order.
@@ -87,10 +86,9 @@ public final class RedisClient: Sendable, RedisCommandExecutor {
     }
 
     /// Sends many commands of one type in one write; one result per command.
+    @inlinable
     public func pipeline<Response>(_ commands: [RedisCommand<Response>]) async throws -> [Result<Response, RedisError>] {
-        let lease = try await pool.acquire()
-        defer { pool.release(lease) }
-        return try await lease.connection.pipeline(commands)
+        try await withConnection { try await $0.pipeline(commands) }
     }
 
     /// Runs `body` with one connection to itself (for `WATCH`/`MULTI`, or a loop of blocking

@@ -12,7 +12,7 @@ public struct RedisCommand<Response: Sendable>: Sendable {
     /// For commands that block on the server (`BLOCK`, `BLPOP` timeouts): how long, so the
     /// client timeout can be extended by that much. `.zero` means "forever".
     public var blockingTimeout: Duration?
-    let decoder: @Sendable (RESPValue) throws(RedisError) -> Response
+    @usableFromInline let decoder: @Sendable (RESPValue) throws(RedisError) -> Response
 
     public init(
         _ arguments: [RedisArgument],
@@ -28,18 +28,29 @@ public struct RedisCommand<Response: Sendable>: Sendable {
     public var name: String { arguments.first?.text.uppercased() ?? "" }
 
     /// Decodes a reply: error replies become ``RedisError`` with code ``RedisError/Code/server``.
+    @inlinable
     public func decode(_ value: RESPValue) throws(RedisError) -> Response {
-        switch value {
-        case .simpleError(let b), .bulkError(let b):
-            throw RedisError.server(String(buffer: b))
-        default:
-            return try decoder(value)
+        if let error = RedisError(reply: value) { throw error }
+        return try decoder(value)
+    }
+}
+
+extension RedisError {
+    /// The error an error reply stands for; nil for any other reply.
+    @usableFromInline
+    init?(reply: RESPValue) {
+        switch reply {
+        case .simpleError(let b), .bulkError(let b): self = .server(String(buffer: b))
+        default: return nil
         }
     }
 }
 
 extension RedisCommand where Response: RESPValueDecodable {
     /// Any command, its reply decoded as `Response` (`String?`, `Int`, `[String]`, `RESPValue`…).
+    /// Inlinable so the decoding closure is made for the caller's `Response`, capturing
+    /// nothing (a generic one is allocated per command).
+    @inlinable
     public init(_ arguments: [RedisArgument], as: Response.Type = Response.self, blocking: Duration? = nil) {
         self.init(arguments, blocking: blocking) { (value: RESPValue) throws(RedisError) -> Response in
             try Response(fromRESP: value)

@@ -1,30 +1,41 @@
 import NIOCore
 import NIOSSL
 
-/// What the client writes into the channel: encoded commands and how many replies they owe.
-struct RedisRequest {
+/// Whom a request's replies go to: the task awaiting them.
+typealias RedisReplies = UnsafeContinuation<[RESPValue], any Error>
+
+/// What the client hands the connection: encoded commands and how many replies they owe.
+struct RedisRequest: Sendable {
     var bytes: ByteBuffer
     /// Replies expected; 0 for commands answered only by pushes (`SUBSCRIBE` and friends).
     var expectedReplies: Int
-    var promise: EventLoopPromise<[RESPValue]>
+    /// Resumed exactly once, with the replies or an error; nil when none are expected.
+    var replies: RedisReplies?
     var timeout: Duration?
 }
 
-/// Executes what ``RedisRequestQueue`` decides: writes requests, completes promises with
-/// replies, hands pushes to `onPush`, arms timeouts, and fails everything when the channel
-/// goes away. Decoding happens before it (``RESPDecoder``), logic in the queue.
-final class RedisChannelHandler: ChannelDuplexHandler {
-    typealias InboundIn = RESPValue
-    typealias OutboundIn = RedisRequest
+/// Executes what ``RedisRequestQueue`` decides: writes requests, resumes their callers with
+/// the replies, hands pushes to `onPush`, arms timeouts, and fails everything when the
+/// channel goes away. It parses what it reads itself (``RESPReader``), logic is in the queue.
+///
+/// Requests come in through ``send(_:)`` on the event loop, not through the channel
+/// pipeline: so a request sent after the channel closed (and its handlers were removed)
+/// still reaches this handler and fails, instead of being dropped at the pipeline's head
+/// with its caller waiting for ever; and a request costs no promise, no boxing and no walk
+/// along the pipeline.
+final class RedisChannelHandler: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
-    private var queue = RedisRequestQueue<EventLoopPromise<[RESPValue]>>()
-    private var timers: [UInt64: Scheduled<Void>] = [:]
+    private var reader: RESPReader
+    private var queue = RedisRequestQueue<RedisReplies>()
+    private var timer: Scheduled<Void>?
     private let pubSubMode: Bool
     private let onPush: (@Sendable (RESPValue) -> Void)?
     private var context: ChannelHandlerContext?
 
-    init(pubSubMode: Bool, onPush: (@Sendable (RESPValue) -> Void)?) {
+    init(limits: RESPParserLimits, pubSubMode: Bool, onPush: (@Sendable (RESPValue) -> Void)?) {
+        self.reader = RESPReader(limits: limits)
         self.pubSubMode = pubSubMode
         self.onPush = onPush
     }
@@ -38,39 +49,62 @@ final class RedisChannelHandler: ChannelDuplexHandler {
         self.context = nil
     }
 
-    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        let request = unwrapOutboundIn(data)
-        guard request.expectedReplies > 0 else {
-            if let closed = queue.closedWith {
-                request.promise.fail(closed)
-                return
-            }
-            context.write(wrapOutboundOut(request.bytes), promise: promise)
-            request.promise.succeed([])
+    /// Writes and flushes a request, or fails it at once when the connection is closed.
+    /// Call on the channel's event loop.
+    func send(_ request: RedisRequest) {
+        guard let context, queue.closedWith == nil else {
+            request.replies?.resume(throwing: queue.closedWith ?? RedisError(.connectionClosed, message: "connection closed"))
             return
         }
-        switch queue.enqueue(request.promise, expecting: request.expectedReplies) {
-        case .fail(let p, let error):
-            p.fail(error)
-            promise?.fail(error)
-        case .write(let id):
-            context.write(wrapOutboundOut(request.bytes), promise: promise)
-            if let timeout = request.timeout {
-                let loop = context.eventLoop.assumeIsolated()
-                timers[id] = loop.scheduleTask(in: TimeAmount(timeout)) { [self] in
-                    timers[id] = nil
-                    if case .closeConnection(let error, let failing) = queue.timedOut(id: id, after: timeout) {
-                        // Close first, so whoever the failure wakes sees an inactive channel.
-                        self.context?.close(promise: nil)
-                        failAll(failing, error)
-                    }
-                }
+        guard request.expectedReplies > 0 else {
+            context.writeAndFlush(wrapOutboundOut(request.bytes), promise: nil)
+            request.replies?.resume(returning: [])
+            return
+        }
+        guard let replies = request.replies else { preconditionFailure("a request expecting replies needs someone to resume") }
+        let now = request.timeout == nil ? 0 : NIODeadline.now().uptimeNanoseconds
+        switch queue.enqueue(replies, expecting: request.expectedReplies, timeout: request.timeout, now: now) {
+        case .fail(let replies, let error):
+            replies.resume(throwing: error)
+        case .write(let armTimerAt):
+            context.writeAndFlush(wrapOutboundOut(request.bytes), promise: nil)
+            if let armTimerAt { armTimer(at: armTimerAt, context: context) }
+        }
+    }
+
+    /// The connection's one timer (see ``RedisRequestQueue``), replacing the one armed.
+    private func armTimer(at deadline: UInt64, context: ChannelHandlerContext) {
+        timer?.cancel()
+        let loop = context.eventLoop.assumeIsolated()
+        timer = loop.scheduleTask(deadline: .uptimeNanoseconds(deadline)) { [self] in
+            timer = nil
+            switch queue.timerFired(now: NIODeadline.now().uptimeNanoseconds) {
+            case .none:
+                break
+            case .rearm(let at):
+                if let context = self.context { armTimer(at: at, context: context) }
+            case .closeConnection(let error, let failing):
+                // Close first, so whoever the failure wakes sees an inactive channel.
+                self.context?.close(promise: nil)
+                failAll(failing, error)
             }
         }
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let value = unwrapInboundIn(data)
+        // Once failed, what still arrives cannot be matched to anything.
+        guard queue.closedWith == nil else { return }
+        reader.append(unwrapInboundIn(data))
+        do {
+            while queue.closedWith == nil, let value = try reader.next() {
+                receive(value, context: context)
+            }
+        } catch {
+            errorCaught(context: context, error: error)
+        }
+    }
+
+    private func receive(_ value: RESPValue, context: ChannelHandlerContext) {
         if RedisPushClassifier.isPush(value, pubSubMode: pubSubMode) {
             onPush?(value)
             return
@@ -78,9 +112,8 @@ final class RedisChannelHandler: ChannelDuplexHandler {
         switch queue.receive(value) {
         case .none:
             break
-        case .succeed(let id, let promise, let values):
-            timers.removeValue(forKey: id)?.cancel()
-            promise.succeed(values)
+        case .succeed(let replies, let values):
+            replies.resume(returning: values)
         case .closeConnection(let error, let failing):
             context.close(promise: nil)
             failAll(failing, error)
@@ -102,10 +135,10 @@ final class RedisChannelHandler: ChannelDuplexHandler {
         failAll(queue.close(error), queue.closedWith ?? error)
     }
 
-    private func failAll(_ promises: [EventLoopPromise<[RESPValue]>], _ error: RedisError) {
-        for (_, timer) in timers { timer.cancel() }
-        timers.removeAll()
-        for p in promises { p.fail(error) }
+    private func failAll(_ waiting: [RedisReplies], _ error: RedisError) {
+        timer?.cancel()
+        timer = nil
+        for replies in waiting { replies.resume(throwing: error) }
     }
 
     static func map(_ error: any Error) -> RedisError {

@@ -166,7 +166,8 @@ final class RedisConnectionPool: Sendable {
             }
         }
         run(effects)
-        publishHealth(error: active ? nil : RedisError(.connectionClosed, message: "connection lost"))
+        // Handing back a live connection never changes the pool's health.
+        if !active { publishHealth(error: RedisError(.connectionClosed, message: "connection lost")) }
     }
 
     private func abandon(_ waiterID: Int, _ error: RedisError) {

@@ -2,8 +2,8 @@ import SwitchboardCore
 import Synchronization
 
 /// Group commit for finished jobs' rows: while one batch is being deleted (one
-/// transaction), the jobs finishing meanwhile wait, and the first of them deletes them all
-/// next. Under load each transaction finishes many jobs; when idle a job is finished at
+/// commit), the jobs finishing meanwhile wait, and the first of them deletes them all
+/// next. Under load each commit finishes many jobs; when idle a job is finished at
 /// once. No task of its own: the caller that heads a batch writes it, answers the others,
 /// passes the lead on, and only then does the batch's follow-up (acknowledging the
 /// entries), so the next batch never waits for it.

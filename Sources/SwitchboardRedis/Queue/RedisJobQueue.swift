@@ -65,7 +65,7 @@ public final class RedisJobQueue: JobQueue, Service {
     let state = Mutex(State())
     /// Wakes workers waiting for a read another worker of this node made.
     let arrivals = WorkSignal()
-    /// Finishes jobs in batches (one transaction deletes many rows).
+    /// Finishes jobs in batches (one commit deletes many rows).
     let completions = CompletionBatcher(maxBatch: 256)
 
     /// A run read from the stream and the entry it came in.
@@ -185,7 +185,7 @@ public final class RedisJobQueue: JobQueue, Service {
         return taken
     }
 
-    /// Deletes the row (in one transaction with the jobs finishing meanwhile), then
+    /// Deletes the row (in one commit with the jobs finishing meanwhile), then
     /// acknowledges the entry (a row is always gone before its job leaves the entries hash).
     public func complete(_ job: Job) async throws {
         try await completions.finish(

@@ -57,15 +57,28 @@ extension EmbeddedJobQueue {
 }
 
 extension EmbeddedJobQueue {
-    /// Completes several jobs in one transaction (a queue that finishes jobs in batches).
+    /// Completes several jobs in one relaxed commit (a queue that finishes jobs in batches).
+    /// Only a job with a partition can have held another back, so only then is the
+    /// dispatcher woken to look for what became runnable.
     public func completeAll(_ jobs: [Job]) async throws {
         let ids = jobs.compactMap { Int64($0.id) }
         guard !ids.isEmpty else { return }
-        let statement = "DELETE FROM jobs WHERE id IN (\(ids.indices.map { "$\($0 + 1)" }.joined(separator: ", ")))"
-        try await database.transaction(durability: .relaxed) { db in
-            try await db.query(statement, ids.map { .int($0) })
+        let list = bindList(ids.count, from: 1)
+        let binds = ids.map { SQLValue.int($0) }
+        switch database.dialect {
+        case .postgres:
+            // One round trip instead of four (BEGIN, SET LOCAL, DELETE, COMMIT): with
+            // `is_local` set_config holds for the statement's own transaction, so its commit
+            // does not wait for the disk, as a relaxed transaction's (pg_stat_wal counts no
+            // WAL flush for it), and the session's setting is untouched.
+            try await database.execute(
+                "WITH relaxed AS (SELECT set_config('synchronous_commit', 'off', true)) DELETE FROM jobs USING relaxed WHERE id IN (\(list))",
+                binds
+            )
+        case .sqlite:
+            try await database.transaction(durability: .relaxed) { db in try await db.query("DELETE FROM jobs WHERE id IN (\(list))", binds) }
         }
-        signal.notify()
+        if jobs.contains(where: { $0.partition != nil }) { signal.notify() }
     }
 
     /// The clock the table's times come from (a queue built on the outbox keeps to it).

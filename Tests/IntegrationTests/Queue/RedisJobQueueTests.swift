@@ -31,6 +31,22 @@ struct RedisJobQueueTests {
         }
     }
 
+    @Test("a batch of finished jobs leaves the table in one statement; the partition's next job follows", arguments: QueueKind.redis)
+    func finishedBatchIsDeletedAtOnce(_ kind: QueueKind) async throws {
+        try await QueueHarness.with(kind) { h in
+            try await h.queue.enqueue([
+                QueueHarness.job("first", partition: "p"), QueueHarness.job("second", partition: "p"), QueueHarness.job("alone", partition: nil),
+                QueueHarness.job("other", partition: nil),
+            ])
+            let jobs = try await h.claimAll()
+            #expect(Set(jobs.map(\.name)) == ["first", "alone", "other"])
+            try await h.store.queue.completeAll(jobs.filter { $0.name != "other" })
+            let stats = try await h.store.queue.stats()
+            #expect(stats.ready + stats.inFlight == 2, "second and other are left")
+            #expect(try await h.claimAll().map(\.name) == ["second"])
+        }
+    }
+
     @Test("a row handed over twice (its lease lapsed) is in the stream once", arguments: QueueKind.redis)
     func handOverIsIdempotent(_ kind: QueueKind) async throws {
         try await QueueHarness.with(kind) { h in

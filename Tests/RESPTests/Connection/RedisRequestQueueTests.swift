@@ -9,17 +9,15 @@ import Testing
 
     @Test func repliesCompleteRequestsInOrder() {
         var q = Queue()
-        guard case .write(let a) = q.enqueue("a", expecting: 1), case .write(let b) = q.enqueue("b", expecting: 1) else {
-            Issue.record("expected writes")
+        guard case .write(nil) = q.enqueue("a", expecting: 1), case .write(nil) = q.enqueue("b", expecting: 1) else {
+            Issue.record("expected writes without a timer")
             return
         }
-        #expect(a != b)
-        guard case .succeed(let id1, "a", [.integer(1)]) = q.receive(.integer(1)) else {
+        guard case .succeed("a", [.integer(1)]) = q.receive(.integer(1)) else {
             Issue.record("a first")
             return
         }
-        #expect(id1 == a)
-        guard case .succeed(_, "b", [.integer(2)]) = q.receive(.integer(2)) else {
+        guard case .succeed("b", [.integer(2)]) = q.receive(.integer(2)) else {
             Issue.record("then b")
             return
         }
@@ -33,7 +31,7 @@ import Testing
             Issue.record("still waiting")
             return
         }
-        guard case .succeed(_, "p", let values) = q.receive(.integer(3)) else {
+        guard case .succeed("p", let values) = q.receive(.integer(3)) else {
             Issue.record("complete")
             return
         }
@@ -66,30 +64,68 @@ import Testing
         #expect(q.closedWith?.code == .connectionClosed)
     }
 
-    @Test func timeoutOfAnAnsweredRequestIsIgnored() {
+    @Test func oneTimerArmedForTheEarliestDeadline() {
         var q = Queue()
-        guard case .write(let a) = q.enqueue("a", expecting: 1), case .write(let b) = q.enqueue("b", expecting: 1) else {
-            Issue.record("writes")
+        guard case .write(armTimerAt: 1_000) = q.enqueue("a", expecting: 1, timeout: .nanoseconds(900), now: 100) else {
+            Issue.record("the first deadline arms the timer")
             return
         }
+        // A later deadline waits for the armed timer; an earlier one re-arms it.
+        guard case .write(nil) = q.enqueue("b", expecting: 1, timeout: .nanoseconds(1_000), now: 200),
+            case .write(nil) = q.enqueue("c", expecting: 1),
+            case .write(armTimerAt: 700) = q.enqueue("d", expecting: 1, timeout: .nanoseconds(400), now: 300)
+        else {
+            Issue.record("only an earlier deadline re-arms")
+            return
+        }
+        #expect(q.timerDeadline == 700)
+    }
+
+    @Test func timerOfAnsweredRequestsRearmsForTheNextDeadline() {
+        var q = Queue()
+        _ = q.enqueue("a", expecting: 1, timeout: .seconds(1), now: 0)
+        _ = q.enqueue("b", expecting: 1, timeout: .seconds(1), now: 500_000_000)
         _ = q.receive(.integer(1))
-        guard case .none = q.timedOut(id: a, after: .seconds(1)) else {
-            Issue.record("a was answered")
+        guard case .rearm(at: 1_500_000_000) = q.timerFired(now: 1_000_000_000) else {
+            Issue.record("a was answered: wait for b's deadline")
             return
         }
-        guard case .closeConnection(let error, let failing) = q.timedOut(id: b, after: .seconds(1)) else {
-            Issue.record("b timed out")
+        _ = q.receive(.integer(2))
+        guard case .none = q.timerFired(now: 1_500_000_000) else {
+            Issue.record("nothing left to time")
+            return
+        }
+        #expect(q.timerDeadline == nil)
+        // The next request with a timeout arms the timer again.
+        guard case .write(armTimerAt: 2_500_000_000) = q.enqueue("c", expecting: 1, timeout: .seconds(1), now: 1_500_000_000) else {
+            Issue.record("re-armed")
+            return
+        }
+    }
+
+    @Test func requestPastItsDeadlineClosesWithEverythingInFlight() {
+        var q = Queue()
+        _ = q.enqueue("blocking", expecting: 1, timeout: .seconds(10), now: 0)
+        _ = q.enqueue("quick", expecting: 1, timeout: .seconds(1), now: 0)
+        _ = q.enqueue("untimed", expecting: 1)
+        guard case .closeConnection(let error, let failing) = q.timerFired(now: 1_000_000_000) else {
+            Issue.record("quick timed out behind the blocking one")
             return
         }
         #expect(error.code == .timeout)
-        #expect(failing == ["b"])
+        #expect(error.message.contains("1.0 seconds"))
+        #expect(failing == ["blocking", "quick", "untimed"])
+        guard case .none = q.timerFired(now: 2_000_000_000), case .fail("late", _) = q.enqueue("late", expecting: 1) else {
+            Issue.record("closed for good")
+            return
+        }
     }
 
     @Test func compactsAfterManyRequests() {
         var q = Queue()
         for i in 0..<5000 { _ = q.enqueue("r\(i)", expecting: 1) }
         for i in 0..<4999 {
-            guard case .succeed(_, let p, _) = q.receive(.integer(Int64(i))) else {
+            guard case .succeed(let p, _) = q.receive(.integer(Int64(i))) else {
                 Issue.record("reply \(i)")
                 return
             }

@@ -91,6 +91,21 @@ extension RedisIntegration {
             }
         }
 
+        @Test func commandOnAClosedConnectionFailsInsteadOfWaiting() async throws {
+            let connection = try await RedisConnection.connect(
+                configuration: try TestRedis.configuration(),
+                eventLoop: RedisClientTestsEventLoop.loop
+            )
+            await connection.close()
+            // Closing removed the channel's handlers: a request written through the channel
+            // pipeline now would be dropped with its caller waiting for ever.
+            try await connection.closeFuture.get()
+            let error = await RedisError.caught { _ = try await connection.ping() }
+            #expect(error?.code == .connectionClosed)
+            let pipelined = await RedisError.caught { _ = try await connection.pipeline([RedisCommand<String?>.get("k"), .get("l")]) }
+            #expect(pipelined?.code == .connectionClosed)
+        }
+
         @Test func shutdownFailsNewRequests() async throws {
             let client = RedisClient(configuration: try TestRedis.configuration())
             await withTaskGroup(of: Void.self) { group in

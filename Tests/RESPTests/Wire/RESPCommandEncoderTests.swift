@@ -28,6 +28,19 @@ import Testing
         #expect(Array(encoder.buffer.readableBytesView) == Array("*1\r\n$4\r\n".utf8) + bytes + [13, 10])
     }
 
+    @Test func appendsCommandsOfEveryKindOfArgument() {
+        // Written in one measured piece: empty, long and non-ASCII text, buffers, every
+        // digit count and sign, doubles; after what the buffer already held.
+        let long = String(repeating: "x", count: 300)
+        var encoder = RESPCommandEncoder(buffer: ByteBuffer(string: "held"))
+        encoder.encode(["", RedisArgument(long), "ünï", RedisArgument(ByteBuffer()), 9, 10, -99, RedisArgument(Int64.max), RedisArgument(-0.25)])
+        encoder.encode([])
+        let expected =
+            "held*9\r\n$0\r\n\r\n$300\r\n\(long)\r\n$5\r\nünï\r\n$0\r\n\r\n$1\r\n9\r\n$2\r\n10\r\n$3\r\n-99\r\n"
+            + "$19\r\n9223372036854775807\r\n$5\r\n-0.25\r\n*0\r\n"
+        #expect(String(buffer: encoder.buffer) == expected)
+    }
+
     @Test func encodedCommandParsesBack() throws {
         var encoder = RESPCommandEncoder(buffer: ByteBuffer())
         encoder.encode(["XADD", "s", "*", "f", 42])
