@@ -49,16 +49,17 @@ struct WebhookTest: Sendable {
     let logger: Logger
 
     func run(pageId: String) async -> Report {
-        async let infrastructure = infrastructureChecks()
+        async let database = databaseCheck()
         async let roundTrip = roundTripCheck(pageId: pageId)
         async let facebook = facebookChecks(pageId: pageId)
-        let (database, redis) = await infrastructure
-        let checks = [database, redis, await roundTrip] + (await facebook)
+        // Read once: the check and the headline must tell the same story.
+        let redis = status.redisStatus()
+        let checks = [await database, Self.redisCheck(redis), await roundTrip] + (await facebook)
         let ok = checks.allSatisfy(\.ok)
         let summary: String
         if ok {
             summary =
-                status.redisStatus().state == .connected
+                redis.state == .connected
                 ? "✅ Webhook test successful! Redis connected." : "✅ Webhook test successful! Embedded queue in use (no Redis configured)."
         } else {
             summary = "❌ Webhook test failed: " + checks.filter { !$0.ok }.map { Self.label($0.name) }.joined(separator: ", ") + "."
@@ -80,31 +81,29 @@ struct WebhookTest: Sendable {
 
     // MARK: Database and Redis
 
-    private func infrastructureChecks() async -> (Check, Check) {
+    private func databaseCheck() async -> Check {
         let kind = status.databaseKind
-        let database: Check
         do {
             let version = try await Self.within(checkTimeout) { try await status.schemaVersion() }
-            database = Check(name: "database", ok: true, detail: "\(kind) answers (schema \(version)).")
+            return Check(name: "database", ok: true, detail: "\(kind) answers (schema \(version)).")
         } catch {
-            database = Check(name: "database", ok: false, detail: "\(kind) is unavailable: \(error).")
+            return Check(name: "database", ok: false, detail: "\(kind) is unavailable: \(error).")
         }
-        let report = status.redisStatus()
-        let redis: Check
+    }
+
+    private static func redisCheck(_ report: StatusReport.Redis) -> Check {
         switch report.state {
         case .notConfigured:
-            redis = Check(name: "redis", ok: true, detail: "Not configured: the embedded queue (in the database) is in use, which needs no Redis.")
+            Check(name: "redis", ok: true, detail: "Not configured: the embedded queue (in the database) is in use, which needs no Redis.")
         case .connected:
-            redis = Check(name: "redis", ok: true, detail: "Redis connected (\(report.url ?? "")).")
+            Check(name: "redis", ok: true, detail: "Redis connected (\(report.url ?? "")).")
         case .disconnected:
-            redis = Check(
+            Check(
                 name: "redis",
                 ok: false,
-                detail:
-                    "Redis at \(report.url ?? "REDIS_URL") is \(report.state.rawValue.replacingOccurrences(of: "_", with: " ")): jobs wait in the database until it returns."
+                detail: "Redis at \(report.url ?? "REDIS_URL") is disconnected: jobs wait in the database until it returns."
             )
         }
-        return (database, redis)
     }
 
     /// Runs `body`, or gives up after `limit`: a check must answer even when what it checks

@@ -10,6 +10,12 @@ public final class WorkSignal: Sendable {
         var pending = false
         var waiters: [UInt64: CheckedContinuation<Void, Never>] = [:]
         var nextID: UInt64 = 0
+
+        /// Whether a notify came while nobody waited (and forgets it).
+        mutating func takePending() -> Bool {
+            defer { pending = false }
+            return pending
+        }
     }
 
     private let state = Mutex(State())
@@ -29,10 +35,7 @@ public final class WorkSignal: Sendable {
     /// Returns at the next ``notify()``, after `timeout`, or on cancellation.
     public func wait(timeout: Duration) async {
         let id = state.withLock { state -> UInt64? in
-            if state.pending {
-                state.pending = false
-                return nil
-            }
+            if state.takePending() { return nil }
             state.nextID &+= 1
             return state.nextID
         }
@@ -43,10 +46,7 @@ public final class WorkSignal: Sendable {
                     await withCheckedContinuation { continuation in
                         let resumeNow = self.state.withLock { state -> Bool in
                             // A notify between the check above and now found nobody waiting.
-                            if state.pending {
-                                state.pending = false
-                                return true
-                            }
+                            if state.takePending() { return true }
                             if Task.isCancelled { return true }
                             state.waiters[id] = continuation
                             return false
