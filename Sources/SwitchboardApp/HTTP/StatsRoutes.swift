@@ -24,7 +24,7 @@ struct StatsRoutes {
             let now = store.clock.now()
             let since = try Self.since(request.uri.queryParameters["since"].map(String.init), now: now)
             let inbox = try await store.inboxStats(since: since, visibility: try context.caller.visibility)
-            let report = try await status.report()
+            let report = try await status.report(counts: false)
             let (online, away) = await presence()
             let answer = StatsAnswer(
                 inbox: inbox,

@@ -53,13 +53,15 @@ struct StatusReporter: Sendable {
         StatusReport.Redis(state: redis?.health ?? .notConfigured, url: redis?.maskedURL)
     }
 
-    func report() async throws -> StatusReport {
+    /// - Parameter counts: whether to count every table's rows (`/api/status` shows them;
+    ///   the Status screen, which polls, has its own numbers and skips them).
+    func report(counts withCounts: Bool = true) async throws -> StatusReport {
         var database = StatusReport.Database(kind: databaseKind, state: "connected")
         var counts: StoreCounts?
         var queueStats: QueueStats?
         do {
             database.schemaVersion = try await schemaVersion()
-            counts = try await store.counts()
+            if withCounts { counts = try await store.counts() }
             queueStats = try await queue.stats()
         } catch {
             database.state = "unavailable"
