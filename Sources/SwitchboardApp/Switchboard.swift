@@ -143,7 +143,8 @@ public struct Switchboard: Sendable {
             guard let endpoint = PostgresDatabase.Endpoint(url: forMigration ? migrationURL : url) else {
                 throw ConfigurationError(forMigration ? "DIRECT_URL" : "DATABASE_URL", "is not a usable PostgreSQL URL")
             }
-            let database = PostgresDatabase(endpoint: endpoint, logger: logger)
+            // Migrations may rightly run long statements; everything else answers in time.
+            let database = PostgresDatabase(endpoint: endpoint, answerWithin: forMigration ? nil : .seconds(15), logger: logger)
             return (database, DatabaseRunner(database: database), nil)
         }
     }

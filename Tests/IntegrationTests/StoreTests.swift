@@ -26,6 +26,27 @@ struct StoreTests {
         }
     }
 
+    @Test("a connection PostgreSQL drops mid-transaction fails that transaction promptly, and the pool goes on")
+    func droppedConnection() async throws {
+        guard TestDatabaseKind.all.contains(.postgres) else { return }
+        try await TestDatabase.with(.postgres) { database in
+            // The next statement lands on a connection being closed, or already closed:
+            // PostgresNIO fails the first and loses the second (PostgresDeadline); without
+            // that bound this test waits for ever.
+            for _ in 0..<5 {
+                let error = await #expect(throws: SwitchboardError.self) {
+                    try await database.transaction(durability: .durable) { transaction in
+                        _ = try? await transaction.query("SELECT pg_terminate_backend(pg_backend_pid())")
+                        try await transaction.query("SELECT 1")
+                    }
+                }
+                #expect(error?.code == .storageUnavailable)
+            }
+            let rows = try await database.read { try await $0.query("SELECT 2 AS two") }
+            #expect(rows.first?.int("two") == 2)
+        }
+    }
+
     @Test("the whole corpus applied twice equals once", arguments: TestDatabaseKind.all)
     func corpusTwiceEqualsOnce(kind: TestDatabaseKind) async throws {
         try await TestDatabase.with(kind) { database in

@@ -286,7 +286,7 @@ def test_webhook_test_reports_each_check_truthfully(postgres_dashboard):
     # The database stops: its line, the round trip and the token (stored in it) fail; Redis does not.
     admin_url, name = inst.db.admin_url, inst.db.name
     psql(admin_url, f"ALTER DATABASE {name} ALLOW_CONNECTIONS false")
-    psql(admin_url, f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'")
+    psql(admin_url, f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}' AND backend_type = 'client backend'")
     try:
         lines = run_webhook_test(admin)
         assert admin.text_of("#webhook-test-summary").startswith("❌ Webhook test failed: Database, Webhook round trip, Facebook Page token")

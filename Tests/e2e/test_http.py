@@ -340,7 +340,7 @@ def test_storage_failure_answers_503_and_recovers(make_instance):
     admin, name = inst.db.admin_url, inst.db.name
 
     def reset_connections():
-        psql(admin, f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}' AND pid <> pg_backend_pid()")
+        psql(admin, f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}' AND backend_type = 'client backend' AND pid <> pg_backend_pid()")
 
     before = counts(server)["webhooksReceived"]
     psql(admin, f"ALTER DATABASE {name} SET default_transaction_read_only = on")

@@ -11,6 +11,7 @@ public final class PostgresDatabase: SQLDatabase {
     public let dialect = SQLDialect.postgres
     private let client: PostgresClient
     private let logger: Logger
+    private let deadline: PostgresDeadline
 
     /// Connection settings parsed from a `postgres://` URL.
     public struct Endpoint: Sendable, Equatable {
@@ -37,7 +38,10 @@ public final class PostgresDatabase: SQLDatabase {
         }
     }
 
-    public init(endpoint: Endpoint, maxConnections: Int = 10, logger: Logger) {
+    /// - Parameter answerWithin: how long one statement, or the wait for a connection, may
+    ///   take before the caller gets `storage.unavailable` (see ``PostgresDeadline``); the
+    ///   default keeps the webhook's answer inside Meta's 20 seconds. nil for migrations.
+    public init(endpoint: Endpoint, maxConnections: Int = 10, answerWithin: Duration? = .seconds(15), logger: Logger) {
         var configuration = PostgresClient.Configuration(
             host: endpoint.host,
             port: endpoint.port,
@@ -51,6 +55,7 @@ public final class PostgresDatabase: SQLDatabase {
         configuration.options.connectTimeout = .seconds(5)
         client = PostgresClient(configuration: configuration, backgroundLogger: logger)
         self.logger = logger
+        deadline = PostgresDeadline(limit: answerWithin)
     }
 
     /// Runs the connection pool until the task is cancelled; the owner (a service group or
@@ -62,7 +67,7 @@ public final class PostgresDatabase: SQLDatabase {
     @discardableResult
     public func read<T: Sendable>(_ body: @Sendable (any SQLExecutor) async throws -> T) async throws -> T {
         try await DatabaseMetrics.timed("read") {
-            try await Self.mapErrors { try await body(ClientExecutor(client: client, logger: logger)) }
+            try await body(ClientExecutor(client: client, logger: logger, deadline: deadline))
         }
     }
 
@@ -72,11 +77,22 @@ public final class PostgresDatabase: SQLDatabase {
         _ body: @Sendable (any SQLExecutor) async throws -> T
     ) async throws -> T {
         try await DatabaseMetrics.timed("transaction") {
-            try await Self.mapErrors {
-                try await client.withTransaction(logger: logger) { connection in
-                    let executor = ConnectionExecutor(connection: connection, logger: logger)
+            try await deadline.withConnection(client) { connection in
+                let executor = ConnectionExecutor(connection: connection, logger: logger, deadline: deadline)
+                try await executor.query("BEGIN", [])
+                do {
                     if durability == .relaxed { try await executor.query("SET LOCAL synchronous_commit TO off", []) }
-                    return try await body(executor)
+                    let result = try await body(executor)
+                    try await executor.query("COMMIT", [])
+                    return result
+                } catch {
+                    do {
+                        try await executor.query("ROLLBACK", [])
+                    } catch {
+                        // The connection may be lost mid-query (see PostgresDeadline): drop it.
+                        try? await connection.close()
+                    }
+                    throw error
                 }
             }
         }
@@ -85,7 +101,7 @@ public final class PostgresDatabase: SQLDatabase {
     @discardableResult
     public func execute(_ sql: String, _ binds: [SQLValue]) async throws -> [SQLRow] {
         try await DatabaseMetrics.timed("transaction") {
-            try await ClientExecutor(client: client, logger: logger).query(sql, binds)
+            try await ClientExecutor(client: client, logger: logger, deadline: deadline).query(sql, binds)
         }
     }
 
@@ -96,14 +112,14 @@ public final class PostgresDatabase: SQLDatabase {
     private static func mapErrors<T>(_ body: () async throws -> T) async throws -> T {
         do {
             return try await body()
-        } catch let error as PostgresTransactionError {
-            // Report what went wrong inside the transaction, not the wrapper.
-            if let inner = error.closureError ?? error.commitError ?? error.beginError { return try await mapErrors { throw inner } }
-            throw SwitchboardError(.storageUnavailable, "PostgreSQL transaction failed: \(error)")
         } catch let error as PSQLError {
             if let state = error.serverInfo?[.sqlState] {
                 if state == "23505" { throw SQLFailure(kind: .uniqueViolation, message: error.serverInfo?[.message] ?? state) }
                 if state == "40001" || state == "40P01" { throw SQLFailure(kind: .busy, message: error.serverInfo?[.message] ?? state) }
+                // Connection exceptions (08) and operator intervention (57: shutdown, terminated).
+                if state.hasPrefix("08") || state.hasPrefix("57") {
+                    throw SwitchboardError(.storageUnavailable, "PostgreSQL is unavailable: \(state): \(error.serverInfo?[.message] ?? "")")
+                }
                 throw SQLFailure(kind: .other, message: "\(state): \(error.serverInfo?[.message] ?? "")")
             }
             throw SwitchboardError(.storageUnavailable, "PostgreSQL is unavailable: \(error.code)")
@@ -152,28 +168,35 @@ public final class PostgresDatabase: SQLDatabase {
         }
     }
 
+    /// Each statement on whichever pooled connection is free.
     struct ClientExecutor: SQLExecutor {
         let client: PostgresClient
         let logger: Logger
+        let deadline: PostgresDeadline
         var dialect: SQLDialect { .postgres }
 
         @discardableResult
         func query(_ sql: String, _ binds: [SQLValue]) async throws -> [SQLRow] {
-            try await PostgresDatabase.mapErrors {
-                try await PostgresDatabase.collect(client.query(PostgresDatabase.makeQuery(sql, binds), logger: logger))
+            try await deadline.withConnection(client) { connection in
+                try await ConnectionExecutor(connection: connection, logger: logger, deadline: deadline).query(sql, binds)
             }
         }
     }
 
+    /// Every statement on one leased connection (a transaction).
     struct ConnectionExecutor: SQLExecutor, @unchecked Sendable {
         let connection: PostgresConnection
         let logger: Logger
+        let deadline: PostgresDeadline
         var dialect: SQLDialect { .postgres }
 
         @discardableResult
         func query(_ sql: String, _ binds: [SQLValue]) async throws -> [SQLRow] {
-            try await PostgresDatabase.mapErrors {
-                try await PostgresDatabase.collect(connection.query(PostgresDatabase.makeQuery(sql, binds), logger: logger))
+            let query = PostgresDatabase.makeQuery(sql, binds)
+            return try await PostgresDatabase.mapErrors {
+                try await deadline.run(on: connection) { [connection, logger] in
+                    try await PostgresDatabase.collect(connection.query(query, logger: logger))
+                }
             }
         }
     }

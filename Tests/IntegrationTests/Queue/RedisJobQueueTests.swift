@@ -100,9 +100,8 @@ struct RedisJobQueueTests {
         }
     }
 
-    @Test("a dead job is in the dead-letter stream with its reason")
-    func deadLetterStream() async throws {
-        let kind = try #require(QueueKind.redis.first)
+    @Test("a dead job is in the dead-letter stream with its reason", arguments: QueueKind.redis)
+    func deadLetterStream(_ kind: QueueKind) async throws {
         try await QueueHarness.with(kind) { h in
             let redis = try #require(h.redis)
             try await h.queue.enqueue([QueueHarness.job("x", partition: "conv:1", maxAttempts: 1)])
