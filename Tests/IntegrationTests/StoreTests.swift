@@ -26,6 +26,15 @@ struct StoreTests {
         }
     }
 
+    @Test("a statement is prepared per dialect: tokens filled, and SQLite's placeholders numbered ?n")
+    func preparedStatements() {
+        let sql = "SELECT id FROM jobs {{jobs_by_claim_order}} WHERE a = $1 AND b = $12 AND c = '$x' {{skip_locked}}"
+        for _ in 0..<2 {  // the second time from the cache
+            #expect(SQLDialect.sqlite.prepare(sql) == "SELECT id FROM jobs INDEXED BY jobs_claim_order WHERE a = ?1 AND b = ?12 AND c = '$x' ")
+            #expect(SQLDialect.postgres.prepare(sql) == "SELECT id FROM jobs  WHERE a = $1 AND b = $12 AND c = '$x' FOR UPDATE SKIP LOCKED")
+        }
+    }
+
     @Test("a connection PostgreSQL drops mid-transaction fails that transaction promptly, and the pool goes on")
     func droppedConnection() async throws {
         guard TestDatabaseKind.all.contains(.postgres) else { return }

@@ -137,7 +137,7 @@ public final class PostgresDatabase: SQLDatabase {
             case .bytes(let b): bindings.append(ByteBuffer(bytes: b))
             }
         }
-        return PostgresQuery(unsafeSQL: SQLDialect.postgres.render(sql), binds: bindings)
+        return PostgresQuery(unsafeSQL: SQLDialect.postgres.prepare(sql), binds: bindings)
     }
 
     static func collect(_ sequence: PostgresRowSequence) async throws -> [SQLRow] {

@@ -100,7 +100,7 @@ public final class SQLiteDatabase: SQLDatabase {
 
         @discardableResult
         func query(_ sql: String, _ binds: [SQLValue]) async throws -> [SQLRow] {
-            let rendered = SQLiteDatabase.numberedPlaceholders(dialect.render(sql))
+            let rendered = dialect.prepare(sql)
             do {
                 let rows = try await connection.query(rendered, binds.map(Self.sqliteData))
                 return rows.map { row in
@@ -130,24 +130,6 @@ public final class SQLiteDatabase: SQLDatabase {
             case .blob(let buffer): .bytes(Array(buffer.readableBytesView))
             }
         }
-    }
-
-    /// `$1` → `?1`: SQLite reads `$name` as a *named* parameter numbered by first use,
-    /// which would silently misbind a statement that mentions `$2` before `$1`.
-    static func numberedPlaceholders(_ sql: String) -> String {
-        guard sql.contains("$") else { return sql }
-        var out = ""
-        out.reserveCapacity(sql.utf8.count)
-        var previous: Character = " "
-        for character in sql {
-            if previous == "$", character.isNumber {
-                out.removeLast()
-                out.append("?")
-            }
-            out.append(character)
-            previous = character
-        }
-        return out
     }
 }
 
