@@ -64,18 +64,21 @@ struct PostgresDeadline: Sendable {
     /// a failure once `connection` is closed (checked twice a second).
     private func wait<T: Sendable>(for outcome: Outcome<T>, of work: Task<Void, Never>, connection: PostgresConnection?) async throws -> T {
         let giveUpAt = limit.map { NIODeadline.now() + .nanoseconds($0.nanoseconds) }
-        let checks = (limit == nil && connection == nil) ? nil : MultiThreadedEventLoopGroup.singleton.any().scheduleRepeatedTask(
-            initialDelay: .milliseconds(500),
-            delay: .milliseconds(500)
-        ) { [limit] _ in
-            if let connection, connection.isClosed {
-                outcome.finish(.failure(SwitchboardError(.storageUnavailable, "The connection to PostgreSQL closed during a statement.")))
-                work.cancel()
-            } else if let giveUpAt, let limit, NIODeadline.now() >= giveUpAt {
-                outcome.finish(.failure(SwitchboardError(.storageUnavailable, "PostgreSQL did not answer within \(limit).")))
-                work.cancel()
+        let checks =
+            (limit == nil && connection == nil)
+            ? nil
+            : MultiThreadedEventLoopGroup.singleton.any().scheduleRepeatedTask(
+                initialDelay: .milliseconds(500),
+                delay: .milliseconds(500)
+            ) { [limit] _ in
+                if let connection, connection.isClosed {
+                    outcome.finish(.failure(SwitchboardError(.storageUnavailable, "The connection to PostgreSQL closed during a statement.")))
+                    work.cancel()
+                } else if let giveUpAt, let limit, NIODeadline.now() >= giveUpAt {
+                    outcome.finish(.failure(SwitchboardError(.storageUnavailable, "PostgreSQL did not answer within \(limit).")))
+                    work.cancel()
+                }
             }
-        }
         defer { checks?.cancel() }
         return try await withTaskCancellationHandler {
             try await outcome.value()

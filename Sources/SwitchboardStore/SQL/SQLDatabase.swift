@@ -31,7 +31,8 @@ public enum SQLDialect: String, Sendable {
         // `$12` becomes `?12`: SQLite reads `$name` as a *named* parameter numbered by
         // first use, which would misbind a statement that mentions `$2` before `$1`.
         var bytes = Array(out.utf8)
-        for index in bytes.indices.dropLast() where bytes[index] == UInt8(ascii: "$") && (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[index + 1]) {
+        for index in bytes.indices.dropLast()
+        where bytes[index] == UInt8(ascii: "$") && (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[index + 1]) {
             bytes[index] = UInt8(ascii: "?")
         }
         return String(decoding: bytes, as: UTF8.self)
