@@ -2,6 +2,7 @@ public import Logging
 public import NIOCore
 import NIOPosix
 import NIOSSL
+import Synchronization
 
 /// The RESP version a connection ended up speaking.
 public enum RESPVersion: Int, Sendable, Hashable {
@@ -54,11 +55,8 @@ public final class RedisConnection: Sendable {
         logger: Logger = Logger(label: "RESP"),
         onPush: (@Sendable (RESPValue) -> Void)? = nil
     ) async throws -> RedisConnection {
-        let channel = try await makeChannel(configuration: configuration, eventLoop: eventLoop, onPush: onPush)
+        let (channel, handler) = try await makeChannel(configuration: configuration, eventLoop: eventLoop, onPush: onPush)
         do {
-            let handler = try await channel.eventLoop.submit {
-                NIOLoopBound(try channel.pipeline.syncOperations.handler(type: RedisChannelHandler.self), eventLoop: channel.eventLoop)
-            }.get()
             let version = try await handshake(channel: channel, handler: handler, configuration: configuration)
             var logger = logger
             logger[metadataKey: "redis.url"] = "\(configuration.maskedDescription)"
@@ -79,7 +77,7 @@ public final class RedisConnection: Sendable {
         configuration: RedisConfiguration,
         eventLoop: any EventLoop,
         onPush: (@Sendable (RESPValue) -> Void)?
-    ) async throws -> any Channel {
+    ) async throws -> (any Channel, NIOLoopBound<RedisChannelHandler>) {
         var sslContext: NIOSSLContext?
         var serverHostname: String?
         if let tls = configuration.tls {
@@ -98,6 +96,10 @@ public final class RedisConnection: Sendable {
         }
         let limits = configuration.parserLimits
         let pubSubMode = onPush != nil
+        // Kept from the initializer rather than looked up afterwards: a TLS handshake the
+        // server refuses can close the channel, and empty its pipeline, before the lookup,
+        // while the handler still holds the reason for the handshake to report.
+        let installed = InstalledHandler()
         let bootstrap = ClientBootstrap(group: eventLoop)
             .connectTimeout(TimeAmount(configuration.connectTimeout))
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
@@ -107,11 +109,20 @@ public final class RedisConnection: Sendable {
                     if let sslContext {
                         try sync.addHandler(NIOSSLClientHandler(context: sslContext, serverHostname: serverHostname))
                     }
-                    try sync.addHandler(RedisChannelHandler(limits: limits, pubSubMode: pubSubMode, onPush: onPush))
+                    let handler = RedisChannelHandler(limits: limits, pubSubMode: pubSubMode, onPush: onPush)
+                    try sync.addHandler(handler)
+                    installed.handler.withLock { $0 = NIOLoopBound(handler, eventLoop: channel.eventLoop) }
                 }
             }
         do {
-            return try await bootstrap.connect(host: configuration.host, port: configuration.port).get()
+            let channel = try await bootstrap.connect(host: configuration.host, port: configuration.port).get()
+            guard let handler = installed.handler.withLock({ $0 }) else {
+                channel.close(promise: nil)
+                throw RedisError(.connectFailed, message: "the connection to \(configuration.maskedDescription) was not set up")
+            }
+            return (channel, handler)
+        } catch let error as RedisError {
+            throw error
         } catch {
             throw RedisError(
                 .connectFailed,
@@ -309,4 +320,9 @@ public final class RedisConnection: Sendable {
     public func close() async {
         try? await channel.close()
     }
+}
+
+/// The handler a connection's initializer installed, for its `connect` to use.
+private final class InstalledHandler: Sendable {
+    let handler = Mutex<NIOLoopBound<RedisChannelHandler>?>(nil)
 }
