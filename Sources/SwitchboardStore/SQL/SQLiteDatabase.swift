@@ -1,7 +1,6 @@
 public import Logging
 import Metrics
 import NIOCore
-import SQLiteNIO
 import SwitchboardCore
 import Synchronization
 
@@ -12,8 +11,8 @@ import Synchronization
 /// log (``WALGroupSync``), so concurrent durable commits share one `fsync`.
 public final class SQLiteDatabase: SQLDatabase {
     public let dialect = SQLDialect.sqlite
-    private let writer: SQLiteConnection
-    private let reader: SQLiteConnection
+    private let writer: SQLiteHandle
+    private let reader: SQLiteHandle
     private let writeLock = AsyncLock()
     private let readLock = AsyncLock()
     public let path: String
@@ -33,14 +32,14 @@ public final class SQLiteDatabase: SQLDatabase {
         self.durability = durability
         self.groupSync = WALGroupSync(walPath: path + "-wal")
         do {
-            writer = try await SQLiteConnection.open(storage: .file(path: path), logger: logger)
+            writer = try await SQLiteHandle.open(path: path)
             for pragma in [
                 "PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL", "PRAGMA busy_timeout=10000",
                 "PRAGMA foreign_keys=ON",
             ] {
                 _ = try await writer.query(pragma, [])
             }
-            reader = try await SQLiteConnection.open(storage: .file(path: path), logger: logger)
+            reader = try await SQLiteHandle.open(path: path)
             _ = try await reader.query("PRAGMA busy_timeout=10000", [])
         } catch {
             throw SwitchboardError(.storageUnavailable, "Cannot open the SQLite database at \(path): \(error)")
@@ -90,45 +89,17 @@ public final class SQLiteDatabase: SQLDatabase {
     public var concurrentWriters: Int { 1 }
 
     public func close() async {
-        try? await writer.close()
-        try? await reader.close()
+        await writer.close()
+        await reader.close()
     }
 
     struct Executor: SQLExecutor {
-        let connection: SQLiteConnection
+        let connection: SQLiteHandle
         var dialect: SQLDialect { .sqlite }
 
         @discardableResult
         func query(_ sql: String, _ binds: [SQLValue]) async throws -> [SQLRow] {
-            let rendered = dialect.prepare(sql)
-            do {
-                let rows = try await connection.query(rendered, binds.map(Self.sqliteData))
-                return rows.map { row in
-                    SQLRow(columns: row.columns.map(\.name), values: row.columns.map { Self.value($0.data) })
-                }
-            } catch let error as SQLiteError {
-                throw SQLFailure(sqlite: error)
-            }
-        }
-
-        static func sqliteData(_ value: SQLValue) -> SQLiteData {
-            switch value {
-            case .null: .null
-            case .int(let v): .integer(Int(v))
-            case .double(let d): .float(d)
-            case .text(let s): .text(s)
-            case .bytes(let b): .blob(ByteBuffer(bytes: b))
-            }
-        }
-
-        static func value(_ data: SQLiteData) -> SQLValue {
-            switch data {
-            case .null: .null
-            case .integer(let v): .int(Int64(v))
-            case .float(let d): .double(d)
-            case .text(let s): .text(s)
-            case .blob(let buffer): .bytes(Array(buffer.readableBytesView))
-            }
+            try await connection.query(dialect.prepare(sql), binds)
         }
     }
 }
@@ -139,11 +110,13 @@ public struct SQLFailure: Error, CustomStringConvertible {
     public var kind: Kind
     public var message: String
 
-    init(sqlite error: SQLiteError) {
-        message = error.message
-        switch error.reason {
-        case .constraint, .constraintUniqueFailed, .constraintPrimaryKeyFailed: kind = .uniqueViolation
-        case .busy, .locked, .busyTimeout: kind = .busy
+    /// From an SQLite result code (extended codes on): a unique or primary-key conflict,
+    /// a busy or locked database, or anything else.
+    init(status: Int32, message: String) {
+        self.message = message
+        switch status {
+        case 19, 1555, 2067: kind = .uniqueViolation  // SQLITE_CONSTRAINT, …_PRIMARYKEY, …_UNIQUE
+        case _ where status & 0xff == 5 || status & 0xff == 6: kind = .busy  // SQLITE_BUSY, SQLITE_LOCKED
         default: kind = .other
         }
     }
