@@ -38,12 +38,12 @@ struct PostgresDeadline: Sendable {
         _ body: (PostgresConnection) async throws -> T
     ) async throws -> T {
         let leased = Outcome<PostgresConnection>()
-        let returned = Returned()
+        let returned = Outcome<Void>()  // the borrower is done with the connection
         let lessee = Task {
             do {
                 try await client.withConnection { connection in
                     leased.finish(.success(connection))
-                    await returned.wait()
+                    try await returned.value()
                 }
             } catch {
                 leased.finish(.failure(error))
@@ -53,10 +53,10 @@ struct PostgresDeadline: Sendable {
         do {
             connection = try await wait(for: leased, of: lessee, connection: nil)
         } catch {
-            returned.signal()  // a lease granted after all is handed straight back
+            returned.finish(.success(()))  // a lease granted after all is handed straight back
             throw error
         }
-        defer { returned.signal() }
+        defer { returned.finish(.success(())) }
         return try await body(connection)
     }
 
@@ -89,8 +89,8 @@ struct PostgresDeadline: Sendable {
     }
 }
 
-/// The first of an operation's result, its deadline and its cancellation; later ones are
-/// ignored.
+/// The first of an operation's result, its deadline and its cancellation (or a plain
+/// one-shot signal, as `Outcome<Void>`); later ones are ignored.
 private final class Outcome<T: Sendable>: Sendable {
     private struct State {
         var result: Result<T, any Error>?
@@ -115,29 +115,6 @@ private final class Outcome<T: Sendable>: Sendable {
                 return state.result
             }
             if let result { continuation.resume(with: result) }
-        }
-    }
-}
-
-/// Signalled once the borrower of a leased connection is done with it.
-private final class Returned: Sendable {
-    private let state = Mutex<(done: Bool, waiter: CheckedContinuation<Void, Never>?)>((false, nil))
-
-    func signal() {
-        state.withLock { state -> CheckedContinuation<Void, Never>? in
-            state.done = true
-            defer { state.waiter = nil }
-            return state.waiter
-        }?.resume()
-    }
-
-    func wait() async {
-        await withCheckedContinuation { continuation in
-            let done = state.withLock { state -> Bool in
-                if !state.done { state.waiter = continuation }
-                return state.done
-            }
-            if done { continuation.resume() }
         }
     }
 }
