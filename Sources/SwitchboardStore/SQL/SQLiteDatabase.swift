@@ -99,7 +99,7 @@ public final class SQLiteDatabase: SQLDatabase {
 
         @discardableResult
         func query(_ sql: String, _ binds: [SQLValue]) async throws -> [SQLRow] {
-            try await connection.query(dialect.prepare(sql), binds)
+            try await connection.query(sql, binds)
         }
     }
 }

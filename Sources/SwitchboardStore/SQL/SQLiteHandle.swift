@@ -41,7 +41,8 @@ final class SQLiteHandle: @unchecked Sendable {
         }
     }
 
-    /// Runs one statement with its parameters (`?1`, `?2`, …) and returns every row.
+    /// Runs one statement, written as Switchboard writes them (``SQLDialect/prepare(_:)``
+    /// renders it for SQLite when it is first compiled), and returns every row.
     func query(_ sql: String, _ binds: [SQLValue]) async throws -> [SQLRow] {
         try await NIOThreadPool.singleton.runIfActive { try self.run(sql, binds) }
     }
@@ -84,7 +85,7 @@ final class SQLiteHandle: @unchecked Sendable {
         let keep = statements.count < Self.keptStatements
         var statement: OpaquePointer?
         let flags = keep ? UInt32(SQLITE_PREPARE_PERSISTENT) : 0
-        let status = sqlite_nio_sqlite3_prepare_v3(connection, sql, -1, flags, &statement, nil)
+        let status = sqlite_nio_sqlite3_prepare_v3(connection, SQLDialect.sqlite.prepare(sql), -1, flags, &statement, nil)
         guard status == SQLITE_OK, let statement else { throw failure(status, on: connection) }
         if keep { statements[sql] = statement }
         return (statement, keep)
