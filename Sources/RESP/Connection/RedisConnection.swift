@@ -2,7 +2,6 @@ public import Logging
 public import NIOCore
 import NIOPosix
 import NIOSSL
-import Synchronization
 
 /// The RESP version a connection ended up speaking.
 public enum RESPVersion: Int, Sendable, Hashable {
@@ -96,14 +95,15 @@ public final class RedisConnection: Sendable {
         }
         let limits = configuration.parserLimits
         let pubSubMode = onPush != nil
-        // Kept from the initializer rather than looked up afterwards: a TLS handshake the
-        // server refuses can close the channel, and empty its pipeline, before the lookup,
-        // while the handler still holds the reason for the handshake to report.
-        let installed = InstalledHandler()
         let bootstrap = ClientBootstrap(group: eventLoop)
             .connectTimeout(TimeAmount(configuration.connectTimeout))
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
-            .channelInitializer { [sslContext, serverHostname] channel in
+        do {
+            // The handler comes back from the initializer rather than being looked up
+            // afterwards: a TLS handshake the server refuses can close the channel, and
+            // empty its pipeline, before a lookup, while the handler still holds the reason
+            // for the handshake to report.
+            return try await bootstrap.connect(host: configuration.host, port: configuration.port) { [sslContext, serverHostname] channel in
                 channel.eventLoop.makeCompletedFuture {
                     let sync = channel.pipeline.syncOperations
                     if let sslContext {
@@ -111,18 +111,9 @@ public final class RedisConnection: Sendable {
                     }
                     let handler = RedisChannelHandler(limits: limits, pubSubMode: pubSubMode, onPush: onPush)
                     try sync.addHandler(handler)
-                    installed.handler.withLock { $0 = NIOLoopBound(handler, eventLoop: channel.eventLoop) }
+                    return (channel, NIOLoopBound(handler, eventLoop: channel.eventLoop))
                 }
             }
-        do {
-            let channel = try await bootstrap.connect(host: configuration.host, port: configuration.port).get()
-            guard let handler = installed.handler.withLock({ $0 }) else {
-                channel.close(promise: nil)
-                throw RedisError(.connectFailed, message: "the connection to \(configuration.maskedDescription) was not set up")
-            }
-            return (channel, handler)
-        } catch let error as RedisError {
-            throw error
         } catch {
             throw RedisError(
                 .connectFailed,
@@ -320,9 +311,4 @@ public final class RedisConnection: Sendable {
     public func close() async {
         try? await channel.close()
     }
-}
-
-/// The handler a connection's initializer installed, for its `connect` to use.
-private final class InstalledHandler: Sendable {
-    let handler = Mutex<NIOLoopBound<RedisChannelHandler>?>(nil)
 }
