@@ -88,10 +88,12 @@ let package = Package(
 
         // MARK: Switchboard
         .target(name: "SwitchboardCore", dependencies: ["Messenger", crypto, logging], swiftSettings: strictSettings),
+        // What Swift cannot call in the SQLite that sqlite-nio builds (variadic functions).
+        .target(name: "CSQLiteSupport", dependencies: [.product(name: "SQLiteNIO", package: "sqlite-nio")]),
         .target(
             name: "SwitchboardStore",
             dependencies: [
-                "SwitchboardCore", "Messenger", logging, metrics, nioCore, nioPosix,
+                "SwitchboardCore", "Messenger", "CSQLiteSupport", logging, metrics, nioCore, nioPosix,
                 .product(name: "SQLiteNIO", package: "sqlite-nio"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
             ],

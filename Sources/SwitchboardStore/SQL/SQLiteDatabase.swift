@@ -49,7 +49,9 @@ public final class SQLiteDatabase: SQLDatabase {
     @discardableResult
     public func read<T: Sendable>(_ body: @Sendable (any SQLExecutor) async throws -> T) async throws -> T {
         try await DatabaseMetrics.timed("read") {
-            try await readLock.withLock { try await body(Executor(connection: reader)) }
+            try await reader.thread.withPreference {
+                try await readLock.withLock { try await body(Executor(connection: reader)) }
+            }
         }
     }
 
@@ -60,16 +62,18 @@ public final class SQLiteDatabase: SQLDatabase {
     ) async throws -> T {
         try await DatabaseMetrics.timed("transaction") {
             let waitsForDisk = durability == .durable && self.durability == .full
-            let (result, commit) = try await writeLock.withLock {
-                let executor = Executor(connection: writer)
-                try await executor.query("BEGIN IMMEDIATE", [])
-                do {
-                    let result = try await body(executor)
-                    try await executor.query("COMMIT", [])
-                    return (result, waitsForDisk ? groupSync.noteCommit() : nil)
-                } catch {
-                    _ = try? await executor.query("ROLLBACK", [])
-                    throw error
+            let (result, commit) = try await writer.thread.withPreference {
+                try await writeLock.withLock {
+                    let executor = Executor(connection: writer)
+                    try await executor.query("BEGIN IMMEDIATE", [])
+                    do {
+                        let result = try await body(executor)
+                        try await executor.query("COMMIT", [])
+                        return (result, waitsForDisk ? groupSync.noteCommit() : nil)
+                    } catch {
+                        _ = try? await executor.query("ROLLBACK", [])
+                        throw error
+                    }
                 }
             }
             if let commit { try await groupSync.waitUntilDurable(commit) }
@@ -80,6 +84,13 @@ public final class SQLiteDatabase: SQLDatabase {
     /// How often durable commits have synced the write-ahead log: with concurrent commits,
     /// far fewer times than there were commits.
     public var logSyncs: UInt64 { groupSync.syncs }
+
+    /// How many times SQLite recompiled a statement the connections keep compiled. Stays 0:
+    /// a statement recompiled whenever its bound values change would cost what keeping it
+    /// saves (see `sb_sqlite3_enable_stable_plans`).
+    public func statementRecompilations() async throws -> Int {
+        try await writer.recompilations() + reader.recompilations()
+    }
 
     @discardableResult
     public func execute(_ sql: String, _ binds: [SQLValue]) async throws -> [SQLRow] {

@@ -1,5 +1,4 @@
-import NIOCore
-import NIOPosix
+import CSQLiteSupport
 import VaporCSQLite
 
 /// One SQLite connection that keeps its compiled statements.
@@ -10,15 +9,18 @@ import VaporCSQLite
 /// module) directly and keeps each statement compiled after its first use.
 ///
 /// Not safe for concurrent use: ``SQLiteDatabase`` runs one query at a time on each
-/// handle (its read and write locks), and each query runs on NIO's blocking thread pool.
+/// handle (its read and write locks), and each query runs on the handle's own thread.
 final class SQLiteHandle: @unchecked Sendable {
     private var connection: OpaquePointer?
     private var statements: [String: OpaquePointer] = [:]
     /// Statements kept compiled; beyond this, rarer ones (built per call) are freed after use.
     private static let keptStatements = 512
+    /// Where every call on this connection runs.
+    let thread: SQLiteThread
 
-    private init(connection: OpaquePointer?) {
+    private init(connection: OpaquePointer?, thread: SQLiteThread) {
         self.connection = connection
+        self.thread = thread
     }
 
     /// SQLite's own one-time set-up, before the first connection opens (it is not
@@ -27,34 +29,57 @@ final class SQLiteHandle: @unchecked Sendable {
 
     /// Opens (creating if needed) the database file at `path`.
     static func open(path: String) async throws -> SQLiteHandle {
-        try await NIOThreadPool.singleton.runIfActive {
-            _ = initialized
-            var connection: OpaquePointer?
-            let flags = SQLITE_OPEN_CREATE | SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX | SQLITE_OPEN_EXRESCODE
-            let status = sqlite_nio_sqlite3_open_v2(path, &connection, flags, nil)
-            guard status == SQLITE_OK else {
-                let message = connection.flatMap { sqlite_nio_sqlite3_errmsg($0) }.map { String(cString: $0) } ?? "status \(status)"
-                sqlite_nio_sqlite3_close_v2(connection)
-                throw SQLFailure(status: status, message: "cannot open \(path): \(message)")
-            }
-            return SQLiteHandle(connection: connection)
+        let thread = SQLiteThread()
+        do {
+            return try await thread.run { try open(path: path, on: thread) }
+        } catch {
+            await thread.shutdown()
+            throw error
         }
+    }
+
+    private static func open(path: String, on thread: SQLiteThread) throws -> SQLiteHandle {
+        _ = initialized
+        var connection: OpaquePointer?
+        let flags = SQLITE_OPEN_CREATE | SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX | SQLITE_OPEN_EXRESCODE
+        let status = sqlite_nio_sqlite3_open_v2(path, &connection, flags, nil)
+        guard status == SQLITE_OK else {
+            let message = connection.flatMap { sqlite_nio_sqlite3_errmsg($0) }.map { String(cString: $0) } ?? "status \(status)"
+            sqlite_nio_sqlite3_close_v2(connection)
+            throw SQLFailure(status: status, message: "cannot open \(path): \(message)")
+        }
+        // Plans that never depend on bound values, so a kept statement is never recompiled.
+        let stable = sb_sqlite3_enable_stable_plans(UnsafeMutableRawPointer(connection))
+        guard stable == SQLITE_OK else {
+            sqlite_nio_sqlite3_close_v2(connection)
+            throw SQLFailure(status: stable, message: "cannot turn on stable query plans for \(path)")
+        }
+        return SQLiteHandle(connection: connection, thread: thread)
     }
 
     /// Runs one statement, written as Switchboard writes them (``SQLDialect/prepare(_:)``
     /// renders it for SQLite when it is first compiled), and returns every row.
     func query(_ sql: String, _ binds: [SQLValue]) async throws -> [SQLRow] {
-        try await NIOThreadPool.singleton.runIfActive { try self.run(sql, binds) }
+        try await thread.run { try self.run(sql, binds) }
+    }
+
+    /// How many times SQLite recompiled a kept statement (a changed schema, or a plan built
+    /// from a bound value). Stays 0 in normal running; tests check it does.
+    func recompilations() async throws -> Int {
+        try await thread.run {
+            self.statements.values.reduce(0) { $0 + Int(sqlite_nio_sqlite3_stmt_status($1, SQLITE_STMTSTATUS_REPREPARE, 0)) }
+        }
     }
 
     /// Frees the statements and closes the connection.
     func close() async {
-        _ = try? await NIOThreadPool.singleton.runIfActive {
+        _ = try? await thread.run {
             for statement in self.statements.values { sqlite_nio_sqlite3_finalize(statement) }
             self.statements = [:]
             sqlite_nio_sqlite3_close_v2(self.connection)
             self.connection = nil
         }
+        await thread.shutdown()
     }
 
     private func run(_ sql: String, _ binds: [SQLValue]) throws -> [SQLRow] {
