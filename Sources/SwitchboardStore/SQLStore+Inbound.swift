@@ -77,6 +77,8 @@ extension SQLStore {
     static func apply(_ batches: [InboundBatch], now: Int64, queue: EmbeddedJobQueue, in db: any SQLExecutor) async throws -> [InboundOutcome] {
         var run = InboundRun(db: db, batches: batches, now: now)
         var outcomes = try await run.apply()
+        // An echo may have cut short a send's wait for it (InboundApplication).
+        queue.touch([.sendMessage])
         var botPages: [String: Bool] = [:]
         for (index, batch) in batches.enumerated() where !outcomes[index].botEvents.isEmpty {
             if botPages[batch.pageId] == nil { botPages[batch.pageId] = try await botSettings(pageId: batch.pageId, in: db)?.enabled == true }

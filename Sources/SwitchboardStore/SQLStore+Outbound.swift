@@ -365,6 +365,7 @@ extension SQLStore: OutboundStore {
     /// Makes the Page's waiting sends runnable now (after a new token was saved).
     public func resumeSends(pageId: String) async throws {
         let now = self.now
+        queue.touch([.sendMessage])
         try await database.transaction { db in
             try await db.query(
                 """

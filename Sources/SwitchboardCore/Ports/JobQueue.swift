@@ -130,10 +130,19 @@ public struct DeadJob: Sendable, Equatable, Codable {
 /// Which kinds of job a claim may hand out: a worker runs slow kinds (the bot's answers,
 /// which wait on a model for seconds) in their own lane, so they never take the places
 /// of the jobs that carry people's messages.
-public enum JobKindFilter: Sendable, Equatable {
+public enum JobKindFilter: Sendable, Hashable {
     case any
     case only(Set<JobKind>)
     case except(Set<JobKind>)
+
+    /// Whether a claim with this filter may hand out jobs of `kind`.
+    public func admits(_ kind: JobKind) -> Bool {
+        switch self {
+        case .any: true
+        case .only(let kinds): kinds.contains(kind)
+        case .except(let kinds): !kinds.contains(kind)
+        }
+    }
 }
 
 /// The queue between the webhook, the REST API and the workers. Delivery is at least

@@ -48,6 +48,7 @@ extension EmbeddedJobQueue {
         }
         let statement = sql + " RETURNING id"
         let values = binds
+        touchAll()
         let rows = try await database.transaction(durability: .relaxed) { db in
             try await db.query(statement, values)
         }
@@ -65,6 +66,7 @@ extension EmbeddedJobQueue {
         guard !ids.isEmpty else { return }
         let list = bindList(ids.count, from: 1)
         let binds = ids.map { SQLValue.int($0) }
+        touch(jobs.map(\.kind))
         switch database.dialect {
         case .postgres:
             // One round trip instead of four (BEGIN, SET LOCAL, DELETE, COMMIT): with

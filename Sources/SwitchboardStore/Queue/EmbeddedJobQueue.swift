@@ -1,5 +1,6 @@
 public import Foundation
 public import SwitchboardCore
+import Synchronization
 
 /// The default queue: a `jobs` table in Switchboard's own database. A job enqueued in the
 /// same transaction as the data it points at is never lost and never orphaned, it
@@ -9,10 +10,31 @@ public final class EmbeddedJobQueue: JobQueue {
     let database: any SQLDatabase
     let clock: any WallClock
     let signal = WorkSignal()
+    /// On SQLite only (one writer, one process): lets claimers skip claims that would find
+    /// nothing (``ClaimHints``).
+    private let hints: Mutex<ClaimHints>
+    private let usesHints: Bool
 
-    public init(database: any SQLDatabase, clock: any WallClock = SystemWallClock()) {
+    /// - Parameter claimTrust: how long a claim that found nothing is believed, on SQLite,
+    ///   for changes this process did not make (the worker polls every half second).
+    public init(database: any SQLDatabase, clock: any WallClock = SystemWallClock(), claimTrust: Duration = .milliseconds(500)) {
         self.database = database
         self.clock = clock
+        self.hints = Mutex(ClaimHints(trust: claimTrust.nanoseconds / 1_000_000))
+        self.usesHints = database.dialect == .sqlite
+    }
+
+    /// Records that jobs of `kinds` may have become claimable; call it for changes made to
+    /// the jobs table outside this type (a wait cut short), inside or after their transaction.
+    func touch(_ kinds: some Sequence<JobKind>) {
+        guard usesHints else { return }
+        hints.withLock { $0.touch(kinds) }
+    }
+
+    /// Records that jobs of any kind may have become claimable (leases ended wholesale).
+    func touchAll() {
+        guard usesHints else { return }
+        hints.withLock { $0.touchAll() }
     }
 
     public func enqueue(_ jobs: [NewJob]) async throws {
@@ -26,12 +48,8 @@ public final class EmbeddedJobQueue: JobQueue {
     /// answer would otherwise wait for the next poll, up to half a second).
     public func enqueue(_ jobs: [NewJob], in db: any SQLExecutor) async throws {
         let now = clock.now().millisecondsSince1970
-        for runAt in Set(jobs.compactMap { $0.runAt?.millisecondsSince1970 }) where runAt > now {
-            Task { [signal] in
-                try? await Task.sleep(for: .milliseconds(runAt - now))
-                signal.notify()
-            }
-        }
+        touch(jobs.map(\.kind))
+        for job in jobs { schedule(job.kind, at: job.runAt?.millisecondsSince1970 ?? now, now: now) }
         for chunk in stride(from: 0, to: jobs.count, by: 100).map({ Array(jobs[$0..<min($0 + 100, jobs.count)]) }) {
             var values: [String] = []
             var binds: [SQLValue] = []
@@ -48,6 +66,16 @@ public final class EmbeddedJobQueue: JobQueue {
                     + values.joined(separator: ", "),
                 binds
             )
+        }
+    }
+
+    /// Notes that a job of `kind` falls due at `runAt` and wakes this process's workers then.
+    private func schedule(_ kind: JobKind, at runAt: Int64, now: Int64) {
+        guard runAt > now else { return }
+        if usesHints { hints.withLock { $0.schedule(kind, at: runAt) } }
+        Task { [signal] in
+            try? await Task.sleep(for: .milliseconds(runAt - now))
+            signal.notify()
         }
     }
 
@@ -70,6 +98,14 @@ public final class EmbeddedJobQueue: JobQueue {
 
     public func claimRuns(limit: Int, runLength: Int, worker: String, lease: Duration, kinds: JobKindFilter) async throws -> [[Job]] {
         let now = clock.now().millisecondsSince1970
+        guard usesHints else { return try await claimRuns(limit: limit, runLength: runLength, worker: worker, lease: lease, kinds: kinds, now: now) }
+        guard let asOf = hints.withLock({ $0.claimable(kinds, now: now) }) else { return [] }
+        let runs = try await claimRuns(limit: limit, runLength: runLength, worker: worker, lease: lease, kinds: kinds, now: now)
+        hints.withLock { runs.count < limit ? $0.settle(kinds, asOf: asOf, now: now) : $0.unsettle(kinds) }
+        return runs
+    }
+
+    private func claimRuns(limit: Int, runLength: Int, worker: String, lease: Duration, kinds: JobKindFilter, now: Int64) async throws -> [[Job]] {
         let until = now + Int64(lease.components.seconds * 1000 + lease.components.attoseconds / 1_000_000_000_000_000)
         let (heads, followers) = try await database.transaction(durability: .relaxed) { db in
             let heads = try await Self.leaseHeads(limit: limit, now: now, until: until, worker: worker, kinds: kinds, in: db)
@@ -250,18 +286,22 @@ public final class EmbeddedJobQueue: JobQueue {
     /// Completes jobs inside the caller's transaction, in one statement.
     public func complete(_ jobs: [Job], in db: any SQLExecutor) async throws {
         guard !jobs.isEmpty else { return }
+        touch(jobs.map(\.kind))
         let placeholders = bindList(jobs.count, from: 1)
         try await db.query("DELETE FROM jobs WHERE id IN (\(placeholders))", jobs.map { .int(Int64($0.id) ?? 0) })
     }
 
     public func fail(_ job: Job, reason: String, retryAt: Date?) async throws {
         let retry = retryAt.flatMap { job.attempt < job.maxAttempts ? $0 : nil }
+        let now = clock.now().millisecondsSince1970
+        touch([job.kind])
+        schedule(job.kind, at: retry?.millisecondsSince1970 ?? now, now: now)
         try await database.transaction(durability: .relaxed) { db in
             try await db.query(
                 "UPDATE jobs SET state = $2, run_at = $3, last_error = $4, lease_until = NULL, leased_by = NULL WHERE id = $1",
                 .int(Int64(job.id) ?? 0),
                 .text(retry == nil ? "dead" : "ready"),
-                .int(retry?.millisecondsSince1970 ?? self.clock.now().millisecondsSince1970),
+                .int(retry?.millisecondsSince1970 ?? now),
                 .text(reason)
             )
         }
@@ -270,6 +310,7 @@ public final class EmbeddedJobQueue: JobQueue {
 
     public func release(_ jobs: [Job]) async throws {
         guard !jobs.isEmpty else { return }
+        touch(jobs.map(\.kind))
         try await database.transaction(durability: .relaxed) { db in try await Self.release(jobs, in: db) }
         signal.notify()
     }
@@ -288,6 +329,7 @@ public final class EmbeddedJobQueue: JobQueue {
     /// holder died with the previous run.
     @discardableResult
     public func reclaimLeases(notHeldBy worker: String) async throws -> Int {
+        touchAll()
         let rows = try await database.transaction { db in
             try await db.query(
                 "UPDATE jobs SET state = 'ready', lease_until = NULL, leased_by = NULL WHERE state = 'leased' AND leased_by <> $1 RETURNING id",
