@@ -35,12 +35,12 @@ public enum WebhookSignature {
     /// The header value Meta would send for `body`: `sha256=` and lowercase hex.
     /// Used by the emulator's customer and by tests.
     public static func sign(body: [UInt8], appSecret: AppSecret) -> String {
-        "sha256=" + hex(body.withUnsafeBytes { mac(over: $0, secret: appSecret) })
+        "sha256=" + Hex.lowercase(body.withUnsafeBytes { mac(over: $0, secret: appSecret) })
     }
 
     /// Same as ``sign(body:appSecret:)-([UInt8],_)`` for a buffer.
     public static func sign(body: ByteBuffer, appSecret: AppSecret) -> String {
-        "sha256=" + hex(body.withUnsafeReadableBytes { mac(over: $0, secret: appSecret) })
+        "sha256=" + Hex.lowercase(body.withUnsafeReadableBytes { mac(over: $0, secret: appSecret) })
     }
 
     /// The legacy `X-Hub-Signature` value (`sha1=` and lowercase hex), which Meta still sends
@@ -52,7 +52,7 @@ public enum WebhookSignature {
             hmac.update(data: bytes)
             return Array(hmac.finalize())
         }
-        return "sha1=" + hex(code)
+        return "sha1=" + Hex.lowercase(code)
     }
 
     // MARK: - Internals
@@ -108,18 +108,6 @@ public enum WebhookSignature {
         case 0x41...0x46: byte - 0x41 + 10
         default: nil
         }
-    }
-
-    private static let hexDigits = Array("0123456789abcdef".utf8)
-
-    static func hex(_ bytes: [UInt8]) -> String {
-        var out: [UInt8] = []
-        out.reserveCapacity(bytes.count * 2)
-        for byte in bytes {
-            out.append(hexDigits[Int(byte >> 4)])
-            out.append(hexDigits[Int(byte & 0x0F)])
-        }
-        return String(decoding: out, as: UTF8.self)
     }
 }
 

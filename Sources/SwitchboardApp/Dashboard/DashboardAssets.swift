@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import Messenger
 import NIOCore
 
 /// The dashboard's static files (HTML, CSS, ES modules, no build step), read once from the
@@ -31,7 +32,7 @@ struct DashboardAssets: Sendable {
         for name in names where !name.hasPrefix(".") {
             guard let type = contentType(of: name), let data = FileManager.default.contents(atPath: directory.appendingPathComponent(name).path)
             else { continue }
-            let digest = SHA256.hash(data: data).prefix(12).map { String(format: "%02x", $0) }.joined()
+            let digest = Hex.lowercase(SHA256.hash(data: data).prefix(12))
             files[name] = Asset(body: ByteBuffer(bytes: data), contentType: type, etag: "\"\(digest)\"")
         }
         return DashboardAssets(files: files)

@@ -2,6 +2,7 @@ import Crypto
 import Foundation
 import HTTPTypes
 import Hummingbird
+import Messenger
 import NIOCore
 import SwitchboardCore
 import SwitchboardStore
@@ -37,7 +38,7 @@ struct StatsRoutes {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
             let body = try encoder.encode(answer)
-            let etag = "\"" + SHA256.hash(data: body).prefix(12).map { String(format: "%02x", $0) }.joined() + "\""
+            let etag = "\"" + Hex.lowercase(SHA256.hash(data: body).prefix(12)) + "\""
             var headers: HTTPFields = [.eTag: etag, .cacheControl: "no-cache, private"]
             if request.headers[.ifNoneMatch] == etag { return Response(status: .notModified, headers: headers) }
             headers[.contentType] = "application/json; charset=utf-8"

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import Messenger
 
 /// API tokens: shown once at creation, stored only as a SHA-256 hash.
 public enum APITokens {
@@ -10,6 +11,6 @@ public enum APITokens {
 
     /// The stored form of a token (and of session and sign-in tokens).
     public static func hash(_ token: String) -> String {
-        SHA256.hash(data: Data(token.utf8)).map { String(format: "%02x", $0) }.joined()
+        Hex.lowercase(SHA256.hash(data: Data(token.utf8)))
     }
 }
