@@ -365,8 +365,8 @@ extension SQLStore: OutboundStore {
     /// Makes the Page's waiting sends runnable now (after a new token was saved).
     public func resumeSends(pageId: String) async throws {
         let now = self.now
-        queue.touch([.sendMessage])
-        try await database.transaction { db in
+        try await database.transaction { [queue] db in
+            queue.touch([.sendMessage])
             try await db.query(
                 """
                 UPDATE jobs SET run_at = $2 WHERE kind = $3 AND state = 'ready' AND run_at > $2

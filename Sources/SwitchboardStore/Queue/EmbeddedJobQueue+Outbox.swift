@@ -48,9 +48,9 @@ extension EmbeddedJobQueue {
         }
         let statement = sql + " RETURNING id"
         let values = binds
-        touchAll()
         let rows = try await database.transaction(durability: .relaxed) { db in
-            try await db.query(statement, values)
+            self.touchAll()
+            return try await db.query(statement, values)
         }
         if !rows.isEmpty { signal.notify() }
         return rows.count
@@ -66,7 +66,6 @@ extension EmbeddedJobQueue {
         guard !ids.isEmpty else { return }
         let list = bindList(ids.count, from: 1)
         let binds = ids.map { SQLValue.int($0) }
-        touch(jobs.map(\.kind))
         switch database.dialect {
         case .postgres:
             // One round trip instead of four (BEGIN, SET LOCAL, DELETE, COMMIT): with
@@ -78,7 +77,10 @@ extension EmbeddedJobQueue {
                 binds
             )
         case .sqlite:
-            try await database.transaction(durability: .relaxed) { db in try await db.query("DELETE FROM jobs WHERE id IN (\(list))", binds) }
+            try await database.transaction(durability: .relaxed) { db in
+                self.touch(jobs.map(\.kind))
+                try await db.query("DELETE FROM jobs WHERE id IN (\(list))", binds)
+            }
         }
         if jobs.contains(where: { $0.partition != nil }) { signal.notify() }
     }

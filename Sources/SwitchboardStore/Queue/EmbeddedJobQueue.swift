@@ -25,7 +25,8 @@ public final class EmbeddedJobQueue: JobQueue {
     }
 
     /// Records that jobs of `kinds` may have become claimable; call it for changes made to
-    /// the jobs table outside this type (a wait cut short), inside or after their transaction.
+    /// the jobs table outside this type (a wait cut short), inside their transaction or
+    /// after it commits, never before: a claim that began after the touch must see the change.
     func touch(_ kinds: some Sequence<JobKind>) {
         guard usesHints else { return }
         hints.withLock { $0.touch(kinds) }
@@ -294,9 +295,8 @@ public final class EmbeddedJobQueue: JobQueue {
     public func fail(_ job: Job, reason: String, retryAt: Date?) async throws {
         let retry = retryAt.flatMap { job.attempt < job.maxAttempts ? $0 : nil }
         let now = clock.now().millisecondsSince1970
-        touch([job.kind])
-        schedule(job.kind, at: retry?.millisecondsSince1970 ?? now, now: now)
         try await database.transaction(durability: .relaxed) { db in
+            self.touch([job.kind])
             try await db.query(
                 "UPDATE jobs SET state = $2, run_at = $3, last_error = $4, lease_until = NULL, leased_by = NULL WHERE id = $1",
                 .int(Int64(job.id) ?? 0),
@@ -305,13 +305,16 @@ public final class EmbeddedJobQueue: JobQueue {
                 .text(reason)
             )
         }
+        schedule(job.kind, at: retry?.millisecondsSince1970 ?? now, now: now)
         signal.notify()
     }
 
     public func release(_ jobs: [Job]) async throws {
         guard !jobs.isEmpty else { return }
-        touch(jobs.map(\.kind))
-        try await database.transaction(durability: .relaxed) { db in try await Self.release(jobs, in: db) }
+        try await database.transaction(durability: .relaxed) { db in
+            self.touch(jobs.map(\.kind))
+            try await Self.release(jobs, in: db)
+        }
         signal.notify()
     }
 
@@ -329,9 +332,9 @@ public final class EmbeddedJobQueue: JobQueue {
     /// holder died with the previous run.
     @discardableResult
     public func reclaimLeases(notHeldBy worker: String) async throws -> Int {
-        touchAll()
         let rows = try await database.transaction { db in
-            try await db.query(
+            self.touchAll()
+            return try await db.query(
                 "UPDATE jobs SET state = 'ready', lease_until = NULL, leased_by = NULL WHERE state = 'leased' AND leased_by <> $1 RETURNING id",
                 .text(worker)
             )
