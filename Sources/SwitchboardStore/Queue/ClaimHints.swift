@@ -52,10 +52,16 @@ public struct ClaimHints: Sendable {
         touchedAll = generation
     }
 
+    /// The most scheduled times kept: beyond them the latest are forgotten, and those jobs
+    /// are found when the settling is no longer trusted (a process whose claims never
+    /// settle, such as one without a worker, would otherwise keep every time).
+    public static let maxScheduled = 4096
+
     /// A job of `kind` becomes claimable at `at` (milliseconds since 1970).
     public mutating func schedule(_ kind: JobKind, at: Int64) {
         let index = scheduled.partitioningIndex { $0.at > at }
         scheduled.insert((at, kind), at: index)
+        if scheduled.count > Self.maxScheduled { scheduled.removeLast() }
     }
 
     /// Whether a claim with `filter` at `now` may find something; if so, the generation to

@@ -55,6 +55,16 @@ struct ClaimHintsTests {
         #expect(hints.claimable(Self.general, now: 301) != nil, "the send due at 200 is still unseen")
     }
 
+    @Test("scheduled times are bounded: the latest are forgotten, the earliest kept")
+    func scheduledTimesAreBounded() throws {
+        var hints = try Self.settled(Self.botLane)
+        for n in 0..<(ClaimHints.maxScheduled + 10) { hints.schedule(Self.answer, at: Int64(1000 + n)) }
+        #expect(hints.claimable(Self.botLane, now: 1000) != nil)
+        let asOf = try #require(hints.claimable(Self.botLane, now: 1000))
+        hints.settle(Self.botLane, asOf: asOf, now: Int64(1000 + ClaimHints.maxScheduled - 1))
+        #expect(hints.claimable(Self.botLane, now: Int64(1000 + ClaimHints.maxScheduled + 5)) == nil, "forgotten: left to the poll")
+    }
+
     @Test("settling is trusted for a while only; leases handed back wholesale and a full claim end it at once")
     func trustEnds() throws {
         var hints = try Self.settled(Self.general)
