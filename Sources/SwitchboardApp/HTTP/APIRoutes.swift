@@ -172,9 +172,7 @@ struct JSONResponse: ResponseGenerator {
     let status: HTTPResponse.Status
 
     init(_ value: some Encodable, status: HTTPResponse.Status = .ok) throws {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        body = ByteBuffer(bytes: Array(try encoder.encode(value)))
+        body = ByteBuffer(bytes: try CompactJSONEncoder().encode(value))
         self.status = status
     }
 

@@ -86,7 +86,7 @@ public struct SplitWebhookHandler: JobRunHandler {
         var webhooks: [SplitWebhook] = []
         var shares: [ConversationShare] = []
         private var shareIndex: [String: Int] = [:]
-        private let encoder = JSONEncoder()
+        private let encoder = CompactJSONEncoder()
 
         init(ourAppId: String?) { self.ourAppId = ourAppId }
 
@@ -128,7 +128,7 @@ public struct SplitWebhookHandler: JobRunHandler {
                 guard let group = groups[key] else { continue }
                 let shareEvents = group.indices.map { events[$0] }
                 // An ApplyInboundPayload always encodes.
-                let job = NewJob(kind: .applyInbound, partition: key, payload: Array((try? encoder.encode(group)) ?? Data()), maxAttempts: 10)
+                let job = NewJob(kind: .applyInbound, partition: key, payload: (try? encoder.encode(group)) ?? [], maxAttempts: 10)
                 if let at = shareIndex[key] {
                     shares[at].batch = InboundBatch(
                         pageId: group.pageId,

@@ -1,15 +1,11 @@
 import Foundation
+import SwitchboardCore
 
 /// Small JSON helpers for the text columns (attachments, referrals) and event payloads.
 enum JSONText {
-    static let encoder: JSONEncoder = {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return encoder
-    }()
-
+    /// Sorted keys, slashes unescaped (`CompactJSONEncoder`: Foundation's bytes, faster).
     static func encode(_ value: some Encodable) throws -> String {
-        String(decoding: try encoder.encode(value), as: UTF8.self)
+        try CompactJSONEncoder().encodeString(value)
     }
 
     static func decode<T: Decodable>(_ type: T.Type, _ text: String?) -> T? {
