@@ -50,7 +50,9 @@ public final class EmbeddedJobQueue: JobQueue {
     public func enqueue(_ jobs: [NewJob], in db: any SQLExecutor) async throws {
         let now = clock.now().millisecondsSince1970
         touch(jobs.map(\.kind))
-        for job in jobs { schedule(job.kind, at: job.runAt?.millisecondsSince1970 ?? now, now: now) }
+        for due in Set(jobs.compactMap { job in job.runAt.map { Due(kind: job.kind, at: $0.millisecondsSince1970) } }) {
+            schedule(due.kind, at: due.at, now: now)
+        }
         for chunk in stride(from: 0, to: jobs.count, by: 100).map({ Array(jobs[$0..<min($0 + 100, jobs.count)]) }) {
             var values: [String] = []
             var binds: [SQLValue] = []
@@ -68,6 +70,12 @@ public final class EmbeddedJobQueue: JobQueue {
                 binds
             )
         }
+    }
+
+    /// When jobs of a kind fall due (one timer for a batch due together).
+    private struct Due: Hashable {
+        let kind: JobKind
+        let at: Int64
     }
 
     /// Notes that a job of `kind` falls due at `runAt` and wakes this process's workers then.

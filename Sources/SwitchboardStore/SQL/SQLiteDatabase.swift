@@ -31,17 +31,24 @@ public final class SQLiteDatabase: SQLDatabase {
         self.path = path
         self.durability = durability
         self.groupSync = WALGroupSync(walPath: path + "-wal")
+        var opened: [SQLiteHandle] = []
         do {
-            writer = try await SQLiteHandle.open(path: path)
+            let writer = try await SQLiteHandle.open(path: path)
+            opened.append(writer)
             for pragma in [
                 "PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL", "PRAGMA busy_timeout=10000",
                 "PRAGMA foreign_keys=ON",
             ] {
                 _ = try await writer.query(pragma, [])
             }
-            reader = try await SQLiteHandle.open(path: path)
+            let reader = try await SQLiteHandle.open(path: path)
+            opened.append(reader)
             _ = try await reader.query("PRAGMA busy_timeout=10000", [])
+            self.writer = writer
+            self.reader = reader
         } catch {
+            // Each connection has a thread of its own: close what did open.
+            for handle in opened { await handle.close() }
             throw SwitchboardError(.storageUnavailable, "Cannot open the SQLite database at \(path): \(error)")
         }
     }

@@ -33,4 +33,14 @@ struct SQLiteStatementTests {
             #expect(try await sqlite.statementRecompilations() - before == 0)
         }
     }
+
+    @Test("a database that cannot be opened is storage.unavailable, naming the path")
+    func unopenableDatabase() async throws {
+        let path = "/nonexistent-\(UUID().uuidString)/s.sqlite"
+        let error = await #expect(throws: SwitchboardError.self) {
+            try await SQLiteDatabase(path: path, durability: .normal, logger: TestDatabase.logger)
+        }
+        #expect(error?.code == .storageUnavailable)
+        #expect(error?.message.contains(path) == true)
+    }
 }
