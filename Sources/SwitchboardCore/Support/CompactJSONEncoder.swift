@@ -7,9 +7,10 @@ import Foundation
 ///
 /// Every realtime event, stored JSON column and API answer is encoded once per message, and
 /// under the send benchmark Foundation's encoder was 8 % of serve's CPU: it checks each value
-/// against the types it treats specially by dynamic cast, and sorts keys through
-/// `String.compare`. Here the common types take direct paths and keys sort by `<` (the same
-/// order for the keys Switchboard writes). A test compares the two encoders' bytes.
+/// against the types it treats specially by dynamic cast. Here those types are recognised by
+/// identity, and keys sort by their UTF-8 bytes, which is Unicode scalar order: the order of
+/// `<` for keys in normal form C, as Switchboard's keys are. A test compares the two
+/// encoders' bytes.
 public struct CompactJSONEncoder: Sendable {
     public init() {}
 
