@@ -1,4 +1,5 @@
 import Foundation
+import Messenger
 
 /// Encodes `Encodable` values to JSON with sorted keys and unescaped slashes: the bytes
 /// Foundation's `JSONEncoder` writes with `[.sortedKeys, .withoutEscapingSlashes]` and its
@@ -117,8 +118,6 @@ private enum JSONNode {
         }
     }
 
-    private static let hexDigits = Array("0123456789abcdef".utf8)
-
     static func write(string: String, into out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
         var string = string
@@ -136,9 +135,8 @@ private enum JSONNode {
                 case 0x0C: out.append(UInt8(ascii: "f"))
                 case 0x0D: out.append(UInt8(ascii: "r"))
                 default:
-                    out.append(contentsOf: [
-                        UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"), hexDigits[Int(byte >> 4)], hexDigits[Int(byte & 0x0F)],
-                    ])
+                    out.append(contentsOf: "u00".utf8)
+                    out.append(contentsOf: Hex.lowercase(CollectionOfOne(byte)).utf8)
                 }
             }
             out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[plainFrom...]))
