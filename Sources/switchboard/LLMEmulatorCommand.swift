@@ -15,7 +15,7 @@ struct LLMEmulatorCommand: AsyncParsableCommand {
     )
 
     @Option(help: "Port to listen on.") var port = 3200
-    @Option(help: "Milliseconds to wait before every answer (simulated model latency).") var latencyMs = 0
+    @Option(help: "Milliseconds every answer takes (simulated model latency; a stream's first token comes halfway).") var latencyMs = 0
     @Option(help: "Model name reported in answers.") var model = "emulated-gpt"
     @Option(help: "Require this API key (Authorization: Bearer); none: any request is accepted.") var apiKey: String?
 

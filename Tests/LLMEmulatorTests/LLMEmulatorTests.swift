@@ -84,6 +84,26 @@ import Testing
         }
     }
 
+    /// With a latency, a stream behaves like a model writing: the first token comes halfway,
+    /// the last (and the recorded end of the answer) when the latency is up.
+    @Test func aSlowStreamSendsItsFirstTokenLongBeforeItsEnd() async throws {
+        try await Self.run(LLMEmulatorConfiguration(latency: .seconds(2))) { emulator, base async throws in
+            emulator.enqueue(.text("One two three"))
+            var request = HTTPClientRequest(url: base + "/chat/completions")
+            request.method = .POST
+            request.body = .bytes(Array(#"{"model":"m","stream":true,"messages":[{"role":"user","content":"x"}]}"#.utf8))
+            let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
+            var parts: [String] = []
+            for try await part in response.body { parts.append(String(buffer: part)) }
+            #expect(parts.first?.contains("\"role\":\"assistant\"") == true)
+            #expect(parts.first?.contains("[DONE]") == false, "the whole answer came at once")
+            #expect(parts.joined().hasSuffix("data: [DONE]\n\n"))
+            let recorded = try #require(emulator.requests.first)
+            let answeredAt = try #require(recorded.answeredAt)
+            #expect(answeredAt.timeIntervalSince(recorded.receivedAt) >= 2)
+        }
+    }
+
     @Test func askingForAHumanCallsTheHandoverToolWhenOffered() async throws {
         try await Self.run { emulator, base async throws in
             let withTool =

@@ -103,15 +103,16 @@ public final class LLMEmulator: Sendable {
         var unauthorized: Bool
     }
 
-    func plan(body: [UInt8], authorization: String?) -> Plan? {
+    func plan(body: [UInt8], authorization: String?, arrivedAt: Date) -> Plan? {
         guard let json = try? JSONDecoder().decode(LLMJSON.self, from: Data(body)), case .object = json else { return nil }
         return state.withLock { state in
-            let request = RecordedChatRequest(
+            var request = RecordedChatRequest(
                 number: state.requests.count + 1,
                 json: json,
                 authorization: authorization,
                 body: String(decoding: body, as: UTF8.self)
             )
+            request.receivedAt = arrivedAt
             state.requests.append(request)
             let expected = state.configuration.apiKey.map { "Bearer \($0)" }
             let unauthorized = expected != nil && expected != authorization

@@ -63,8 +63,9 @@ public struct RecordedChatRequest: Sendable, Hashable {
     public var authorization: String?
     /// The raw body.
     public var body: String
-    /// When the emulator read it, and when it answered (the head of a stream; nil until
-    /// then): the model's own time, which `scripts/bench bot` subtracts from a reply's.
+    /// When it reached the emulator (before its body was read), and when the answer was
+    /// complete (a stream's last frame written; nil until then): the model's own time,
+    /// which `scripts/bench bot` subtracts from a reply's.
     public var receivedAt = Date()
     public var answeredAt: Date?
 }
@@ -89,7 +90,8 @@ public struct LLMEmulatorConfiguration: Sendable, Hashable {
     public var handoverKeywords: [String]
     /// The tool it calls to hand over, when the request offers a tool of that name.
     public var handoverToolName: String
-    /// Real-time delay before every answer (demos and the bot benchmark).
+    /// How long (real time) every answer takes to complete (demos and the bot benchmark);
+    /// a stream's first token comes halfway, the rest spread over the second half.
     public var latency: Duration
 
     public init(

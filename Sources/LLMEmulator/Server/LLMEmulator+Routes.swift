@@ -10,8 +10,14 @@ extension LLMEmulator {
     public func addRoutes<Context: RequestContext>(to router: Router<Context>) {
         let emulator = self
         router.post("/v1/chat/completions") { request, _ in
+            // The model's own time starts when the request reaches it, before its body is read.
+            let arrivedAt = Date()
             let body = try await request.body.collect(upTo: 16 << 20)
-            return await emulator.chatCompletions(body: Array(body.readableBytesView), authorization: request.headers[.authorization])
+            return await emulator.chatCompletions(
+                body: Array(body.readableBytesView),
+                authorization: request.headers[.authorization],
+                arrivedAt: arrivedAt
+            )
         }
         router.get("/v1/models") { _, _ in
             let model = emulator.configuration.model
@@ -22,8 +28,8 @@ extension LLMEmulator {
         }
     }
 
-    func chatCompletions(body: [UInt8], authorization: String?) async -> Response {
-        guard let plan = plan(body: body, authorization: authorization) else {
+    func chatCompletions(body: [UInt8], authorization: String?, arrivedAt: Date = Date()) async -> Response {
+        guard let plan = plan(body: body, authorization: authorization, arrivedAt: arrivedAt) else {
             return Self.response(status: 400, body: CompletionRenderer.error(status: 400))
         }
         let number = plan.request.number
@@ -34,7 +40,14 @@ extension LLMEmulator {
             return response
         }
         if plan.unauthorized { return answered(Self.response(status: 401, body: CompletionRenderer.error(status: 401))) }
-        if plan.latency > .zero { try? await Task.sleep(for: plan.latency) }
+        // A stream's first token comes halfway through the latency, its last at the end.
+        let streamFault = plan.fault.flatMap { effect -> LLMFault.Effect? in
+            if case .latency = effect { return nil }
+            return effect
+        }
+        let streamed = plan.request.stream && streamFault == nil
+        let firstToken = streamed ? plan.latency / 2 : plan.latency
+        if firstToken > .zero { try? await Task.sleep(for: firstToken) }
 
         switch plan.fault {
         case .status(let status, let retryAfter)?:
@@ -65,11 +78,16 @@ extension LLMEmulator {
             if case .hangAfterFirstChunk? = plan.fault { await hold(number) }
             return answered(Self.response(status: 200, body: body))
         }
-        return answered(stream(renderer.streamFrames(plan.answer, includeUsage: plan.request.includeUsage), fault: plan.fault, number: number))
+        let frames = renderer.streamFrames(plan.answer, includeUsage: plan.request.includeUsage)
+        emit(.answered(number: number, status: 200))
+        return stream(frames, fault: streamFault, number: number, rest: plan.latency - firstToken)
     }
 
     /// The streamed response; a stream fault cuts or spoils it after the first content chunk.
-    private func stream(_ frames: [String], fault: LLMFault.Effect?, number: Int) -> Response {
+    /// Without a fault, the role chunk and first piece go at once and the other frames are
+    /// spread over `rest`, as a model writes tokens: the last one (and the answer's end, for
+    /// the model's own time) lands when the latency is up. A fault's frames go at once.
+    private func stream(_ frames: [String], fault: LLMFault.Effect?, number: Int, rest: Duration) -> Response {
         let emulator = self
         var headers = HTTPFields()
         headers[.contentType] = "text/event-stream"
@@ -77,13 +95,19 @@ extension LLMEmulator {
         let body = ResponseBody { writer in
             // The role chunk and the first piece: the client has its first token.
             let good = min(2, frames.count)
-            var sent = fault == nil ? frames : Array(frames[..<good])
+            var sent = [frames[..<good].joined()]
             switch fault {
+            case nil: sent += frames[good...]
             case .malformedStream?: sent.append(CompletionRenderer.frame("{\"choices\": [ {\"delta\": {\"content\": \"oops"))
             case .oversizedLine(let bytes)?: sent.append("data: " + String(repeating: "x", count: bytes))
             default: break
             }
-            for frame in sent { try await writer.write(ByteBuffer(string: frame)) }
+            let pause: Duration = fault == nil && sent.count > 1 ? rest / (sent.count - 1) : .zero
+            for (index, frame) in sent.enumerated() {
+                if index > 0, pause > .zero { try? await Task.sleep(for: pause) }
+                try await writer.write(ByteBuffer(string: frame))
+            }
+            emulator.markAnswered(number)
             if case .hangAfterFirstChunk? = fault { await emulator.hold(number) }
             try await writer.finish(nil)
         }
