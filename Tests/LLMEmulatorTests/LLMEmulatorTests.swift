@@ -104,6 +104,18 @@ import Testing
         }
     }
 
+    /// A latency fault delays the answer and then streams all of it.
+    @Test func aLatencyFaultStillStreamsTheWholeAnswer() async throws {
+        try await Self.run { emulator, base async throws in
+            emulator.enqueue(.text("One two three"))
+            emulator.inject(LLMFault(.latency(.milliseconds(20))))
+            let streamed = #"{"model":"m","stream":true,"messages":[{"role":"user","content":"x"}]}"#
+            let answer = try await Self.call(base + "/chat/completions", json: streamed)
+            #expect(answer.body.hasSuffix("data: [DONE]\n\n"))
+            #expect(answer.body.contains("three"))
+        }
+    }
+
     @Test func askingForAHumanCallsTheHandoverToolWhenOffered() async throws {
         try await Self.run { emulator, base async throws in
             let withTool =
