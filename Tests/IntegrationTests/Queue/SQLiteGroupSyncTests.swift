@@ -54,4 +54,37 @@ struct SQLiteGroupSyncTests {
             #expect(database.logSyncs == 0)
         }
     }
+
+    @Test("the writer never checkpoints; the checkpointer copies the whole log back after commits")
+    func checkpointsRunOffTheWriter() async throws {
+        try await Self.withDatabase(.full) { database in
+            let setting = try await database.transaction { try await $0.first("PRAGMA wal_autocheckpoint")?.int("wal_autocheckpoint") }
+            #expect(setting == 0)
+            let rounds = database.checkpointer.rounds
+            for n in 1...20 {
+                try await database.transaction(durability: .relaxed) { try await $0.query("INSERT INTO t (n) VALUES ($1)", .int(Int64(n))) }
+            }
+            // Nobody asks: the commits alone bring a round.
+            await database.checkpointer.waitForRound(after: rounds)
+            let last = try #require(database.checkpointer.last)
+            #expect(last.logFrames > 0)
+            #expect(last.checkpointedFrames == last.logFrames)
+            let count = try await database.read { try await $0.first("SELECT COUNT(*) AS c FROM t")?.int("c") }
+            #expect(count == 20)
+        }
+    }
+
+    @Test("a truncating checkpoint empties the log and later commits still land")
+    func truncateEmptiesTheLog() async throws {
+        try await Self.withDatabase(.full) { database in
+            try await database.transaction { try await $0.query("INSERT INTO t (n) VALUES (1)") }
+            let truncated = try await database.checkpointer.checkpoint(mode: .truncate)
+            #expect(truncated.logFrames == 0)
+            let size = try FileManager.default.attributesOfItem(atPath: database.path + "-wal")[.size] as? Int
+            #expect(size == 0)
+            try await database.transaction { try await $0.query("INSERT INTO t (n) VALUES (2)") }
+            let count = try await database.read { try await $0.first("SELECT COUNT(*) AS c FROM t")?.int("c") }
+            #expect(count == 2)
+        }
+    }
 }
