@@ -73,12 +73,38 @@ public final class JobWorker: Service {
         let kinds: JobKindFilter
         /// Free slots; a run holds one from its claim until it is done.
         let freeSlots: Atomic<Int>
-        /// Rings when a slot frees or the queue says work may be ready.
+        /// Rings when a slot frees, a job is handed over, or the queue says work may be ready.
         let wake = WorkSignal()
+        /// Jobs handed over by the queue as they were enqueued, each with its slot taken.
+        let handedOver = Mutex<[Job]>([])
 
         init(kinds: JobKindFilter, slots: Int) {
             self.kinds = kinds
             self.freeSlots = Atomic(max(1, slots))
+        }
+
+        /// Takes a slot for a job handed over, if one is free.
+        func reserveSlot() -> Bool {
+            var free = freeSlots.load(ordering: .relaxed)
+            while free > 0 {
+                let (exchanged, original) = freeSlots.compareExchange(expected: free, desired: free - 1, ordering: .acquiringAndReleasing)
+                if exchanged { return true }
+                free = original
+            }
+            return false
+        }
+
+        func freeSlot() {
+            freeSlots.add(1, ordering: .releasing)
+            wake.notify()
+        }
+
+        /// The jobs handed over since the last call.
+        func takeHandedOver() -> [Job] {
+            handedOver.withLock { jobs in
+                defer { jobs = [] }
+                return jobs
+            }
         }
     }
 
@@ -112,6 +138,9 @@ public final class JobWorker: Service {
     }
 
     public func run() async throws {
+        let handoffs = queue as? any JobHandoffSource
+        handoffs?.offer(claimers.map(taker))
+        defer { handoffs?.withdrawTakers(of: workerID) }
         await withGracefulShutdownHandler {
             await withDiscardingTaskGroup { group in
                 group.addTask { await self.relayQueueSignals() }
@@ -156,9 +185,35 @@ public final class JobWorker: Service {
         }
     }
 
+    /// The claimer's offer to take jobs straight from the transactions that enqueue them.
+    private func taker(_ claimer: Claimer) -> JobTaker {
+        JobTaker(
+            kinds: claimer.kinds,
+            worker: workerID,
+            lease: lease,
+            reserve: { [weak self] in self.map { !$0.stopping.load(ordering: .relaxed) } == true && claimer.reserveSlot() },
+            deliver: { job in
+                claimer.handedOver.withLock { $0.append(job) }
+                claimer.wake.notify()
+            },
+            release: { claimer.freeSlot() }
+        )
+    }
+
     private func claimLoop(_ claimer: Claimer, group: inout DiscardingTaskGroup) async {
         let wake = claimer.wake
+        defer {
+            // Handed over too late to run here: back to the queue for another worker.
+            let late = claimer.takeHandedOver()
+            if !late.isEmpty { Task { [queue] in try? await queue.release(late) } }
+        }
         while !shouldStop {
+            for job in claimer.takeHandedOver() {
+                group.addTask {
+                    await self.run([job])
+                    claimer.freeSlot()
+                }
+            }
             let free = claimer.freeSlots.load(ordering: .acquiring)
             guard free > 0 else {
                 await wake.wait(timeout: .seconds(1))
@@ -182,8 +237,7 @@ public final class JobWorker: Service {
             for run in runs {
                 group.addTask {
                     await self.run(run)
-                    claimer.freeSlots.add(1, ordering: .releasing)
-                    wake.notify()
+                    claimer.freeSlot()
                 }
             }
         }

@@ -14,6 +14,10 @@ public final class EmbeddedJobQueue: JobQueue {
     /// nothing (``ClaimHints``).
     private let hints: Mutex<ClaimHints>
     private let usesHints: Bool
+    /// Local workers' offers to take jobs as they are enqueued (SQLite only, as hints).
+    let takers = Mutex<[JobTaker]>([])
+    /// Jobs handed over so far (``JobTaker``).
+    let handedOver = Atomic<UInt64>(0)
 
     /// - Parameter claimTrust: how long a claim that found nothing is believed, on SQLite,
     ///   for changes this process did not make (the worker polls every half second).
@@ -49,6 +53,8 @@ public final class EmbeddedJobQueue: JobQueue {
     /// answer would otherwise wait for the next poll, up to half a second).
     public func enqueue(_ jobs: [NewJob], in db: any SQLExecutor) async throws {
         let now = clock.now().millisecondsSince1970
+        let jobs = try await handOff(jobs, now: now, in: db)
+        guard !jobs.isEmpty else { return }
         touch(jobs.map(\.kind))
         for due in Set(jobs.compactMap { job in job.runAt.map { Due(kind: job.kind, at: $0.millisecondsSince1970) } }) {
             schedule(due.kind, at: due.at, now: now)
@@ -265,9 +271,9 @@ public final class EmbeddedJobQueue: JobQueue {
         return kept
     }
 
-    private static let jobColumns = "id, kind, partition_key, payload, attempts, max_attempts, created_at"
+    static let jobColumns = "id, kind, partition_key, payload, attempts, max_attempts, created_at"
 
-    private static func job(_ row: SQLRow) -> Job {
+    static func job(_ row: SQLRow) -> Job {
         Job(
             id: String(row.int("id") ?? 0),
             kind: JobKind(rawValue: row.string("kind") ?? ""),

@@ -78,21 +78,25 @@ public final class SQLiteDatabase: SQLDatabase {
     ) async throws -> T {
         try await DatabaseMetrics.timed("transaction") {
             let waitsForDisk = durability == .durable && self.durability == .full
+            let end = TransactionEnd()
             let (result, commit) = try await writer.thread.withPreference {
                 try await writeLock.withLock {
                     let executor = Executor(connection: writer)
                     try await executor.query("BEGIN IMMEDIATE", [])
                     do {
-                        let result = try await body(executor)
+                        let result = try await TransactionEnd.$current.withValue(end) { try await body(executor) }
                         try await executor.query("COMMIT", [])
                         return (result, waitsForDisk ? groupSync.noteCommit() : nil)
                     } catch {
                         _ = try? await executor.query("ROLLBACK", [])
+                        end.run(committed: false)
                         throw error
                     }
                 }
             }
             checkpointer.noteCommit()
+            // Committed either way; what waits for the end runs once the commit is on disk.
+            defer { end.run(committed: true) }
             if let commit { try await groupSync.waitUntilDurable(commit) }
             return result
         }

@@ -1,0 +1,25 @@
+import Synchronization
+
+/// Work to run once the write transaction in progress has ended. ``SQLiteDatabase`` sets
+/// one for the body of every write transaction and runs it after `COMMIT` (and after the
+/// group sync, for a durable one) or after `ROLLBACK`. The queue uses it to hand a job
+/// enqueued in the transaction to a local worker only once the job is committed.
+final class TransactionEnd: Sendable {
+    /// The current task's write transaction, if it runs inside one on SQLite.
+    @TaskLocal static var current: TransactionEnd?
+
+    private let actions = Mutex<[@Sendable (_ committed: Bool) -> Void]>([])
+
+    /// Adds `action`, to run with whether the transaction committed.
+    func onEnd(_ action: @escaping @Sendable (_ committed: Bool) -> Void) {
+        actions.withLock { $0.append(action) }
+    }
+
+    /// Runs the actions once, in the order they were added.
+    func run(committed: Bool) {
+        for action in actions.withLock({ actions in
+            defer { actions = [] }
+            return actions
+        }) { action(committed) }
+    }
+}
