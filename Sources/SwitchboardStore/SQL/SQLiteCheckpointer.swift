@@ -9,9 +9,15 @@ import Synchronization
 /// benchmark that `COMMIT` held the single writer for 7–8 ms every second or so, and every
 /// transaction queued behind it waited. The writer now never checkpoints
 /// (`wal_autocheckpoint=0`). Instead, a while after commits, this connection runs a
-/// `PASSIVE` checkpoint, which copies what no reader still needs and never blocks the
-/// writer. A log that still grows past ``truncateAfterFrames`` gets a `TRUNCATE`
-/// checkpoint. That one waits for the writer, and is rare.
+/// `PASSIVE` checkpoint, which copies what no reader still needs without blocking the
+/// writer.
+///
+/// A passive checkpoint alone lets the log grow: SQLite starts the log over only when a
+/// write begins with every frame copied, and under steady writes new frames always arrive
+/// during the copy. A growing log costs a block allocation on every append, which makes
+/// every `fsync` slower (the send benchmark's p99 went from 40 to 70–120 ms). So once the
+/// log holds ``restartAfterFrames``, a second pass copies the few frames left while holding
+/// the writer's lock; the next write then starts the log over.
 public final class SQLiteCheckpointer: Sendable {
     /// What one checkpoint found: frames in the log, and how many of them are now in the
     /// database file.
@@ -20,24 +26,20 @@ public final class SQLiteCheckpointer: Sendable {
         public var checkpointedFrames: Int
     }
 
-    /// `PASSIVE` copies what it can without waiting; `TRUNCATE` waits for the writer and
-    /// readers, copies everything and empties the log file.
-    public enum Mode: String, Sendable {
-        case passive = "PASSIVE"
-        case truncate = "TRUNCATE"
-    }
-
-    /// A log longer than this (about 32 MiB of 4 KiB pages) is truncated at the next round.
-    static let truncateAfterFrames = 8_192
+    /// SQLite's own automatic checkpoint threshold: past it, the log is started over.
+    static let restartAfterFrames = 1_000
 
     private let handle: SQLiteHandle
+    private let writeLock: AsyncLock
     private let committed = WorkSignal()
     private let done = WorkSignal()
     private let progress = Mutex<(rounds: UInt64, last: Result?)>((0, nil))
     private let loop = Mutex<Task<Void, Never>?>(nil)
 
     /// Opens the checkpointing connection; ``start(every:logger:)`` begins the rounds.
-    init(path: String) async throws {
+    /// `writeLock` is the lock every write transaction holds.
+    init(path: String, writeLock: AsyncLock) async throws {
+        self.writeLock = writeLock
         handle = try await SQLiteHandle.open(path: path)
         do {
             _ = try await handle.query("PRAGMA busy_timeout=10000", [])
@@ -50,13 +52,11 @@ public final class SQLiteCheckpointer: Sendable {
     /// Checkpoints at most once per `interval`, and only after commits.
     func start(every interval: Duration, logger: Logger) {
         let task = Task { [self] in
-            var mode = Mode.passive
             while !Task.isCancelled {
                 await committed.wait(timeout: .seconds(3_600))
                 guard !Task.isCancelled else { return }
                 do {
-                    let result = try await checkpoint(mode: mode)
-                    mode = result.logFrames > Self.truncateAfterFrames ? .truncate : .passive
+                    try await round()
                 } catch {
                     logger.warning("SQLite checkpoint failed; the next commit tries again", metadata: ["error": "\(error)"])
                 }
@@ -66,13 +66,22 @@ public final class SQLiteCheckpointer: Sendable {
         loop.withLock { $0 = task }
     }
 
+    /// One round: a passive checkpoint, and if the log is long, a second one holding the
+    /// writer's lock so that the next write starts the log over.
+    @discardableResult
+    public func round() async throws -> Result {
+        let first = try await checkpoint()
+        guard first.logFrames >= Self.restartAfterFrames else { return first }
+        return try await writeLock.withLock { try await checkpoint() }
+    }
+
     /// Tells the checkpointer the log has grown.
     func noteCommit() { committed.notify() }
 
-    /// Runs one checkpoint now.
+    /// Runs one passive checkpoint now.
     @discardableResult
-    public func checkpoint(mode: Mode = .passive) async throws -> Result {
-        let row = try await handle.query("PRAGMA wal_checkpoint(\(mode.rawValue))", []).first
+    public func checkpoint() async throws -> Result {
+        let row = try await handle.query("PRAGMA wal_checkpoint(PASSIVE)", []).first
         let result = Result(logFrames: Int(row?.int("log") ?? 0), checkpointedFrames: Int(row?.int("checkpointed") ?? 0))
         progress.withLock { $0 = ($0.rounds + 1, result) }
         done.notify()

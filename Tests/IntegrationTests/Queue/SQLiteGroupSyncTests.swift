@@ -74,17 +74,19 @@ struct SQLiteGroupSyncTests {
         }
     }
 
-    @Test("a truncating checkpoint empties the log and later commits still land")
-    func truncateEmptiesTheLog() async throws {
-        try await Self.withDatabase(.full) { database in
-            try await database.transaction { try await $0.query("INSERT INTO t (n) VALUES (1)") }
-            let truncated = try await database.checkpointer.checkpoint(mode: .truncate)
-            #expect(truncated.logFrames == 0)
-            let size = try FileManager.default.attributesOfItem(atPath: database.path + "-wal")[.size] as? Int
-            #expect(size == 0)
-            try await database.transaction { try await $0.query("INSERT INTO t (n) VALUES (2)") }
+    @Test("a round over a long log leaves it fully copied, so the next write starts the log over")
+    func longLogStartsOver() async throws {
+        try await Self.withDatabase(.normal) { database in
+            for n in 1...1_100 {
+                try await database.transaction(durability: .relaxed) { try await $0.query("INSERT INTO t (n) VALUES ($1)", .int(Int64(n))) }
+            }
+            let round = try await database.checkpointer.round()
+            #expect(round.checkpointedFrames == round.logFrames)
+            try await database.transaction { try await $0.query("INSERT INTO t (n) VALUES (0)") }
+            let after = try await database.checkpointer.checkpoint()
+            #expect(after.logFrames < 50, "the log was not started over: \(after.logFrames) frames")
             let count = try await database.read { try await $0.first("SELECT COUNT(*) AS c FROM t")?.int("c") }
-            #expect(count == 2)
+            #expect(count == 1_101)
         }
     }
 }
