@@ -37,7 +37,8 @@ public final class SQLiteDatabase: SQLDatabase {
     public init(path: String, durability: Durability = .full, logger: Logger) async throws {
         self.path = path
         self.durability = durability
-        self.groupSync = WALGroupSync(walPath: path + "-wal")
+        let groupSync = WALGroupSync(walPath: path + "-wal")
+        self.groupSync = groupSync
         var opened: [SQLiteHandle] = []
         do {
             let writer = try await SQLiteHandle.open(path: path)
@@ -55,8 +56,9 @@ public final class SQLiteDatabase: SQLDatabase {
             self.writer = writer
             self.reader = reader
         } catch {
-            // Each connection has a thread of its own: close what did open.
+            // Each connection, and the group sync, has a thread of its own: end what started.
             for handle in opened { await handle.close() }
+            await groupSync.shutdown()
             throw SwitchboardError(.storageUnavailable, "Cannot open the SQLite database at \(path): \(error)")
         }
         checkpointer.start(every: Self.checkpointInterval, logger: logger)
@@ -122,6 +124,7 @@ public final class SQLiteDatabase: SQLDatabase {
 
     public func close() async {
         await checkpointer.close()
+        await groupSync.shutdown()
         await writer.close()
         await reader.close()
     }

@@ -1,7 +1,8 @@
 import NIOCore
 import NIOPosix
 
-/// The thread of one SQLite connection, as a task executor.
+/// A thread of its own for SQLite's blocking calls (one connection's statements, or the
+/// log's `fsync`s), as a task executor.
 ///
 /// SQLite's calls block, so they must not run on Swift's cooperative threads. On NIO's
 /// shared thread pool every statement paid two thread switches, there and back: the bot
@@ -29,6 +30,11 @@ final class SQLiteThread: TaskExecutor {
     func run<T: Sendable>(_ body: @Sendable () throws -> T) async throws -> T {
         if loop.inEventLoop { return try body() }
         return try await withTaskExecutorPreference(self) { try body() }
+    }
+
+    /// Runs `body` on this thread later, without waiting for it.
+    func execute(_ body: @escaping @Sendable () -> Void) {
+        loop.execute(body)
     }
 
     /// Runs `body`, and every nonisolated async function it calls, on this thread.

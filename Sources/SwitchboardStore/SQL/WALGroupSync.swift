@@ -1,4 +1,3 @@
-import NIOPosix
 import SwitchboardCore
 import Synchronization
 
@@ -16,16 +15,9 @@ import Darwin
 /// `synchronous=FULL` would. A commit SQLite has meanwhile checkpointed into the database
 /// file is on disk already: SQLite syncs the database file when a checkpoint completes.
 final class WALGroupSync: Sendable {
-    private enum Turn: Sendable {
-        case durable
-        case failed(SwitchboardError)
-        /// Sync now, for yourself and everyone waiting.
-        case lead
-    }
-
     private struct Waiter {
         var commit: UInt64
-        var continuation: CheckedContinuation<Turn, Never>
+        var continuation: CheckedContinuation<Void, any Error>
     }
 
     private struct State {
@@ -35,12 +27,16 @@ final class WALGroupSync: Sendable {
         var synced: UInt64 = 0
         /// `fsync`s done.
         var syncs: UInt64 = 0
+        /// The sync thread is at work (it stops when nobody waits).
         var syncing = false
         var waiters: [Waiter] = []
     }
 
     private let state = Mutex(State())
     private let path: String
+    /// Where the `fsync`s run, one after another while commits wait: no turn is handed
+    /// from one waiting task to the next, and no sync waits for a place in a shared pool.
+    private let thread = SQLiteThread()
 
     /// - Parameter walPath: the database's `-wal` file.
     init(walPath: String) {
@@ -59,70 +55,54 @@ final class WALGroupSync: Sendable {
         }
     }
 
-    /// Returns once commit `number` is on disk; throws if the sync failed. The caller that
-    /// finds no sync running does one itself, covering every commit made so far, then
-    /// hands the turn to the first caller that came in meanwhile: no background task.
+    /// Returns once commit `number` is on disk; throws if the sync failed. The sync thread
+    /// starts when a commit waits and stops once nobody does.
     func waitUntilDurable(_ number: UInt64) async throws {
-        let turn = await withCheckedContinuation { (continuation: CheckedContinuation<Turn, Never>) in
-            let now = state.withLock { state -> Turn? in
-                if state.synced >= number { return .durable }
-                if state.syncing {
-                    state.waiters.append(Waiter(commit: number, continuation: continuation))
-                    return nil
-                }
-                state.syncing = true
-                return .lead
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            let start = state.withLock { state -> Bool? in
+                if state.synced >= number { return nil }
+                state.waiters.append(Waiter(commit: number, continuation: continuation))
+                defer { state.syncing = true }
+                return !state.syncing
             }
-            if let now { continuation.resume(returning: now) }
-        }
-        switch turn {
-        case .durable: return
-        case .failed(let error): throw error
-        case .lead: try await syncRound().get()
+            switch start {
+            case nil: continuation.resume()
+            case true?: thread.execute { self.syncWhileWaited() }
+            case false?: break
+            }
         }
     }
 
-    /// One `fsync` covering every commit numbered so far; wakes the waiters it covered and
-    /// passes the turn on to the first one it did not.
-    private func syncRound() async -> Result<Void, SwitchboardError> {
-        let target = state.withLock { $0.committed }
-        let outcome = await syncLog()
-        let (covered, next) = state.withLock { state -> ([Waiter], Waiter?) in
-            state.syncs += 1
-            if case .success = outcome { state.synced = max(state.synced, target) }
-            let covered = state.waiters.filter { $0.commit <= target }
-            state.waiters.removeAll { $0.commit <= target }
-            guard !state.waiters.isEmpty else {
-                state.syncing = false
-                return (covered, nil)
-            }
-            return (covered, state.waiters.removeFirst())
-        }
-        for waiter in covered {
-            switch outcome {
-            case .success: waiter.continuation.resume(returning: .durable)
-            case .failure(let error): waiter.continuation.resume(returning: .failed(error))
-            }
-        }
-        next?.continuation.resume(returning: .lead)
-        return outcome
+    /// Ends the sync thread (the database is closing: nothing waits).
+    func shutdown() async {
+        await thread.shutdown()
     }
 
-    /// `fsync` of the write-ahead log, on a thread that may block.
-    private func syncLog() async -> Result<Void, SwitchboardError> {
-        let path = self.path
-        do {
-            try await NIOThreadPool.singleton.runIfActive {
-                let fd = open(path, O_RDONLY)
-                guard fd >= 0 else { throw SwitchboardError(.storageUnavailable, "Cannot open \(path) to sync it: errno \(errno).") }
-                defer { close(fd) }
-                guard fsync(fd) == 0 else { throw SwitchboardError(.storageUnavailable, "fsync of \(path) failed: errno \(errno).") }
+    /// On the sync thread: one `fsync` after another, each covering every commit numbered
+    /// before it began, waking those it covered, until nobody waits.
+    private func syncWhileWaited() {
+        while true {
+            let target = state.withLock { $0.committed }
+            let outcome = syncLog()
+            let (covered, more) = state.withLock { state -> ([Waiter], Bool) in
+                state.syncs += 1
+                if case .success = outcome { state.synced = max(state.synced, target) }
+                let covered = state.waiters.filter { $0.commit <= target }
+                state.waiters.removeAll { $0.commit <= target }
+                state.syncing = !state.waiters.isEmpty
+                return (covered, state.syncing)
             }
-            return .success(())
-        } catch let error as SwitchboardError {
-            return .failure(error)
-        } catch {
-            return .failure(SwitchboardError(.storageUnavailable, "Syncing \(path) failed: \(error)"))
+            for waiter in covered { waiter.continuation.resume(with: outcome) }
+            guard more else { return }
         }
+    }
+
+    /// `fsync` of the write-ahead log (blocking: only on the sync thread).
+    private func syncLog() -> Result<Void, any Error> {
+        let fd = open(path, O_RDONLY)
+        guard fd >= 0 else { return .failure(SwitchboardError(.storageUnavailable, "Cannot open \(path) to sync it: errno \(errno).")) }
+        defer { close(fd) }
+        guard fsync(fd) == 0 else { return .failure(SwitchboardError(.storageUnavailable, "fsync of \(path) failed: errno \(errno).")) }
+        return .success(())
     }
 }
