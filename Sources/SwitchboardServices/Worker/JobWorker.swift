@@ -75,16 +75,18 @@ public final class JobWorker: Service {
         let freeSlots: Atomic<Int>
         /// Rings when a slot frees, a job is handed over, or the queue says work may be ready.
         let wake = WorkSignal()
-        /// Jobs handed over by the queue as they were enqueued, each with its slot taken.
-        let handedOver = Mutex<[Job]>([])
+        /// Jobs handed over by the queue as they were enqueued (each with its slot taken)
+        /// and not yet started; closed once the claim loop has ended.
+        private let handoffs = Mutex<(jobs: [Job], closed: Bool)>(([], false))
 
         init(kinds: JobKindFilter, slots: Int) {
             self.kinds = kinds
             self.freeSlots = Atomic(max(1, slots))
         }
 
-        /// Takes a slot for a job handed over, if one is free.
+        /// Takes a slot for a job to be handed over, if one is free and the loop runs.
         func reserveSlot() -> Bool {
+            guard !handoffs.withLock({ $0.closed }) else { return false }
             var free = freeSlots.load(ordering: .relaxed)
             while free > 0 {
                 let (exchanged, original) = freeSlots.compareExchange(expected: free, desired: free - 1, ordering: .acquiringAndReleasing)
@@ -99,11 +101,31 @@ public final class JobWorker: Service {
             wake.notify()
         }
 
+        /// Queues a job handed over; false once the loop has ended (hand it back then).
+        func accept(_ job: Job) -> Bool {
+            let accepted = handoffs.withLock { state -> Bool in
+                guard !state.closed else { return false }
+                state.jobs.append(job)
+                return true
+            }
+            if accepted { wake.notify() }
+            return accepted
+        }
+
         /// The jobs handed over since the last call.
         func takeHandedOver() -> [Job] {
-            handedOver.withLock { jobs in
-                defer { jobs = [] }
-                return jobs
+            handoffs.withLock { state in
+                defer { state.jobs = [] }
+                return state.jobs
+            }
+        }
+
+        /// Refuses further handoffs; returns the jobs handed over and not started.
+        func close() -> [Job] {
+            handoffs.withLock { state in
+                state.closed = true
+                defer { state.jobs = [] }
+                return state.jobs
             }
         }
     }
@@ -192,9 +214,9 @@ public final class JobWorker: Service {
             worker: workerID,
             lease: lease,
             reserve: { [weak self] in self.map { !$0.stopping.load(ordering: .relaxed) } == true && claimer.reserveSlot() },
-            deliver: { job in
-                claimer.handedOver.withLock { $0.append(job) }
-                claimer.wake.notify()
+            deliver: { [queue] job in
+                // The loop ended between the reservation and the commit: back to the queue.
+                if !claimer.accept(job) { Task { try? await queue.release([job]) } }
             },
             release: { claimer.freeSlot() }
         )
@@ -203,8 +225,8 @@ public final class JobWorker: Service {
     private func claimLoop(_ claimer: Claimer, group: inout DiscardingTaskGroup) async {
         let wake = claimer.wake
         defer {
-            // Handed over too late to run here: back to the queue for another worker.
-            let late = claimer.takeHandedOver()
+            // Handed over but not started: back to the queue for another worker.
+            let late = claimer.close()
             if !late.isEmpty { Task { [queue] in try? await queue.release(late) } }
         }
         while !shouldStop {
@@ -214,6 +236,8 @@ public final class JobWorker: Service {
                     claimer.freeSlot()
                 }
             }
+            // A job handed over while this claim runs takes a slot the claim may also fill:
+            // the worker then runs that many jobs over its concurrency until one ends.
             let free = claimer.freeSlots.load(ordering: .acquiring)
             guard free > 0 else {
                 await wake.wait(timeout: .seconds(1))
