@@ -28,7 +28,7 @@ extension LLMEmulator {
         }
     }
 
-    func chatCompletions(body: [UInt8], authorization: String?, arrivedAt: Date = Date()) async -> Response {
+    func chatCompletions(body: [UInt8], authorization: String?, arrivedAt: Date) async -> Response {
         guard let plan = plan(body: body, authorization: authorization, arrivedAt: arrivedAt) else {
             return Self.response(status: 400, body: CompletionRenderer.error(status: 400))
         }

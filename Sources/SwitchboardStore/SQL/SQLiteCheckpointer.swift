@@ -88,7 +88,7 @@ public final class SQLiteCheckpointer: Sendable {
         return result
     }
 
-    /// Checkpoints run so far (by the rounds or by ``checkpoint(mode:)``).
+    /// Checkpoints run so far (by the rounds or by ``checkpoint()``).
     public var rounds: UInt64 { progress.withLock { $0.rounds } }
 
     /// What the latest checkpoint found.
