@@ -2,7 +2,6 @@ import Foundation
 import SwitchboardCore
 import SwitchboardServices
 import SwitchboardStore
-import Synchronization
 import TestSupport
 import Testing
 
@@ -17,34 +16,18 @@ struct JobHandoffTests {
     final class Recorder: JobHandler {
         let ran: AsyncStream<String>
         private let ranContinuation: AsyncStream<String>.Continuation
-        private let gate = Mutex<[CheckedContinuation<Void, Never>]>([])
-        private let open = Atomic<Bool>(false)
+        private let gate = Gate()
 
         init() { (ran, ranContinuation) = AsyncStream<String>.makeStream() }
 
         func handle(_ job: Job) async throws -> JobDisposition {
             let name = String(decoding: job.payload, as: UTF8.self)
             ranContinuation.yield(name)
-            if name.hasPrefix("hold") {
-                await withCheckedContinuation { waiter in
-                    let now = gate.withLock { waiters -> Bool in
-                        if open.load(ordering: .acquiring) { return true }
-                        waiters.append(waiter)
-                        return false
-                    }
-                    if now { waiter.resume() }
-                }
-            }
+            if name.hasPrefix("hold") { await gate.pass() }
             return .finished
         }
 
-        func release() {
-            open.store(true, ordering: .releasing)
-            for waiter in gate.withLock({ waiters in
-                defer { waiters.removeAll() }
-                return waiters
-            }) { waiter.resume() }
-        }
+        func release() { gate.open() }
     }
 
     static func job(_ name: String, partition: String?) -> NewJob {

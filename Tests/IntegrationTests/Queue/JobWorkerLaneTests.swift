@@ -2,7 +2,6 @@ import Foundation
 import SwitchboardCore
 import SwitchboardServices
 import SwitchboardStore
-import Synchronization
 import TestSupport
 import Testing
 
@@ -16,31 +15,17 @@ struct JobWorkerLaneTests {
     final class Held: JobHandler {
         let started: AsyncStream<String>
         private let startedContinuation: AsyncStream<String>.Continuation
-        private let gates = Mutex<[CheckedContinuation<Void, Never>]>([])
-        private let released = Atomic<Bool>(false)
+        private let gate = Gate()
 
         init() { (started, startedContinuation) = AsyncStream<String>.makeStream() }
 
         func handle(_ job: Job) async throws -> JobDisposition {
             startedContinuation.yield(String(decoding: job.payload, as: UTF8.self))
-            await withCheckedContinuation { gate in
-                let now = gates.withLock { gates -> Bool in
-                    if released.load(ordering: .acquiring) { return true }
-                    gates.append(gate)
-                    return false
-                }
-                if now { gate.resume() }
-            }
+            await gate.pass()
             return .finished
         }
 
-        func release() {
-            released.store(true, ordering: .releasing)
-            for gate in gates.withLock({ gates in
-                defer { gates.removeAll() }
-                return gates
-            }) { gate.resume() }
-        }
+        func release() { gate.open() }
     }
 
     /// Says when each job ran.
