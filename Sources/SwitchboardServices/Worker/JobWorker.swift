@@ -213,7 +213,10 @@ public final class JobWorker: Service {
             kinds: claimer.kinds,
             worker: workerID,
             lease: lease,
-            reserve: { [weak self] in self.map { !$0.stopping.load(ordering: .relaxed) } == true && claimer.reserveSlot() },
+            reserve: { [weak self] in
+                guard let self, !stopping.load(ordering: .relaxed) else { return false }
+                return claimer.reserveSlot()
+            },
             deliver: { [queue] job in
                 // The loop ended between the reservation and the commit: back to the queue.
                 if !claimer.accept(job) { Task { try? await queue.release([job]) } }

@@ -4,7 +4,7 @@ import Synchronization
 
 extension EmbeddedJobQueue: JobHandoffSource {
     public func offer(_ more: [JobTaker]) {
-        guard usesHandoffs else { return }
+        guard soleWriter else { return }
         takers.withLock { $0 += more }
     }
 
@@ -15,10 +15,6 @@ extension EmbeddedJobQueue: JobHandoffSource {
     /// Jobs handed to a local worker as they were enqueued, without a claim.
     public var handoffs: UInt64 { handedOver.load(ordering: .relaxed) }
 
-    /// On SQLite, where this process is the only writer and a transaction can say when it
-    /// ended (``TransactionEnd``).
-    var usesHandoffs: Bool { database.dialect == .sqlite }
-
     /// Writes the jobs a local worker can take at once as already leased to it, and
     /// returns the others for the usual insert. A job qualifies when it is due now, no
     /// other job of this call shares its partition, its partition has no unfinished job
@@ -26,7 +22,8 @@ extension EmbeddedJobQueue: JobHandoffSource {
     /// slot. The taker gets the job once the transaction has committed; if it rolls back,
     /// the slot is given back.
     func handOff(_ jobs: [NewJob], now: Int64, in db: any SQLExecutor) async throws -> [NewJob] {
-        guard let end = TransactionEnd.current, usesHandoffs else { return jobs }
+        // Only SQLite's transactions say when they ended (and only there are takers).
+        guard let end = TransactionEnd.current else { return jobs }
         let available = takers.withLock { $0 }
         guard !available.isEmpty else { return jobs }
         var partitions: [String: Int] = [:]

@@ -10,11 +10,12 @@ public final class EmbeddedJobQueue: JobQueue {
     let database: any SQLDatabase
     let clock: any WallClock
     let signal = WorkSignal()
-    /// On SQLite only (one writer, one process): lets claimers skip claims that would find
-    /// nothing (``ClaimHints``).
+    /// Lets claimers skip claims that would find nothing (``ClaimHints``), if `soleWriter`.
     private let hints: Mutex<ClaimHints>
-    private let usesHints: Bool
-    /// Local workers' offers to take jobs as they are enqueued (SQLite only, as hints).
+    /// On SQLite this process is the database's only user and writes one transaction at a
+    /// time, so it sees every change to the jobs: claim hints and handoffs rely on that.
+    let soleWriter: Bool
+    /// Local workers' offers to take jobs as they are enqueued (if `soleWriter`).
     let takers = Mutex<[JobTaker]>([])
     /// Jobs handed over so far (``JobTaker``).
     let handedOver = Atomic<UInt64>(0)
@@ -25,20 +26,20 @@ public final class EmbeddedJobQueue: JobQueue {
         self.database = database
         self.clock = clock
         self.hints = Mutex(ClaimHints(trust: claimTrust.nanoseconds / 1_000_000))
-        self.usesHints = database.dialect == .sqlite
+        self.soleWriter = database.dialect == .sqlite
     }
 
     /// Records that jobs of `kinds` may have become claimable; call it for changes made to
     /// the jobs table outside this type (a wait cut short), inside their transaction or
     /// after it commits, never before: a claim that began after the touch must see the change.
     func touch(_ kinds: some Sequence<JobKind>) {
-        guard usesHints else { return }
+        guard soleWriter else { return }
         hints.withLock { $0.touch(kinds) }
     }
 
     /// Records that jobs of any kind may have become claimable (leases ended wholesale).
     func touchAll() {
-        guard usesHints else { return }
+        guard soleWriter else { return }
         hints.withLock { $0.touchAll() }
     }
 
@@ -87,7 +88,7 @@ public final class EmbeddedJobQueue: JobQueue {
     /// Notes that a job of `kind` falls due at `runAt` and wakes this process's workers then.
     private func schedule(_ kind: JobKind, at runAt: Int64, now: Int64) {
         guard runAt > now else { return }
-        if usesHints { hints.withLock { $0.schedule(kind, at: runAt) } }
+        if soleWriter { hints.withLock { $0.schedule(kind, at: runAt) } }
         Task { [signal] in
             try? await Task.sleep(for: .milliseconds(runAt - now))
             signal.notify()
@@ -113,7 +114,7 @@ public final class EmbeddedJobQueue: JobQueue {
 
     public func claimRuns(limit: Int, runLength: Int, worker: String, lease: Duration, kinds: JobKindFilter) async throws -> [[Job]] {
         let now = clock.now().millisecondsSince1970
-        guard usesHints else { return try await claimRuns(limit: limit, runLength: runLength, worker: worker, lease: lease, kinds: kinds, now: now) }
+        guard soleWriter else { return try await claimRuns(limit: limit, runLength: runLength, worker: worker, lease: lease, kinds: kinds, now: now) }
         guard let asOf = hints.withLock({ $0.claimable(kinds, now: now) }) else { return [] }
         let runs = try await claimRuns(limit: limit, runLength: runLength, worker: worker, lease: lease, kinds: kinds, now: now)
         hints.withLock { runs.count < limit ? $0.settle(kinds, asOf: asOf, now: now) : $0.unsettle(kinds) }
