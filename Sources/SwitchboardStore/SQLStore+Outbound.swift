@@ -73,17 +73,7 @@ extension SQLStore: OutboundStore {
             return (try await MessageColumns.message(existing, in: db, pageId: pageId), false, [])
         }
         let message = MessageColumns.message(row, reactions: [:])
-        try await queue.enqueue(
-            [
-                NewJob(
-                    kind: .sendMessage,
-                    partition: JobKind.sendPartition(conversationId: draft.conversationId),
-                    payload: Array(message.id.utf8),
-                    maxAttempts: 1_000_000
-                )
-            ],
-            in: db
-        )
+        try await enqueueSend(of: message, conversationId: draft.conversationId, now: now, queue: queue, in: db)
         let preview = draft.text ?? attachments.first.map { "[\($0.type)]" }
         try await db.query(
             """
@@ -122,6 +112,29 @@ extension SQLStore: OutboundStore {
         return (message, true, events)
     }
 
+    /// Enqueues the `message.send` job of a queued message, at the end of its
+    /// conversation's send partition. When the queue hands the job straight to a local
+    /// sender (its first delivery, `Job.handedOff`), the send's "send started" mark is
+    /// written here, and the transaction made durable: the mark is on disk with the message
+    /// before the sender gets the job, so the sender needs no write of its own (and no
+    /// `fsync`) before it calls Meta.
+    static func enqueueSend(of message: Message, conversationId: String, now: Int64, queue: EmbeddedJobQueue, in db: any SQLExecutor) async throws {
+        let handedOff = try await queue.enqueue(
+            [
+                NewJob(
+                    kind: .sendMessage,
+                    partition: JobKind.sendPartition(conversationId: conversationId),
+                    payload: Array(message.id.utf8),
+                    maxAttempts: 1_000_000
+                )
+            ],
+            in: db
+        )
+        guard !handedOff.isEmpty, let id = Int64(message.id) else { return }
+        try await db.query("UPDATE messages SET send_started_at = $2 WHERE id = $1", .int(id), .int(now))
+        TransactionEnd.current?.requireDurability()
+    }
+
     /// Queues a failed outbound message again as a new attempt: the same row (so the thread
     /// keeps one message) back to `queued` with its error cleared and a new `message.send`
     /// job at the end of its conversation's send partition, in one transaction, audited with
@@ -156,17 +169,7 @@ extension SQLStore: OutboundStore {
             )
             guard let updated = rows.first else { return .alreadyQueued(current) }
             let message = MessageColumns.message(updated, reactions: [:])
-            try await queue.enqueue(
-                [
-                    NewJob(
-                        kind: .sendMessage,
-                        partition: JobKind.sendPartition(conversationId: conversationId),
-                        payload: Array(message.id.utf8),
-                        maxAttempts: 1_000_000
-                    )
-                ],
-                in: db
-            )
+            try await Self.enqueueSend(of: message, conversationId: conversationId, now: now, queue: queue, in: db)
             let previous = [current.error?.kind, current.error?.message].compactMap { $0 }.joined(separator: ": ")
             try await Self.audit(
                 in: db,

@@ -30,9 +30,12 @@ public enum TestDatabase {
         return logger
     }()
 
+    /// `sqliteSync`: how SQLite's durable commits wait for the disk; tests skip the
+    /// `fsync` unless they are about it.
     public static func with<T: Sendable>(
         _ kind: TestDatabaseKind,
         migrate: Bool = true,
+        sqliteSync: SQLiteDatabase.Durability = .normal,
         _ body: @Sendable (any SQLDatabase) async throws -> T
     ) async throws -> T {
         switch kind {
@@ -40,7 +43,11 @@ public enum TestDatabase {
             let directory = FileManager.default.temporaryDirectory.appendingPathComponent("sbtest-\(UUID().uuidString)")
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
             defer { try? FileManager.default.removeItem(at: directory) }
-            let database = try await SQLiteDatabase(path: directory.appendingPathComponent("test.sqlite").path, durability: .normal, logger: logger)
+            let database = try await SQLiteDatabase(
+                path: directory.appendingPathComponent("test.sqlite").path,
+                durability: sqliteSync,
+                logger: logger
+            )
             do {
                 if migrate { try await Migrator(database: database).migrate(now: 0) }
                 let result = try await body(database)

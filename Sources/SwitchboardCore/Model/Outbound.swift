@@ -86,7 +86,9 @@ public struct OutboundSendContext: Sendable, Equatable {
     /// The Page as stored; nil when it was never connected.
     public var page: PageRecord?
     /// When an earlier attempt started a Send API call whose outcome was never recorded
-    /// (ms since 1970): Meta may have sent the message.
+    /// (ms since 1970): Meta may have sent the message. For a job handed off straight from
+    /// the transaction that queued the message (`Job.handedOff`), the mark that
+    /// transaction wrote for this first delivery instead.
     public var sendStartedAt: Int64?
     /// When Meta said the customer cannot receive messages (551 / 1545041, …), unless they
     /// wrote again since.
@@ -139,6 +141,7 @@ public protocol OutboundStore: Sendable {
         -> [RealtimeEvent]
     /// A Send API call for the queued message starts now: recorded before the call, so a
     /// process that dies mid-call leaves a trace (`OutboundSendContext.sendStartedAt`).
+    /// Not needed for a handed-off job: the transaction that queued it wrote the mark.
     func beginSendAttempt(messageId: String) async throws
     /// The attempt's outcome is known (Meta refused it, or the echo wait is scheduled):
     /// the next attempt need not wait for an echo.

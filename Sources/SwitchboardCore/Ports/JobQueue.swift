@@ -42,6 +42,11 @@ public struct Job: Sendable, Equatable {
     public var attempt: Int
     public var maxAttempts: Int
     public var enqueuedAt: Date
+    /// Delivered by a handoff, straight from the transaction that enqueued it
+    /// (``JobTaker``). Such a delivery happens once per job and before any other, so no
+    /// earlier attempt can have started: what that transaction wrote for the job's first
+    /// attempt (the sender's "send started" mark) belongs to this delivery.
+    public var handedOff = false
 
     public init(id: String, kind: JobKind, partition: String?, payload: [UInt8], attempt: Int, maxAttempts: Int, enqueuedAt: Date) {
         self.id = id

@@ -95,7 +95,11 @@ public struct OutboundSender: JobHandler {
             try await queue.complete(job)
             return .finished
         }
-        if context.sendStartedAt != nil {
+        // A job handed straight from the transaction that queued the message finds its own
+        // mark, written there (`Job.handedOff`); any other delivery that finds one follows
+        // an attempt that may have reached Meta.
+        let premarked = job.handedOff && context.sendStartedAt != nil
+        if context.sendStartedAt != nil && !premarked {
             // An earlier attempt called Meta and its outcome was never recorded (the
             // process died mid-call): Meta may have sent it. Wait once for the echo with
             // our id; if it does not come, the next attempt sends (invariant 5).
@@ -122,16 +126,14 @@ public struct OutboundSender: JobHandler {
             return .finished
         }
         if page.state == .reauthorizationRequired {
-            try await retry(job, after: configuration.reauthorizationRecheck, reason: "the Page needs a new access token")
-            return .deferred
+            return try await postpone(job, premarked, after: configuration.reauthorizationRecheck, reason: "the Page needs a new access token")
         }
         let token: PageAccessToken
         do {
             token = PageAccessToken(try box.open(sealed))
         } catch {
             try await store.markPageReauthorizationRequired(pageId: page.id, reason: String(describing: error))
-            try await retry(job, after: configuration.reauthorizationRecheck, reason: "the Page's token cannot be opened")
-            return .deferred
+            return try await postpone(job, premarked, after: configuration.reauthorizationRecheck, reason: "the Page's token cannot be opened")
         }
 
         let author: AuthorKind = message.author == .agent ? .human : .automation
@@ -148,12 +150,11 @@ public struct OutboundSender: JobHandler {
         let sendClass: PageSendClass =
             if case .attachment(let type, _) = request.content, type.isMedia { .media } else { .standard }
         if let wait = try await pacer.acquire(page: page.id, class: sendClass, waitingAtMost: configuration.maxInlineRateWait) {
-            try await retry(job, after: wait, reason: "the Page is paused or over its rate")
-            return .deferred
+            return try await postpone(job, premarked, after: wait, reason: "the Page is paused or over its rate")
         }
 
         let requestedAt = clock.now().millisecondsSince1970
-        try await store.beginSendAttempt(messageId: messageId)
+        if !premarked { try await store.beginSendAttempt(messageId: messageId) }
         let outcome: Result<SendResult, GraphError>
         do {
             outcome = .success(try await graph.send(pageId: page.id, token: token, request: request))
@@ -236,6 +237,15 @@ public struct OutboundSender: JobHandler {
         case .windowClosed, .fail:
             return try await fail(job, messageId, messageError)
         }
+    }
+
+    /// Puts the job back for `delay` before Meta was called. A mark written for this
+    /// delivery is cleared after the job is rescheduled (so a crash in between only costs
+    /// an echo wait): the next attempt must not take it for a call that happened.
+    private func postpone(_ job: Job, _ premarked: Bool, after delay: Duration, reason: String) async throws -> JobDisposition {
+        try await retry(job, after: delay, reason: reason)
+        if premarked { try await store.endSendAttempt(messageId: String(decoding: job.payload, as: UTF8.self)) }
+        return .deferred
     }
 
     /// Puts the job back for `delay`, at the head of its conversation.

@@ -21,14 +21,15 @@ extension EmbeddedJobQueue: JobHandoffSource {
     /// (so it is the head anyway, and order holds), and a taker of its kind has a free
     /// slot. The taker gets the job once the transaction has committed; if it rolls back,
     /// the slot is given back.
-    func handOff(_ jobs: [NewJob], now: Int64, in db: any SQLExecutor) async throws -> [NewJob] {
+    func handOff(_ jobs: [NewJob], now: Int64, in db: any SQLExecutor) async throws -> (rest: [NewJob], handedOff: [Job]) {
         // Only SQLite's transactions say when they ended (and only there are takers).
-        guard let end = TransactionEnd.current else { return jobs }
+        guard let end = TransactionEnd.current else { return (jobs, []) }
         let available = takers.withLock { $0 }
-        guard !available.isEmpty else { return jobs }
+        guard !available.isEmpty else { return (jobs, []) }
         var partitions: [String: Int] = [:]
         for job in jobs { if let partition = job.partition { partitions[partition, default: 0] += 1 } }
         var rest: [NewJob] = []
+        var handedOff: [Job] = []
         for job in jobs {
             guard job.runAt.map({ $0.millisecondsSince1970 <= now }) ?? true,
                 job.partition.map({ partitions[$0] == 1 }) ?? true,
@@ -49,8 +50,9 @@ extension EmbeddedJobQueue: JobHandoffSource {
                 Counter(label: "switchboard_jobs_handed_over_total", dimensions: [("kind", leased.kind.rawValue)]).increment()
                 taker.deliver(leased)
             }
+            handedOff.append(leased)
         }
-        return rest
+        return (rest, handedOff)
     }
 
     /// Inserts `job` leased to the taker's worker, unless its partition has an unfinished job.
@@ -74,6 +76,10 @@ extension EmbeddedJobQueue: JobHandoffSource {
             .int(until),
             .text(taker.worker)
         )
-        return row.map(Self.job)
+        return row.map { row in
+            var job = Self.job(row)
+            job.handedOff = true
+            return job
+        }
     }
 }

@@ -51,11 +51,13 @@ public final class EmbeddedJobQueue: JobQueue {
 
     /// Adds jobs inside the caller's transaction; call ``wake()`` after the commit. A
     /// delayed job also wakes this process's workers when it falls due (a debounced bot
-    /// answer would otherwise wait for the next poll, up to half a second).
-    public func enqueue(_ jobs: [NewJob], in db: any SQLExecutor) async throws {
+    /// answer would otherwise wait for the next poll, up to half a second). Returns the
+    /// jobs handed to a local worker (``handOff(_:now:in:)``), delivered after the commit.
+    @discardableResult
+    public func enqueue(_ jobs: [NewJob], in db: any SQLExecutor) async throws -> [Job] {
         let now = clock.now().millisecondsSince1970
-        let jobs = try await handOff(jobs, now: now, in: db)
-        guard !jobs.isEmpty else { return }
+        let (jobs, handedOff) = try await handOff(jobs, now: now, in: db)
+        guard !jobs.isEmpty else { return handedOff }
         touch(jobs.map(\.kind))
         for due in Set(jobs.compactMap { job in job.runAt.map { Due(kind: job.kind, at: $0.millisecondsSince1970) } }) {
             schedule(due.kind, at: due.at, now: now)
@@ -77,6 +79,7 @@ public final class EmbeddedJobQueue: JobQueue {
                 binds
             )
         }
+        return handedOff
     }
 
     /// When jobs of a kind fall due (one timer for a batch due together).

@@ -79,7 +79,6 @@ public final class SQLiteDatabase: SQLDatabase {
         _ body: @Sendable (any SQLExecutor) async throws -> T
     ) async throws -> T {
         try await DatabaseMetrics.timed("transaction") {
-            let waitsForDisk = durability == .durable && self.durability == .full
             let end = TransactionEnd()
             let (result, commit) = try await writer.thread.withPreference {
                 try await writeLock.withLock {
@@ -88,6 +87,7 @@ public final class SQLiteDatabase: SQLDatabase {
                     do {
                         let result = try await TransactionEnd.$current.withValue(end) { try await body(executor) }
                         try await executor.query("COMMIT", [])
+                        let waitsForDisk = (durability == .durable || end.requiresDurability) && self.durability == .full
                         return (result, waitsForDisk ? groupSync.noteCommit() : nil)
                     } catch {
                         _ = try? await executor.query("ROLLBACK", [])

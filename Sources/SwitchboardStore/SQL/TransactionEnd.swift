@@ -9,6 +9,16 @@ final class TransactionEnd: Sendable {
     @TaskLocal static var current: TransactionEnd?
 
     private let actions = Mutex<[@Sendable (_ committed: Bool) -> Void]>([])
+    private let durabilityRequired = Atomic<Bool>(false)
+
+    /// Makes a relaxed transaction commit durably: something it wrote must be on disk
+    /// before its end actions run (a handed-off send's mark, `SQLStore.insertOutbound`).
+    func requireDurability() {
+        durabilityRequired.store(true, ordering: .relaxed)
+    }
+
+    /// Whether ``requireDurability()`` was called.
+    var requiresDurability: Bool { durabilityRequired.load(ordering: .relaxed) }
 
     /// Adds `action`, to run with whether the transaction committed.
     func onEnd(_ action: @escaping @Sendable (_ committed: Bool) -> Void) {

@@ -25,15 +25,16 @@ struct BotRig {
     var conversationId: String { base.conversationId }
 
     /// `model`: the base URL of an LLM (emulator) the Page uses; nil: rule-based. The
-    /// model's deadline (10 s) runs on `llmClock`.
+    /// model's deadline (10 s) runs on `llmClock`. `sqliteSync` as in `SenderRig`.
     static func with(
         _ kind: TestDatabaseKind,
         settings: BotSettings = .demo,
         model baseURL: String? = nil,
         llmClock: ManualClock = ManualClock(),
+        sqliteSync: SQLiteDatabase.Durability = .normal,
         _ body: @Sendable (BotRig) async throws -> Void
     ) async throws {
-        try await SenderRig.with(kind) { base in
+        try await SenderRig.with(kind, sqliteSync: sqliteSync) { base in
             let model = baseURL.map { BotModelSettings(baseURL: $0, model: "emulated-gpt", sealedAPIKey: nil) }
             try await base.store.saveBotSettings(pageId: SenderRig.page, BotPageSettings(enabled: true, settings: settings, model: model))
             let metrics = TestMetrics()

@@ -76,16 +76,18 @@ struct SenderRig {
     let publisher: RecordingPublisher
 
     /// `graph` replaces the scripted Graph (e.g. a `GraphClient` on the emulator); `pacer`
-    /// and `configuration` replace the defaults (e.g. a pacer on a manual clock).
+    /// and `configuration` replace the defaults (e.g. a pacer on a manual clock);
+    /// `sqliteSync` `.full` makes SQLite's durable commits `fsync`.
     static func with(
         _ kind: TestDatabaseKind,
         inboundAgo: TimeInterval = 60,
         graph outboundGraph: (any OutboundGraph)? = nil,
         pacer: any OutboundPacer = PageSendPacer(),
         configuration: OutboundSenderConfiguration = SenderRig.defaultConfiguration,
+        sqliteSync: SQLiteDatabase.Durability = .normal,
         _ body: @Sendable (SenderRig) async throws -> Void
     ) async throws {
-        try await TestDatabase.with(kind) { database in
+        try await TestDatabase.with(kind, sqliteSync: sqliteSync) { database in
             let clock = ManualWallClock()
             let store = SQLStore(database: database, clock: clock)
             let box = SecretBox(secret: secret)
