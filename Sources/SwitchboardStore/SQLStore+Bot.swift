@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 import Messenger
 public import SwitchboardCore
 
@@ -95,6 +95,14 @@ extension SQLStore: BotStore {
         return result
     }
 
+    public func syncCommitted() async throws {
+        try await database.syncCommitted()
+    }
+
+    public func scheduleBotAnswer(conversationId: String, at: Date) async throws {
+        try await queue.enqueue([.botAnswer(conversationId: conversationId, at: at)])
+    }
+
     public func queueBotReply(_ reply: BotReply) async throws -> (result: BotFeedResult, queued: Bool)? {
         let key = try Self.conversationKey(reply.conversationId)
         let now = self.now
@@ -122,7 +130,8 @@ extension SQLStore: BotStore {
                 OutboundDraft(conversationId: reply.conversationId, text: reply.text, clientId: reply.clientId, author: .bot),
                 in: db,
                 now: now,
-                queue: queue
+                queue: queue,
+                markCoveredByDurableStart: reply.startDurable
             )
             let sent = BotEvent.answerSent(at: Date(millisecondsSince1970: now), upTo: reply.upTo, disclosed: reply.disclosed)
             guard var fed = try await locked.feed([sent], actor: "bot", in: db, now: now, queue: queue) else { return nil }

@@ -33,7 +33,8 @@ extension SQLStore: OutboundStore {
         _ draft: OutboundDraft,
         in db: any SQLExecutor,
         now: Int64,
-        queue: EmbeddedJobQueue
+        queue: EmbeddedJobQueue,
+        markCoveredByDurableStart: Bool = false
     ) async throws -> (message: Message, created: Bool, events: [RealtimeEvent]) {
         guard let conversationId = Int64(draft.conversationId) else {
             throw SwitchboardError(.conversationNotFound, "No conversation has the id \(draft.conversationId).")
@@ -73,7 +74,14 @@ extension SQLStore: OutboundStore {
             return (try await MessageColumns.message(existing, in: db, pageId: pageId), false, [])
         }
         let message = MessageColumns.message(row, reactions: [:])
-        try await enqueueSend(of: message, conversationId: draft.conversationId, now: now, queue: queue, in: db)
+        try await enqueueSend(
+            of: message,
+            conversationId: draft.conversationId,
+            now: now,
+            queue: queue,
+            durableMark: !markCoveredByDurableStart,
+            in: db
+        )
         let preview = draft.text ?? attachments.first.map { "[\($0.type)]" }
         try await db.query(
             """
@@ -117,8 +125,16 @@ extension SQLStore: OutboundStore {
     /// sender (its first delivery, `Job.handedOff`), the send's "send started" mark is
     /// written here, and the transaction made durable: the mark is on disk with the message
     /// before the sender gets the job, so the sender needs no write of its own (and no
-    /// `fsync`) before it calls Meta.
-    static func enqueueSend(of message: Message, conversationId: String, now: Int64, queue: EmbeddedJobQueue, in db: any SQLExecutor) async throws {
+    /// `fsync`) before it calls Meta. `durableMark` false leaves a relaxed transaction
+    /// relaxed, for a bot reply whose answer job's start is on disk (`BotReply.startDurable`).
+    static func enqueueSend(
+        of message: Message,
+        conversationId: String,
+        now: Int64,
+        queue: EmbeddedJobQueue,
+        durableMark: Bool,
+        in db: any SQLExecutor
+    ) async throws {
         let handedOff = try await queue.enqueue(
             [
                 NewJob(
@@ -132,7 +148,7 @@ extension SQLStore: OutboundStore {
         )
         guard !handedOff.isEmpty, let id = Int64(message.id) else { return }
         try await db.query("UPDATE messages SET send_started_at = $2 WHERE id = $1", .int(id), .int(now))
-        TransactionEnd.current?.requireDurability()
+        if durableMark { TransactionEnd.current?.requireDurability() }
     }
 
     /// Queues a failed outbound message again as a new attempt: the same row (so the thread
@@ -169,7 +185,7 @@ extension SQLStore: OutboundStore {
             )
             guard let updated = rows.first else { return .alreadyQueued(current) }
             let message = MessageColumns.message(updated, reactions: [:])
-            try await Self.enqueueSend(of: message, conversationId: conversationId, now: now, queue: queue, in: db)
+            try await Self.enqueueSend(of: message, conversationId: conversationId, now: now, queue: queue, durableMark: true, in: db)
             let previous = [current.error?.kind, current.error?.message].compactMap { $0 }.joined(separator: ": ")
             try await Self.audit(
                 in: db,

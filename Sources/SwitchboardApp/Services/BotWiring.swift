@@ -36,6 +36,7 @@ extension Switchboard {
             box: SecretBox(secret: configuration.secret.value),
             clock: store.clock,
             logger: logger,
+            echoWait: configuration.outbound.echoWait,
             makeModel: Self.languageModel
         )
     }

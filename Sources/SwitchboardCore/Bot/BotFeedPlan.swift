@@ -38,15 +38,7 @@ public struct BotFeedPlan: Sendable, Equatable {
             switch decision.action {
             case .none: break
             case .wait(let until):
-                jobs.append(
-                    NewJob(
-                        kind: .botAnswer,
-                        partition: JobKind.botPartition(conversationId: conversationId),
-                        payload: Array(conversationId.utf8),
-                        maxAttempts: 5,
-                        runAt: until
-                    )
-                )
+                jobs.append(.botAnswer(conversationId: conversationId, at: until))
             case .answer(let disclose, let upTo): answer = Answer(disclose: disclose, upTo: upTo)
             case .sendHandoverNotice: notice = true
             }

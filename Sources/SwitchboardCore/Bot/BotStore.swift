@@ -11,6 +11,19 @@ extension JobKind {
     public static func botPartition(conversationId: String) -> String { "bot:\(conversationId)" }
 }
 
+extension NewJob {
+    /// The conversation's `bot.answer` job, due `at` (nil: now).
+    public static func botAnswer(conversationId: String, at: Date?) -> NewJob {
+        NewJob(
+            kind: .botAnswer,
+            partition: JobKind.botPartition(conversationId: conversationId),
+            payload: Array(conversationId.utf8),
+            maxAttempts: 5,
+            runAt: at
+        )
+    }
+}
+
 /// The model a Page's bot asks, as stored; the key is sealed like Page tokens (invariant 8)
 /// and is never read back through the API.
 public struct BotModelSettings: Sendable, Equatable {
@@ -167,6 +180,12 @@ public struct BotReply: Sendable, Equatable {
     public var disclosed: Bool
     /// The answer's model call, if any, for `bot_answers`.
     public var modelCall: BotModelCall?
+    /// The lease of the answer job that made the reply was on disk before the reply is
+    /// queued (``BotStore/syncCommitted()``). A power loss that takes back the reply then
+    /// runs that job again, and a job run again waits for Meta's echo before answering
+    /// (`BotAnswerHandler`). So the reply's send, when handed straight to the sender, may
+    /// keep its mark in a relaxed commit. False: that commit is made durable.
+    public var startDurable = false
 
     public init(
         conversationId: String,
@@ -211,8 +230,15 @@ public protocol BotStore: Sendable {
     /// bot state's version is still `reply.expectedVersion` (else records it as dropped:
     /// `queued` false). A 24-hour window that closed meanwhile pauses the bot instead
     /// (`window_closed`). nil: the Page's bot is off. A relaxed commit: the answer job
-    /// that makes it runs again if a power loss takes it back.
+    /// that makes it runs again if a power loss takes it back. When the reply's send is
+    /// handed straight to the sender, the commit is made durable, unless
+    /// `reply.startDurable`.
     func queueBotReply(_ reply: BotReply) async throws -> (result: BotFeedResult, queued: Bool)?
+    /// Returns once everything committed so far is on disk (the answer job's lease among
+    /// it: ``BotReply/startDurable``).
+    func syncCommitted() async throws
+    /// Enqueues a `bot.answer` job for the conversation, due `at`.
+    func scheduleBotAnswer(conversationId: String, at: Date) async throws
 }
 
 extension SwitchboardError.Code {

@@ -22,6 +22,9 @@ public struct BotAnswerHandler: JobHandler {
     let clock: any WallClock
     let logger: Logger
     let metrics: BotMetrics
+    /// How long a job run again waits for the echo of a reply an earlier run may have sent
+    /// (the sender's `echoWait`).
+    let echoWait: Duration
 
     /// How many of the conversation's newest messages the prompt may use.
     static let transcriptLimit = 40
@@ -34,9 +37,11 @@ public struct BotAnswerHandler: JobHandler {
         clock: any WallClock,
         logger: Logger,
         metrics: BotMetrics = BotMetrics(),
+        echoWait: Duration = OutboundSenderConfiguration().echoWait,
         makeModel: @escaping ModelFactory
     ) {
         self.metrics = metrics
+        self.echoWait = echoWait
         self.conversations = conversations
         self.store = store
         self.graph = graph
@@ -48,6 +53,16 @@ public struct BotAnswerHandler: JobHandler {
 
     @discardableResult
     public func handle(_ job: Job) async throws -> JobDisposition {
+        if job.attempt > 1 {
+            // An earlier run may have queued and sent a reply that a crash of the machine
+            // took back (replies commit relaxed: `BotReply.startDurable`). Its echo, if Meta
+            // sent it, makes the bot step back; a fresh job answers after the echo had
+            // its time, if the answer is still due.
+            let conversationId = String(decoding: job.payload, as: UTF8.self)
+            try await store.scheduleBotAnswer(conversationId: conversationId, at: clock.now().addingTimeInterval(echoWait.seconds))
+            logger.notice("bot answer run again: answering after the echo wait", metadata: ["conversation": "\(conversationId)"])
+            return .finished
+        }
         try await answer(job)
         return .finished
     }
@@ -59,17 +74,21 @@ public struct BotAnswerHandler: JobHandler {
         else { return }
         // Shown while the answer is made, and before it is queued (Messenger keeps order).
         let typing = Task { await typingOn(pageId: due.pageId, psid: due.psid) }
+        // This job's lease goes to disk while the model works: the reply may then commit
+        // relaxed, even with its send's mark (`BotReply.startDurable`).
+        let started = Task { try await store.syncCommitted() }
         let model = try due.page.model.map { RecordingLanguageModel(try languageModel($0)) }
         let source: BotResponder.Source = model.map { .model($0, due.page.settings.promptBuilder) } ?? .rules(due.page.settings.ruleBasedAnswerer)
         let transcript = try await store.messages(conversationId: conversationId, limit: Self.transcriptLimit, before: nil).items
             .compactMap(Self.entry)
         let outcome = await BotResponder(source: source, texts: due.page.settings.texts).respond(to: transcript, disclose: answer.disclose) {}
         await typing.value
+        let startDurable = (try? await started.value) != nil
         let call = model?.call
         if let call { metrics.modelCall(page: due.pageId, call) }
         switch outcome {
         case .reply(let text, let disclosed, let reason):
-            let reply = BotReply(
+            var reply = BotReply(
                 conversationId: conversationId,
                 text: text,
                 clientId: "bot-answer:\(job.id)",
@@ -78,6 +97,7 @@ public struct BotAnswerHandler: JobHandler {
                 disclosed: disclosed,
                 modelCall: call
             )
+            reply.startDurable = startDurable
             if try await conversations.queue(reply) {
                 logger.debug("bot replied", metadata: ["conversation": "\(conversationId)", "reason": "\(reason)"])
             } else {

@@ -240,7 +240,11 @@ struct InboundApplication {
         noteLast(event.timestamp, preview: echo.text ?? echo.attachments.first.map { "[\($0.type)]" })
         count(ours ? "echo" : "echo_other_app")
         let at = Date(millisecondsSince1970: event.timestamp)
-        botEvents.append((index, ours ? .ownEcho(at: at) : .otherAppEcho(at: at)))
+        // Our app sent a message we have no row for (lost with a crash of the machine, or
+        // sent by another install of the app): stored as a person's, and the bot steps back
+        // as for one rather than answer what it cannot see (a lost bot reply would be
+        // answered twice).
+        botEvents.append((index, ours ? .agentMessage(at: at) : .otherAppEcho(at: at)))
     }
 
     /// Moves outbound statuses forward to `delivered`/`read` up to a watermark, and the

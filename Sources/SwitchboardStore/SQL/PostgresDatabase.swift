@@ -105,6 +105,12 @@ public final class PostgresDatabase: SQLDatabase {
         }
     }
 
+    /// A transaction with an id commits with a WAL flush (`synchronous_commit` is on
+    /// outside relaxed transactions), and a flush covers every commit before it.
+    public func syncCommitted() async throws {
+        try await execute("SELECT txid_current()", [])
+    }
+
     public var concurrentWriters: Int { 4 }
 
     public func close() async {}

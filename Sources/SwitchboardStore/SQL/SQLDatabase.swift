@@ -122,6 +122,10 @@ public protocol SQLDatabase: Sendable {
     /// that is a single round trip (no BEGIN/COMMIT): the cheapest durable write there is.
     @discardableResult
     func execute(_ sql: String, _ binds: [SQLValue]) async throws -> [SQLRow]
+    /// Returns once every transaction committed before the call is on disk, as if each had
+    /// been durable: for work that commits relaxed and needs durability only later, so the
+    /// wait can overlap something slow (the bot's model call).
+    func syncCommitted() async throws
     /// How many durable write transactions are worth running side by side: one for SQLite
     /// (one writer), several for PostgreSQL (commits in flight share its WAL flushes).
     var concurrentWriters: Int { get }

@@ -120,6 +120,13 @@ public final class SQLiteDatabase: SQLDatabase {
         try await transaction { db in try await db.query(sql, binds) }
     }
 
+    /// One sync of the log covers every commit before it (with `synchronous=NORMAL`
+    /// configured, nothing is synced, as for durable commits).
+    public func syncCommitted() async throws {
+        guard durability == .full else { return }
+        try await groupSync.waitUntilDurable(groupSync.noteCommit())
+    }
+
     public var concurrentWriters: Int { 1 }
 
     public func close() async {

@@ -47,7 +47,8 @@ final class WALGroupSync: Sendable {
     var syncs: UInt64 { state.withLock { $0.syncs } }
 
     /// Numbers a commit that just happened; pass the number to ``waitUntilDurable(_:)``.
-    /// Call it while still holding the write lock, so numbers follow commit order.
+    /// Call it while still holding the write lock, so numbers follow commit order; or
+    /// outside it to wait for a sync that starts later, covering every commit that ended.
     func noteCommit() -> UInt64 {
         state.withLock { state in
             state.committed += 1

@@ -96,18 +96,20 @@ struct OutboundHandoffTests {
         }
     }
 
-    @Test("a bot reply is written relaxed, unless its send is handed over: then it is on disk before the sender gets it")
+    @Test(
+        "a bot reply commits relaxed; handed over, it is on disk before the sender gets it, unless its answer's start already is"
+    )
     func handedOffBotReplyIsDurable() async throws {
         try await BotRig.with(.sqlite, sqliteSync: .full) { rig in
             let database = try #require(rig.store.database as? SQLiteDatabase)
             let local = SendTaker()
-            for (round, handedOver) in [(1, false), (2, true)] {
+            for (round, handedOver, startDurable) in [(1, false, false), (2, true, false), (3, true, true)] {
                 try await rig.customer("Do you ship to Austria? (\(round))")
                 rig.clock.advance(by: 3)
                 let id = rig.conversationId
                 let due = try #require(try await rig.store.feedBot(conversationId: id, [.answerDue], actor: "bot", answer: nil, durable: false))
                 let answer = try #require(due.plan.answer)
-                let reply = BotReply(
+                var reply = BotReply(
                     conversationId: id,
                     text: "We ship across the EU.",
                     clientId: "bot-answer:handoff-\(round)",
@@ -116,10 +118,11 @@ struct OutboundHandoffTests {
                     disclosed: true,
                     modelCall: nil
                 )
+                reply.startDurable = startDurable
                 if handedOver { rig.store.queue.offer([local.taker]) }
                 let before = database.logSyncs
                 #expect(try await rig.store.queueBotReply(reply)?.queued == true)
-                #expect(database.logSyncs - before == (handedOver ? 1 : 0))
+                #expect(database.logSyncs - before == (handedOver && !startDurable ? 1 : 0), "round \(round)")
                 if handedOver {
                     rig.store.queue.withdrawTakers(of: SendTaker.worker)
                     #expect(try await rig.base.sender.handle(try local.take()) == .finished)
@@ -128,7 +131,51 @@ struct OutboundHandoffTests {
                 }
                 #expect(rig.sentTexts.last == "We ship across the EU.")
             }
-            #expect(rig.sentTexts.count == 2)
+            #expect(rig.sentTexts.count == 3)
+        }
+    }
+}
+
+/// A bot reply and its send's mark may commit relaxed once the answer job's lease is on
+/// disk; a power loss can then take the reply back after Meta got it. The job then runs
+/// again, and must not answer twice.
+@Suite("Bot: an answer job run again after a crash", .serialized, .timeLimit(.minutes(2)))
+struct BotAnswerRerunTests {
+    /// The customer writes; a process takes the answer job and dies with it. Its lease
+    /// lapses, and the next run of the job finds it is not the first.
+    static func crashMidAnswer(_ rig: BotRig) async throws {
+        try await rig.customer("Do you ship to Austria?")
+        rig.clock.advance(by: 3)
+        let taken = try #require(try await rig.store.queue.claim(limit: 1, worker: "dead", lease: .seconds(30)).first)
+        #expect(taken.kind == .botAnswer)
+        try await rig.advance(31)
+        #expect(rig.sentTexts.isEmpty)
+    }
+
+    @Test("a job run again answers only after the echo wait, once", arguments: TestDatabaseKind.all)
+    func answersAfterTheEchoWait(kind: TestDatabaseKind) async throws {
+        try await BotRig.with(kind) { rig in
+            try await Self.crashMidAnswer(rig)
+            try await rig.advance(9)
+            #expect(rig.sentTexts.isEmpty)
+            try await rig.advance(1)
+            #expect(rig.sentTexts.count == 1)
+            try await rig.advance(60)
+            #expect(rig.sentTexts.count == 1)
+            #expect(try await rig.botMessages().count == 1)
+        }
+    }
+
+    @Test("the echo of a reply the crash took back arrives: the bot steps back instead of answering again", arguments: TestDatabaseKind.all)
+    func echoOfALostReplyPauses(kind: TestDatabaseKind) async throws {
+        try await BotRig.with(kind) { rig in
+            try await Self.crashMidAnswer(rig)
+            // Our app's message with an id no row has: the lost reply.
+            try await rig.ownEcho("We ship across the EU.", of: "987654321")
+            #expect(try await rig.state().pauseReason == .agentReplied)
+            try await rig.advance(10)
+            #expect(rig.sentTexts.isEmpty)
+            #expect(try await rig.botMessages().isEmpty)
         }
     }
 }

@@ -47,6 +47,20 @@ struct SQLiteGroupSyncTests {
         }
     }
 
+    @Test("syncing what is committed takes one sync over relaxed commits; with synchronous=normal, none")
+    func syncCommittedCoversRelaxedCommits() async throws {
+        for (level, syncs) in [(SQLiteDatabase.Durability.full, UInt64(1)), (.normal, 0)] {
+            try await Self.withDatabase(level) { database in
+                for n in 1...3 {
+                    try await database.transaction(durability: .relaxed) { try await $0.query("INSERT INTO t (n) VALUES ($1)", .int(Int64(n))) }
+                }
+                let before = database.logSyncs
+                try await database.syncCommitted()
+                #expect(database.logSyncs - before == syncs, "\(level)")
+            }
+        }
+    }
+
     @Test("with synchronous=normal configured, durable commits do not sync")
     func normalNeverSyncs() async throws {
         try await Self.withDatabase(.normal) { database in
