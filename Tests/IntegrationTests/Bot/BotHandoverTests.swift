@@ -118,18 +118,8 @@ struct BotHandoverTests {
             try await rig.customer("Do you ship to Austria?")
             rig.clock.advance(by: 3)
             // What the answer job does, with a pause landing while the model answers.
-            let due = try #require(try await rig.store.feedBot(conversationId: id, [.answerDue], actor: "bot", answer: nil, durable: false))
-            let answer = try #require(due.plan.answer)
+            let reply = try await rig.dueReply("We ship across the EU.", clientId: "bot-answer:test-1")
             try await rig.conversations.feed(conversationId: id, [.paused], actor: "user:1")
-            let reply = BotReply(
-                conversationId: id,
-                text: "We ship across the EU.",
-                clientId: "bot-answer:test-1",
-                expectedVersion: due.version,
-                upTo: answer.upTo,
-                disclosed: true,
-                modelCall: nil
-            )
             #expect(try await rig.store.queueBotReply(reply)?.queued == false)
             #expect(try await rig.botMessages().isEmpty)
 

@@ -124,6 +124,22 @@ struct BotRig {
         }
     }
 
+    /// What the answer job makes of a due answer: the reply `text` for the bot state as it
+    /// is now (fails when no answer is due).
+    func dueReply(_ text: String, clientId: String) async throws -> BotReply {
+        let due = try #require(try await store.feedBot(conversationId: conversationId, [.answerDue], actor: "bot", answer: nil, durable: false))
+        let answer = try #require(due.plan.answer)
+        return BotReply(
+            conversationId: conversationId,
+            text: text,
+            clientId: clientId,
+            expectedVersion: due.version,
+            upTo: answer.upTo,
+            disclosed: true,
+            modelCall: nil
+        )
+    }
+
     /// Moves time on by `seconds` and runs what became due.
     func advance(_ seconds: TimeInterval) async throws {
         clock.advance(by: seconds)

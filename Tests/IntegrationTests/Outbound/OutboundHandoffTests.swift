@@ -57,11 +57,7 @@ struct OutboundHandoffTests {
                 let second = try await rig.queue("maybe sent")
                 _ = try local.take()
                 rig.store.queue.withdrawTakers(of: SendTaker.worker)
-                let delivered = try await graph.send(
-                    pageId: SenderRig.page,
-                    token: PageAccessToken(SenderRig.pageToken),
-                    request: SendRequest(recipientPSID: "cust1", content: .text("maybe sent"), metadata: second.id)
-                )
+                let delivered = try await RigEmulator.sendAsADyingProcess(graph, "maybe sent", messageId: second.id)
                 rig.clock.advance(by: 31)
                 try await rig.drain()
                 #expect(emulator.sendCount == 2)
@@ -106,18 +102,7 @@ struct OutboundHandoffTests {
             for (round, handedOver, startDurable) in [(1, false, false), (2, true, false), (3, true, true)] {
                 try await rig.customer("Do you ship to Austria? (\(round))")
                 rig.clock.advance(by: 3)
-                let id = rig.conversationId
-                let due = try #require(try await rig.store.feedBot(conversationId: id, [.answerDue], actor: "bot", answer: nil, durable: false))
-                let answer = try #require(due.plan.answer)
-                var reply = BotReply(
-                    conversationId: id,
-                    text: "We ship across the EU.",
-                    clientId: "bot-answer:handoff-\(round)",
-                    expectedVersion: due.version,
-                    upTo: answer.upTo,
-                    disclosed: true,
-                    modelCall: nil
-                )
+                var reply = try await rig.dueReply("We ship across the EU.", clientId: "bot-answer:handoff-\(round)")
                 reply.startDurable = startDurable
                 if handedOver { rig.store.queue.offer([local.taker]) }
                 let before = database.logSyncs

@@ -35,6 +35,16 @@ enum RigEmulator {
             try await body(emulator, GraphClient(httpClient: .shared, configuration: .init(baseURL: baseURL, timeout: .seconds(10))))
         }
     }
+
+    /// What a process does before it dies mid-send: calls the Send API for the rig's
+    /// customer with our message id in `metadata`, and records nothing.
+    static func sendAsADyingProcess(_ graph: GraphClient, _ text: String, messageId: String) async throws -> SendResult {
+        try await graph.send(
+            pageId: SenderRig.page,
+            token: PageAccessToken(SenderRig.pageToken),
+            request: SendRequest(recipientPSID: "cust1", content: .text(text), metadata: messageId)
+        )
+    }
 }
 
 @Suite("Outbound recovery: crashes mid-send, unreachable contacts", .serialized, .timeLimit(.minutes(2)))
@@ -50,11 +60,7 @@ struct OutboundRecoveryTests {
                 let job = try #require(try await rig.store.queue.claim(limit: 1, worker: "dead", lease: .seconds(30)).first)
                 #expect(String(decoding: job.payload, as: UTF8.self) == first.id)
                 try await rig.store.beginSendAttempt(messageId: first.id)
-                let delivered = try await graph.send(
-                    pageId: SenderRig.page,
-                    token: PageAccessToken(SenderRig.pageToken),
-                    request: SendRequest(recipientPSID: "cust1", content: .text("maybe sent"), metadata: first.id)
-                )
+                let delivered = try await RigEmulator.sendAsADyingProcess(graph, "maybe sent", messageId: first.id)
 
                 // Its lease lapses; the next attempt knows the outcome is unknown: no call.
                 rig.clock.advance(by: 31)
