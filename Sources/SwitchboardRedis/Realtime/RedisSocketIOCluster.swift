@@ -46,6 +46,9 @@ public final class RedisSocketIOCluster: Service {
         var lastRead: [String: String] = [:]
         var questions: [String: Question] = [:]
         var controlHandlers: [@Sendable (String, String) async -> Void] = []
+        /// Whether the first subscription to questions, answers and commands is live.
+        var listening = false
+        var listeningWaiters: [CheckedContinuation<Void, Never>] = []
     }
 
     /// A question to the other nodes: answers accumulate until every node answered or the
@@ -365,11 +368,30 @@ public final class RedisSocketIOCluster: Service {
         pendingWrites.notify()
     }
 
+    /// Returns once this node listens for other nodes' questions and commands (its first
+    /// subscription is live). Pub/sub keeps nothing: a question published before a node
+    /// listens goes unanswered until the asker's timeout.
+    public func waitUntilListening() async {
+        await withCheckedContinuation { continuation in
+            let listening = state.withLock { state in
+                if !state.listening { state.listeningWaiters.append(continuation) }
+                return state.listening
+            }
+            if listening { continuation.resume() }
+        }
+    }
+
     /// Answers other nodes' questions, collects answers to ours, runs commands.
     private func listenLoop() async {
         while !Task.isCancelled {
             do {
                 let subscription = try await backend.client.subscribe(to: [questionChannel, answerChannel(backend.nodeID), controlChannel])
+                let waiters = state.withLock { state in
+                    state.listening = true
+                    defer { state.listeningWaiters = [] }
+                    return state.listeningWaiters
+                }
+                for waiter in waiters { waiter.resume() }
                 for try await message in subscription {
                     guard let decoded = ClusterMessage(message.string) else { continue }
                     await handle(decoded)
