@@ -131,7 +131,7 @@ extension SQLStore: BotStore {
                 in: db,
                 now: now,
                 queue: queue,
-                markCoveredByDurableStart: reply.startDurable
+                durableMark: !reply.startDurable
             )
             let sent = BotEvent.answerSent(at: Date(millisecondsSince1970: now), upTo: reply.upTo, disclosed: reply.disclosed)
             guard var fed = try await locked.feed([sent], actor: "bot", in: db, now: now, queue: queue) else { return nil }

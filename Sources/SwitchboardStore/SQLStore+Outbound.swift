@@ -29,12 +29,13 @@ extension SQLStore: OutboundStore {
 
     /// `enqueueOutbound` inside the caller's transaction (the bot queues its replies and
     /// notices together with its state); call `queue.wake()` after the commit.
+    /// `durableMark` as in ``enqueueSend(of:conversationId:now:queue:durableMark:in:)``.
     static func insertOutbound(
         _ draft: OutboundDraft,
         in db: any SQLExecutor,
         now: Int64,
         queue: EmbeddedJobQueue,
-        markCoveredByDurableStart: Bool = false
+        durableMark: Bool = true
     ) async throws -> (message: Message, created: Bool, events: [RealtimeEvent]) {
         guard let conversationId = Int64(draft.conversationId) else {
             throw SwitchboardError(.conversationNotFound, "No conversation has the id \(draft.conversationId).")
@@ -79,7 +80,7 @@ extension SQLStore: OutboundStore {
             conversationId: draft.conversationId,
             now: now,
             queue: queue,
-            durableMark: !markCoveredByDurableStart,
+            durableMark: durableMark,
             in: db
         )
         let preview = draft.text ?? attachments.first.map { "[\($0.type)]" }

@@ -126,14 +126,26 @@ public struct OutboundSender: JobHandler {
             return .finished
         }
         if page.state == .reauthorizationRequired {
-            return try await postpone(job, premarked, after: configuration.reauthorizationRecheck, reason: "the Page needs a new access token")
+            return try await postpone(
+                job,
+                messageId,
+                premarked,
+                after: configuration.reauthorizationRecheck,
+                reason: "the Page needs a new access token"
+            )
         }
         let token: PageAccessToken
         do {
             token = PageAccessToken(try box.open(sealed))
         } catch {
             try await store.markPageReauthorizationRequired(pageId: page.id, reason: String(describing: error))
-            return try await postpone(job, premarked, after: configuration.reauthorizationRecheck, reason: "the Page's token cannot be opened")
+            return try await postpone(
+                job,
+                messageId,
+                premarked,
+                after: configuration.reauthorizationRecheck,
+                reason: "the Page's token cannot be opened"
+            )
         }
 
         let author: AuthorKind = message.author == .agent ? .human : .automation
@@ -150,7 +162,7 @@ public struct OutboundSender: JobHandler {
         let sendClass: PageSendClass =
             if case .attachment(let type, _) = request.content, type.isMedia { .media } else { .standard }
         if let wait = try await pacer.acquire(page: page.id, class: sendClass, waitingAtMost: configuration.maxInlineRateWait) {
-            return try await postpone(job, premarked, after: wait, reason: "the Page is paused or over its rate")
+            return try await postpone(job, messageId, premarked, after: wait, reason: "the Page is paused or over its rate")
         }
 
         let requestedAt = clock.now().millisecondsSince1970
@@ -242,9 +254,9 @@ public struct OutboundSender: JobHandler {
     /// Puts the job back for `delay` before Meta was called. A mark written for this
     /// delivery is cleared after the job is rescheduled (so a crash in between only costs
     /// an echo wait): the next attempt must not take it for a call that happened.
-    private func postpone(_ job: Job, _ premarked: Bool, after delay: Duration, reason: String) async throws -> JobDisposition {
+    private func postpone(_ job: Job, _ messageId: String, _ premarked: Bool, after delay: Duration, reason: String) async throws -> JobDisposition {
         try await retry(job, after: delay, reason: reason)
-        if premarked { try await store.endSendAttempt(messageId: String(decoding: job.payload, as: UTF8.self)) }
+        if premarked { try await store.endSendAttempt(messageId: messageId) }
         return .deferred
     }
 

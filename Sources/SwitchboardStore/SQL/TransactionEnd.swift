@@ -12,7 +12,7 @@ final class TransactionEnd: Sendable {
     private let durabilityRequired = Atomic<Bool>(false)
 
     /// Makes a relaxed transaction commit durably: something it wrote must be on disk
-    /// before its end actions run (a handed-off send's mark, `SQLStore.insertOutbound`).
+    /// before its end actions run (a handed-off send's mark, `SQLStore.enqueueSend`).
     func requireDurability() {
         durabilityRequired.store(true, ordering: .relaxed)
     }
