@@ -18,15 +18,23 @@ extension SQLStore {
         return outcome
     }
 
-    /// How many transactions apply a run's conversations side by side: one on SQLite (one
-    /// writer: one transaction does it all, in one commit), several on PostgreSQL, where
-    /// each waits on round trips rather than on the others.
-    var applyLanes: Int { database.dialect == .postgres ? 4 : 1 }
+    /// How many transactions apply a run of `shares` conversations side by side: one on
+    /// SQLite (one writer: one transaction does it all, in one commit); on PostgreSQL one per
+    /// 16 conversations, up to 4, each waiting on its round trips rather than on the others.
+    /// A lane costs a dozen round trips, so a small run takes one.
+    func applyLanes(shares: Int) -> Int {
+        database.dialect == .postgres ? min(4, (shares + 15) / 16) : 1
+    }
+
+    /// The split run's statements look up jobs by partition, whose statistics lag behind
+    /// the backlog (see ``QueryPlanning/indexWalks``); the rest are index lookups anyway.
+    private static let runPlanning = QueryPlanning.indexWalks
 
     public func recordWebhookRun(_ webhooks: [SplitWebhook], _ shares: [ConversationShare], inline: Bool) async throws -> [InboundOutcome?] {
         let now = self.now
-        guard inline, applyLanes > 1, shares.count > 1 else {
-            let outcomes = try await database.transaction(durability: .relaxed) { [queue] db in
+        let applyLanes = applyLanes(shares: shares.count)
+        guard inline, applyLanes > 1 else {
+            let outcomes = try await database.transaction(durability: .relaxed, planning: Self.runPlanning) { [queue] db in
                 let waiting = inline ? try await Self.partitionsWithApplyJobs(shares.map(\.partition), in: db) : []
                 let applied = shares.indices.filter { inline && !waiting.contains(shares[$0].partition) }
                 var outcomes = [InboundOutcome?](repeating: nil, count: shares.count)
@@ -45,14 +53,16 @@ extension SQLStore {
         // Lanes: each applies its conversations in its own transaction, then one more
         // records the split. A crash in between runs the split again, which finds what the
         // lanes committed already applied (invariant 3).
-        let waiting = try await database.read { db in try await Self.partitionsWithApplyJobs(shares.map(\.partition), in: db) }
+        let waiting = try await database.transaction(durability: .relaxed, planning: Self.runPlanning) { db in
+            try await Self.partitionsWithApplyJobs(shares.map(\.partition), in: db)
+        }
         let inlineShares = shares.indices.filter { !waiting.contains(shares[$0].partition) }
         let lanes = (0..<applyLanes).map { lane in stride(from: lane, to: inlineShares.count, by: applyLanes).map { inlineShares[$0] } }
         var outcomes = [InboundOutcome?](repeating: nil, count: shares.count)
         try await withThrowingTaskGroup(of: [(Int, InboundOutcome)].self) { group in
             for lane in lanes where !lane.isEmpty {
                 group.addTask {
-                    try await self.database.transaction(durability: .relaxed) { db in
+                    try await self.database.transaction(durability: .relaxed, planning: Self.runPlanning) { db in
                         Array(zip(lane, try await Self.apply(lane.map { shares[$0].batch }, now: now, queue: self.queue, in: db)))
                     }
                 }
@@ -61,7 +71,7 @@ extension SQLStore {
                 for (index, outcome) in applied { outcomes[index] = outcome }
             }
         }
-        try await database.transaction(durability: .relaxed) { [queue] db in
+        try await database.transaction(durability: .relaxed, planning: Self.runPlanning) { [queue] db in
             for share in shares where waiting.contains(share.partition) {
                 try await queue.enqueue(share.jobs, in: db)
             }

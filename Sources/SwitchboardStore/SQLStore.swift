@@ -35,16 +35,24 @@ public final class SQLStore: Store {
     }
 
     public func webhookBodies(ids: [Int64]) async throws -> [Int64: [UInt8]] {
+        try await webhookColumn("body", ids: ids) { $0["body"].bytes }
+    }
+
+    public func webhookSizes(ids: [Int64]) async throws -> [Int64: Int] {
+        try await webhookColumn("length(body) AS size", ids: ids) { $0.int("size").map { Int($0) } }
+    }
+
+    private func webhookColumn<T>(_ column: String, ids: [Int64], _ value: (SQLRow) -> T?) async throws -> [Int64: T] {
         guard !ids.isEmpty else { return [:] }
         let placeholders = bindList(ids.count, from: 1)
         let rows = try await database.read { db in
-            try await db.query("SELECT id, body FROM webhook_events WHERE id IN (\(placeholders))", ids.map { .int($0) })
+            try await db.query("SELECT id, \(column) FROM webhook_events WHERE id IN (\(placeholders))", ids.map { .int($0) })
         }
-        var bodies: [Int64: [UInt8]] = [:]
+        var values: [Int64: T] = [:]
         for row in rows {
-            if let id = row.int("id"), let body = row["body"].bytes { bodies[id] = body }
+            if let id = row.int("id"), let value = value(row) { values[id] = value }
         }
-        return bodies
+        return values
     }
 
     /// Marks webhooks split, keeps their unhandled events (once per content, so a

@@ -236,6 +236,33 @@ struct StoreTests {
         }
     }
 
+    @Test("a run too large to hold at once is applied in parts, every webhook once", arguments: TestDatabaseKind.all)
+    func runInParts(kind: TestDatabaseKind) async throws {
+        try await TestDatabase.with(kind) { database in
+            let store = SQLStore(database: database)
+            let logger = TestDatabase.logger
+            let apply = ApplyInboundHandler(store: store, queue: store.queue, publisher: DiscardingEventPublisher(), ourAppId: nil, logger: logger)
+            let texts = ["short", String(repeating: "long ", count: 400), "short again", String(repeating: "longer ", count: 500), "last"]
+            for (index, text) in texts.enumerated() {
+                _ = try await store.storeWebhook(
+                    body: Webhook.body([Webhook.message(psid: "c\(index % 2)", mid: "m_\(index)", text: text, timestamp: 1_000 + Int64(index))])
+                )
+            }
+            let run = try #require(try await store.queue.claimRuns(limit: 1, runLength: 64, worker: "t", lease: .seconds(60)).first)
+            #expect(run.count == texts.count)
+            // 2,500 bytes a part: the long bodies (2,000 and 3,500 bytes) end parts of their own.
+            try await SplitWebhookHandler(store: store, logger: logger, applier: apply, bytesPerPart: 2_500).handleRun(run)
+
+            var applied: [String] = []
+            for conversation in try await store.conversations(ConversationQuery(limit: 10)).items {
+                applied += try await store.messages(conversationId: conversation.id, limit: 10, before: nil).items.compactMap(\.text)
+            }
+            #expect(applied.sorted() == texts.sorted())
+            #expect(try await store.queue.stats().byKind[JobKind.splitWebhook.rawValue] == nil, "every split job completed")
+            #expect(try await store.counts().webhooksPending == 0)
+        }
+    }
+
     @Test("echoes, watermarks and reactions move statuses forward only", arguments: TestDatabaseKind.all)
     func receiptsAreMonotonic(kind: TestDatabaseKind) async throws {
         try await TestDatabase.with(kind) { database in

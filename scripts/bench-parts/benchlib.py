@@ -33,6 +33,35 @@ def cpu_seconds(pid: int) -> float:
         return 0.0
 
 
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU seconds used so far by a process, its live children and the children it has
+    reaped (e.g. PostgreSQL's postmaster and its backends)."""
+    total = 0.0
+    tick = os.sysconf("SC_CLK_TCK")
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(entry) == pid:
+            total += sum(int(x) for x in fields[11:15]) / tick
+        elif int(fields[1]) == pid:
+            total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
+def postmaster_pid() -> int | None:
+    """The process id of the PostgreSQL that scripts/lib/postgres.sh started, if any."""
+    try:
+        with open(os.path.join(os.environ["SB_PG_DATA_DIR"], "postmaster.pid")) as f:
+            return int(f.readline())
+    except (KeyError, OSError, ValueError):
+        return None
+
+
 def psql(url: str, sql: str) -> str:
     out = subprocess.run(["psql", url, "-v", "ON_ERROR_STOP=1", "-qAtc", sql], capture_output=True, text=True, timeout=120)
     if out.returncode:

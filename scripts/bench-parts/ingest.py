@@ -25,7 +25,7 @@ import uuid
 from datetime import datetime
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from benchlib import cpu_seconds, free_port, pct, psql  # noqa: E402
+from benchlib import cpu_seconds, free_port, pct, postmaster_pid, psql, tree_cpu_seconds  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SECRET = "bench-app-secret-0123456789"
@@ -55,7 +55,9 @@ class Server:
             "SWITCHBOARD_JOB_LEASE_SECONDS": "3600",
         }
         self.db_name = None
+        self.postmaster = None
         if kind == "postgres":
+            self.postmaster = postmaster_pid()
             self.db_name = "bench_" + uuid.uuid4().hex[:8]
             psql(pg_admin_url, f"CREATE DATABASE {self.db_name}")
             parts = urllib.parse.urlsplit(pg_admin_url)
@@ -110,7 +112,8 @@ class Server:
             backlog = self.ingest_backlog()
             if backlog == 0 or time.monotonic() > deadline:
                 return backlog
-            time.sleep(0.2)
+            # /api/status counts whole tables: polled often, it would be a load of its own
+            time.sleep(0.5)
 
     def _last_event_id(self) -> int:
         after = getattr(self, "_cursor", 0)
@@ -156,6 +159,7 @@ def run_step(server: Server, args, name: str, rate: float, connections: int, dur
     ]
     after = server._last_event_id()
     cpu0 = cpu_seconds(server.proc.pid)
+    pg0 = tree_cpu_seconds(server.postmaster) if server.postmaster else 0.0
     t0 = time.monotonic()
     subprocess.run(cmd, check=True)
     wall = time.monotonic() - t0
@@ -175,6 +179,10 @@ def run_step(server: Server, args, name: str, rate: float, connections: int, dur
     span = max(duration, (max((r[0] + r[1] for r in ok), default=0) - min((r[0] for r in ok), default=0)) / 1000)
     acked_events = sum(r[4] for r in ok)
     backlog = server.wait_drained(args.drain_timeout)
+    # CPU from the first POST until everything is applied (or the drain gave up): the
+    # cost of an event, acknowledged and applied, in serve and in PostgreSQL
+    step_cpu = cpu_seconds(server.proc.pid) - cpu0
+    pg_cpu = tree_cpu_seconds(server.postmaster) - pg0 if server.postmaster else None
     applied = server.applied_since(after)
     # the first mid of each POST stands for the POST (all its events were due together)
     apply_lat = [applied[r[3]] - r[0] for r in ok if r[3] in applied]
@@ -193,6 +201,8 @@ def run_step(server: Server, args, name: str, rate: float, connections: int, dur
         "backlog": backlog,
         "gen_cpu": meta.get("cpu", 0) / duration * 100,
         "srv_cpu": server_cpu / wall * 100,
+        "srv_us": step_cpu / max(1, acked_events) * 1e6,
+        "pg_us": None if pg_cpu is None else pg_cpu / max(1, acked_events) * 1e6,
     }
 
 
@@ -246,12 +256,12 @@ def main():
         finally:
             server.stop()
 
-    header = f"{'backend':9} {'step':>10} {'offered/s':>9} {'acked/s':>8} {'err':>4} {'ack p50':>8} {'ack p99':>8} {'apply p50':>9} {'apply p99':>9} {'backlog':>7} {'gen cpu':>7} {'srv cpu':>7}"
-    lines = ["", f"ingest: {args.events} event(s)/POST, {args.customers} customers, {args.duration:.0f} s/step; latencies in ms; cpu in % of one core", header, "-" * len(header)]
+    header = f"{'backend':9} {'step':>10} {'offered/s':>9} {'acked/s':>8} {'err':>4} {'ack p50':>8} {'ack p99':>8} {'apply p50':>9} {'apply p99':>9} {'backlog':>7} {'gen cpu':>7} {'srv cpu':>7} {'srv us/ev':>9} {'pg us/ev':>8}"
+    lines = ["", f"ingest: {args.events} event(s)/POST, {args.customers} customers, {args.duration:.0f} s/step; latencies in ms; cpu in % of one core while the load runs; us/ev: CPU per acknowledged event until applied", header, "-" * len(header)]
     for r in results:
         lines.append(
             f"{r['backend']:9} {r['step']:>10} {fmt(r['offered'], '{:.0f}'):>9} {r['acked_eps']:8.0f} {r['errors']:4d} {fmt(r['ack_p50']):>8} {fmt(r['ack_p99']):>8} "
-            f"{fmt(r['apply_p50'], '{:.0f}') + ('*' if r['backlog'] else ''):>9} {fmt(r['apply_p99'], '{:.0f}') + ('*' if r['backlog'] else ''):>9} {r['backlog']:7d} {r['gen_cpu']:6.0f}% {r['srv_cpu']:6.0f}%"
+            f"{fmt(r['apply_p50'], '{:.0f}') + ('*' if r['backlog'] else ''):>9} {fmt(r['apply_p99'], '{:.0f}') + ('*' if r['backlog'] else ''):>9} {r['backlog']:7d} {r['gen_cpu']:6.0f}% {r['srv_cpu']:6.0f}% {r['srv_us']:9.0f} {fmt(r['pg_us'], '{:.0f}'):>8}"
         )
     if any(r["backlog"] for r in results):
         lines.append(f"* the worker had not applied everything {args.drain_timeout:.0f} s after the step (backlog = ingest jobs + unsplit webhooks left): apply latencies cover only what was applied by then")

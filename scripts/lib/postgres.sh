@@ -3,7 +3,7 @@
 #
 # sb_start_postgres [fast]   starts it and exports
 #   TEST_POSTGRES_URL        postgresql://switchboard:…@127.0.0.1:PORT/switchboard (role may CREATEDB)
-#   SB_PG_PORT, SB_PG_SOCKET_DIR, SB_PG_BIN
+#   SB_PG_PORT, SB_PG_SOCKET_DIR, SB_PG_DATA_DIR, SB_PG_BIN
 # "fast" turns fsync off: for throw-away test data only, never for durability tests or
 # reported benchmarks.
 
@@ -28,6 +28,7 @@ sb_start_postgres() {
       -c "CREATE ROLE switchboard LOGIN CREATEDB PASSWORD 'switchboard-test'" \
       -c "CREATE DATABASE switchboard OWNER switchboard") >/dev/null
   export TEST_POSTGRES_URL="postgresql://switchboard:switchboard-test@127.0.0.1:$SB_PG_PORT/switchboard"
-  export SB_PG_PORT SB_PG_SOCKET_DIR SB_PG_BIN
+  SB_PG_DATA_DIR=$dir/data
+  export SB_PG_PORT SB_PG_SOCKET_DIR SB_PG_DATA_DIR SB_PG_BIN
   sb_log "PostgreSQL on 127.0.0.1:$SB_PG_PORT ($mode)"
 }

@@ -175,6 +175,8 @@ public protocol Store: Sendable {
     func webhookBody(id: Int64) async throws -> [UInt8]?
     /// The raw bodies of stored webhooks, by id (missing ids are absent).
     func webhookBodies(ids: [Int64]) async throws -> [Int64: [UInt8]]
+    /// The sizes in bytes of stored webhooks' bodies, by id (missing ids are absent).
+    func webhookSizes(ids: [Int64]) async throws -> [Int64: Int]
     /// Records a run of split webhooks in one transaction: their unhandled events, their
     /// split jobs' completion, and each conversation's share: applied at once when
     /// `inline` (unless that conversation already has apply jobs waiting, whose turn comes

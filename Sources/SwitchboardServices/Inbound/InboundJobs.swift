@@ -23,18 +23,27 @@ struct ApplyInboundPayload: Codable {
 /// backlog. A conversation that already has `inbound.apply` jobs waiting gets its share
 /// queued behind them instead, and so does everything when no applier is given or the
 /// inline apply of a lone webhook fails (the apply jobs then isolate and retry each
-/// conversation on its own). Events the worker does not apply are kept.
+/// conversation on its own). Events the worker does not apply are kept. A run whose bodies
+/// are too large to hold at once is handled in parts, each committed on its own: should a
+/// later part fail, the worker's one-by-one rerun finds the earlier ones applied
+/// (invariant 3).
 public struct SplitWebhookHandler: JobRunHandler {
     let store: any Store
     let logger: Logger
     let applier: ApplyInboundHandler?
+    let bytesPerPart: Int
 
-    /// - Parameter applier: applies runs inline and does what follows each commit; nil:
-    ///   every conversation's share becomes an `inbound.apply` job.
-    public init(store: any Store, logger: Logger, applier: ApplyInboundHandler? = nil) {
+    /// - Parameters:
+    ///   - applier: applies runs inline and does what follows each commit; nil: every
+    ///     conversation's share becomes an `inbound.apply` job.
+    ///   - bytesPerPart: the most body bytes a run holds in memory at once: a long run of
+    ///     ordinary webhooks (a few kilobytes each) is split and applied together, a run of
+    ///     large ones in parts.
+    public init(store: any Store, logger: Logger, applier: ApplyInboundHandler? = nil, bytesPerPart: Int = 16 << 20) {
         self.store = store
         self.logger = logger
         self.applier = applier
+        self.bytesPerPart = bytesPerPart
     }
 
     public var completesJob: Bool { true }
@@ -52,6 +61,23 @@ public struct SplitWebhookHandler: JobRunHandler {
             }
             return id
         }
+        guard ids.count > 1 else { return try await handlePart(ids, jobs) }
+        let sizes = try await store.webhookSizes(ids: ids)
+        var start = 0
+        var bytes = 0
+        for (index, id) in ids.enumerated() {
+            let size = sizes[id] ?? 0
+            if index > start, bytes + size > bytesPerPart {
+                try await handlePart(Array(ids[start..<index]), Array(jobs[start..<index]))
+                start = index
+                bytes = 0
+            }
+            bytes += size
+        }
+        try await handlePart(Array(ids[start...]), Array(jobs[start...]))
+    }
+
+    private func handlePart(_ ids: [Int64], _ jobs: [Job]) async throws {
         let bodies = try await store.webhookBodies(ids: ids)
         var plan = RunPlan(ourAppId: applier?.ourAppId)
         for (id, job) in zip(ids, jobs) {

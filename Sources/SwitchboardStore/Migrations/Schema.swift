@@ -5,11 +5,13 @@ struct Migration: Sendable {
     var version: Int
     var name: String
     var statements: [String]
+    /// Run after `statements` on PostgreSQL only: what only its planner can use.
+    var postgresStatements: [String] = []
 }
 
 /// The whole history, oldest first.
 enum Schema {
-    static let migrations: [Migration] = [initial, outbound, sendAttempts, accounts, bot, queueClaims, workflow, dashboard]
+    static let migrations: [Migration] = [initial, outbound, sendAttempts, accounts, bot, queueClaims, workflow, dashboard, claimsSkipDead]
 
     static var latestVersion: Int { migrations.last?.version ?? 0 }
 
@@ -338,6 +340,22 @@ enum Schema {
         name: "dashboard",
         statements: [
             "CREATE INDEX messages_time ON messages (sent_timestamp)"
+        ]
+    )
+
+    /// Claims that stay cheap as dead letters and other kinds' jobs pile up: the claim order
+    /// index leaves dead letters out too, and on PostgreSQL a claimer for one kind (a lane
+    /// such as the bot's) walks that kind's jobs only. PostgreSQL plans claims as index
+    /// walks (`QueryPlanning.indexWalks`); SQLite names its index.
+    static let claimsSkipDead = Migration(
+        version: 9,
+        name: "claims_skip_dead",
+        statements: [
+            "DROP INDEX jobs_claim_order",
+            "CREATE INDEX jobs_claim_order ON jobs (id) WHERE state <> 'dead' AND (partition_key IS NULL OR partition_key <> 'webhook')",
+        ],
+        postgresStatements: [
+            "CREATE INDEX jobs_claim_kind ON jobs (kind, id) WHERE state <> 'dead' AND (partition_key IS NULL OR partition_key <> 'webhook')"
         ]
     )
 }

@@ -126,7 +126,7 @@ public final class EmbeddedJobQueue: JobQueue {
 
     private func claimRuns(limit: Int, runLength: Int, worker: String, lease: Duration, kinds: JobKindFilter, now: Int64) async throws -> [[Job]] {
         let until = now + Int64(lease.components.seconds * 1000 + lease.components.attoseconds / 1_000_000_000_000_000)
-        let (heads, followers) = try await database.transaction(durability: .relaxed) { db in
+        let (heads, followers) = try await database.transaction(durability: .relaxed, planning: .indexWalks) { db in
             let heads = try await Self.leaseHeads(limit: limit, now: now, until: until, worker: worker, kinds: kinds, in: db)
             guard runLength > 1 else { return (heads, [Job]()) }
             let followers = try await Self.leaseFollowers(of: heads, runLength: runLength, now: now, until: until, worker: worker, in: db)
@@ -141,7 +141,8 @@ public final class EmbeddedJobQueue: JobQueue {
     /// first. A partition whose earlier job is unfinished has no head to lease; with
     /// PostgreSQL, `SKIP LOCKED` keeps concurrent claimers off each other's rows. The split
     /// partition, which holds the ingest backlog, is looked at through its first job only
-    /// (an index seek), and every other job through an index that leaves that backlog out.
+    /// (an index seek), and every other job through an index that leaves that backlog and
+    /// the dead letters out.
     /// Only heads of the `kinds` (a partition's jobs are all of one kind, so its followers
     /// are too).
     private static func leaseHeads(
@@ -195,7 +196,8 @@ public final class EmbeddedJobQueue: JobQueue {
             \(lease)
             WHERE id IN (
                 SELECT j.id FROM jobs j {{jobs_by_claim_order}}
-                WHERE (j.partition_key IS NULL OR j.partition_key <> '\(webhookPartition)') AND \(claimable) \(kindCondition)
+                WHERE j.state <> 'dead' AND (j.partition_key IS NULL OR j.partition_key <> '\(webhookPartition)')
+                  AND \(claimable) \(kindCondition)
                   AND (j.partition_key IS NULL OR NOT EXISTS (
                       SELECT 1 FROM jobs k WHERE k.partition_key = j.partition_key AND k.id < j.id AND k.state <> 'dead'))
                 ORDER BY j.id LIMIT $4 {{skip_locked}}

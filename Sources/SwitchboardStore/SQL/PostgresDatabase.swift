@@ -74,6 +74,7 @@ public final class PostgresDatabase: SQLDatabase {
     @discardableResult
     public func transaction<T: Sendable>(
         durability: CommitDurability,
+        planning: QueryPlanning,
         _ body: @Sendable (any SQLExecutor) async throws -> T
     ) async throws -> T {
         try await DatabaseMetrics.timed("transaction") {
@@ -81,7 +82,9 @@ public final class PostgresDatabase: SQLDatabase {
                 let executor = ConnectionExecutor(connection: connection, logger: logger, deadline: deadline)
                 try await executor.query("BEGIN", [])
                 do {
-                    if durability == .relaxed { try await executor.query("SET LOCAL synchronous_commit TO off", []) }
+                    if let settings = Self.localSettings(durability: durability, planning: planning) {
+                        try await executor.query(settings, [])
+                    }
                     let result = try await body(executor)
                     try await executor.query("COMMIT", [])
                     return result
@@ -96,6 +99,15 @@ public final class PostgresDatabase: SQLDatabase {
                 }
             }
         }
+    }
+
+    /// One statement setting what a transaction changes for itself (`SET LOCAL`), or nil.
+    static func localSettings(durability: CommitDurability, planning: QueryPlanning) -> String? {
+        var settings: [(String, String)] = []
+        if durability == .relaxed { settings.append(("synchronous_commit", "off")) }
+        if planning == .indexWalks { settings += ["enable_seqscan", "enable_bitmapscan", "enable_sort"].map { ($0, "off") } }
+        guard !settings.isEmpty else { return nil }
+        return "SELECT " + settings.map { "set_config('\($0.0)', '\($0.1)', true)" }.joined(separator: ", ")
     }
 
     @discardableResult

@@ -73,9 +73,11 @@ public final class SQLiteDatabase: SQLDatabase {
         }
     }
 
+    /// `planning` is PostgreSQL's: SQLite's claims name their index.
     @discardableResult
     public func transaction<T: Sendable>(
         durability: CommitDurability,
+        planning: QueryPlanning,
         _ body: @Sendable (any SQLExecutor) async throws -> T
     ) async throws -> T {
         try await DatabaseMetrics.timed("transaction") {
