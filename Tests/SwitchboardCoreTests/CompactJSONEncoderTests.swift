@@ -104,4 +104,31 @@ struct CompactJSONEncoderTests {
         #expect(throws: EncodingError.self) { try CompactJSONEncoder().encode([Double.nan]) }
         #expect(throws: EncodingError.self) { try CompactJSONEncoder().encode(["x": Float.infinity]) }
     }
+
+    @Test("a stored payload is written as it is, and as Foundation writes it decoded again")
+    func fragmentsAsTheyAre() throws {
+        struct Event: Encodable {
+            var name: String
+            var data: JSONFragment
+        }
+        let payload = try CompactJSONEncoder().encodeString(
+            ["message": ["id": "12", "text": "café / \"quoted\" \u{1F600}", "at": 1.5, "count": 3, "seen": true] as [String: AnyEncodable]]
+        )
+        let event = Event(name: "message:new", data: JSONFragment(payload))
+        #expect(try CompactJSONEncoder().encodeString(event) == "{\"data\":\(payload),\"name\":\"message:new\"}")
+        try Self.expectSameBytes(event)
+        #expect(throws: DecodingError.self) { try Self.foundation(JSONFragment("{not json")) }
+    }
+}
+
+/// Mixed values for a dictionary literal.
+private struct AnyEncodable: Encodable, ExpressibleByStringLiteral, ExpressibleByFloatLiteral, ExpressibleByIntegerLiteral,
+    ExpressibleByBooleanLiteral
+{
+    let value: any Encodable
+    init(stringLiteral value: String) { self.value = value }
+    init(floatLiteral value: Double) { self.value = value }
+    init(integerLiteral value: Int) { self.value = value }
+    init(booleanLiteral value: Bool) { self.value = value }
+    func encode(to encoder: any Encoder) throws { try value.encode(to: encoder) }
 }

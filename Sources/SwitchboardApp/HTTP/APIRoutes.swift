@@ -102,7 +102,7 @@ struct EventItem: Encodable {
         try container.encode(event.name, forKey: .name)
         try container.encode(event.conversationId, forKey: .conversationId)
         try container.encode(event.at, forKey: .at)
-        try container.encode(RawJSON(event.payload), forKey: .data)
+        try container.encode(JSONFragment(event.payload), forKey: .data)
     }
 
     enum CodingKeys: String, CodingKey { case id, name, conversationId, at, data }
@@ -113,57 +113,6 @@ struct EventList: Encodable {
     var lastEventId: Int64
     /// True when events after the given id were pruned: reload the lists instead.
     var reload: Bool
-}
-
-/// Encodes already-serialised JSON as itself.
-struct RawJSON: Encodable {
-    let text: String
-    init(_ text: String) { self.text = text }
-
-    func encode(to encoder: any Encoder) throws {
-        let value = try JSONDecoder().decode(AnyJSON.self, from: Data(text.utf8))
-        try value.encode(to: encoder)
-    }
-}
-
-/// Any JSON value, for passing stored payloads through.
-enum AnyJSON: Codable {
-    case null
-    case bool(Bool)
-    case number(Double)
-    case string(String)
-    case array([AnyJSON])
-    case object([String: AnyJSON])
-
-    init(from decoder: any Decoder) throws {
-        let container = try decoder.singleValueContainer()
-        if container.decodeNil() {
-            self = .null
-        } else if let b = try? container.decode(Bool.self) {
-            self = .bool(b)
-        } else if let n = try? container.decode(Double.self) {
-            self = .number(n)
-        } else if let s = try? container.decode(String.self) {
-            self = .string(s)
-        } else if let a = try? container.decode([AnyJSON].self) {
-            self = .array(a)
-        } else {
-            self = .object(try container.decode([String: AnyJSON].self))
-        }
-    }
-
-    func encode(to encoder: any Encoder) throws {
-        var container = encoder.singleValueContainer()
-        switch self {
-        case .null: try container.encodeNil()
-        case .bool(let b): try container.encode(b)
-        case .number(let n):
-            if n.rounded() == n, abs(n) < 1e15 { try container.encode(Int64(n)) } else { try container.encode(n) }
-        case .string(let s): try container.encode(s)
-        case .array(let a): try container.encode(a)
-        case .object(let o): try container.encode(o)
-        }
-    }
 }
 
 /// A JSON response with the API's encoder (sorted keys, slashes unescaped).

@@ -32,7 +32,7 @@ public struct CompactJSONEncoder: Sendable {
 /// encoder can still be filled after they were stored in their parent.
 private enum JSONNode {
     case null
-    case literal(String)  // a number, true or false
+    case literal(String)  // a number, true or false, or a JSONFragment
     case string(String)
     case array(ArrayBox)
     case object(ObjectBox)
@@ -65,6 +65,7 @@ private enum JSONNode {
         case ObjectIdentifier(Data.self): return .string((value as! Data).base64EncodedString())
         case ObjectIdentifier(URL.self): return .string((value as! URL).absoluteString)
         case ObjectIdentifier(Decimal.self): return .literal((value as! Decimal).description)
+        case ObjectIdentifier(JSONFragment.self): return .literal((value as! JSONFragment).text)
         default:
             let encoder = NodeEncoder(codingPath: codingPath())
             try value.encode(to: encoder)
