@@ -285,7 +285,7 @@ public struct Switchboard: Sendable {
         return JobWorker(
             queue: queue,
             handlers: [
-                .splitWebhook: SplitWebhookHandler(store: store, logger: logger, applier: apply),
+                .splitWebhook: SplitWebhookHandler(store: store, logger: logger, applier: apply, maxBodyBytes: configuration.webhookMaxBytes),
                 .applyInbound: apply,
                 .botAnswer: botAnswerHandler(),
                 .fetchProfile: FetchProfileHandler(store: store, source: profiles, publisher: hub, logger: logger),

@@ -251,7 +251,7 @@ struct StoreTests {
             let run = try #require(try await store.queue.claimRuns(limit: 1, runLength: 64, worker: "t", lease: .seconds(60)).first)
             #expect(run.count == texts.count)
             // 2,500 bytes a part: the long bodies (2,000 and 3,500 bytes) end parts of their own.
-            try await SplitWebhookHandler(store: store, logger: logger, applier: apply, bytesPerPart: 2_500).handleRun(run)
+            try await SplitWebhookHandler(store: store, logger: logger, applier: apply, bytesPerPart: 2_500, maxBodyBytes: 4_096).handleRun(run)
 
             var applied: [String] = []
             for conversation in try await store.conversations(ConversationQuery(limit: 10)).items {

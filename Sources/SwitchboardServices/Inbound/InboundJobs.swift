@@ -32,6 +32,7 @@ public struct SplitWebhookHandler: JobRunHandler {
     let logger: Logger
     let applier: ApplyInboundHandler?
     let bytesPerPart: Int
+    let maxBodyBytes: Int
 
     /// - Parameters:
     ///   - applier: applies runs inline and does what follows each commit; nil: every
@@ -39,11 +40,20 @@ public struct SplitWebhookHandler: JobRunHandler {
     ///   - bytesPerPart: the most body bytes a run holds in memory at once: a long run of
     ///     ordinary webhooks (a few kilobytes each) is split and applied together, a run of
     ///     large ones in parts.
-    public init(store: any Store, logger: Logger, applier: ApplyInboundHandler? = nil, bytesPerPart: Int = 16 << 20) {
+    ///   - maxBodyBytes: the largest body the webhook accepts; a run that cannot exceed a
+    ///     part is not measured first.
+    public init(
+        store: any Store,
+        logger: Logger,
+        applier: ApplyInboundHandler? = nil,
+        bytesPerPart: Int = 16 << 20,
+        maxBodyBytes: Int = 5 << 20
+    ) {
         self.store = store
         self.logger = logger
         self.applier = applier
         self.bytesPerPart = bytesPerPart
+        self.maxBodyBytes = maxBodyBytes
     }
 
     public var completesJob: Bool { true }
@@ -61,7 +71,7 @@ public struct SplitWebhookHandler: JobRunHandler {
             }
             return id
         }
-        guard ids.count > 1 else { return try await handlePart(ids, jobs) }
+        guard ids.count > 1, ids.count > bytesPerPart / max(1, maxBodyBytes) else { return try await handlePart(ids, jobs) }
         let sizes = try await store.webhookSizes(ids: ids)
         var start = 0
         var bytes = 0
