@@ -50,9 +50,6 @@ class Server:
             "FACEBOOK_APP_SECRET": SECRET,
             "NEXTAUTH_SECRET": "bench-nextauth-secret-0123456789",
             "LOG_LEVEL": "warning",
-            # leases outlive the run: contact.profile jobs are never completed (a known
-            # bug) and would otherwise run again every 30 s during the measurement
-            "SWITCHBOARD_JOB_LEASE_SECONDS": "3600",
         }
         self.db_name = None
         self.postmaster = None
