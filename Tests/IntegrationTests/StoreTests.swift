@@ -200,12 +200,25 @@ struct StoreTests {
         }
     }
 
-    @Test("a run applies conversations at once, except one with apply jobs waiting: its share queues behind them", arguments: TestDatabaseKind.all)
-    func inlineRunWaitsBehindApplyJobs(kind: TestDatabaseKind) async throws {
+    /// A store on a fresh database, and the handler that applies runs inline as the worker's does.
+    private static func withInlineApply(
+        _ kind: TestDatabaseKind,
+        _ body: @Sendable (SQLStore, ApplyInboundHandler) async throws -> Void
+    ) async throws {
         try await TestDatabase.with(kind) { database in
             let store = SQLStore(database: database)
             let logger = TestDatabase.logger
-            let apply = ApplyInboundHandler(store: store, queue: store.queue, publisher: DiscardingEventPublisher(), ourAppId: nil, logger: logger)
+            try await body(
+                store,
+                ApplyInboundHandler(store: store, queue: store.queue, publisher: DiscardingEventPublisher(), ourAppId: nil, logger: logger)
+            )
+        }
+    }
+
+    @Test("a run applies conversations at once, except one with apply jobs waiting: its share queues behind them", arguments: TestDatabaseKind.all)
+    func inlineRunWaitsBehindApplyJobs(kind: TestDatabaseKind) async throws {
+        try await Self.withInlineApply(kind) { store, apply in
+            let logger = TestDatabase.logger
             // The first webhook is split without applying: x's apply job waits.
             _ = try await store.storeWebhook(body: Webhook.body([Webhook.message(psid: "x", mid: "m_x_1", text: "1", timestamp: 2_000)]))
             let firstSplit = try #require(try await store.queue.claim(limit: 1, worker: "t", lease: .seconds(60)).first)
@@ -238,10 +251,8 @@ struct StoreTests {
 
     @Test("a run too large to hold at once is applied in parts, every webhook once", arguments: TestDatabaseKind.all)
     func runInParts(kind: TestDatabaseKind) async throws {
-        try await TestDatabase.with(kind) { database in
-            let store = SQLStore(database: database)
+        try await Self.withInlineApply(kind) { store, apply in
             let logger = TestDatabase.logger
-            let apply = ApplyInboundHandler(store: store, queue: store.queue, publisher: DiscardingEventPublisher(), ourAppId: nil, logger: logger)
             let texts = ["short", String(repeating: "long ", count: 400), "short again", String(repeating: "longer ", count: 500), "last"]
             for (index, text) in texts.enumerated() {
                 _ = try await store.storeWebhook(
