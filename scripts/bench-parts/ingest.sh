@@ -12,6 +12,7 @@
 #   SB_INGEST_BACKENDS (sqlite,postgres)  SB_INGEST_CONNECTIONS (64)  SB_INGEST_PROCS (1)
 #   SB_INGEST_EVENTS_PER_POST (1)  SB_INGEST_PGBENCH_SECONDS (15)
 #   SB_INGEST_ROLE (all; web: acknowledge only, no worker applying meanwhile)
+#   SB_INGEST_PG_STATS (1: PostgreSQL records its statements; the costliest are printed)
 # Extra arguments go to ingest.py (e.g. --rates 500,1000,2000).
 set -euo pipefail
 source "$(dirname "$0")/../lib/common.sh"
@@ -25,9 +26,11 @@ BIN=${SB_BENCH_BIN_DIR:-$SB_ROOT/.build-release/release}/switchboard
 PY=python3
 [ -x "$SB_ROOT/.venv/bin/python" ] && PY="$SB_ROOT/.venv/bin/python"
 
+[ "${SB_INGEST_PG_STATS:-}" = 1 ] && export SB_PG_EXTRA_OPTS="-c shared_preload_libraries=pg_stat_statements -c pg_stat_statements.track=all"
 sb_start_postgres            # durable: fsync and synchronous_commit on
 PG_OPTS=$(psql "$TEST_POSTGRES_URL" -Atc "SELECT string_agg(name || '=' || setting, ' ') FROM pg_settings WHERE name IN ('fsync','synchronous_commit','full_page_writes')")
 sb_log "PostgreSQL settings: $PG_OPTS"
+[ "${SB_INGEST_PG_STATS:-}" = 1 ] && sb_psql_admin -d postgres -qc "CREATE EXTENSION pg_stat_statements"
 
 sb_log "pgbench: single-row INSERT+COMMIT, 16 clients, ${SB_INGEST_PGBENCH_SECONDS:-15} s"
 psql "$TEST_POSTGRES_URL" -qc "CREATE DATABASE pgbench_ingest"
@@ -47,3 +50,10 @@ psql "$TEST_POSTGRES_URL" -qc "DROP DATABASE pgbench_ingest"
   --max-connections "${SB_INGEST_CONNECTIONS:-64}" --procs "${SB_INGEST_PROCS:-1}" \
   --events "${SB_INGEST_EVENTS_PER_POST:-1}" --json "$SB_ROOT/.build/bench/ingest.json" "$@"
 echo "PostgreSQL: $PG_OPTS"
+if [ "${SB_INGEST_PG_STATS:-}" = 1 ]; then
+  echo "PostgreSQL's costliest statements (pgbench's included):"
+  sb_psql_admin -d postgres -P pager=off -c "SELECT calls, round(total_exec_time) AS total_ms,
+      round((total_exec_time / calls)::numeric, 3) AS ms_each, rows,
+      left(regexp_replace(query, '\s+', ' ', 'g'), 160) AS statement
+    FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT 15"
+fi

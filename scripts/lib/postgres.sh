@@ -5,7 +5,8 @@
 #   TEST_POSTGRES_URL        postgresql://switchboard:…@127.0.0.1:PORT/switchboard (role may CREATEDB)
 #   SB_PG_PORT, SB_PG_SOCKET_DIR, SB_PG_DATA_DIR, SB_PG_BIN
 # "fast" turns fsync off: for throw-away test data only, never for durability tests or
-# reported benchmarks.
+# reported benchmarks. SB_PG_EXTRA_OPTS adds server options (e.g. "-c
+# shared_preload_libraries=pg_stat_statements").
 
 sb_start_postgres() {
   local mode=${1:-durable}
@@ -21,14 +22,18 @@ sb_start_postgres() {
       --auth-host=scram-sha-256 --no-sync -E UTF8 --locale=C.UTF-8 >"$dir/initdb.log" 2>&1) \
     || { cat "$dir/initdb.log"; return 1; }
   (cd /tmp && runuser -u postgres -- "$SB_PG_BIN/pg_ctl" -D "$dir/data" -l "$dir/pg.log" -w -t 60 \
-      -o "-p $SB_PG_PORT -c listen_addresses=127.0.0.1 -k $dir -c max_connections=200 $extra" start >/dev/null) \
+      -o "-p $SB_PG_PORT -c listen_addresses=127.0.0.1 -k $dir -c max_connections=200 $extra ${SB_PG_EXTRA_OPTS:-}" start >/dev/null) \
     || { cat "$dir/pg.log"; return 1; }
   sb_on_exit "cd /tmp && runuser -u postgres -- '$SB_PG_BIN/pg_ctl' -D '$dir/data' -m immediate -w stop"
-  (cd /tmp && runuser -u postgres -- psql -h "$dir" -p "$SB_PG_PORT" -U postgres -v ON_ERROR_STOP=1 -q \
-      -c "CREATE ROLE switchboard LOGIN CREATEDB PASSWORD 'switchboard-test'" \
-      -c "CREATE DATABASE switchboard OWNER switchboard") >/dev/null
+  sb_psql_admin -q -c "CREATE ROLE switchboard LOGIN CREATEDB PASSWORD 'switchboard-test'" \
+      -c "CREATE DATABASE switchboard OWNER switchboard" >/dev/null
   export TEST_POSTGRES_URL="postgresql://switchboard:switchboard-test@127.0.0.1:$SB_PG_PORT/switchboard"
   SB_PG_DATA_DIR=$dir/data
   export SB_PG_PORT SB_PG_SOCKET_DIR SB_PG_DATA_DIR SB_PG_BIN
   sb_log "PostgreSQL on 127.0.0.1:$SB_PG_PORT ($mode)"
+}
+
+# sb_psql_admin ARGS…   psql as the cluster's superuser, over its socket.
+sb_psql_admin() {
+  (cd /tmp && runuser -u postgres -- psql -h "$SB_PG_SOCKET_DIR" -p "$SB_PG_PORT" -U postgres -v ON_ERROR_STOP=1 "$@")
 }
