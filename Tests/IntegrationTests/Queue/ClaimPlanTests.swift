@@ -1,5 +1,6 @@
 import Foundation
 import SwitchboardCore
+import SwitchboardServices
 import SwitchboardStore
 import TestSupport
 import Testing
@@ -28,23 +29,44 @@ struct ClaimPlanTests {
         }
     }
 
+    /// Gives the jobs table an empty table's statistics, then rows of `kinds` (kind,
+    /// partition key as SQL, state; 3,000 of each unless said).
+    static func backlog(_ kinds: [(kind: String, partition: String, state: String, count: Int)], in database: any SQLDatabase) async throws {
+        try await database.read { db in
+            try await db.query("ANALYZE jobs")
+            for rows in kinds {
+                try await db.query(
+                    """
+                    INSERT INTO jobs (kind, partition_key, payload, state, attempts, max_attempts, run_at, created_at)
+                    SELECT '\(rows.kind)', \(rows.partition), convert_to(g::text, 'UTF8'), '\(rows.state)', 0, 5, 0, 0
+                    FROM generate_series(1, \(rows.count)) g
+                    """
+                )
+            }
+        }
+    }
+
+    static func expectIndexWalks(_ plans: [ExplainingDatabase.Plan], sourceLocation: SourceLocation = #_sourceLocation) {
+        for plan in plans {
+            let nodes = plan.nodes
+            #expect(
+                !nodes.contains { $0.hasPrefix("Seq Scan") || $0.hasPrefix("Bitmap") || $0.hasPrefix("Sort") },
+                "\(plan.sql)\n\(nodes)",
+                sourceLocation: sourceLocation
+            )
+        }
+    }
+
     @Test("with statistics of an empty table, every claim walks an index past a backlog and dead letters")
     func claimsWalkIndexes() async throws {
         try await TestDatabase.with(.postgres) { inner in
-            try await inner.read { db in try await db.query("ANALYZE jobs") }
-            let backlog = "INSERT INTO jobs (kind, partition_key, payload, state, attempts, max_attempts, run_at, created_at) "
-            try await inner.read { db in
-                try await db.query(
-                    backlog + "SELECT 'webhook.split', 'webhook', convert_to(g::text, 'UTF8'), 'ready', 0, 5, 0, 0 FROM generate_series(1, 3000) g"
-                )
-                try await db.query(
-                    backlog + "SELECT 'contact.profile', NULL, convert_to(g::text, 'UTF8'), 'dead', 5, 5, 0, 0 FROM generate_series(1, 3000) g"
-                )
-                try await db.query(
-                    backlog
-                        + "SELECT 'message.send', 'conv:' || (g % 50), convert_to(g::text, 'UTF8'), 'ready', 0, 5, 0, 0 FROM generate_series(1, 500) g"
-                )
-            }
+            try await Self.backlog(
+                [
+                    ("webhook.split", "'webhook'", "ready", 3000), ("contact.profile", "NULL", "dead", 3000),
+                    ("message.send", "'conv:' || (g % 50)", "ready", 500),
+                ],
+                in: inner
+            )
             let database = ExplainingDatabase(inner)
             let queue = EmbeddedJobQueue(database: database)
             try await queue.enqueue([NewJob(kind: .botAnswer, partition: "bot:1", payload: Array("answer".utf8))])
@@ -56,19 +78,41 @@ struct ClaimPlanTests {
             #expect(general.first?.allSatisfy { $0.kind == .splitWebhook } == true)
             #expect(general.dropFirst().map(\.count) == Array(repeating: 10, count: 7), "seven conversations, each one's ten sends")
 
-            let plans = database.plans
-            #expect(plans.count >= 4)
-            for plan in plans {
-                let nodes = plan.nodes
-                #expect(!nodes.contains { $0.hasPrefix("Seq Scan") || $0.hasPrefix("Bitmap") || $0.hasPrefix("Sort") }, "\(plan.sql)\n\(nodes)")
+            #expect(database.plans.count >= 4)
+            Self.expectIndexWalks(database.plans)
+        }
+    }
+
+    @Test("with statistics of an empty table, a split run looks up waiting apply jobs along an index")
+    func splitRunsWalkIndexes() async throws {
+        try await TestDatabase.with(.postgres) { inner in
+            try await Self.backlog(
+                [("inbound.apply", "'conv:other:' || g", "ready", 3000), ("contact.profile", "NULL", "dead", 3000)],
+                in: inner
+            )
+            let database = ExplainingDatabase(inner)
+            let store = SQLStore(database: database)
+            let logger = TestDatabase.logger
+            let apply = ApplyInboundHandler(store: store, queue: store.queue, publisher: DiscardingEventPublisher(), ourAppId: nil, logger: logger)
+            // 40 customers: a run large enough for apply lanes and their look-up.
+            for index in 0..<40 {
+                _ = try await store.storeWebhook(
+                    body: Webhook.body([Webhook.message(psid: "p\(index)", mid: "m_\(index)", text: "hello", timestamp: 1_000 + Int64(index))])
+                )
             }
+            let run = try #require(try await store.queue.claimRuns(limit: 1, runLength: 64, worker: "t", lease: .seconds(60)).first)
+            #expect(run.count == 40)
+            try await SplitWebhookHandler(store: store, logger: logger, applier: apply).handleRun(run)
+            #expect(try await store.conversations(ConversationQuery(limit: 50)).items.count == 40)
+            #expect(database.plans.contains { $0.sql.contains("SELECT DISTINCT partition_key FROM jobs") })
+            Self.expectIndexWalks(database.plans)
         }
     }
 }
 
 /// A PostgreSQL database that, inside transactions, asks for the plan of every statement
 /// on the jobs table before running it.
-private final class ExplainingDatabase: SQLDatabase, @unchecked Sendable {
+final class ExplainingDatabase: SQLDatabase, @unchecked Sendable {
     struct Plan {
         var sql: String
         /// The plan's nodes, top down.
