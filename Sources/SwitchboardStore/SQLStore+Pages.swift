@@ -93,7 +93,12 @@ extension SQLStore {
             guard error == nil else { return [] }
             let log = RealtimeLog(db: db, now: now)
             var events: [RealtimeEvent] = []
-            for row in try await db.query("SELECT id FROM conversations WHERE contact_id = $1", .int(id)) {
+            // By (page, contact), the conversations' unique key: contact_id alone has no index.
+            let conversations = try await db.query(
+                "SELECT id FROM conversations WHERE page_id = (SELECT page_id FROM contacts WHERE id = $1) AND contact_id = $1",
+                .int(id)
+            )
+            for row in conversations {
                 if let conversation = try await ConversationRows.load(id: row.int("id") ?? 0, in: db, now: now) {
                     events.append(
                         try await log.record(
