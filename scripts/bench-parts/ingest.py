@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -49,7 +50,8 @@ class Server:
             "SWITCHBOARD_DATA_DIR": self.dir,
             "FACEBOOK_APP_SECRET": SECRET,
             "NEXTAUTH_SECRET": "bench-nextauth-secret-0123456789",
-            "LOG_LEVEL": "warning",
+            # notices too: a run of jobs that fails as a whole says so at this level
+            "LOG_LEVEL": "notice",
         }
         self.db_name = None
         self.postmaster = None
@@ -136,7 +138,7 @@ class Server:
         self._cursor = after
         return out
 
-    def stop(self):
+    def stop(self, keep_log_in: str | None = None):
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:
@@ -145,6 +147,10 @@ class Server:
                 self.proc.kill()
                 self.proc.wait()
         self.log_file.close()
+        if keep_log_in:
+            kept = os.path.join(keep_log_in, f"ingest-{self.kind}-serve.log")
+            shutil.copyfile(os.path.join(self.dir, "serve.log"), kept)
+            log(f"{self.kind}: serve's log is in {kept}")
 
 
 def run_step(server: Server, args, name: str, rate: float, connections: int, duration: float, tag: str) -> dict:
@@ -251,7 +257,7 @@ def main():
             r["backend"] = kind
             results.append(r)
         finally:
-            server.stop()
+            server.stop(keep_log_in=os.path.dirname(os.path.abspath(args.json)) if args.json else None)
 
     header = f"{'backend':9} {'step':>10} {'offered/s':>9} {'acked/s':>8} {'err':>4} {'ack p50':>8} {'ack p99':>8} {'apply p50':>9} {'apply p99':>9} {'backlog':>7} {'gen cpu':>7} {'srv cpu':>7} {'srv us/ev':>9} {'pg us/ev':>8}"
     lines = ["", f"ingest: {args.events} event(s)/POST, {args.customers} customers, {args.duration:.0f} s/step; latencies in ms; cpu in % of one core while the load runs; us/ev: CPU per acknowledged event until applied", header, "-" * len(header)]
