@@ -23,33 +23,35 @@ def pct(values: list[float], p: float) -> float | None:
     return values[min(len(values) - 1, max(0, int(round(p / 100 * (len(values) - 1)))))]
 
 
-def cpu_seconds(pid: int) -> float:
-    """CPU seconds (user+system) used so far by a process."""
+def _stat(pid: int | str) -> list[str]:
+    """The fields of /proc/PID/stat after the command name (ppid first), or none."""
     try:
         with open(f"/proc/{pid}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+            return f.read().rsplit(")", 1)[1].split()
     except (OSError, IndexError):
-        return 0.0
+        return []
+
+
+def _ticks(fields: list[str], first: int, last: int) -> float:
+    """Seconds of the clock-tick counters fields[first:last] (11, 12: utime, stime; 13,
+    14: the same for reaped children)."""
+    return sum(int(x) for x in fields[first:last]) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU seconds (user+system) used so far by a process."""
+    return _ticks(_stat(pid), 11, 13)
 
 
 def tree_cpu_seconds(pid: int) -> float:
     """CPU seconds used so far by a process, its live children and the children it has
     reaped (e.g. PostgreSQL's postmaster and its backends)."""
-    total = 0.0
-    tick = os.sysconf("SC_CLK_TCK")
+    total = _ticks(_stat(pid), 11, 15)
     for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(entry) == pid:
-            total += sum(int(x) for x in fields[11:15]) / tick
-        elif int(fields[1]) == pid:
-            total += (int(fields[11]) + int(fields[12])) / tick
+        if entry.isdigit() and int(entry) != pid:
+            fields = _stat(entry)
+            if fields and int(fields[1]) == pid:
+                total += _ticks(fields, 11, 13)
     return total
 
 
