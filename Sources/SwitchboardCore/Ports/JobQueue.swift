@@ -61,7 +61,10 @@ public struct Job: Sendable, Equatable {
 
 /// Counts for `status`, `/api/status` and `/metrics`.
 public struct QueueStats: Sendable, Equatable, Codable {
+    /// Jobs a worker could start now.
     public var ready: Int
+    /// Jobs waiting for a time: a retry's, a scheduled job's, or that of an earlier job of
+    /// their partition (a conversation's next messages wait for its retried one).
     public var delayed: Int
     public var inFlight: Int
     public var dead: Int

@@ -11,7 +11,9 @@ struct Migration: Sendable {
 
 /// The whole history, oldest first.
 enum Schema {
-    static let migrations: [Migration] = [initial, outbound, sendAttempts, accounts, bot, queueClaims, workflow, dashboard, claimsSkipDead]
+    static let migrations: [Migration] = [
+        initial, outbound, sendAttempts, accounts, bot, queueClaims, workflow, dashboard, claimsSkipDead, claimsSkipWaiting,
+    ]
 
     static var latestVersion: Int { migrations.last?.version ?? 0 }
 
@@ -356,6 +358,25 @@ enum Schema {
         ],
         postgresStatements: [
             "CREATE INDEX jobs_claim_kind ON jobs (kind, id) WHERE state <> 'dead' AND (partition_key IS NULL OR partition_key <> 'webhook')"
+        ]
+    )
+
+    /// Claims that stay cheap while conversations wait: the jobs behind a retry or a paused
+    /// Page (state `waiting`, see `EmbeddedJobQueue.fail`) leave the claim indexes, as dead
+    /// letters did. `jobs_held` finds, for a new job, a retry it must wait behind, and
+    /// `jobs_waiting` the jobs to put back once that retry is over.
+    static let claimsSkipWaiting = Migration(
+        version: 10,
+        name: "claims_skip_waiting",
+        statements: [
+            "DROP INDEX jobs_claim_order",
+            "CREATE INDEX jobs_claim_order ON jobs (id) WHERE state IN ('ready', 'leased') AND (partition_key IS NULL OR partition_key <> 'webhook')",
+            "CREATE INDEX jobs_held ON jobs (partition_key) WHERE state = 'ready' AND attempts > 0",
+            "CREATE INDEX jobs_waiting ON jobs (partition_key, id) WHERE state = 'waiting'",
+        ],
+        postgresStatements: [
+            "DROP INDEX jobs_claim_kind",
+            "CREATE INDEX jobs_claim_kind ON jobs (kind, id) WHERE state IN ('ready', 'leased') AND (partition_key IS NULL OR partition_key <> 'webhook')",
         ]
     )
 }

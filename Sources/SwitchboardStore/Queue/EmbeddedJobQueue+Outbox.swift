@@ -62,25 +62,21 @@ extension EmbeddedJobQueue {
     /// Only a job with a partition can have held another back, so only then is the
     /// dispatcher woken to look for what became runnable.
     public func completeAll(_ jobs: [Job]) async throws {
-        let ids = jobs.compactMap { Int64($0.id) }
-        guard !ids.isEmpty else { return }
-        let list = bindList(ids.count, from: 1)
-        let binds = ids.map { SQLValue.int($0) }
+        guard !jobs.isEmpty else { return }
+        // A job that failed before may have jobs waiting behind it (`endWaits`): a transaction.
+        let endsWaits = jobs.contains { $0.partition != nil && $0.attempt > 1 }
         switch database.dialect {
-        case .postgres:
+        case .postgres where !endsWaits:
             // One round trip instead of four (BEGIN, SET LOCAL, DELETE, COMMIT): with
             // `is_local` set_config holds for the statement's own transaction, so its commit
             // does not wait for the disk, as a relaxed transaction's (pg_stat_wal counts no
             // WAL flush for it), and the session's setting is untouched.
             try await database.execute(
-                "WITH relaxed AS (SELECT set_config('synchronous_commit', 'off', true)) DELETE FROM jobs USING relaxed WHERE id IN (\(list))",
-                binds
+                "WITH relaxed AS (SELECT set_config('synchronous_commit', 'off', true)) DELETE FROM jobs USING relaxed WHERE id IN (\(bindList(jobs.count, from: 1)))",
+                jobs.map { .int(Int64($0.id) ?? 0) }
             )
-        case .sqlite:
-            try await database.transaction(durability: .relaxed) { db in
-                self.touch(jobs.map(\.kind))
-                try await db.query("DELETE FROM jobs WHERE id IN (\(list))", binds)
-            }
+        default:
+            try await database.transaction(durability: .relaxed) { db in try await self.complete(jobs, in: db) }
         }
         if jobs.contains(where: { $0.partition != nil }) { signal.notify() }
     }

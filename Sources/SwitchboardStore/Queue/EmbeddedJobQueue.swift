@@ -12,6 +12,8 @@ public final class EmbeddedJobQueue: JobQueue {
     let signal = WorkSignal()
     /// Lets claimers skip claims that would find nothing (``ClaimHints``), if `soleWriter`.
     private let hints: Mutex<ClaimHints>
+    /// When claims last looked for stranded waits (``endStrandedWaits(now:)``), in ms.
+    private let lastStrandedCheck = Mutex<Int64>(0)
     /// On SQLite this process is the database's only user and writes one transaction at a
     /// time, so it sees every change to the jobs: claim hints and handoffs rely on that.
     let soleWriter: Bool
@@ -67,7 +69,16 @@ public final class EmbeddedJobQueue: JobQueue {
             var binds: [SQLValue] = []
             for job in chunk {
                 let n = binds.count
-                values.append("($\(n + 1), $\(n + 2), $\(n + 3), 'ready', 0, $\(n + 4), $\(n + 5), $\(n + 6))")
+                // Behind a job put back for a retry, a new job waits as those already there do
+                // (see `fail`). The split backlog never waits (its claims do not walk it).
+                let state =
+                    job.partition == nil || job.partition == Self.webhookPartition
+                    ? "'ready'"
+                    : """
+                    CASE WHEN EXISTS (SELECT 1 FROM jobs h WHERE h.partition_key = $\(n + 2) AND h.state = 'ready' AND h.attempts > 0)
+                    THEN 'waiting' ELSE 'ready' END
+                    """
+                values.append("($\(n + 1), $\(n + 2), $\(n + 3), \(state), 0, $\(n + 4), $\(n + 5), $\(n + 6))")
                 binds += [
                     .text(job.kind.rawValue), SQLValue(job.partition), .bytes(job.payload), .int(Int64(job.maxAttempts)),
                     .int(job.runAt?.millisecondsSince1970 ?? now), .int(now),
@@ -117,7 +128,10 @@ public final class EmbeddedJobQueue: JobQueue {
 
     public func claimRuns(limit: Int, runLength: Int, worker: String, lease: Duration, kinds: JobKindFilter) async throws -> [[Job]] {
         let now = clock.now().millisecondsSince1970
-        guard soleWriter else { return try await claimRuns(limit: limit, runLength: runLength, worker: worker, lease: lease, kinds: kinds, now: now) }
+        guard soleWriter else {
+            try await endStrandedWaits(now: now)
+            return try await claimRuns(limit: limit, runLength: runLength, worker: worker, lease: lease, kinds: kinds, now: now)
+        }
         guard let asOf = hints.withLock({ $0.claimable(kinds, now: now) }) else { return [] }
         let runs = try await claimRuns(limit: limit, runLength: runLength, worker: worker, lease: lease, kinds: kinds, now: now)
         hints.withLock { runs.count < limit ? $0.settle(kinds, asOf: asOf, now: now) : $0.unsettle(kinds) }
@@ -141,8 +155,8 @@ public final class EmbeddedJobQueue: JobQueue {
     /// first. A partition whose earlier job is unfinished has no head to lease; with
     /// PostgreSQL, `SKIP LOCKED` keeps concurrent claimers off each other's rows. The split
     /// partition, which holds the ingest backlog, is looked at through its first job only
-    /// (an index seek), and every other job through an index that leaves that backlog and
-    /// the dead letters out.
+    /// (an index seek), and every other job through an index that leaves that backlog, the
+    /// dead letters and the jobs waiting behind a retry out.
     /// Only heads of the `kinds` (a partition's jobs are all of one kind, so its followers
     /// are too).
     private static func leaseHeads(
@@ -196,7 +210,7 @@ public final class EmbeddedJobQueue: JobQueue {
             \(lease)
             WHERE id IN (
                 SELECT j.id FROM jobs j {{jobs_by_claim_order}}
-                WHERE j.state <> 'dead' AND (j.partition_key IS NULL OR j.partition_key <> '\(webhookPartition)')
+                WHERE j.state IN ('ready', 'leased') AND (j.partition_key IS NULL OR j.partition_key <> '\(webhookPartition)')
                   AND \(claimable) \(kindCondition)
                   AND (j.partition_key IS NULL OR NOT EXISTS (
                       SELECT 1 FROM jobs k WHERE k.partition_key = j.partition_key AND k.id < j.id AND k.state <> 'dead'))
@@ -304,26 +318,87 @@ public final class EmbeddedJobQueue: JobQueue {
         try await complete([job], in: db)
     }
 
-    /// Completes jobs inside the caller's transaction, in one statement.
+    /// Completes jobs inside the caller's transaction, in one statement (two when one of
+    /// them may have held its partition's jobs waiting).
     public func complete(_ jobs: [Job], in db: any SQLExecutor) async throws {
         guard !jobs.isEmpty else { return }
         touch(jobs.map(\.kind))
         let placeholders = bindList(jobs.count, from: 1)
         try await db.query("DELETE FROM jobs WHERE id IN (\(placeholders))", jobs.map { .int(Int64($0.id) ?? 0) })
+        try await Self.endWaits(behind: jobs, in: db)
     }
 
+    /// Puts back to `ready` the jobs waiting behind any of `jobs` (which just finished or
+    /// were dead-lettered). Only a job that failed once can have made others wait (see
+    /// ``fail(_:reason:retryAt:)``), so a first attempt costs nothing here.
+    static func endWaits(behind jobs: [Job], in db: any SQLExecutor) async throws {
+        let partitions = Set(jobs.compactMap { $0.attempt > 1 ? $0.partition : nil })
+        guard !partitions.isEmpty else { return }
+        try await db.query(
+            "UPDATE jobs SET state = 'ready' WHERE partition_key IN (\(bindList(partitions.count, from: 1))) AND state = 'waiting'",
+            partitions.sorted().map { .text($0) }
+        )
+    }
+
+    /// How often, on PostgreSQL, claims look for jobs left waiting behind nothing (ms).
+    static let strandedWaitCheck: Int64 = 10_000
+
+    /// Puts back to `ready` the waiting jobs no retry holds up any more, at most every
+    /// ``strandedWaitCheck``. With concurrent writers a job can be enqueued as `waiting`
+    /// while the retry it saw finishes in another transaction, whose ``endWaits(behind:in:)``
+    /// cannot see it yet. Rare, and costing that conversation this long at most; SQLite
+    /// writes one transaction at a time and never strands one.
+    private func endStrandedWaits(now: Int64) async throws {
+        let due = lastStrandedCheck.withLock { last in
+            guard now - last >= Self.strandedWaitCheck else { return false }
+            last = now
+            return true
+        }
+        guard due else { return }
+        try await database.execute(
+            """
+            UPDATE jobs SET state = 'ready' WHERE state = 'waiting' AND NOT EXISTS (
+                SELECT 1 FROM jobs k WHERE k.partition_key = jobs.partition_key AND k.id < jobs.id AND k.state IN ('ready', 'leased'))
+            """,
+            []
+        )
+    }
+
+    /// Records a failed attempt: the job runs again at `retryAt`, or is dead-lettered
+    /// (past its attempts, or without `retryAt`).
+    ///
+    /// A job put back for later holds up its partition, so the jobs behind it (including
+    /// those its worker leased with it in a run) become `waiting`: out of the claim index,
+    /// no claim walks past them until it finishes (``endWaits(behind:in:)``). Without this,
+    /// every claim read every follower of every conversation held up by a retry or a
+    /// paused Page. The ingest backlog is left alone: its claims never walk it.
     public func fail(_ job: Job, reason: String, retryAt: Date?) async throws {
         let retry = retryAt.flatMap { job.attempt < job.maxAttempts ? $0 : nil }
         let now = clock.now().millisecondsSince1970
+        let id = Int64(job.id) ?? 0
         try await database.transaction(durability: .relaxed) { db in
             self.touch([job.kind])
+            if retry != nil, let partition = job.partition, partition != Self.webhookPartition {
+                // Before the head's own update, which clears the holder this reads.
+                try await db.query(
+                    """
+                    UPDATE jobs SET state = 'waiting', attempts = attempts - (CASE WHEN state = 'leased' THEN 1 ELSE 0 END),
+                        lease_until = NULL, leased_by = NULL
+                    WHERE partition_key = $1 AND id > $2
+                      AND (state = 'ready' OR (state = 'leased' AND leased_by = (SELECT h.leased_by FROM jobs h WHERE h.id = $2)))
+                    """,
+                    .text(partition),
+                    .int(id)
+                )
+            }
             try await db.query(
                 "UPDATE jobs SET state = $2, run_at = $3, last_error = $4, lease_until = NULL, leased_by = NULL WHERE id = $1",
-                .int(Int64(job.id) ?? 0),
+                .int(id),
                 .text(retry == nil ? "dead" : "ready"),
                 .int(retry?.millisecondsSince1970 ?? now),
                 .text(reason)
             )
+            if retry == nil { try await Self.endWaits(behind: [job], in: db) }
         }
         schedule(job.kind, at: retry?.millisecondsSince1970 ?? now, now: now)
         signal.notify()
@@ -370,7 +445,7 @@ public final class EmbeddedJobQueue: JobQueue {
                 """
                 SELECT kind,
                        SUM(CASE WHEN state = 'ready' AND run_at <= $1 THEN 1 ELSE 0 END) AS ready,
-                       SUM(CASE WHEN state = 'ready' AND run_at > $1 THEN 1 ELSE 0 END) AS delayed,
+                       SUM(CASE WHEN (state = 'ready' AND run_at > $1) OR state = 'waiting' THEN 1 ELSE 0 END) AS delayed,
                        SUM(CASE WHEN state = 'leased' THEN 1 ELSE 0 END) AS leased,
                        SUM(CASE WHEN state = 'dead' THEN 1 ELSE 0 END) AS dead,
                        MIN(CASE WHEN state = 'ready' AND run_at <= $1 THEN run_at END) AS oldest

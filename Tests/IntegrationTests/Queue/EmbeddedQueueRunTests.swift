@@ -82,10 +82,74 @@ struct EmbeddedQueueRunTests {
             try await queue.release(Array(run.dropFirst()))
             #expect(try await queue.claimRuns(limit: 10, runLength: 3, worker: "b", lease: .seconds(300)).isEmpty)
             clock.advance(by: 11)
-            let again = try await queue.claimRuns(limit: 10, runLength: 3, worker: "b", lease: .seconds(300))
-            #expect(Self.payloads(again) == [["0", "1", "2"]])
-            // Handing back does not count an attempt; the retried head's does.
-            #expect(again.first?.map(\.attempt) == [2, 1, 1])
+            // The retried head runs alone: what was behind it waits until it finishes.
+            let head = try await queue.claimRuns(limit: 10, runLength: 3, worker: "b", lease: .seconds(300))
+            #expect(Self.payloads(head) == [["0"]])
+            #expect(head.first?.first?.attempt == 2)
+            try await queue.complete(try #require(head.first?.first))
+            let rest = try await queue.claimRuns(limit: 10, runLength: 3, worker: "b", lease: .seconds(300))
+            #expect(Self.payloads(rest) == [["1", "2"]])
+            // Handing back, and waiting, do not count an attempt.
+            #expect(rest.first?.map(\.attempt) == [1, 1])
+        }
+    }
+
+    @Test("the jobs behind a retry wait out of the claims' way and follow it once it finishes or dies", arguments: TestDatabaseKind.all)
+    func jobsWaitBehindARetry(kind: TestDatabaseKind) async throws {
+        try await TestDatabase.with(kind) { database in
+            let clock = ManualWallClock()
+            let queue = EmbeddedJobQueue(database: database, clock: clock)
+            let lease = Duration.seconds(300)
+            try await Self.enqueue(queue, [("p", 0), ("p", 0), ("q", 0), ("p", 0), ("r", 0), ("r", 0)], clock: clock)
+            let heads = try await queue.claimRuns(limit: 10, runLength: 1, worker: "a", lease: lease)
+            #expect(Self.payloads(heads) == [["0"], ["2"], ["4"]])
+            try await queue.complete(heads[1][0])
+            for head in [heads[0][0], heads[2][0]] { try await queue.fail(head, reason: "later", retryAt: clock.now().addingTimeInterval(10)) }
+            // p's and r's heads are delayed and their followers wait: nothing is claimable,
+            // and the stats count all five as delayed.
+            #expect(try await queue.claimRuns(limit: 10, runLength: 5, worker: "a", lease: lease).isEmpty)
+            var stats = try await queue.stats()
+            #expect((stats.ready, stats.delayed, stats.inFlight) == (0, 5, 0))
+            // A job enqueued behind the retry meanwhile waits too.
+            try await queue.enqueue([NewJob(kind: JobKind(rawValue: "test"), partition: "p", payload: Array("6".utf8))])
+            #expect(try await queue.claimRuns(limit: 10, runLength: 5, worker: "a", lease: lease).isEmpty)
+            stats = try await queue.stats()
+            #expect((stats.ready, stats.delayed) == (0, 6))
+
+            clock.advance(by: 11)
+            var retried = try await queue.claimRuns(limit: 10, runLength: 5, worker: "a", lease: lease)
+            #expect(Self.payloads(retried) == [["0"], ["4"]])
+            // Failing again keeps them waiting; r's head then dies, p's finishes.
+            try await queue.fail(retried[0][0], reason: "later again", retryAt: clock.now().addingTimeInterval(10))
+            try await queue.fail(retried[1][0], reason: "poison", retryAt: nil)
+            #expect(Self.payloads(try await queue.claimRuns(limit: 10, runLength: 5, worker: "a", lease: lease)) == [["5"]])
+            clock.advance(by: 11)
+            retried = try await queue.claimRuns(limit: 10, runLength: 5, worker: "a", lease: lease)
+            #expect(Self.payloads(retried) == [["0"]])
+            #expect(retried.first?.first?.attempt == 3)
+            try await queue.complete(retried[0][0])
+            let rest = try await queue.claimRuns(limit: 10, runLength: 5, worker: "a", lease: lease)
+            #expect(Self.payloads(rest) == [["1", "3", "6"]])
+            #expect(rest.first?.map(\.attempt) == [1, 1, 1])
+            stats = try await queue.stats()
+            #expect((stats.ready, stats.delayed, stats.inFlight, stats.dead) == (0, 0, 4, 1), "p's three and r's 5 leased, r's 4 dead")
+        }
+    }
+
+    @Test("on PostgreSQL, a job left waiting behind no retry (a race between writers) is claimable again within the check interval")
+    func strandedWaitEnds() async throws {
+        try await TestDatabase.with(.postgres) { database in
+            let clock = ManualWallClock()
+            let queue = EmbeddedJobQueue(database: database, clock: clock)
+            try await Self.enqueue(queue, [("p", 0), ("p", 0)], clock: clock)
+            // What a lost race leaves: jobs waiting with no retry ahead of them.
+            try await database.execute("UPDATE jobs SET state = 'waiting'", [])
+            #expect(Self.payloads(try await queue.claimRuns(limit: 10, runLength: 5, worker: "a", lease: .seconds(300))) == [["0", "1"]])
+            try await Self.enqueue(queue, [("q", 0)], clock: clock)
+            try await database.execute("UPDATE jobs SET state = 'waiting' WHERE partition_key = 'q'", [])
+            #expect(try await queue.claimRuns(limit: 10, runLength: 5, worker: "a", lease: .seconds(300)).isEmpty, "checked moments ago")
+            clock.advance(by: 10)
+            #expect(Self.payloads(try await queue.claimRuns(limit: 10, runLength: 5, worker: "a", lease: .seconds(300))) == [["0"]])
         }
     }
 

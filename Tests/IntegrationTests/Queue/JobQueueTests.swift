@@ -55,8 +55,9 @@ struct JobQueueTests {
             let a1 = try #require(try await h.claimAll().first)
             try await h.queue.fail(a1, reason: "try later", retryAt: h.clock.now().addingTimeInterval(60))
             #expect(try await h.claimAll().isEmpty, "neither the delayed a1 nor a2 behind it")
+            // a2 waits on a1, so both count as delayed: nothing is ready to run.
             let waiting = try await h.queue.stats()
-            #expect(waiting.delayed == 1 && waiting.dead == 0)
+            #expect(waiting.delayed == 2 && waiting.ready == 0 && waiting.dead == 0)
 
             h.clock.advance(by: 61)
             let again = try await h.claimAll()

@@ -98,8 +98,9 @@ struct JobWorkerRunTests {
             #expect(recorder.state.withLock { $0.ran } == ["a"])
             let stats = try await queue.stats()
             #expect(stats.inFlight == 0)
-            #expect(stats.delayed == 1)
-            #expect(stats.ready == 2)
+            // c and d wait behind b: all three are delayed, none ready.
+            #expect(stats.delayed == 3)
+            #expect(stats.ready == 0)
             clock.advance(by: 31)
             try await worker.runUntilIdle()
             #expect(recorder.state.withLock { $0.ran } == ["a", "b", "c", "d"])
