@@ -5,6 +5,7 @@ import Logging
 import Messenger
 import NIOCore
 import NIOHTTP1
+import Testing
 
 /// One emulator, one receiver, one Graph client pointing at the emulator.
 struct Harness: Sendable {
@@ -86,6 +87,14 @@ extension WebhookReceiver {
     static func decode(_ post: Post) throws -> [WebhookEvent] {
         try WebhookSignature.verify(body: post.body, header: post.signature256, appSecret: Harness.secret)
         return try WebhookBatch.decode(post.body)
+    }
+
+    /// The next `count` events, however many POSTs carry them (receipts due together
+    /// share one), each POST's signature checked.
+    static func events(_ count: Int, from posts: inout AsyncStream<Post>.Iterator) async throws -> [WebhookEvent] {
+        var events: [WebhookEvent] = []
+        while events.count < count { events += try decode(try #require(await posts.next())) }
+        return events
     }
 }
 

@@ -114,9 +114,7 @@ struct CapturingLogHandler: LogHandler {
 
 @Suite(.timeLimit(.minutes(1))) struct ReceiptAndBatchTests {
     func kinds(_ h: Harness, _ count: Int, _ posts: inout AsyncStream<WebhookReceiver.Post>.Iterator) async throws -> [String] {
-        var kinds: [String] = []
-        for _ in 0..<count { kinds += try WebhookReceiver.decode(try #require(await posts.next())).map(\.payload.kind) }
-        return kinds
+        try await WebhookReceiver.events(count, from: &posts).map(\.payload.kind)
     }
 
     @Test func readBeforeDeliveryAndDuplicates() async throws {
@@ -136,6 +134,41 @@ struct CapturingLogHandler: LogHandler {
                     "message_reads",
                 ]
             )
+        }
+    }
+
+    @Test("receipts due together share a POST, Pages and customers in their order")
+    func receiptsAreBatched() async throws {
+        try await Harness.run { h in
+            var posts = h.receiver.posts.makeAsyncIterator()
+            let a = h.emulator.addCustomer(pageId: h.page, firstName: "Ana", lastName: "Silva")
+            let b = h.emulator.addCustomer(pageId: h.page, firstName: "Jonas", lastName: "Berg")
+            for customer in [a, b] {
+                try await customer.say("hi")
+                _ = await posts.next()
+            }
+            var mids: [String] = []
+            for n in 0..<10 {
+                let psid = n.isMultiple(of: 2) ? a.psid : b.psid
+                mids.append(try await h.graph.send(pageId: h.page, token: Harness.token, request: .text("reply \(n)", to: psid)).messageId)
+            }
+            var events: [WebhookEvent] = []
+            var postCount = 0
+            while events.count < 30 {
+                let batch = try WebhookReceiver.decode(try #require(await posts.next()))
+                // A send's echo, delivery and read are queued at once: never split over POSTs.
+                #expect(batch.count.isMultiple(of: 3))
+                events += batch
+                postCount += 1
+            }
+            #expect(postCount <= 10)
+            for (n, mid) in mids.enumerated() {
+                let receipts = Array(events[(3 * n)..<(3 * n + 3)])
+                #expect(receipts.map(\.payload.kind) == ["message_echoes", "message_deliveries", "message_reads"])
+                #expect(receipts.allSatisfy { $0.customerId == (n.isMultiple(of: 2) ? a.psid : b.psid) })
+                guard case .echo(let echo) = receipts[0].payload else { continue }
+                #expect(echo.mid == mid)
+            }
         }
     }
 

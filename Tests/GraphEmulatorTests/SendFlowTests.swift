@@ -24,25 +24,23 @@ import Testing
             #expect(result.recipientId == ana.psid)
             #expect(result.usage?.percent(for: h.page) ?? -1 >= 0)
 
-            let echo = try WebhookReceiver.decode(try #require(await posts.next()))
-            let delivery = try WebhookReceiver.decode(try #require(await posts.next()))
-            let read = try WebhookReceiver.decode(try #require(await posts.next()))
-            guard case .echo(let e) = echo.first?.payload else {
-                Issue.record("expected an echo, got \(echo)")
+            let receipts = try await WebhookReceiver.events(3, from: &posts)
+            guard receipts.count == 3, case .echo(let e) = receipts[0].payload else {
+                Issue.record("expected an echo, got \(receipts)")
                 return
             }
             #expect(e.mid == result.messageId)
             #expect(e.metadata == "sb_out_42")
             #expect(e.appId == "947561230458812")
             #expect(e.text == "Yes, in M and L.")
-            #expect(echo.first?.customerId == ana.psid)
-            guard case .delivery(let d) = delivery.first?.payload, case .read(let r) = read.first?.payload else {
+            #expect(receipts[0].customerId == ana.psid)
+            guard case .delivery(let d) = receipts[1].payload, case .read(let r) = receipts[2].payload else {
                 Issue.record("expected delivery then read")
                 return
             }
             #expect(d.mids == [result.messageId])
-            #expect(d.watermark == echo.first?.timestamp)
-            #expect(r.watermark == echo.first?.timestamp)
+            #expect(d.watermark == receipts[0].timestamp)
+            #expect(r.watermark == receipts[0].timestamp)
 
             #expect(h.emulator.received(pageId: h.page, psid: ana.psid).map(\.text) == ["Yes, in M and L."])
             #expect(h.emulator.received(pageId: h.page, psid: ana.psid).first?.metadata == "sb_out_42")
@@ -68,17 +66,8 @@ import Testing
             _ = await posts.next()
             _ = try await h.graph.send(pageId: h.page, token: Harness.token, request: .text("one", to: mei.psid))
             _ = try await h.graph.send(pageId: h.page, token: Harness.token, request: .text("two", to: mei.psid))
-            var kinds: [String] = []
-            for _ in 0..<4 {
-                let events = try WebhookReceiver.decode(try #require(await posts.next()))
-                switch events.first?.payload {
-                case .echo?: kinds.append("echo")
-                case .delivery?: kinds.append("delivery")
-                case .read?: kinds.append("read")
-                default: kinds.append("other")
-                }
-            }
-            #expect(kinds == ["echo", "delivery", "echo", "delivery"])
+            let kinds = try await WebhookReceiver.events(4, from: &posts).map(\.payload.kind)
+            #expect(kinds == ["message_echoes", "message_deliveries", "message_echoes", "message_deliveries"])
         }
     }
 

@@ -59,7 +59,21 @@ enum WebhookBuilder {
             entries.append(.object(["id": .string(page), "time": .int(time), channel: .array(slice)]))
             index += max(size, 1)
         } while index < events.count
-        return Array(JSONValue.object(["object": .string("page"), "entry": .array(entries)]).jsonText.utf8)
+        return envelope(entries)
+    }
+
+    /// One entry per run of consecutive events of the same Page, in the order given: a
+    /// batch of several Pages' receipts, as Meta aggregates notifications (§2.3).
+    static func body(pagesAndEvents: [(page: String, event: JSONValue)], time: Int64) -> [UInt8] {
+        var entries: [(page: String, events: [JSONValue])] = []
+        for (page, event) in pagesAndEvents {
+            if entries.last?.page == page { entries[entries.count - 1].events.append(event) } else { entries.append((page, [event])) }
+        }
+        return envelope(entries.map { .object(["id": .string($0.page), "time": .int(time), "messaging": .array($0.events)]) })
+    }
+
+    private static func envelope(_ entries: [JSONValue]) -> [UInt8] {
+        Array(JSONValue.object(["object": .string("page"), "entry": .array(entries)]).jsonText.utf8)
     }
 
     static func mid() -> String {

@@ -1,8 +1,11 @@
 @_spi(GraphEmulator) internal import Messenger
+import Synchronization
 
 /// The webhooks Meta sends after a send (echo, then delivery, then read), queued in order
-/// and posted one by one by `GraphEmulator.runOutbox()`, each after its delay.
-struct WebhookOutbox: Sendable {
+/// and posted by `GraphEmulator.runOutbox()`, each after its delay. What is due together
+/// goes in one POST, as Meta aggregates notifications (messenger-platform.md §2.3), so
+/// receipts keep up with sends however fast they go.
+final class WebhookOutbox: Sendable {
     struct Job: Sendable {
         /// `echo`, `delivery`, `read`.
         var kind: String
@@ -12,28 +15,50 @@ struct WebhookOutbox: Sendable {
         var event: @Sendable (_ now: Int64) -> JSONValue
     }
 
-    let stream: AsyncStream<Job>
-    let continuation: AsyncStream<Job>.Continuation
+    /// Meta's ceiling on the updates in one POST.
+    static let maxEventsPerPost = 1000
+
+    private let pending = Mutex<[Job]>([])
+    /// Rung after each enqueue; holds one ring, so none is lost while the poster is busy.
+    fileprivate let doorbell: AsyncStream<Void>
+    private let ring: AsyncStream<Void>.Continuation
 
     init() {
-        (stream, continuation) = AsyncStream<Job>.makeStream(bufferingPolicy: .unbounded)
+        (doorbell, ring) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
     }
 
-    func enqueue(_ job: Job) { continuation.yield(job) }
+    func enqueue(_ jobs: [Job]) {
+        pending.withLock { $0 += jobs }
+        ring.yield()
+    }
+
+    /// The next batch: the first queued job, then those right behind it that need no
+    /// delay of their own (a delayed one starts the next batch), up to a POST's ceiling.
+    fileprivate func nextBatch() -> [Job] {
+        pending.withLock { pending in
+            guard !pending.isEmpty else { return [] }
+            var count = 1
+            while count < min(pending.count, Self.maxEventsPerPost), pending[count].delay == .zero { count += 1 }
+            defer { pending.removeFirst(count) }
+            return Array(pending.prefix(count))
+        }
+    }
 }
 
 extension GraphEmulator {
     /// Posts queued webhooks until cancelled. Runs inside `GraphEmulatorService` and the
     /// application `GraphEmulatorServer.build` returns; only one may run at a time.
     func runOutbox() async {
-        for await job in outbox.stream {
-            if job.delay > .zero {
-                do { try await Task.sleep(for: job.delay) } catch { return }
+        for await _ in outbox.doorbell {
+            while case let batch = outbox.nextBatch(), let first = batch.first {
+                if first.delay > .zero {
+                    do { try await Task.sleep(for: first.delay) } catch { return }
+                }
+                let now = clock.nowMilliseconds
+                let body = WebhookBuilder.body(pagesAndEvents: batch.map { ($0.pageId, $0.event(now)) }, time: now)
+                _ = await postWebhook(body, kind: Set(batch.map(\.kind)).sorted().joined(separator: "+"))
+                if Task.isCancelled { return }
             }
-            let now = clock.nowMilliseconds
-            let body = WebhookBuilder.body(page: job.pageId, events: [job.event(now)], time: now)
-            _ = await postWebhook(body, kind: job.kind)
-            if Task.isCancelled { return }
         }
     }
 
@@ -64,6 +89,6 @@ extension GraphEmulator {
             case .readBeforeDelivery: reads ? [echo, read, delivery] : [echo, delivery]
             case .duplicated: reads ? [echo, echo, delivery, delivery, read, read] : [echo, echo, delivery, delivery]
             }
-        for job in jobs { outbox.enqueue(job) }
+        outbox.enqueue(jobs)
     }
 }
