@@ -209,7 +209,19 @@ struct InboundApplication {
                 )
                 return
             }
-            if try await db.first("SELECT id FROM messages WHERE id = $1 AND conversation_id = $2", .int(ownId), .int(conversationId)) != nil {
+            // Already sent: the Send API's answer came first and dated the message by our
+            // clock. Meta's watermarks count in Meta's time, so the echo's date replaces
+            // ours; else a clock ahead of Meta's left the last message unread for good.
+            if try await db.first(
+                """
+                UPDATE messages SET sent_timestamp = CASE WHEN mid = $3 THEN $4 ELSE sent_timestamp END
+                WHERE id = $1 AND conversation_id = $2 RETURNING id
+                """,
+                .int(ownId),
+                .int(conversationId),
+                .text(echo.mid),
+                .int(event.timestamp)
+            ) != nil {
                 duplicates += 1
                 return
             }

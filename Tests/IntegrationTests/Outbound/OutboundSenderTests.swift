@@ -190,6 +190,30 @@ struct OutboundSenderTests {
         }
     }
 
+    @Test(
+        "with Meta's clock behind ours, the echo dates the sent message in Meta's time and its read watermark reads it",
+        arguments: TestDatabaseKind.all
+    )
+    func watermarksCountInMetasTime(kind: TestDatabaseKind) async throws {
+        try await SenderRig.with(kind) { rig in
+            let queued = try await rig.queue("hello")
+            try await rig.drain()
+            #expect(try await rig.message(queued.id).status == .sent)
+            // Meta dated the message 2 s before our clock did; its echo comes after the answer.
+            try await rig.inbound("hello", mid: "m_fake_1", secondsAgo: 2, echoOf: queued.id)
+            let metaTime = rig.clock.now().addingTimeInterval(-2).millisecondsSince1970
+            let read =
+                #"{"sender":{"id":"cust1"},"recipient":{"id":"\#(SenderRig.page)"},"timestamp":\#(metaTime + 5),"read":{"watermark":\#(metaTime)}}"#
+            _ = try await rig.store.storeWebhook(body: Webhook.body([read]))
+            try await rig.drain()
+            let message = try await rig.message(queued.id)
+            #expect(message.status == .read)
+            #expect(message.readAt != nil)
+            let thread = try await rig.store.messages(conversationId: rig.conversationId, limit: 50, before: nil).items
+            #expect(thread.filter { $0.direction == .outbound }.count == 1, "the echo is not a second row")
+        }
+    }
+
     @Test("windows at 23 h 59 m and 24 h 1 m (human and bot), closed after 7 d 1 m", arguments: TestDatabaseKind.all)
     func windows(kind: TestDatabaseKind) async throws {
         try await SenderRig.with(kind, inboundAgo: 0) { rig in
