@@ -82,6 +82,12 @@ class Emulator:
         body = r.json()
         return body["received"] if isinstance(body, dict) else body
 
+    def unposted_receipts(self) -> int:
+        """Receipts (echo, delivery, read) queued or being posted to the webhook."""
+        r = self.session.get(f"{self.url}/_emulator/receipts", timeout=10)
+        assert r.status_code == 200, r.text
+        return r.json()["unposted"]
+
     def sender_actions(self, psid: str, page: str = DEMO_PAGE) -> list[str]:
         """The sender actions (typing_on, typing_off, mark_seen) the customer got, in order."""
         r = self.session.get(f"{self.url}/_emulator/pages/{page}/customers/{psid}/sender_actions", timeout=30)

@@ -165,7 +165,7 @@ def run(args, name: str, pages: int, fault_ratio: float, calls_per_second: int, 
         customers = []  # (page, psid)
         for c in range(args.conversations):
             page = page_id(c % pages)
-            customers.append((page, emulator.add_customer(f"C{c}", page=page)))
+            customers.append((page, emulator.add_customer(f"C{c}", page=page, reads=True)))
         threads = 16
 
         def each(items, fn):
@@ -231,10 +231,17 @@ def run(args, name: str, pages: int, fault_ratio: float, calls_per_second: int, 
             if time.monotonic() > deadline:
                 raise RuntimeError(f"{busy} sends still queued after {args.timeout} s")
             time.sleep(0.25)
+        sends_cpu = cpu_seconds(serve.proc.pid) - cpu0[0]
+        # Then the ticks: every receipt posted (and so stored), then applied.
+        log(f"{name}: sent; waiting for the receipts")
+        while emulator.unposted_receipts() or sum(serve.get("/api/status")["queue"].get("byKind", {}).values()):
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"receipts still unapplied after {args.timeout} s")
+            time.sleep(0.25)
         cpu1 = (cpu_seconds(serve.proc.pid), cpu_seconds(emulator.proc.pid))
 
-        created, sent, latencies, failed = [], [], [], 0
-        duplicates = order = lost = 0
+        created, sent, latencies, ticks, failed = [], [], [], [], 0
+        duplicates = order = lost = unread = 0
         for c, (page, psid) in enumerate(customers):
             stored = serve.outbound(conversation[psid])
             for m in stored:
@@ -246,6 +253,12 @@ def run(args, name: str, pages: int, fault_ratio: float, calls_per_second: int, 
                     created.append(t0)
                     sent.append(t1)
                     latencies.append(t1 - t0)
+                    if m.get("readAt"):
+                        ticks.append(iso_seconds(m["readAt"]) - t1)
+                    else:
+                        unread += 1
+                        if unread <= 10:
+                            log(f"unread: {json.dumps({k: m.get(k) for k in ('id', 'status', 'facebookMessageId', 'createdAt', 'sentAt', 'deliveredAt', 'readAt', 'text')})}")
             received = [int(m["text"].split()[1]) for m in emulator.received(psid, page=page)]
             seen = set()
             for value in received:
@@ -260,7 +273,8 @@ def run(args, name: str, pages: int, fault_ratio: float, calls_per_second: int, 
             "faults": fault_ratio, "limit_per_page": calls_per_second, "sent": len(sent), "failed": failed,
             "msgs_per_s": rate, "p50_ms": (pct(latencies, 50) or 0) * 1000, "p99_ms": (pct(latencies, 99) or 0) * 1000,
             "duplicates": duplicates, "order_violations": order, "lost": lost,
-            "serve_cpu_s": cpu1[0] - cpu0[0], "emulator_cpu_s": cpu1[1] - cpu0[1], "seconds": span,
+            "read_p50_ms": (pct(ticks, 50) or 0) * 1000, "read_p99_ms": (pct(ticks, 99) or 0) * 1000, "unread": unread,
+            "serve_cpu_s": cpu1[0] - cpu0[0], "serve_cpu_sends_s": sends_cpu, "emulator_cpu_s": cpu1[1] - cpu0[1], "seconds": span,
             "queued_in_s": queued_in,
         }
         if pages == 1:
@@ -300,20 +314,25 @@ def main():
         log(f"scenario {key}")
         results.append(scenarios[key]())
         log(json.dumps(results[-1]))
-    head = f"{'scenario':<22}{'sent':>7}{'msgs/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'dup':>5}{'order':>6}{'lost':>5}{'failed':>7}{'serve cpu':>10}{'emu cpu':>9}{'% limit':>8}"
+    print("queued->sent and sent->read latencies in ms; CPU in s: serve's until the last send, then until every receipt was applied")
+    head = (
+        f"{'scenario':<22}{'sent':>7}{'msgs/s':>9}{'p50':>7}{'p99':>7}{'read p50':>9}{'read p99':>9}{'unread':>7}{'dup':>5}{'order':>6}"
+        f"{'lost':>5}{'failed':>7}{'srv sends':>10}{'srv all':>8}{'emu cpu':>8}{'% limit':>8}"
+    )
     print(head)
     for r in results:
         limit = f"{r['percent_of_limit']:.0f}" if "percent_of_limit" in r else "-"
         print(
-            f"{r['scenario']:<22}{r['sent']:>7}{r['msgs_per_s']:>9.0f}{r['p50_ms']:>9.0f}{r['p99_ms']:>9.0f}{r['duplicates']:>5}"
-            f"{r['order_violations']:>6}{r['lost']:>5}{r['failed']:>7}{r['serve_cpu_s']:>10.1f}{r['emulator_cpu_s']:>9.1f}{limit:>8}"
+            f"{r['scenario']:<22}{r['sent']:>7}{r['msgs_per_s']:>9.0f}{r['p50_ms']:>7.0f}{r['p99_ms']:>7.0f}{r['read_p50_ms']:>9.0f}"
+            f"{r['read_p99_ms']:>9.0f}{r['unread']:>7}{r['duplicates']:>5}{r['order_violations']:>6}{r['lost']:>5}{r['failed']:>7}"
+            f"{r['serve_cpu_sends_s']:>10.1f}{r['serve_cpu_s']:>8.1f}{r['emulator_cpu_s']:>8.1f}{limit:>8}"
         )
     if args.json:
         with open(args.json, "w") as f:
             json.dump(results, f, indent=1)
-    bad = [r["scenario"] for r in results if r["duplicates"] or r["order_violations"] or r["lost"]]
+    bad = [r["scenario"] for r in results if r["duplicates"] or r["order_violations"] or r["lost"] or r["unread"]]
     if bad:
-        log(f"FAILED: duplicates, order violations or lost replies in {bad}")
+        log(f"FAILED: duplicates, order violations, lost or unread replies in {bad}")
         sys.exit(1)
 
 

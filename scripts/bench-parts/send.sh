@@ -2,10 +2,12 @@
 # Send benchmark: 10,000 replies over 500 conversations through the REST API, sent by the
 # release `switchboard serve` (SQLite) to the Graph emulator (`switchboard emulator`, its
 # own process): with no faults, with 5 % retryable faults (1200 and 2 at random sends), and
-# with every conversation on one Page at Meta's 300 calls/s (the Page's limit binds).
-# Prints msgs/s, queued->sent p50/p99, duplicates, order violations and lost replies (all
-# three must be 0: checked against the emulator's record of what each customer received),
-# CPU of serve and of the emulator, and % of the Page limit achieved in the one-Page run.
+# with every conversation on one Page whose limit binds. Customers read what they get, so
+# each reply comes back as echo, delivery and read webhooks.
+# Prints msgs/s, queued->sent p50/p99, sent->read p50/p99 (the ticks), unread, duplicates,
+# order violations and lost replies (the last four must be 0: checked against the emulator's
+# record of what each customer received), CPU of serve until the last send and until every
+# receipt was applied, of the emulator, and % of the Page limit achieved in the one-Page run.
 #
 # Run through `scripts/bench send` (builds the release binary). Knobs (env):
 #   SB_SEND_MESSAGES (10000)  SB_SEND_CONVERSATIONS (500)  SB_SEND_PAGES (10)

@@ -36,6 +36,9 @@ public final class GraphEmulator: Sendable {
 
     public var configuration: EmulatorConfiguration { state.withLock { $0.configuration } }
 
+    /// Receipts (echo, delivery, read) queued or being posted, not yet answered.
+    public var unpostedReceipts: Int { outbox.unposted.load(ordering: .relaxed) }
+
     /// Where webhooks go from now on (e.g. once the receiver's port is known).
     public func setWebhookURL(_ url: String?) {
         state.withLock { $0.configuration.webhookURL = url }

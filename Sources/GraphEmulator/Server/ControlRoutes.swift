@@ -66,6 +66,9 @@ extension GraphEmulator {
             )
             return try Self.encoded(actions)
         }
+        group.get("receipts") { _, _ in
+            Self.json(.object(["unposted": .int(Int64(emulator.unpostedReceipts))]))
+        }
         group.post("faults") { request, _ in
             let body = try await Self.body(request)
             guard let fault = Self.fault(from: body) else {

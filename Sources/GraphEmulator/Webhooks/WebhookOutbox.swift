@@ -2,14 +2,15 @@
 import Synchronization
 
 /// The webhooks Meta sends after a send (echo, then delivery, then read), queued in order
-/// and posted by `GraphEmulator.runOutbox()`, each after its delay. What is due together
-/// goes in one POST, as Meta aggregates notifications (messenger-platform.md §2.3), so
-/// receipts keep up with sends however fast they go.
+/// and posted by `GraphEmulator.runOutbox()`, each once its delay after the one before it
+/// has passed (the sends' receipts do not wait for each other). What is due together goes in one POST, as Meta aggregates notifications
+/// (messenger-platform.md §2.3), so receipts keep up with sends however fast they go.
 final class WebhookOutbox: Sendable {
     struct Job: Sendable {
         /// `echo`, `delivery`, `read`.
         var kind: String
         var pageId: String
+        /// After the previous receipt of the same send (after the send, for the first).
         var delay: Duration
         /// Builds the event at posting time (the emulator clock's ms).
         var event: @Sendable (_ now: Int64) -> JSONValue
@@ -18,7 +19,9 @@ final class WebhookOutbox: Sendable {
     /// Meta's ceiling on the updates in one POST.
     static let maxEventsPerPost = 1000
 
-    private let pending = Mutex<[Job]>([])
+    private let pending = Mutex<[(job: Job, due: ContinuousClock.Instant)]>([])
+    /// Queued or being posted: what a benchmark waits for before it counts the ticks.
+    let unposted = Atomic<Int>(0)
     /// Rung after each enqueue; holds one ring, so none is lost while the poster is busy.
     fileprivate let doorbell: AsyncStream<Void>
     private let ring: AsyncStream<Void>.Continuation
@@ -27,20 +30,30 @@ final class WebhookOutbox: Sendable {
         (doorbell, ring) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
     }
 
+    /// Queues one send's receipts, in order.
     func enqueue(_ jobs: [Job]) {
-        pending.withLock { $0 += jobs }
+        var due = ContinuousClock.now
+        let timed = jobs.map { job in
+            due += job.delay
+            return (job, due)
+        }
+        unposted.add(jobs.count, ordering: .relaxed)
+        pending.withLock { $0 += timed }
         ring.yield()
     }
 
-    /// The next batch: the first queued job, then those right behind it that need no
-    /// delay of their own (a delayed one starts the next batch), up to a POST's ceiling.
-    fileprivate func nextBatch() -> [Job] {
-        pending.withLock { pending in
-            guard !pending.isEmpty else { return [] }
+    /// The next batch, once the first queued job is due: it and the jobs right behind it
+    /// that are due too (in order: one not due yet ends the batch), up to a POST's
+    /// ceiling. Empty when nothing is queued. One caller at a time.
+    fileprivate func nextBatch() async throws -> [Job] {
+        guard let first = pending.withLock({ $0.first }) else { return [] }
+        try await Task.sleep(until: first.due, clock: .continuous)
+        let now = ContinuousClock.now
+        return pending.withLock { pending in
             var count = 1
-            while count < min(pending.count, Self.maxEventsPerPost), pending[count].delay == .zero { count += 1 }
+            while count < min(pending.count, Self.maxEventsPerPost), pending[count].due <= now { count += 1 }
             defer { pending.removeFirst(count) }
-            return Array(pending.prefix(count))
+            return pending.prefix(count).map(\.job)
         }
     }
 }
@@ -50,13 +63,13 @@ extension GraphEmulator {
     /// application `GraphEmulatorServer.build` returns; only one may run at a time.
     func runOutbox() async {
         for await _ in outbox.doorbell {
-            while case let batch = outbox.nextBatch(), let first = batch.first {
-                if first.delay > .zero {
-                    do { try await Task.sleep(for: first.delay) } catch { return }
-                }
+            while true {
+                guard let batch = try? await outbox.nextBatch() else { return }
+                if batch.isEmpty { break }
                 let now = clock.nowMilliseconds
                 let body = WebhookBuilder.body(pagesAndEvents: batch.map { ($0.pageId, $0.event(now)) }, time: now)
                 _ = await postWebhook(body, kind: Set(batch.map(\.kind)).sorted().joined(separator: "+"))
+                outbox.unposted.subtract(batch.count, ordering: .relaxed)
                 if Task.isCancelled { return }
             }
         }
