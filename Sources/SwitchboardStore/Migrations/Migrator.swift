@@ -42,7 +42,7 @@ public struct Migrator: Sendable {
                 // Another process may have migrated while we waited for the lock.
                 let done = try await db.first("SELECT version FROM schema_migrations WHERE version = $1", .int(Int64(migration.version)))
                 guard done == nil else { return }
-                for statement in migration.statements + (db.dialect == .postgres ? migration.postgresStatements : []) {
+                for statement in migration.statements + (db.dialect == .postgres ? migration.postgresStatements : migration.sqliteStatements) {
                     try await db.query(statement)
                 }
                 try await db.query(

@@ -7,6 +7,8 @@ struct Migration: Sendable {
     var statements: [String]
     /// Run after `statements` on PostgreSQL only: what only its planner can use.
     var postgresStatements: [String] = []
+    /// Run after `statements` on SQLite only: what only its one-writer queue uses.
+    var sqliteStatements: [String] = []
 }
 
 /// The whole history, oldest first.
@@ -363,20 +365,22 @@ enum Schema {
 
     /// Claims that stay cheap while conversations wait: the jobs behind a retry or a paused
     /// Page (state `waiting`, see `EmbeddedJobQueue.fail`) leave the claim indexes, as dead
-    /// letters did. `jobs_held` finds, for a new job, a retry it must wait behind, and
-    /// `jobs_waiting` the jobs to put back once that retry is over.
+    /// letters did. `jobs_waiting` finds the jobs to put back once that retry is over; on
+    /// SQLite, `jobs_held` finds, for a new job, a retry it must wait behind.
     static let claimsSkipWaiting = Migration(
         version: 10,
         name: "claims_skip_waiting",
         statements: [
             "DROP INDEX jobs_claim_order",
             "CREATE INDEX jobs_claim_order ON jobs (id) WHERE state IN ('ready', 'leased') AND (partition_key IS NULL OR partition_key <> 'webhook')",
-            "CREATE INDEX jobs_held ON jobs (partition_key) WHERE state = 'ready' AND attempts > 0",
             "CREATE INDEX jobs_waiting ON jobs (partition_key, id) WHERE state = 'waiting'",
         ],
         postgresStatements: [
             "DROP INDEX jobs_claim_kind",
             "CREATE INDEX jobs_claim_kind ON jobs (kind, id) WHERE state IN ('ready', 'leased') AND (partition_key IS NULL OR partition_key <> 'webhook')",
+        ],
+        sqliteStatements: [
+            "CREATE INDEX jobs_held ON jobs (partition_key) WHERE state = 'ready' AND attempts > 0"
         ]
     )
 }

@@ -12,8 +12,6 @@ public final class EmbeddedJobQueue: JobQueue {
     let signal = WorkSignal()
     /// Lets claimers skip claims that would find nothing (``ClaimHints``), if `soleWriter`.
     private let hints: Mutex<ClaimHints>
-    /// When claims last looked for stranded waits (``endStrandedWaits(now:)``), in ms.
-    private let lastStrandedCheck = Mutex<Int64>(0)
     /// On SQLite this process is the database's only user and writes one transaction at a
     /// time, so it sees every change to the jobs: claim hints and handoffs rely on that.
     let soleWriter: Bool
@@ -70,9 +68,13 @@ public final class EmbeddedJobQueue: JobQueue {
             for job in chunk {
                 let n = binds.count
                 // Behind a job put back for a retry, a new job waits as those already there do
-                // (see `fail`). The split backlog never waits (its claims do not walk it).
+                // (see `fail`). Only where this process is the sole writer: with concurrent
+                // writers the retry could finish meanwhile, in a transaction whose
+                // `endWaits` cannot see this row, and leave it waiting for good; there it
+                // starts ready and claims walk past it until the retry is over. The split
+                // backlog never waits (its claims do not walk it).
                 let state =
-                    job.partition == nil || job.partition == Self.webhookPartition
+                    !soleWriter || job.partition == nil || job.partition == Self.webhookPartition
                     ? "'ready'"
                     : """
                     CASE WHEN EXISTS (SELECT 1 FROM jobs h WHERE h.partition_key = $\(n + 2) AND h.state = 'ready' AND h.attempts > 0)
@@ -128,10 +130,7 @@ public final class EmbeddedJobQueue: JobQueue {
 
     public func claimRuns(limit: Int, runLength: Int, worker: String, lease: Duration, kinds: JobKindFilter) async throws -> [[Job]] {
         let now = clock.now().millisecondsSince1970
-        guard soleWriter else {
-            try await endStrandedWaits(now: now)
-            return try await claimRuns(limit: limit, runLength: runLength, worker: worker, lease: lease, kinds: kinds, now: now)
-        }
+        guard soleWriter else { return try await claimRuns(limit: limit, runLength: runLength, worker: worker, lease: lease, kinds: kinds, now: now) }
         guard let asOf = hints.withLock({ $0.claimable(kinds, now: now) }) else { return [] }
         let runs = try await claimRuns(limit: limit, runLength: runLength, worker: worker, lease: lease, kinds: kinds, now: now)
         hints.withLock { runs.count < limit ? $0.settle(kinds, asOf: asOf, now: now) : $0.unsettle(kinds) }
@@ -330,37 +329,14 @@ public final class EmbeddedJobQueue: JobQueue {
 
     /// Puts back to `ready` the jobs waiting behind any of `jobs` (which just finished or
     /// were dead-lettered). Only a job that failed once can have made others wait (see
-    /// ``fail(_:reason:retryAt:)``), so a first attempt costs nothing here.
+    /// ``fail(_:reason:retryAt:)``), so a first attempt costs nothing here. The waiting
+    /// rows are found through their own small index (`jobs_waiting`).
     static func endWaits(behind jobs: [Job], in db: any SQLExecutor) async throws {
         let partitions = Set(jobs.compactMap { $0.attempt > 1 ? $0.partition : nil })
         guard !partitions.isEmpty else { return }
         try await db.query(
             "UPDATE jobs SET state = 'ready' WHERE partition_key IN (\(bindList(partitions.count, from: 1))) AND state = 'waiting'",
             partitions.sorted().map { .text($0) }
-        )
-    }
-
-    /// How often, on PostgreSQL, claims look for jobs left waiting behind nothing (ms).
-    static let strandedWaitCheck: Int64 = 10_000
-
-    /// Puts back to `ready` the waiting jobs no retry holds up any more, at most every
-    /// ``strandedWaitCheck``. With concurrent writers a job can be enqueued as `waiting`
-    /// while the retry it saw finishes in another transaction, whose ``endWaits(behind:in:)``
-    /// cannot see it yet. Rare, and costing that conversation this long at most; SQLite
-    /// writes one transaction at a time and never strands one.
-    private func endStrandedWaits(now: Int64) async throws {
-        let due = lastStrandedCheck.withLock { last in
-            guard now - last >= Self.strandedWaitCheck else { return false }
-            last = now
-            return true
-        }
-        guard due else { return }
-        try await database.execute(
-            """
-            UPDATE jobs SET state = 'ready' WHERE state = 'waiting' AND NOT EXISTS (
-                SELECT 1 FROM jobs k WHERE k.partition_key = jobs.partition_key AND k.id < jobs.id AND k.state IN ('ready', 'leased'))
-            """,
-            []
         )
     }
 
@@ -376,7 +352,7 @@ public final class EmbeddedJobQueue: JobQueue {
         let retry = retryAt.flatMap { job.attempt < job.maxAttempts ? $0 : nil }
         let now = clock.now().millisecondsSince1970
         let id = Int64(job.id) ?? 0
-        try await database.transaction(durability: .relaxed) { db in
+        try await database.transaction(durability: .relaxed, planning: .indexWalks) { db in
             self.touch([job.kind])
             if retry != nil, let partition = job.partition, partition != Self.webhookPartition {
                 // Before the head's own update, which clears the holder this reads.

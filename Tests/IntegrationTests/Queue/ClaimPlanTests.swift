@@ -57,7 +57,7 @@ struct ClaimPlanTests {
         }
     }
 
-    @Test("with statistics of an empty table, every claim walks an index past a backlog and dead letters")
+    @Test("with statistics of an empty table, every claim, and a retry's hold on what follows it, walks an index")
     func claimsWalkIndexes() async throws {
         try await TestDatabase.with(.postgres) { inner in
             try await Self.backlog(
@@ -77,8 +77,19 @@ struct ClaimPlanTests {
             #expect(general.first?.count == 1024, "the split partition's run: its head and 1,023 behind it")
             #expect(general.first?.allSatisfy { $0.kind == .splitWebhook } == true)
             #expect(general.dropFirst().map(\.count) == Array(repeating: 10, count: 7), "seven conversations, each one's ten sends")
+            // A send put back for a retry (due at once): the nine behind it, in its run,
+            // wait until it has run again and finished.
+            let retried = try #require(general.dropFirst().first?.first)
+            try await queue.fail(retried, reason: "1200", retryAt: Date())
+            let again = try await queue.claimRuns(limit: 50, runLength: 1024, worker: "w", lease: lease, kinds: .only([.sendMessage]))
+            #expect(again.filter { $0.first?.partition == retried.partition }.map { $0.map(\.id) } == [[retried.id]])
+            try await queue.complete(try #require(again.first { $0.first?.id == retried.id }?.first))
+            let behind = try await queue.claimRuns(limit: 50, runLength: 1024, worker: "w", lease: lease, kinds: .only([.sendMessage]))
+            #expect(behind.filter { $0.first?.partition == retried.partition }.map(\.count) == [9])
 
-            #expect(database.plans.count >= 4)
+            #expect(database.plans.contains { $0.sql.contains("SET state = 'waiting'") })
+            #expect(database.plans.contains { $0.sql.contains("SET state = 'ready' WHERE partition_key IN") })
+            #expect(database.plans.count >= 7)
             Self.expectIndexWalks(database.plans)
         }
     }

@@ -113,8 +113,10 @@ struct EmbeddedQueueRunTests {
             // A job enqueued behind the retry meanwhile waits too.
             try await queue.enqueue([NewJob(kind: JobKind(rawValue: "test"), partition: "p", payload: Array("6".utf8))])
             #expect(try await queue.claimRuns(limit: 10, runLength: 5, worker: "a", lease: lease).isEmpty)
+            // With SQLite's one writer it waits; PostgreSQL's writers start it ready (a
+            // claim passes it over until the retry is over).
             stats = try await queue.stats()
-            #expect((stats.ready, stats.delayed) == (0, 6))
+            #expect(kind == .sqlite ? (stats.ready, stats.delayed) == (0, 6) : (stats.ready, stats.delayed) == (1, 5))
 
             clock.advance(by: 11)
             var retried = try await queue.claimRuns(limit: 10, runLength: 5, worker: "a", lease: lease)
@@ -133,23 +135,6 @@ struct EmbeddedQueueRunTests {
             #expect(rest.first?.map(\.attempt) == [1, 1, 1])
             stats = try await queue.stats()
             #expect((stats.ready, stats.delayed, stats.inFlight, stats.dead) == (0, 0, 4, 1), "p's three and r's 5 leased, r's 4 dead")
-        }
-    }
-
-    @Test("on PostgreSQL, a job left waiting behind no retry (a race between writers) is claimable again within the check interval")
-    func strandedWaitEnds() async throws {
-        try await TestDatabase.with(.postgres) { database in
-            let clock = ManualWallClock()
-            let queue = EmbeddedJobQueue(database: database, clock: clock)
-            try await Self.enqueue(queue, [("p", 0), ("p", 0)], clock: clock)
-            // What a lost race leaves: jobs waiting with no retry ahead of them.
-            try await database.execute("UPDATE jobs SET state = 'waiting'", [])
-            #expect(Self.payloads(try await queue.claimRuns(limit: 10, runLength: 5, worker: "a", lease: .seconds(300))) == [["0", "1"]])
-            try await Self.enqueue(queue, [("q", 0)], clock: clock)
-            try await database.execute("UPDATE jobs SET state = 'waiting' WHERE partition_key = 'q'", [])
-            #expect(try await queue.claimRuns(limit: 10, runLength: 5, worker: "a", lease: .seconds(300)).isEmpty, "checked moments ago")
-            clock.advance(by: 10)
-            #expect(Self.payloads(try await queue.claimRuns(limit: 10, runLength: 5, worker: "a", lease: .seconds(300))) == [["0"]])
         }
     }
 
