@@ -70,6 +70,14 @@ struct APIRouteTests {
             let status = try await client.execute(uri: "/api/status", method: .get, headers: app.auth)
             #expect((status.json["database"] as? [String: Any])?["state"] as? String == "connected")
             #expect(status.json["queue"] != nil)
+            #expect((status.json["counts"] as? [String: Any])?["messages"] as? Int == 3)
+            let light = try await client.execute(uri: "/api/status?counts=false", method: .get, headers: app.auth)
+            #expect(light.status == .ok)
+            #expect(light.json["queue"] != nil)
+            #expect(light.json["counts"] == nil || light.json["counts"] is NSNull, "counting every table's rows is left out")
+            let badFlag = try await client.execute(uri: "/api/status?counts=maybe", method: .get, headers: app.auth)
+            #expect(badFlag.status == .badRequest)
+            #expect(badFlag.errorCode == "invalid_argument")
         }
     }
 

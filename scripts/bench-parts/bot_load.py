@@ -130,7 +130,7 @@ class Agents(threading.Thread):
 def wait_idle(serve: Serve, kinds: tuple[str, ...], timeout: float):
     deadline = time.monotonic() + timeout
     while True:
-        by_kind = serve.get("/api/status")["queue"].get("byKind", {})
+        by_kind = serve.get("/api/status?counts=false")["queue"].get("byKind", {})
         busy = sum(by_kind.get(k, 0) for k in kinds)
         if busy == 0:
             return

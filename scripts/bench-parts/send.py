@@ -224,7 +224,7 @@ def run(args, name: str, pages: int, fault_ratio: float, calls_per_second: int, 
         log(f"{name}: {total} replies queued in {queued_in:.1f} s; waiting for the sends")
         deadline = time.monotonic() + args.timeout
         while True:
-            status = serve.get("/api/status")
+            status = serve.get("/api/status?counts=false")
             busy = status["queue"].get("byKind", {}).get("message.send", 0)
             if busy == 0:
                 break
@@ -234,7 +234,7 @@ def run(args, name: str, pages: int, fault_ratio: float, calls_per_second: int, 
         sends_cpu = cpu_seconds(serve.proc.pid) - cpu0[0]
         # Then the ticks: every receipt posted (and so stored), then applied.
         log(f"{name}: sent; waiting for the receipts")
-        while emulator.unposted_receipts() or sum(serve.get("/api/status")["queue"].get("byKind", {}).values()):
+        while emulator.unposted_receipts() or sum(serve.get("/api/status?counts=false")["queue"].get("byKind", {}).values()):
             if time.monotonic() > deadline:
                 raise RuntimeError(f"receipts still unapplied after {args.timeout} s")
             time.sleep(0.25)

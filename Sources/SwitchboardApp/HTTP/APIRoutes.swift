@@ -53,7 +53,18 @@ struct APIRoutes {
             )
             return try JSONResponse(EventList(events: events.map(EventItem.init), lastEventId: events.last?.id ?? after, reload: false))
         }
-        group.get("/status") { _, _ in try JSONResponse(try await status.report()) }
+        group.get("/status") { request, _ in
+            try JSONResponse(try await status.report(counts: try Self.flag(request.uri.queryParameters["counts"], name: "counts", default: true)))
+        }
+    }
+
+    static func flag(_ raw: Substring?, name: String, default value: Bool) throws -> Bool {
+        switch raw {
+        case nil: value
+        case "true": true
+        case "false": false
+        default: throw APIError(.badRequest, "invalid_argument", "\(name) must be true or false.")
+        }
     }
 
     static func limit(_ raw: Substring?, default value: Int = 50, max: Int = 500) throws -> Int {

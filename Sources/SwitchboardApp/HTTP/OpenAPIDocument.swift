@@ -194,6 +194,9 @@ enum OpenAPIDocument {
             "/api/status": [
                 "get": [
                     "summary": "Queue depths, workers, sockets, database and Redis state", "security": authenticated,
+                    "parameters": [
+                        query("counts", "boolean", "false leaves out the row counts of every table, which read whole tables (default true)")
+                    ],
                     "responses": ["200": ["description": "status"] + json(["type": "object"]), "401": error("no or bad token")],
                 ]
             ],
