@@ -272,7 +272,10 @@ struct InboundRun {
             let message = MessageColumns.message(row, reactions: reactions)
             entries.append(try .init("message:new", conversationId: key, MessageNewPayload(message: message, conversation: conversation)))
         }
-        for row in application.statusChanges {
+        // A message whose status moved more than once here (delivered, then read, in one
+        // POST) gets one `message:status`, with where it ended up.
+        let lastChange = Dictionary(application.statusChanges.enumerated().map { ($1.int("id") ?? -1, $0) }) { _, later in later }
+        for (index, row) in application.statusChanges.enumerated() {
             let message = MessageColumns.message(row, reactions: reactions)
             if message.status == .sent, let mid = message.facebookMessageId, let sentAt = message.sentAt {
                 entries.append(
@@ -283,7 +286,9 @@ struct InboundRun {
                     )
                 )
             }
-            entries.append(try .init("message:status", conversationId: key, MessageStatusPayload(message)))
+            if lastChange[row.int("id") ?? -1] == index {
+                entries.append(try .init("message:status", conversationId: key, MessageStatusPayload(message)))
+            }
         }
         for row in reacted {
             let message = MessageColumns.message(row, reactions: reactions)

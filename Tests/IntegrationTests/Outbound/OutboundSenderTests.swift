@@ -214,6 +214,33 @@ struct OutboundSenderTests {
         }
     }
 
+    @Test("a delivery and a read in one POST publish one message:status, the read", arguments: TestDatabaseKind.all)
+    func oneStatusEventPerMessageAndPost(kind: TestDatabaseKind) async throws {
+        try await SenderRig.with(kind) { rig in
+            let first = try await rig.queue("one")
+            let second = try await rig.queue("two")
+            try await rig.drain()
+            let before = await rig.publisher.events.count
+            let now = rig.clock.now().millisecondsSince1970
+            let customer = #""sender":{"id":"cust1"},"recipient":{"id":"\#(SenderRig.page)"},"timestamp":\#(now)"#
+            _ = try await rig.store.storeWebhook(
+                body: Webhook.body([
+                    #"{\#(customer),"delivery":{"mids":["m_fake_1","m_fake_2"],"watermark":\#(now)}}"#,
+                    #"{\#(customer),"read":{"watermark":\#(now)}}"#,
+                ])
+            )
+            try await rig.drain()
+            let statuses = await rig.publisher.events.dropFirst(before).filter { $0.name == "message:status" }
+            #expect(statuses.count == 2, "one per message")
+            for event in statuses {
+                let payload = try JSONSerialization.jsonObject(with: Data(event.payload.utf8)) as? [String: Any]
+                #expect(payload?["status"] as? String == "read", "\(event.payload)")
+            }
+            #expect(try await rig.message(first.id).status == .read)
+            #expect(try await rig.message(second.id).status == .read)
+        }
+    }
+
     @Test("windows at 23 h 59 m and 24 h 1 m (human and bot), closed after 7 d 1 m", arguments: TestDatabaseKind.all)
     func windows(kind: TestDatabaseKind) async throws {
         try await SenderRig.with(kind, inboundAgo: 0) { rig in
