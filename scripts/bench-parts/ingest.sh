@@ -49,6 +49,8 @@ psql "$TEST_POSTGRES_URL" -qc "DROP DATABASE pgbench_ingest"
   --backends "${SB_INGEST_BACKENDS:-sqlite,postgres}" --connections "${SB_INGEST_CONNECTIONS:-64}" \
   --max-connections "${SB_INGEST_CONNECTIONS:-64}" --procs "${SB_INGEST_PROCS:-1}" \
   --events "${SB_INGEST_EVENTS_PER_POST:-1}" --json "$SB_ROOT/.build/bench/ingest.json" "$@"
+# PostgreSQL's own log (deadlocks, errors) beside serve's, for a run that stalls.
+cp "$SB_PG_SOCKET_DIR/pg.log" "$SB_ROOT/.build/bench/ingest-postgres-pg.log" 2>/dev/null || true
 echo "PostgreSQL: $PG_OPTS"
 if [ "${SB_INGEST_PG_STATS:-}" = 1 ]; then
   echo "PostgreSQL's costliest statements (pgbench's included):"
