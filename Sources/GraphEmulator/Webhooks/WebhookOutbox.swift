@@ -3,8 +3,9 @@ import Synchronization
 
 /// The webhooks Meta sends after a send (echo, then delivery, then read), queued in order
 /// and posted by `GraphEmulator.runOutbox()`, each once its delay after the one before it
-/// has passed (the sends' receipts do not wait for each other). What is due together goes in one POST, as Meta aggregates notifications
-/// (messenger-platform.md §2.3), so receipts keep up with sends however fast they go.
+/// has passed (the sends' receipts do not wait for each other). What is due together goes
+/// in one POST, as Meta aggregates notifications (messenger-platform.md §2.3), so receipts
+/// keep up with sends however fast they go.
 final class WebhookOutbox: Sendable {
     struct Job: Sendable {
         /// `echo`, `delivery`, `read`.

@@ -53,8 +53,9 @@ struct StatusReporter: Sendable {
         StatusReport.Redis(state: redis?.health ?? .notConfigured, url: redis?.maskedURL)
     }
 
-    /// - Parameter counts: whether to count every table's rows (`/api/status` shows them;
-    ///   the Status screen, which polls, has its own numbers and skips them).
+    /// - Parameter counts: whether to count every table's rows (`/api/status` shows them
+    ///   unless asked `?counts=false`, as monitors and benchmarks that poll do; the Status
+    ///   screen, which polls, has its own numbers and skips them).
     func report(counts withCounts: Bool = true) async throws -> StatusReport {
         var database = StatusReport.Database(kind: databaseKind, state: "connected")
         var counts: StoreCounts?
