@@ -166,6 +166,14 @@ public struct StoreCounts: Sendable, Equatable, Codable {
     }
 }
 
+/// A failure that says nothing about the work: the database chose this transaction as a
+/// deadlock's victim or the loser of a serialization conflict. The same work, done again,
+/// usually goes through, so a worker tries it again before taking it apart.
+public protocol ConflictFailure: Error {
+    /// Whether this failure was such a conflict.
+    var isConflict: Bool { get }
+}
+
 /// Switchboard's state (architecture: `Store`). One SQL implementation serves SQLite and
 /// PostgreSQL; the same test suite runs on both.
 public protocol Store: Sendable {

@@ -36,7 +36,8 @@ extension JobHandler {
 public protocol JobRunHandler: JobHandler {
     /// Handles `jobs` (in order, at least two) all or nothing, completing them itself.
     /// Throwing leaves them all unfinished: the worker then runs them one by one with
-    /// ``JobHandler/handle(_:)``, so one bad job is isolated and retried on its own.
+    /// ``JobHandler/handle(_:)``, so one bad job is isolated and retried on its own; after
+    /// a ``ConflictFailure`` it first tries the whole run again, a few times.
     func handleRun(_ jobs: [Job]) async throws
 }
 
@@ -272,27 +273,40 @@ public final class JobWorker: Service {
         }
     }
 
+    /// How often a run that met a conflict (``ConflictFailure``) is tried again whole.
+    static let runConflictRetries = 2
+
     /// Runs one claimed run: as a whole when its handler can, else job by job, stopping
     /// at the first job that does not finish (a retry keeps its place at the head of the
     /// partition, so what follows it must wait) or once half the lease is gone, and handing
     /// the rest back.
     private func run(_ jobs: [Job]) async {
         if jobs.count > 1, let handler = handlers[jobs[0].kind] as? any JobRunHandler, jobs.allSatisfy({ $0.kind == jobs[0].kind }) {
-            do {
-                let started = ContinuousClock.now
-                for job in jobs { recordWait(job) }
-                try await handler.handleRun(jobs)
-                await queue.acknowledge(jobs)
-                for job in jobs { record(job, outcome: "done", started: started) }
-                return
-            } catch is CancellationError {
-                try? await queue.release(jobs)
-                return
-            } catch {
-                logger.notice(
-                    "a run of jobs failed as a whole; running them one by one",
-                    metadata: ["kind": "\(jobs[0].kind)", "jobs": "\(jobs.count)", "error": "\(error)"]
-                )
+            let started = ContinuousClock.now
+            for job in jobs { recordWait(job) }
+            var conflicts = 0
+            whole: while true {
+                do {
+                    try await handler.handleRun(jobs)
+                    await queue.acknowledge(jobs)
+                    for job in jobs { record(job, outcome: "done", started: started) }
+                    return
+                } catch is CancellationError {
+                    try? await queue.release(jobs)
+                    return
+                } catch let conflict as any ConflictFailure where conflict.isConflict && conflicts < Self.runConflictRetries {
+                    // Run one by one, a run of a thousand webhooks costs several times as
+                    // much: a deadlock's victim is worth trying again whole.
+                    conflicts += 1
+                    Counter(label: "switchboard_job_run_conflicts_total", dimensions: [("kind", jobs[0].kind.rawValue)]).increment()
+                    logger.info("a run of jobs met a conflict; running it again", metadata: ["kind": "\(jobs[0].kind)", "error": "\(conflict)"])
+                } catch {
+                    logger.notice(
+                        "a run of jobs failed as a whole; running them one by one",
+                        metadata: ["kind": "\(jobs[0].kind)", "jobs": "\(jobs.count)", "error": "\(error)"]
+                    )
+                    break whole
+                }
             }
         }
         let claimed = ContinuousClock.now

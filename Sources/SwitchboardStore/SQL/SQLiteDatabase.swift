@@ -1,7 +1,7 @@
 public import Logging
 import Metrics
 import NIOCore
-import SwitchboardCore
+public import SwitchboardCore
 import Synchronization
 
 /// The embedded database: one SQLite file in WAL mode. Writes go through a single
@@ -150,10 +150,12 @@ public final class SQLiteDatabase: SQLDatabase {
 }
 
 /// A statement the database refused, with what kind of refusal it was.
-public struct SQLFailure: Error, CustomStringConvertible {
+public struct SQLFailure: ConflictFailure, CustomStringConvertible {
     public enum Kind: Sendable { case uniqueViolation, busy, other }
     public var kind: Kind
     public var message: String
+    /// A deadlock or serialization failure (PostgreSQL), or a busy database (SQLite).
+    public var isConflict: Bool { kind == .busy }
 
     /// From an SQLite result code (extended codes on): a unique or primary-key conflict,
     /// a busy or locked database, or anything else.

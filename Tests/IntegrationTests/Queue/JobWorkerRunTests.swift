@@ -20,6 +20,8 @@ struct JobWorkerRunTests {
             var deferOnce: Set<String> = []
             var throwOnce: Set<String> = []
             var failRuns = false
+            /// How many more whole runs meet a conflict.
+            var conflicts = 0
         }
         let state = Mutex(State())
         let queue: EmbeddedJobQueue
@@ -56,6 +58,11 @@ struct JobWorkerRunTests {
 
         func handleRun(_ jobs: [Job]) async throws {
             guard takesRuns, !state.withLock({ $0.failRuns }) else { throw CancellationErrorStandIn() }
+            let conflict = state.withLock { state in
+                defer { state.conflicts -= 1 }
+                return state.conflicts > 0
+            }
+            if conflict { throw Deadlock() }
             state.withLock { $0.runs.append(jobs.map(Self.name)) }
             for job in jobs { try await queue.complete(job) }
         }
@@ -65,6 +72,11 @@ struct JobWorkerRunTests {
 
     /// A failure the worker retries.
     struct CancellationErrorStandIn: Error {}
+
+    /// What a database says to a deadlock's victim.
+    struct Deadlock: ConflictFailure {
+        var isConflict: Bool { true }
+    }
 
     static func rig(
         _ database: any SQLDatabase,
@@ -146,6 +158,24 @@ struct JobWorkerRunTests {
             recorder.state.withLock { $0.failRuns = true }
             try await worker.runUntilIdle()
             #expect(recorder.state.withLock { $0.ran } == ["d", "e"])
+            #expect(try await queue.stats() == QueueStats(ready: 0, delayed: 0, inFlight: 0, dead: 0, oldestReadyAgeSeconds: 0, byKind: [:]))
+        }
+    }
+
+    @Test("a run that meets a conflict is tried again whole, twice, before its jobs run one by one", arguments: TestDatabaseKind.all)
+    func conflictRetriesTheRun(kind: TestDatabaseKind) async throws {
+        try await TestDatabase.with(kind) { database in
+            let (queue, recorder, worker, _) = try await Self.rig(database, jobs: ["a", "b", "c"], takesRuns: true)
+            recorder.state.withLock { $0.conflicts = 2 }
+            try await worker.runUntilIdle()
+            #expect(recorder.state.withLock { $0.runs } == [["a", "b", "c"]], "the third try went through whole")
+            #expect(recorder.state.withLock { $0.ran }.isEmpty)
+
+            try await queue.enqueue(["d", "e"].map { NewJob(kind: Self.kind, partition: "p", payload: Array($0.utf8)) })
+            recorder.state.withLock { $0.conflicts = 3 }
+            try await worker.runUntilIdle()
+            #expect(recorder.state.withLock { $0.runs }.count == 1)
+            #expect(recorder.state.withLock { $0.ran } == ["d", "e"], "three conflicts: one by one")
             #expect(try await queue.stats() == QueueStats(ready: 0, delayed: 0, inFlight: 0, dead: 0, oldestReadyAgeSeconds: 0, byKind: [:]))
         }
     }
