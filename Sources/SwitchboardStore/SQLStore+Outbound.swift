@@ -250,14 +250,14 @@ extension SQLStore: OutboundStore {
         guard let id = Int64(messageId) else { return [] }
         let now = self.now
         let events = try await database.transaction { [queue] db -> [RealtimeEvent] in
-            if let row = try await db.first("SELECT page_id FROM messages WHERE id = $1", .int(id)) {
-                try await db.query(
-                    "DELETE FROM messages WHERE page_id = $1 AND mid = $2 AND id <> $3 AND direction = 'out'",
-                    .text(row.string("page_id") ?? ""),
-                    .text(mid),
-                    .int(id)
-                )
-            }
+            try await db.query(
+                """
+                DELETE FROM messages WHERE page_id = (SELECT m.page_id FROM messages m WHERE m.id = $2) AND mid = $1 AND id <> $2
+                  AND direction = 'out'
+                """,
+                .text(mid),
+                .int(id)
+            )
             let rows = try await db.query(
                 """
                 UPDATE messages SET mid = COALESCE(mid, $2),

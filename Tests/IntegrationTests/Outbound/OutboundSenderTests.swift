@@ -214,6 +214,30 @@ struct OutboundSenderTests {
         }
     }
 
+    @Test("an echo without our id that became its own row is merged into ours when Meta's answer comes", arguments: TestDatabaseKind.all)
+    func echoRowMergesIntoOurs(kind: TestDatabaseKind) async throws {
+        try await SenderRig.with(kind) { rig in
+            let now = rig.clock.now().millisecondsSince1970
+            let echo =
+                #"{"sender":{"id":"\#(SenderRig.page)"},"recipient":{"id":"cust1"},"timestamp":\#(now),"message":{"mid":"m_fake_1","is_echo":true,"app_id":"app-ours","text":"hello"}}"#
+            _ = try await rig.store.storeWebhook(body: Webhook.body([echo]))
+            try await rig.drain()
+            var outbound = try await rig.store.messages(conversationId: rig.conversationId, limit: 50, before: nil).items.filter {
+                $0.direction == .outbound
+            }
+            #expect(outbound.map(\.facebookMessageId) == ["m_fake_1"], "the echo, on its own")
+
+            let queued = try await rig.queue("hello")
+            try await rig.drain()
+            outbound = try await rig.store.messages(conversationId: rig.conversationId, limit: 50, before: nil).items.filter {
+                $0.direction == .outbound
+            }
+            #expect(outbound.map(\.id) == [queued.id])
+            #expect(outbound.first?.facebookMessageId == "m_fake_1")
+            #expect(outbound.first?.status == .sent)
+        }
+    }
+
     @Test("a delivery and a read in one POST publish one message:status, the read", arguments: TestDatabaseKind.all)
     func oneStatusEventPerMessageAndPost(kind: TestDatabaseKind) async throws {
         try await SenderRig.with(kind) { rig in
