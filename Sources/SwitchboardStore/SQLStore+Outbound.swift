@@ -96,29 +96,20 @@ extension SQLStore: OutboundStore {
             .int(now),
             SQLValue(preview.map { String($0.prefix(140)) })
         )
-        let log = RealtimeLog(db: db, now: now)
         let loaded = try await ConversationRows.load(id: conversationId, in: db, now: now)
-        var events = [
-            try await log.record(
-                "message:new",
-                conversationId: draft.conversationId,
-                MessageNewPayload(message: message, conversation: loaded)
-            )
+        var entries = [
+            try RealtimeLog.Entry("message:new", conversationId: draft.conversationId, MessageNewPayload(message: message, conversation: loaded))
         ]
         if let loaded {
-            events.append(
-                try await log.record(
+            entries.append(
+                try RealtimeLog.Entry(
                     "conversation:updated",
                     conversationId: draft.conversationId,
-                    ConversationUpdatedPayload(
-                        conversationId: loaded.id,
-                        lastMessageAt: loaded.lastMessageAt,
-                        messageCount: loaded.messageCount
-                    )
+                    ConversationUpdatedPayload(conversationId: loaded.id, lastMessageAt: loaded.lastMessageAt, messageCount: loaded.messageCount)
                 )
             )
         }
-        return (message, true, events)
+        return (message, true, try await RealtimeLog(db: db, now: now).record(entries))
     }
 
     /// Enqueues the `message.send` job of a queued message, at the end of its
@@ -273,28 +264,22 @@ extension SQLStore: OutboundStore {
                 .int(now),
                 .int(min(requestedAt, now))
             )
-            var events: [RealtimeEvent] = []
+            var entries: [RealtimeLog.Entry] = []
             if let row = rows.first {
                 let message = MessageColumns.message(row, reactions: [:])
-                let log = RealtimeLog(db: db, now: now)
                 if message.status == .sent, let mid = message.facebookMessageId, let sentAt = message.sentAt {
-                    events.append(
-                        try await log.record(
+                    entries.append(
+                        try RealtimeLog.Entry(
                             "message:sent",
                             conversationId: message.conversationId,
-                            MessageSentPayload(
-                                messageId: message.id,
-                                facebookMessageId: mid,
-                                sentAt: sentAt,
-                                conversationId: message.conversationId
-                            )
+                            MessageSentPayload(messageId: message.id, facebookMessageId: mid, sentAt: sentAt, conversationId: message.conversationId)
                         )
                     )
                 }
-                events.append(try await log.record("message:status", conversationId: message.conversationId, MessageStatusPayload(message)))
+                entries.append(try RealtimeLog.Entry("message:status", conversationId: message.conversationId, MessageStatusPayload(message)))
             }
             if let job { try await queue.complete(job, in: db) }
-            return events
+            return try await RealtimeLog(db: db, now: now).record(entries)
         }
         queue.wake()
         return events
