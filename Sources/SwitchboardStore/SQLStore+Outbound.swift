@@ -345,13 +345,10 @@ extension SQLStore: OutboundStore {
 
     private func setSendStarted(messageId: String, to value: Int64?) async throws {
         guard let id = Int64(messageId) else { return }
-        try await database.transaction { db in
-            try await db.query(
-                "UPDATE messages SET send_started_at = $2 WHERE id = $1 AND direction = 'out' AND status = 'queued'",
-                .int(id),
-                SQLValue(value)
-            )
-        }
+        try await database.execute(
+            "UPDATE messages SET send_started_at = $2 WHERE id = $1 AND direction = 'out' AND status = 'queued'",
+            [.int(id), SQLValue(value)]
+        )
     }
 
     /// Marks the Page "reauthorization required" (error 190).
