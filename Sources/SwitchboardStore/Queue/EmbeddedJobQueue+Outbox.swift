@@ -63,10 +63,8 @@ extension EmbeddedJobQueue {
     /// dispatcher woken to look for what became runnable.
     public func completeAll(_ jobs: [Job]) async throws {
         guard !jobs.isEmpty else { return }
-        // A job that failed before may have jobs waiting behind it (`endWaits`): a transaction.
-        let endsWaits = jobs.contains { $0.partition != nil && $0.attempt > 1 }
         switch database.dialect {
-        case .postgres where !endsWaits:
+        case .postgres where !jobs.contains(where: Self.mayHoldOthers):  // else `endWaits` follows, in a transaction
             // One round trip instead of four (BEGIN, SET LOCAL, DELETE, COMMIT): with
             // `is_local` set_config holds for the statement's own transaction, so its commit
             // does not wait for the disk, as a relaxed transaction's (pg_stat_wal counts no

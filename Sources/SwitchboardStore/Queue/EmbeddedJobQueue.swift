@@ -327,12 +327,15 @@ public final class EmbeddedJobQueue: JobQueue {
         try await Self.endWaits(behind: jobs, in: db)
     }
 
+    /// Whether jobs may be waiting behind `job`: only a partitioned job that failed once can
+    /// have made others wait (see ``fail(_:reason:retryAt:)``), so a first attempt never has.
+    static func mayHoldOthers(_ job: Job) -> Bool { job.partition != nil && job.attempt > 1 }
+
     /// Puts back to `ready` the jobs waiting behind any of `jobs` (which just finished or
-    /// were dead-lettered). Only a job that failed once can have made others wait (see
-    /// ``fail(_:reason:retryAt:)``), so a first attempt costs nothing here. The waiting
-    /// rows are found through their own small index (`jobs_waiting`).
+    /// were dead-lettered). The waiting rows are found through their own small index
+    /// (`jobs_waiting`).
     static func endWaits(behind jobs: [Job], in db: any SQLExecutor) async throws {
-        let partitions = Set(jobs.compactMap { $0.attempt > 1 ? $0.partition : nil })
+        let partitions = Set(jobs.filter(mayHoldOthers).compactMap(\.partition))
         guard !partitions.isEmpty else { return }
         try await db.query(
             "UPDATE jobs SET state = 'ready' WHERE partition_key IN (\(bindList(partitions.count, from: 1))) AND state = 'waiting'",

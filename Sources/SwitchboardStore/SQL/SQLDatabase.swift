@@ -79,11 +79,13 @@ public enum CommitDurability: Sendable {
 
 /// How PostgreSQL's planner treats a transaction's statements.
 public enum QueryPlanning: Sendable {
-    /// By its cost estimates: every transaction but the queue's claims and split runs.
+    /// By its cost estimates: every transaction but the queue's claims, split runs and
+    /// failures.
     case costed
     /// As ordered walks along indexes that stop at their `LIMIT`: no sequential or bitmap
-    /// scans, no sorts. For the queue's claims and the split runs (which look up waiting
-    /// apply jobs by partition): the jobs table swings from empty to a
+    /// scans, no sorts. For the queue's claims, the split runs (which look up waiting apply
+    /// jobs by partition) and a failure's hold on the jobs behind it (found by partition):
+    /// the jobs table swings from empty to a
     /// backlog of thousands within seconds, faster than its statistics follow, and plans
     /// costed from the last `ANALYZE` read the whole backlog on every claim (the ingest
     /// benchmark measured 25,000 index entries read per claim). SQLite's claims name their
