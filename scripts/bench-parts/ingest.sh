@@ -26,11 +26,10 @@ BIN=${SB_BENCH_BIN_DIR:-$SB_ROOT/.build-release/release}/switchboard
 PY=python3
 [ -x "$SB_ROOT/.venv/bin/python" ] && PY="$SB_ROOT/.venv/bin/python"
 
-[ "${SB_INGEST_PG_STATS:-}" = 1 ] && export SB_PG_EXTRA_OPTS="-c shared_preload_libraries=pg_stat_statements -c pg_stat_statements.track=all"
+if [ "${SB_INGEST_PG_STATS:-}" = 1 ]; then sb_pg_stats_before_start; fi
 sb_start_postgres            # durable: fsync and synchronous_commit on
 PG_OPTS=$(psql "$TEST_POSTGRES_URL" -Atc "SELECT string_agg(name || '=' || setting, ' ') FROM pg_settings WHERE name IN ('fsync','synchronous_commit','full_page_writes')")
 sb_log "PostgreSQL settings: $PG_OPTS"
-[ "${SB_INGEST_PG_STATS:-}" = 1 ] && sb_psql_admin -d postgres -qc "CREATE EXTENSION pg_stat_statements"
 
 sb_log "pgbench: single-row INSERT+COMMIT, 16 clients, ${SB_INGEST_PGBENCH_SECONDS:-15} s"
 psql "$TEST_POSTGRES_URL" -qc "CREATE DATABASE pgbench_ingest"
@@ -54,8 +53,5 @@ cp "$SB_PG_SOCKET_DIR/pg.log" "$SB_ROOT/.build/bench/ingest-postgres-pg.log" 2>/
 echo "PostgreSQL: $PG_OPTS"
 if [ "${SB_INGEST_PG_STATS:-}" = 1 ]; then
   echo "PostgreSQL's costliest statements (pgbench's included):"
-  sb_psql_admin -d postgres -P pager=off -c "SELECT calls, round(total_exec_time) AS total_ms,
-      round((total_exec_time / calls)::numeric, 3) AS ms_each, rows,
-      left(regexp_replace(query, '\s+', ' ', 'g'), 160) AS statement
-    FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT 15"
+  sb_pg_stats_report 15
 fi

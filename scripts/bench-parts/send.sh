@@ -12,7 +12,8 @@
 # Run through `scripts/bench send` (builds the release binary). Knobs (env):
 #   SB_SEND_MESSAGES (10000)  SB_SEND_CONVERSATIONS (500)  SB_SEND_PAGES (10)
 #   SB_SEND_CONCURRENCY (32, SWITCHBOARD_WORKER_CONCURRENCY)  SB_SEND_SCENARIOS (plain,faults,one-page)
-#   SB_SEND_POSTGRES=1 runs on a durable PostgreSQL instead of SQLite.
+#   SB_SEND_POSTGRES=1 runs on a durable PostgreSQL instead of SQLite; with it,
+#   SB_SEND_PG_STATS=1 prints the statements that cost PostgreSQL most, over all scenarios.
 # Extra arguments go to send.py.
 set -euo pipefail
 source "$(dirname "$0")/../lib/common.sh"
@@ -28,6 +29,7 @@ PY=python3
 pg=()
 if [ "${SB_SEND_POSTGRES:-}" = 1 ]; then
   source "$SB_ROOT/scripts/lib/postgres.sh"
+  if [ "${SB_SEND_PG_STATS:-}" = 1 ]; then sb_pg_stats_before_start; fi
   sb_start_postgres
   pg=(--pg-url "$TEST_POSTGRES_URL")
 fi
@@ -36,3 +38,7 @@ fi
   --messages "${SB_SEND_MESSAGES:-10000}" --conversations "${SB_SEND_CONVERSATIONS:-500}" \
   --pages "${SB_SEND_PAGES:-10}" --concurrency "${SB_SEND_CONCURRENCY:-32}" \
   --scenarios "${SB_SEND_SCENARIOS:-plain,faults,one-page}" --json "$SB_ROOT/.build/bench/send.json" "$@"
+if [ "${SB_SEND_PG_STATS:-}" = 1 ] && [ ${#pg[@]} -gt 0 ]; then
+  echo "PostgreSQL's costliest statements, all scenarios:"
+  sb_pg_stats_report 25
+fi

@@ -31,9 +31,25 @@ sb_start_postgres() {
   SB_PG_DATA_DIR=$dir/data
   export SB_PG_PORT SB_PG_SOCKET_DIR SB_PG_DATA_DIR SB_PG_BIN
   sb_log "PostgreSQL on 127.0.0.1:$SB_PG_PORT ($mode)"
+  if [ -n "${sb_on_start_postgres_hook:-}" ]; then "$sb_on_start_postgres_hook"; fi
 }
 
 # sb_psql_admin ARGS…   psql as the cluster's superuser, over its socket.
 sb_psql_admin() {
   (cd /tmp && runuser -u postgres -- psql -h "$SB_PG_SOCKET_DIR" -p "$SB_PG_PORT" -U postgres -v ON_ERROR_STOP=1 "$@")
+}
+
+# sb_pg_stats_before_start   before sb_start_postgres: the cluster will record its
+# statements (pg_stat_statements, nested ones too). sb_pg_stats_report N, after a run:
+# prints the N statements that cost PostgreSQL the most time.
+sb_pg_stats_before_start() {
+  export SB_PG_EXTRA_OPTS="${SB_PG_EXTRA_OPTS:-} -c shared_preload_libraries=pg_stat_statements -c pg_stat_statements.track=all"
+  sb_on_start_postgres_hook=sb_pg_stats_create
+}
+sb_pg_stats_create() { sb_psql_admin -d postgres -qc "CREATE EXTENSION pg_stat_statements"; }
+sb_pg_stats_report() {
+  sb_psql_admin -d postgres -P pager=off -c "SELECT calls, round(total_exec_time) AS total_ms,
+      round((total_exec_time / calls)::numeric, 3) AS ms_each, rows,
+      left(regexp_replace(query, '\s+', ' ', 'g'), 160) AS statement
+    FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT ${1:-15}"
 }

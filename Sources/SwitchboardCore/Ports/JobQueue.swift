@@ -57,6 +57,16 @@ public struct Job: Sendable, Equatable {
         self.maxAttempts = maxAttempts
         self.enqueuedAt = enqueuedAt
     }
+
+    /// When a failed attempt runs again: `retryAt` (the worker's backoff; nil for a failure
+    /// no retry can mend) while attempts remain, else nil, and the job is dead-lettered.
+    /// The one rule every queue and the worker's logs and counters agree on.
+    public func nextAttempt(retryAt: Date?) -> Date? {
+        isLastAttempt ? nil : retryAt
+    }
+
+    /// No attempt follows this one, whatever the failure.
+    public var isLastAttempt: Bool { attempt >= maxAttempts }
 }
 
 /// Counts for `status`, `/api/status` and `/metrics`.

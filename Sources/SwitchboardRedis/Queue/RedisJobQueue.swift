@@ -205,7 +205,7 @@ public final class RedisJobQueue: JobQueue, Service {
     /// the job; a dead one also goes to the dead-letter stream.
     public func fail(_ job: Job, reason: String, retryAt: Date?) async throws {
         try await outbox.fail(job, reason: reason, retryAt: retryAt)
-        if retryAt == nil || job.attempt >= job.maxAttempts { await writeDeadLetter(job, reason: reason) }
+        if job.nextAttempt(retryAt: retryAt) == nil { await writeDeadLetter(job, reason: reason) }
         await acknowledgeDeliveries([job])
     }
 

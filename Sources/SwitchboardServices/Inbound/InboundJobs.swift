@@ -335,7 +335,7 @@ public struct FetchProfileHandler: JobHandler {
             )
             await publisher.publish(events)
         } catch {
-            if error is PermanentJobFailure || job.attempt >= job.maxAttempts {
+            if error is PermanentJobFailure || job.isLastAttempt {
                 _ = try await store.updateContactProfile(
                     id: contactId,
                     name: nil,

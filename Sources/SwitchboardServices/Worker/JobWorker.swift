@@ -357,7 +357,7 @@ public final class JobWorker: Service {
                 : clock.now().addingTimeInterval(
                     backoff.delay(attempt: job.attempt, jitter: Double.random(in: 0...1)).seconds
                 )
-            let dead = retryAt == nil || job.attempt >= job.maxAttempts
+            let dead = job.nextAttempt(retryAt: retryAt) == nil
             logger.log(
                 level: dead ? .error : .warning,
                 dead ? "job dead-lettered" : "job failed, will retry",

@@ -352,7 +352,7 @@ public final class EmbeddedJobQueue: JobQueue {
     /// every claim read every follower of every conversation held up by a retry or a
     /// paused Page. The ingest backlog is left alone: its claims never walk it.
     public func fail(_ job: Job, reason: String, retryAt: Date?) async throws {
-        let retry = retryAt.flatMap { job.attempt < job.maxAttempts ? $0 : nil }
+        let retry = job.nextAttempt(retryAt: retryAt)
         let now = clock.now().millisecondsSince1970
         let id = Int64(job.id) ?? 0
         try await database.transaction(durability: .relaxed, planning: .indexWalks) { db in
