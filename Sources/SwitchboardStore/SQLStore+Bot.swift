@@ -204,14 +204,16 @@ struct BotRow {
         guard
             let row = try await db.first(
                 """
-                SELECT c.page_id, c.bot_policy, c.bot_version, (SELECT psid FROM contacts k WHERE k.id = c.contact_id) AS psid
+                SELECT c.page_id, c.bot_policy, c.bot_version, (SELECT psid FROM contacts k WHERE k.id = c.contact_id) AS psid,
+                    (SELECT enabled FROM bot_settings b WHERE b.page_id = c.page_id) AS bot_enabled
                 FROM conversations c WHERE c.id = $1 \(locking ? "{{for_update}}" : "")
                 """,
                 .int(conversationId)
             ),
             let pageId = row.string("page_id")
         else { return nil }
-        if page == nil { page = try await SQLStore.botSettings(pageId: pageId, in: db) }
+        // A Page whose bot is off (most feeds: every agent's reply asks) costs no second read.
+        if page == nil, (row.int("bot_enabled") ?? 0) != 0 { page = try await SQLStore.botSettings(pageId: pageId, in: db) }
         guard let page, page.enabled else { return nil }
         return BotRow(
             conversationId: conversationId,

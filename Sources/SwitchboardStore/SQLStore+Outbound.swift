@@ -43,19 +43,16 @@ extension SQLStore: OutboundStore {
         let attachments = draft.attachment.map { [Attachment(type: $0.type, url: $0.url)] } ?? []
         let attachmentsJSON = attachments.isEmpty ? nil : try JSONText.encode(attachments)
         let quickRepliesJSON = draft.quickReplies.isEmpty ? nil : try JSONText.encode(draft.quickReplies)
-        guard let conversation = try await db.first("SELECT page_id FROM conversations WHERE id = $1", .int(conversationId)) else {
-            throw SwitchboardError(.conversationNotFound, "No conversation has the id \(draft.conversationId).")
-        }
-        let pageId = conversation.string("page_id") ?? ""
+        // The conversation's Page comes with the insert: one statement, and no row when
+        // the conversation is unknown.
         let inserted = try await db.query(
             """
             INSERT INTO messages (conversation_id, page_id, direction, author, author_id, kind, text, attachments, quick_replies,
                 client_id, status, sent_timestamp, created_at)
-            VALUES ($1, $2, 'out', $3, $4, 'message', $5, $6, $7, $8, 'queued', $9, $9)
+            SELECT c.id, c.page_id, 'out', $2, $3, 'message', $4, $5, $6, $7, 'queued', $8, $8 FROM conversations c WHERE c.id = $1
             ON CONFLICT (conversation_id, client_id) DO NOTHING RETURNING \(MessageColumns.list)
             """,
             .int(conversationId),
-            .text(pageId),
             .text(draft.author.rawValue),
             SQLValue(draft.authorId),
             SQLValue(draft.text),
@@ -67,12 +64,12 @@ extension SQLStore: OutboundStore {
         guard let row = inserted.first else {
             guard
                 let existing = try await db.first(
-                    "SELECT \(MessageColumns.list) FROM messages WHERE conversation_id = $1 AND client_id = $2",
+                    "SELECT \(MessageColumns.list), page_id FROM messages WHERE conversation_id = $1 AND client_id = $2",
                     .int(conversationId),
                     .text(draft.clientId)
                 )
-            else { throw SwitchboardError(.conflict, "The message with this clientId could not be read back.") }
-            return (try await MessageColumns.message(existing, in: db, pageId: pageId), false, [])
+            else { throw SwitchboardError(.conversationNotFound, "No conversation has the id \(draft.conversationId).") }
+            return (try await MessageColumns.message(existing, in: db, pageId: existing.string("page_id") ?? ""), false, [])
         }
         let message = MessageColumns.message(row, reactions: [:])
         try await enqueueSend(
@@ -198,40 +195,36 @@ extension SQLStore: OutboundStore {
         return retry
     }
 
-    /// The message, its conversation's Page, customer and last inbound time, and the Page.
+    /// The message, its conversation's Page, customer and last inbound time, and the Page:
+    /// one statement, as the sender reads it before every send.
     public func outboundSendContext(messageId: String) async throws -> OutboundSendContext? {
         guard let id = Int64(messageId) else { return nil }
-        return try await database.read { db in
-            guard
-                let row = try await db.first(
-                    "SELECT \(MessageColumns.list), send_started_at FROM messages WHERE id = $1 AND direction = 'out'",
-                    .int(id)
-                )
-            else { return nil }
-            guard
-                let conversation = try await db.first(
-                    """
-                    SELECT c.page_id, c.last_inbound_at, ct.psid, ct.unreachable_at FROM conversations c
-                    JOIN contacts ct ON ct.id = c.contact_id
-                    WHERE c.id = $1
-                    """,
-                    .int(row.int("conversation_id") ?? 0)
-                )
-            else { return nil }
-            let pageId = conversation.string("page_id") ?? ""
-            let page = try await db.first("SELECT * FROM pages WHERE id = $1", .text(pageId)).map(Self.pageRecord)
-            return OutboundSendContext(
-                message: MessageColumns.message(row, reactions: [:]),
-                pageId: pageId,
-                psid: conversation.string("psid") ?? "",
-                quickReplies: JSONText.decode([QuickReplyDraft].self, row.string("quick_replies")) ?? [],
-                lastInboundAt: conversation.int("last_inbound_at"),
-                page: page,
-                sendStartedAt: row.int("send_started_at"),
-                contactUnreachableAt: conversation.int("unreachable_at")
-            )
-        }
+        guard
+            let row = try await database.read({ db in
+                try await db.first(Self.sendContextQuery, .int(id))
+            })
+        else { return nil }
+        return OutboundSendContext(
+            message: MessageColumns.message(row, reactions: [:]),
+            pageId: row.string("page_id") ?? "",
+            psid: row.string("psid") ?? "",
+            quickReplies: JSONText.decode([QuickReplyDraft].self, row.string("quick_replies")) ?? [],
+            lastInboundAt: row.int("last_inbound_at"),
+            page: row.string("page_row_id") == nil ? nil : Self.pageRecord(row, prefix: "page_row_"),
+            sendStartedAt: row.int("send_started_at"),
+            contactUnreachableAt: row.int("unreachable_at")
+        )
     }
+
+    private static let sendContextQuery = """
+        SELECT \(MessageColumns.list(qualifiedBy: "m")), m.send_started_at, c.page_id, c.last_inbound_at, ct.psid, ct.unreachable_at,
+            \(pageColumns("p", prefix: "page_row_"))
+        FROM messages m
+        JOIN conversations c ON c.id = m.conversation_id
+        JOIN contacts ct ON ct.id = c.contact_id
+        LEFT JOIN pages p ON p.id = c.page_id
+        WHERE m.id = $1 AND m.direction = 'out'
+        """
 
     /// Stores the Send API's answer: the `mid`, `sent`, `sent_at` and `sent_timestamp`. If the
     /// echo got there first (same mid), nothing changes and nothing is published twice. An

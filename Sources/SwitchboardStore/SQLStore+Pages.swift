@@ -39,17 +39,27 @@ extension SQLStore {
         try await database.read { db in try await db.query("SELECT * FROM pages ORDER BY id").map(Self.pageRecord) }
     }
 
-    static func pageRecord(_ row: SQLRow) -> PageRecord {
+    static func pageRecord(_ row: SQLRow) -> PageRecord { pageRecord(row, prefix: "") }
+
+    /// The Page in `row`, its columns named with `prefix` (``pageColumns(prefix:)``, for a
+    /// join whose other tables have an `id` or a `name` too).
+    static func pageRecord(_ row: SQLRow, prefix: String) -> PageRecord {
         PageRecord(
-            id: row.string("id") ?? "",
-            name: row.string("name"),
-            sealedAccessToken: row["access_token"].bytes,
-            sealedAppSecret: row["app_secret"].bytes,
-            state: PageRecord.State(rawValue: row.string("state") ?? "") ?? .active,
-            stateReason: row.string("state_reason"),
-            pausedUntil: row.int("paused_until").map { Date(millisecondsSince1970: $0) },
-            subscribedAt: row.int("subscribed_at").map { Date(millisecondsSince1970: $0) }
+            id: row.string(prefix + "id") ?? "",
+            name: row.string(prefix + "name"),
+            sealedAccessToken: row[prefix + "access_token"].bytes,
+            sealedAppSecret: row[prefix + "app_secret"].bytes,
+            state: PageRecord.State(rawValue: row.string(prefix + "state") ?? "") ?? .active,
+            stateReason: row.string(prefix + "state_reason"),
+            pausedUntil: row.int(prefix + "paused_until").map { Date(millisecondsSince1970: $0) },
+            subscribedAt: row.int(prefix + "subscribed_at").map { Date(millisecondsSince1970: $0) }
         )
+    }
+
+    /// The select list of table alias `alias`'s Page columns as `prefix` + name.
+    static func pageColumns(_ alias: String, prefix: String) -> String {
+        ["id", "name", "access_token", "app_secret", "state", "state_reason", "paused_until", "subscribed_at"]
+            .map { "\(alias).\($0) AS \(prefix)\($0)" }.joined(separator: ", ")
     }
 
     // MARK: Contacts

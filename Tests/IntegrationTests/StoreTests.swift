@@ -306,6 +306,33 @@ struct StoreTests {
         }
     }
 
+    @Test("a delivery moves what its watermark covers and the mids it lists, nothing else", arguments: TestDatabaseKind.all)
+    func deliveryCoversWatermarkAndMids(kind: TestDatabaseKind) async throws {
+        try await TestDatabase.with(kind) { database in
+            let store = SQLStore(database: database)
+            let hub = RecordingPublisher()
+            let drain = InboundDrain(store: store, publisher: hub)
+            let psid = "ticks"
+            _ = try await store.storeWebhook(
+                body: Webhook.body([
+                    Webhook.message(psid: psid, mid: "m_in", text: "hi", timestamp: 1_000),
+                    Webhook.echo(psid: psid, mid: "m_early", text: "one", timestamp: 2_000),
+                    Webhook.echo(psid: psid, mid: "m_late", text: "two", timestamp: 3_000),
+                    Webhook.echo(psid: psid, mid: "m_listed", text: "three", timestamp: 4_000),
+                ])
+            )
+            try await drain.run()
+            let before = await hub.events.count
+            _ = try await store.storeWebhook(body: Webhook.body([Webhook.delivery(psid: psid, watermark: 2_500, mids: ["m_listed"])]))
+            try await drain.run()
+            let statuses = Dictionary(
+                uniqueKeysWithValues: try await Snapshot.take(store).messages.compactMap { m in m.facebookMessageId.map { ($0, m.status) } }
+            )
+            #expect(statuses == ["m_in": .received, "m_early": .delivered, "m_late": .sent, "m_listed": .delivered])
+            #expect(await hub.names.dropFirst(before) == ["message:status", "message:status"])
+        }
+    }
+
     @Test("message:new and conversation:updated carry the seed contract's shapes", arguments: TestDatabaseKind.all)
     func realtimeShapes(kind: TestDatabaseKind) async throws {
         try await TestDatabase.with(kind) { database in

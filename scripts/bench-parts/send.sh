@@ -40,5 +40,5 @@ fi
   --scenarios "${SB_SEND_SCENARIOS:-plain,faults,one-page}" --json "$SB_ROOT/.build/bench/send.json" "$@"
 if [ "${SB_SEND_PG_STATS:-}" = 1 ] && [ ${#pg[@]} -gt 0 ]; then
   echo "PostgreSQL's costliest statements, all scenarios:"
-  sb_pg_stats_report 25
+  sb_pg_stats_report "${SB_SEND_PG_STATS_ROWS:-25}"
 fi

@@ -264,29 +264,17 @@ struct InboundApplication {
     private mutating func applyWatermark(delivered: Int64? = nil, read: Int64? = nil, mids: [String] = []) async throws {
         if let delivered {
             counters.deliveredWatermark = max(counters.deliveredWatermark, delivered)
+            // The watermark and the listed mids in one statement.
+            let listed = mids.isEmpty ? "" : " OR mid IN (\(bindList(mids.count, from: 4)))"
             statusChanges += try await db.query(
                 """
                 UPDATE messages SET status = 'delivered', delivered_at = $3
-                WHERE conversation_id = $1 AND direction = 'out' AND status IN ('queued', 'sent') AND mid IS NOT NULL
-                  AND sent_timestamp <= $2
+                WHERE conversation_id = $1 AND direction = 'out' AND status IN ('queued', 'sent')
+                  AND ((mid IS NOT NULL AND sent_timestamp <= $2)\(listed))
                 RETURNING \(MessageColumns.list)
                 """,
-                .int(conversationId),
-                .int(delivered),
-                .int(now)
+                [.int(conversationId), .int(delivered), .int(now)] + mids.map { .text($0) }
             )
-            for mid in mids {
-                statusChanges += try await db.query(
-                    """
-                    UPDATE messages SET status = 'delivered', delivered_at = $3
-                    WHERE conversation_id = $1 AND mid = $2 AND direction = 'out' AND status IN ('queued', 'sent')
-                    RETURNING \(MessageColumns.list)
-                    """,
-                    .int(conversationId),
-                    .text(mid),
-                    .int(now)
-                )
-            }
         }
         if let read {
             counters.readWatermark = max(counters.readWatermark, read)

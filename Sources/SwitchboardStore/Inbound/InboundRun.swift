@@ -212,7 +212,13 @@ struct InboundRun {
         let eventful = applications.filter {
             !WebhookProbe.isProbe(psid: $0.batch.psid) && (!$0.newMessages.isEmpty || !$0.statusChanges.isEmpty || !$0.reactedMids.isEmpty)
         }
-        let conversations = try await ConversationRows.load(ids: eventful.map(\.conversationId), in: db, now: now)
+        // Only new messages and changed counters show the conversation; a run of receipts
+        // alone (ticks) needs no read of it.
+        let conversations = try await ConversationRows.load(
+            ids: eventful.filter { !$0.newMessages.isEmpty || $0.counters.changed }.map(\.conversationId),
+            in: db,
+            now: now
+        )
         var reacted: [Int64: [SQLRow]] = [:]
         for application in eventful where !application.reactedMids.isEmpty {
             reacted[application.conversationId] = try await InboundApplication.messageRows(
@@ -223,7 +229,8 @@ struct InboundRun {
         }
         var reactions: [String: [MessageReaction]] = [:]
         for (pageId, group) in Dictionary(grouping: eventful, by: \.batch.pageId) {
-            let mids = group.flatMap { $0.newMessages + $0.statusChanges + reacted[$0.conversationId, default: []] }.compactMap { $0.string("mid") }
+            // Status payloads carry no reactions: only new and reacted messages need them.
+            let mids = group.flatMap { $0.newMessages + reacted[$0.conversationId, default: []] }.compactMap { $0.string("mid") }
             reactions.merge(try await MessageColumns.reactions(mids: mids, pageId: pageId, in: db)) { _, new in new }
         }
         var entries: [RealtimeLog.Entry] = []

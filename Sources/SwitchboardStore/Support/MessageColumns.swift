@@ -10,6 +10,11 @@ enum MessageColumns {
         created_at, sent_at, delivered_at, read_at, error_kind, quick_replies
         """
 
+    /// ``list`` with each column qualified by a table alias, for joins.
+    static func list(qualifiedBy alias: String) -> String {
+        list.split(separator: ",").map { "\(alias).\($0.trimmingCharacters(in: .whitespacesAndNewlines))" }.joined(separator: ", ")
+    }
+
     static func attachmentsJSON(_ attachments: [WebhookAttachment]) -> String? {
         guard !attachments.isEmpty else { return nil }
         return try? JSONText.encode(

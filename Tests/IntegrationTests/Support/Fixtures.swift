@@ -39,6 +39,17 @@ enum Webhook {
         #"{"sender":{"id":"\#(psid)"},"recipient":{"id":"\#(page)"},"timestamp":\#(timestamp),"message":{"mid":"\#(mid)","text":"\#(text)"}}"#
     }
 
+    /// A message the Page sent from another app (Meta's inbox): stored as sent, no metadata.
+    static func echo(psid: String, mid: String, text: String, timestamp: Int64, page: String = page) -> String {
+        #"{"sender":{"id":"\#(page)"},"recipient":{"id":"\#(psid)"},"timestamp":\#(timestamp),"message":{"is_echo":true,"app_id":263902037430900,"mid":"\#(mid)","text":"\#(text)"}}"#
+    }
+
+    static func delivery(psid: String, watermark: Int64, mids: [String], page: String = page) -> String {
+        let listed = mids.map { "\"\($0)\"" }.joined(separator: ",")
+        return
+            #"{"sender":{"id":"\#(psid)"},"recipient":{"id":"\#(page)"},"timestamp":\#(watermark + 1),"delivery":{"mids":[\#(listed)],"watermark":\#(watermark)}}"#
+    }
+
     static func body(_ events: [String], page: String = page) -> [UInt8] {
         Array(#"{"object":"page","entry":[{"id":"\#(page)","time":1800000000000,"messaging":[\#(events.joined(separator: ","))]}]}"#.utf8)
     }
