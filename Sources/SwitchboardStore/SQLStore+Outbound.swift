@@ -19,10 +19,16 @@ extension SQLStore: OutboundStore {
 
     /// Stores the draft as `queued` with its `message.send` job in one transaction (the row
     /// and the job that sends it are never apart). A repeated `clientId` returns the first
-    /// message and queues nothing.
-    public func enqueueOutbound(_ draft: OutboundDraft) async throws -> (message: Message, created: Bool, events: [RealtimeEvent]) {
+    /// message and queues nothing; a new message is first shown to `admit`, whose throw
+    /// undoes it.
+    public func enqueueOutbound(
+        _ draft: OutboundDraft,
+        admit: @escaping @Sendable (Conversation) throws -> Void
+    ) async throws -> (message: Message, created: Bool, events: [RealtimeEvent]) {
         let now = self.now
-        let result = try await database.transaction { [queue] db in try await Self.insertOutbound(draft, in: db, now: now, queue: queue) }
+        let result = try await database.transaction { [queue] db in
+            try await Self.insertOutbound(draft, in: db, now: now, queue: queue, admit: admit)
+        }
         if result.created { queue.wake() }
         return result
     }
@@ -30,12 +36,15 @@ extension SQLStore: OutboundStore {
     /// `enqueueOutbound` inside the caller's transaction (the bot queues its replies and
     /// notices together with its state); call `queue.wake()` after the commit.
     /// `durableMark` as in ``enqueueSend(of:conversationId:now:queue:durableMark:in:)``.
+    /// `admit` sees the conversation as the new message leaves it (the read its realtime
+    /// events need anyway), so a check of it costs no statement of its own.
     static func insertOutbound(
         _ draft: OutboundDraft,
         in db: any SQLExecutor,
         now: Int64,
         queue: EmbeddedJobQueue,
-        durableMark: Bool = true
+        durableMark: Bool = true,
+        admit: @Sendable (Conversation) throws -> Void = { _ in }
     ) async throws -> (message: Message, created: Bool, events: [RealtimeEvent]) {
         guard let conversationId = Int64(draft.conversationId) else {
             throw SwitchboardError(.conversationNotFound, "No conversation has the id \(draft.conversationId).")
@@ -94,6 +103,7 @@ extension SQLStore: OutboundStore {
             SQLValue(preview.map { String($0.prefix(140)) })
         )
         let loaded = try await ConversationRows.load(id: conversationId, in: db, now: now)
+        if let loaded { try admit(loaded) }
         var entries = [
             try RealtimeLog.Entry("message:new", conversationId: draft.conversationId, MessageNewPayload(message: message, conversation: loaded))
         ]

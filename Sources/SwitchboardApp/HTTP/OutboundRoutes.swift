@@ -66,15 +66,21 @@ struct OutboundRoutes {
         guard !clientId.isEmpty, clientId.count <= 200 else {
             throw APIError(.badRequest, "invalid_client_id", "clientId must be 1 to 200 characters.")
         }
-        if let existing = try await store.outboundMessage(conversationId: conversationId, clientId: clientId) {
-            return try JSONResponse(["message": existing], status: .accepted)
+        // A repeated request gets what the first one queued, whatever it would be told now
+        // (its text no longer valid, the window closed since): the insert finds it, and a
+        // refusal looks for it before it is answered.
+        let message: Message
+        let created: Bool
+        let events: [RealtimeEvent]
+        do {
+            let draft = try Self.validate(body, conversationId: conversationId, clientId: clientId, principal: principal)
+            (message, created, events) = try await store.enqueueOutbound(draft) { try Self.requireWindow($0, author: .human) }
+        } catch let refusal as APIError {
+            if let existing = try await store.outboundMessage(conversationId: conversationId, clientId: clientId) {
+                return try JSONResponse(["message": existing], status: .accepted)
+            }
+            throw refusal
         }
-        let draft = try Self.validate(body, conversationId: conversationId, clientId: clientId, principal: principal)
-        guard let conversation = try await store.conversation(id: conversationId) else {
-            throw APIRoutes.notFound(conversationId)
-        }
-        try Self.requireWindow(conversation, author: .human)
-        let (message, created, events) = try await store.enqueueOutbound(draft)
         await publisher.publish(events)
         if created { await bot?.agentWrote(conversationId: conversationId, actor: principal ?? "api") }
         return try JSONResponse(["message": message], status: .accepted)

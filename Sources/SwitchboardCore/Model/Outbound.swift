@@ -123,7 +123,12 @@ public protocol OutboundStore: Sendable {
     func outboundMessage(conversationId: String, clientId: String) async throws -> Message?
     /// Stores the draft as `queued` and enqueues its `message.send` job in ONE transaction.
     /// The same `clientId` again returns the first message (`created` false) and queues nothing.
-    func enqueueOutbound(_ draft: OutboundDraft) async throws -> (message: Message, created: Bool, events: [RealtimeEvent])
+    /// A new message is shown to `admit` with its conversation inside that transaction; a
+    /// throw (a closed window) undoes it, and the error reaches the caller.
+    func enqueueOutbound(
+        _ draft: OutboundDraft,
+        admit: @escaping @Sendable (Conversation) throws -> Void
+    ) async throws -> (message: Message, created: Bool, events: [RealtimeEvent])
     /// The message and what sending it needs; nil when the message is gone.
     func outboundSendContext(messageId: String) async throws -> OutboundSendContext?
     /// The Send API accepted the message: store its `mid`, `sent`, `sent_at`, and complete `job`.
@@ -150,6 +155,13 @@ public protocol OutboundStore: Sendable {
     func markPageReauthorizationRequired(pageId: String, reason: String) async throws
     /// A new token was saved: the Page's waiting sends run now.
     func resumeSends(pageId: String) async throws
+}
+
+extension OutboundStore {
+    /// `enqueueOutbound` with nothing to check.
+    public func enqueueOutbound(_ draft: OutboundDraft) async throws -> (message: Message, created: Bool, events: [RealtimeEvent]) {
+        try await enqueueOutbound(draft) { _ in }
+    }
 }
 
 extension SwitchboardError.Code {

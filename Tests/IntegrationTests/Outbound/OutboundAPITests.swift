@@ -47,6 +47,10 @@ struct OutboundAPITests {
             let again = try await Self.post(client, app, "/api/conversations/\(id)/messages", #"{"text":"Hi there","clientId":"c-1"}"#)
             #expect(again.status == .accepted)
             #expect((again.json["message"] as? [String: Any])?["id"] as? String == message["id"] as? String)
+            // What the first request queued answers a repeat that would now be refused.
+            let changed = try await Self.post(client, app, "/api/conversations/\(id)/messages", #"{"text":"  ","clientId":"c-1"}"#)
+            #expect(changed.status == .accepted)
+            #expect((changed.json["message"] as? [String: Any])?["id"] as? String == message["id"] as? String)
             #expect(try await Self.sendJobs(app) == 1)
             let thread = try await app.switchboard.store.messages(conversationId: id, limit: 50, before: nil).items
             #expect(thread.filter { $0.direction == .outbound }.count == 1)
@@ -96,6 +100,8 @@ struct OutboundAPITests {
             #expect(closed.status == .unprocessableContent)
             #expect(closed.errorCode == "window_closed")
             #expect(try await Self.sendJobs(app) == 2)
+            let thread = try await app.switchboard.store.messages(conversationId: id, limit: 50, before: nil).items
+            #expect(thread.filter { $0.direction == .outbound }.map(\.clientId) == ["w1", "w2"], "the refused message left no row")
             // An earlier clientId still answers with its message, window or not.
             #expect(try await Self.post(client, app, uri, #"{"text":"a","clientId":"w1"}"#).status == .accepted)
         }
