@@ -242,16 +242,30 @@ extension SQLStore: OutboundStore {
     /// one message never becomes two rows.
     public func markOutboundSent(messageId: String, mid: String, requestedAt: Int64, completing job: Job?) async throws -> [RealtimeEvent] {
         guard let id = Int64(messageId) else { return [] }
+        let events: [RealtimeEvent]
+        do {
+            events = try await recordSent(id: id, mid: mid, requestedAt: requestedAt, completing: job, mergingEcho: false)
+        } catch let failure as SQLFailure where failure.kind == .uniqueViolation {
+            // The mid is taken by such an echo's row (rare, so only then looked for).
+            events = try await recordSent(id: id, mid: mid, requestedAt: requestedAt, completing: job, mergingEcho: true)
+        }
+        queue.wake()
+        return events
+    }
+
+    private func recordSent(id: Int64, mid: String, requestedAt: Int64, completing job: Job?, mergingEcho: Bool) async throws -> [RealtimeEvent] {
         let now = self.now
-        let events = try await database.transaction { [queue] db -> [RealtimeEvent] in
-            try await db.query(
-                """
-                DELETE FROM messages WHERE page_id = (SELECT m.page_id FROM messages m WHERE m.id = $2) AND mid = $1 AND id <> $2
-                  AND direction = 'out'
-                """,
-                .text(mid),
-                .int(id)
-            )
+        return try await database.transaction { [queue] db -> [RealtimeEvent] in
+            if mergingEcho {
+                try await db.query(
+                    """
+                    DELETE FROM messages WHERE page_id = (SELECT m.page_id FROM messages m WHERE m.id = $2) AND mid = $1 AND id <> $2
+                      AND direction = 'out'
+                    """,
+                    .text(mid),
+                    .int(id)
+                )
+            }
             let rows = try await db.query(
                 """
                 UPDATE messages SET mid = COALESCE(mid, $2),
@@ -284,8 +298,6 @@ extension SQLStore: OutboundStore {
             if let job { try await queue.complete(job, in: db) }
             return try await RealtimeLog(db: db, now: now).record(entries)
         }
-        queue.wake()
-        return events
     }
 
     /// Fails a queued message with Meta's code, subcode and trace id, our stable code and a

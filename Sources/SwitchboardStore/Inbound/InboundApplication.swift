@@ -178,6 +178,24 @@ struct InboundApplication {
         // Our own send: the echo carries our message id in metadata; attach the mid to
         // that row (the Send API response may not have been stored yet).
         if ours, let metadata = echo.metadata, let ownId = Int64(metadata) {
+            // Usually the Send API's answer came first and the row has its mid: the echo
+            // only dates it. Meta's watermarks count in Meta's time, so the echo's date
+            // replaces ours (when it is the same mid); else a clock ahead of Meta's left the
+            // last message unread for good. Checked first, as the common case: one statement.
+            if try await db.first(
+                """
+                UPDATE messages SET sent_timestamp = CASE WHEN mid = $3 THEN $4 ELSE sent_timestamp END
+                WHERE id = $1 AND conversation_id = $2 AND mid IS NOT NULL AND status NOT IN ('queued', 'failed') RETURNING id
+                """,
+                .int(ownId),
+                .int(conversationId),
+                .text(echo.mid),
+                .int(event.timestamp)
+            ) != nil {
+                duplicates += 1
+                return
+            }
+            // The echo came first: attach the mid to our row.
             let rows = try await db.query(
                 """
                 UPDATE messages SET mid = COALESCE(mid, $3),
@@ -207,22 +225,6 @@ struct InboundApplication {
                     .int(now),
                     .text(JobKind.sendMessage.rawValue)
                 )
-                return
-            }
-            // Already sent: the Send API's answer came first and dated the message by our
-            // clock. Meta's watermarks count in Meta's time, so the echo's date replaces
-            // ours; else a clock ahead of Meta's left the last message unread for good.
-            if try await db.first(
-                """
-                UPDATE messages SET sent_timestamp = CASE WHEN mid = $3 THEN $4 ELSE sent_timestamp END
-                WHERE id = $1 AND conversation_id = $2 RETURNING id
-                """,
-                .int(ownId),
-                .int(conversationId),
-                .text(echo.mid),
-                .int(event.timestamp)
-            ) != nil {
-                duplicates += 1
                 return
             }
         }
