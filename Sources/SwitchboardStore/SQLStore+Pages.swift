@@ -85,6 +85,30 @@ extension SQLStore {
     ) async throws -> [RealtimeEvent] {
         let now = self.now
         return try await database.transaction { db in
+            var events: [RealtimeEvent] = []
+            if error == nil {
+                // Read before the update, which comes last: the contact's row lock, which
+                // the inbound apply's upsert of the same contact waits for, is then held only
+                // until the commit, not across these reads and inserts.
+                let log = RealtimeLog(db: db, now: now)
+                // By (page, contact), the conversations' unique key: contact_id alone has no index.
+                let conversations = try await db.query(
+                    "SELECT id FROM conversations WHERE page_id = (SELECT page_id FROM contacts WHERE id = $1) AND contact_id = $1",
+                    .int(id)
+                )
+                for row in conversations {
+                    guard var conversation = try await ConversationRows.load(id: row.int("id") ?? 0, in: db, now: now) else { continue }
+                    conversation.contact.name = name ?? conversation.contact.name
+                    conversation.contact.avatarUrl = avatarURL ?? conversation.contact.avatarUrl
+                    events.append(
+                        try await log.record(
+                            "contact:updated",
+                            conversationId: conversation.id,
+                            ContactUpdatedPayload(conversationId: conversation.id, contact: conversation.contact)
+                        )
+                    )
+                }
+            }
             try await db.query(
                 """
                 UPDATE contacts SET name = COALESCE($2, name), first_name = COALESCE($3, first_name),
@@ -100,25 +124,6 @@ extension SQLStore {
                 SQLValue(error == nil ? now : nil),
                 SQLValue(error)
             )
-            guard error == nil else { return [] }
-            let log = RealtimeLog(db: db, now: now)
-            var events: [RealtimeEvent] = []
-            // By (page, contact), the conversations' unique key: contact_id alone has no index.
-            let conversations = try await db.query(
-                "SELECT id FROM conversations WHERE page_id = (SELECT page_id FROM contacts WHERE id = $1) AND contact_id = $1",
-                .int(id)
-            )
-            for row in conversations {
-                if let conversation = try await ConversationRows.load(id: row.int("id") ?? 0, in: db, now: now) {
-                    events.append(
-                        try await log.record(
-                            "contact:updated",
-                            conversationId: conversation.id,
-                            ContactUpdatedPayload(conversationId: conversation.id, contact: conversation.contact)
-                        )
-                    )
-                }
-            }
             return events
         }
     }

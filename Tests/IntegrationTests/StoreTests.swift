@@ -402,6 +402,9 @@ struct StoreTests {
                 error: nil
             )
             #expect(events.map(\.name) == ["contact:updated"])
+            let payload = try JSONDecoder().decode(ContactUpdatedPayload.self, from: Data(try #require(events.first).payload.utf8))
+            #expect(payload.contact.name == "Ada Lovelace", "the event shows the stored profile")
+            #expect(payload.contact.avatarUrl == "https://a/x.png")
             let named = try #require(try await store.conversation(id: contact.id))
             #expect(named.contact.name == "Ada Lovelace")
             #expect(named.contact.avatarUrl == "https://a/x.png")

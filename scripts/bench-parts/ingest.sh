@@ -53,5 +53,5 @@ cp "$SB_PG_SOCKET_DIR/pg.log" "$SB_ROOT/.build/bench/ingest-postgres-pg.log" 2>/
 echo "PostgreSQL: $PG_OPTS"
 if [ "${SB_INGEST_PG_STATS:-}" = 1 ]; then
   echo "PostgreSQL's costliest statements (pgbench's included):"
-  sb_pg_stats_report 15
+  sb_pg_stats_report "${SB_INGEST_PG_STATS_ROWS:-15}"
 fi
