@@ -63,29 +63,90 @@ struct PostgresDeadline: Sendable {
     /// The outcome of `work`; or, with `work` cancelled, a timeout once the limit passes or
     /// a failure once `connection` is closed (checked twice a second).
     private func wait<T: Sendable>(for outcome: Outcome<T>, of work: Task<Void, Never>, connection: PostgresConnection?) async throws -> T {
-        let giveUpAt = limit.map { NIODeadline.now() + .nanoseconds($0.nanoseconds) }
-        let checks =
+        let watched =
             (limit == nil && connection == nil)
             ? nil
-            : MultiThreadedEventLoopGroup.singleton.any().scheduleRepeatedTask(
-                initialDelay: .milliseconds(500),
-                delay: .milliseconds(500)
-            ) { [limit] _ in
-                if let connection, connection.isClosed {
-                    outcome.finish(.failure(SwitchboardError(.storageUnavailable, "The connection to PostgreSQL closed during a statement.")))
-                    work.cancel()
-                } else if let giveUpAt, let limit, NIODeadline.now() >= giveUpAt {
-                    outcome.finish(.failure(SwitchboardError(.storageUnavailable, "PostgreSQL did not answer within \(limit).")))
-                    work.cancel()
-                }
+            : DeadlineWatch.shared.watch(
+                connection: connection,
+                giveUpAt: limit.map { NIODeadline.now() + .nanoseconds($0.nanoseconds) },
+                limit: limit
+            ) { failure in
+                outcome.finish(.failure(failure))
+                work.cancel()
             }
-        defer { checks?.cancel() }
+        defer { if let watched { DeadlineWatch.shared.forget(watched) } }
         return try await withTaskCancellationHandler {
             try await outcome.value()
         } onCancel: {
             outcome.finish(.failure(CancellationError()))
             work.cancel()
         }
+    }
+}
+
+/// Every operation in flight under a deadline, checked by one sweep twice a second. A timer
+/// of its own per statement (scheduled on an event loop from another thread, then
+/// cancelled) cost the client more CPU than many statements' own work; registering here
+/// is a lock and a dictionary insert.
+private final class DeadlineWatch: Sendable {
+    static let shared = DeadlineWatch()
+
+    private struct Entry: Sendable {
+        let connection: PostgresConnection?
+        let giveUpAt: NIODeadline?
+        let limit: Duration?
+        let expire: @Sendable (SwitchboardError) -> Void
+    }
+    private struct State {
+        var next: UInt64 = 0
+        var entries: [UInt64: Entry] = [:]
+        var sweeping = false
+    }
+    private let state = Mutex(State())
+
+    /// Starts watching; `expire` is called at most once, unless ``forget(_:)`` came first.
+    func watch(
+        connection: PostgresConnection?,
+        giveUpAt: NIODeadline?,
+        limit: Duration?,
+        expire: @escaping @Sendable (SwitchboardError) -> Void
+    ) -> UInt64 {
+        let (id, start) = state.withLock { state -> (UInt64, Bool) in
+            state.next += 1
+            state.entries[state.next] = Entry(connection: connection, giveUpAt: giveUpAt, limit: limit, expire: expire)
+            defer { state.sweeping = true }
+            return (state.next, !state.sweeping)
+        }
+        if start {
+            // One sweep for the process's lifetime; it costs nothing while nothing waits.
+            _ = MultiThreadedEventLoopGroup.singleton.any().scheduleRepeatedTask(initialDelay: .milliseconds(500), delay: .milliseconds(500)) {
+                [self] _ in sweep()
+            }
+        }
+        return id
+    }
+
+    func forget(_ id: UInt64) {
+        _ = state.withLock { $0.entries.removeValue(forKey: id) }
+    }
+
+    private func sweep() {
+        let now = NIODeadline.now()
+        let expired = state.withLock { state -> [(Entry, SwitchboardError)] in
+            var expired: [(Entry, SwitchboardError)] = []
+            for (id, entry) in state.entries {
+                if let connection = entry.connection, connection.isClosed {
+                    expired.append((entry, SwitchboardError(.storageUnavailable, "The connection to PostgreSQL closed during a statement.")))
+                } else if let giveUpAt = entry.giveUpAt, let limit = entry.limit, now >= giveUpAt {
+                    expired.append((entry, SwitchboardError(.storageUnavailable, "PostgreSQL did not answer within \(limit).")))
+                } else {
+                    continue
+                }
+                state.entries[id] = nil
+            }
+            return expired
+        }
+        for (entry, failure) in expired { entry.expire(failure) }
     }
 }
 
