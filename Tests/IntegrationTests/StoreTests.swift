@@ -333,6 +333,21 @@ struct StoreTests {
         }
     }
 
+    @Test("a contact is first seen at its earliest message, whatever order messages come in", arguments: TestDatabaseKind.all)
+    func firstSeenIsTheEarliest(kind: TestDatabaseKind) async throws {
+        try await TestDatabase.with(kind) { database in
+            let store = SQLStore(database: database)
+            let drain = InboundDrain(store: store, publisher: RecordingPublisher())
+            func firstSeen() async throws -> String? { try await store.conversations(ConversationQuery()).items.first?.contact.firstSeenAt }
+            for (mid, at) in [("m_b", Int64(5_000)), ("m_a", 3_000), ("m_c", 9_000)] {
+                _ = try await store.storeWebhook(body: Webhook.body([Webhook.message(psid: "late", mid: mid, text: mid, timestamp: at)]))
+                try await drain.run()
+            }
+            #expect(try await firstSeen() == Date(millisecondsSince1970: 3_000).iso8601, "the late message moved it back; the later one did not")
+            #expect(try await store.counts().contacts == 1)
+        }
+    }
+
     @Test("message:new and conversation:updated carry the seed contract's shapes", arguments: TestDatabaseKind.all)
     func realtimeShapes(kind: TestDatabaseKind) async throws {
         try await TestDatabase.with(kind) { database in

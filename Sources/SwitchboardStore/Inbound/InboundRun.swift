@@ -36,17 +36,45 @@ struct InboundRun {
         return try await outcomes()
     }
 
-    /// Creates the contacts that are new (upserts on the natural key make parallel first
-    /// messages race-safe) and asks for profiles: fetched once, refreshed lazily when older
-    /// than a week (avatar URLs expire), never more than once an hour per contact.
+    /// Finds the run's contacts and creates those that are new, then asks for profiles:
+    /// fetched once, refreshed lazily when older than a week (avatar URLs expire), never
+    /// more than once an hour per contact.
+    ///
+    /// Known contacts are only read: an upsert of every contact in every run rewrote each
+    /// row (WAL, dead tuples) and held its lock until the run committed, which the profile
+    /// job's update of the same contact waited for. The new ones are upserted on the
+    /// natural key, so parallel first messages still make one contact.
     private mutating func upsertContacts() async throws {
-        let least = db.dialect == .postgres ? "LEAST" : "MIN"
         var rows: [String: SQLRow] = [:]
-        for chunk in Self.chunks(applications.indices) {
+        // In the run's order (one per conversation, so one per contact).
+        let wanted = applications.map { (pageId: $0.batch.pageId, psid: $0.batch.psid, at: $0.batch.events.first?.timestamp ?? now) }
+        for chunk in Self.chunks(wanted.indices) {
+            let pairs = chunk.map { (wanted[$0].pageId, wanted[$0].psid) }
+            for row in try await db.query(
+                """
+                SELECT id, page_id, psid, first_seen_at, profile_fetched_at, profile_requested_at, unreachable_at FROM contacts
+                WHERE (page_id, psid) IN (VALUES \(Self.pairList(pairs.count)))
+                """,
+                pairs.flatMap { [SQLValue.text($0.0), .text($0.1)] }
+            ) {
+                rows[Self.key(row.string("page_id"), row.string("psid"))] = row
+            }
+        }
+        // A message older than the contact's first one arrived late: it is the first now.
+        for contact in wanted {
+            guard let row = rows[Self.key(contact.pageId, contact.psid)], let seen = row.int("first_seen_at"), contact.at < seen else { continue }
+            try await db.query(
+                "UPDATE contacts SET first_seen_at = $2 WHERE id = $1 AND first_seen_at > $2",
+                .int(row.int("id") ?? 0),
+                .int(contact.at)
+            )
+        }
+        let least = db.dialect == .postgres ? "LEAST" : "MIN"
+        let new = wanted.filter { rows[Self.key($0.pageId, $0.psid)] == nil }
+        for chunk in Self.chunks(new.indices) {
             var binds: [SQLValue] = []
             let values = chunk.map { index -> String in
-                let batch = applications[index].batch
-                binds += [.text(batch.pageId), .text(batch.psid), .int(batch.events.first?.timestamp ?? now)]
+                binds += [.text(new[index].pageId), .text(new[index].psid), .int(new[index].at)]
                 return "($\(binds.count - 2), $\(binds.count - 1), $\(binds.count))"
             }
             for row in try await db.query(
@@ -330,6 +358,11 @@ struct InboundRun {
     }
 
     static func key(_ a: String?, _ b: String?) -> String { "\(a ?? "")\u{1F}\(b ?? "")" }
+
+    /// `($1, $2), ($3, $4), …` for `count` pairs.
+    static func pairList(_ count: Int) -> String {
+        (0..<count).map { "($\(2 * $0 + 1), $\(2 * $0 + 2))" }.joined(separator: ", ")
+    }
 
     static func chunks(_ indices: Range<Int>) -> [ArraySlice<Int>] {
         let all = Array(indices)
