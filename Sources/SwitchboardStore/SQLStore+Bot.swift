@@ -182,7 +182,7 @@ extension SQLStore: BotStore {
     }
 }
 
-/// One conversation's bot state read under its row lock (PostgreSQL `FOR UPDATE`; SQLite
+/// One conversation's bot state read under its row lock (PostgreSQL `FOR NO KEY UPDATE`; SQLite
 /// has one writer), with its Page's bot: whatever the transaction decides from it cannot
 /// be overtaken by another writer.
 struct BotRow {
@@ -206,7 +206,7 @@ struct BotRow {
                 """
                 SELECT c.page_id, c.bot_policy, c.bot_version, (SELECT psid FROM contacts k WHERE k.id = c.contact_id) AS psid,
                     (SELECT enabled FROM bot_settings b WHERE b.page_id = c.page_id) AS bot_enabled
-                FROM conversations c WHERE c.id = $1 \(locking ? "{{for_update}}" : "")
+                FROM conversations c WHERE c.id = $1 \(locking ? "{{for_no_key_update}}" : "")
                 """,
                 .int(conversationId)
             ),

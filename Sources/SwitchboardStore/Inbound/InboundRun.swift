@@ -129,7 +129,7 @@ struct InboundRun {
             for row in try await db.query(
                 """
                 SELECT id, contact_id, status FROM conversations
-                WHERE (page_id, contact_id) IN (VALUES \(Self.pairList(pairs.count))) ORDER BY id {{for_update}}
+                WHERE (page_id, contact_id) IN (VALUES \(Self.pairList(pairs.count))) ORDER BY id {{for_no_key_update}}
                 """,
                 pairs.flatMap { [SQLValue.text($0.batch.pageId), .int($0.contactId)] }
             ) {
