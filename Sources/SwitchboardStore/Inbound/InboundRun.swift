@@ -111,36 +111,14 @@ struct InboundRun {
         }
     }
 
-    /// Finds the run's conversations and creates those that are new.
-    ///
-    /// Known conversations are locked for the run (the counters are written at its end, and
-    /// whether it was resolved must hold till then) but not rewritten; new ones are upserted
-    /// on the natural key.
+    /// Creates the conversations that are new.
     private mutating func upsertConversations() async throws {
         var ids: [Int64: Int64] = [:]
         var resolved: Set<Int64> = []
-        func note(_ row: SQLRow) {
-            guard let contact = row.int("contact_id"), let id = row.int("id") else { return }
-            ids[contact] = id
-            if row.string("status") == ConversationStatus.resolved.rawValue { resolved.insert(id) }
-        }
         for chunk in Self.chunks(applications.indices) {
-            let pairs = chunk.map { applications[$0] }
-            for row in try await db.query(
-                """
-                SELECT id, contact_id, status FROM conversations
-                WHERE (page_id, contact_id) IN (VALUES \(Self.pairList(pairs.count))) ORDER BY id {{for_no_key_update}}
-                """,
-                pairs.flatMap { [SQLValue.text($0.batch.pageId), .int($0.contactId)] }
-            ) {
-                note(row)
-            }
-        }
-        let new = applications.indices.filter { ids[applications[$0].contactId] == nil }
-        for chunk in Self.chunks(new.indices) {
             var binds: [SQLValue] = [.int(now)]
             let values = chunk.map { index -> String in
-                let application = applications[new[index]]
+                let application = applications[index]
                 binds += [.text(application.batch.pageId), .int(application.contactId), .int(application.batch.events.first?.timestamp ?? now)]
                 return "($\(binds.count - 2), $\(binds.count - 1), $\(binds.count), $1, $1)"
             }
@@ -151,7 +129,10 @@ struct InboundRun {
                 """,
                 binds
             ) {
-                note(row)
+                if let contact = row.int("contact_id"), let id = row.int("id") {
+                    ids[contact] = id
+                    if row.string("status") == ConversationStatus.resolved.rawValue { resolved.insert(id) }
+                }
             }
         }
         for index in applications.indices {

@@ -117,12 +117,27 @@ struct ClaimPlanTests {
             #expect(try await store.conversations(ConversationQuery(limit: 50)).items.count == 40)
             #expect(database.plans.contains { $0.sql.contains("SELECT DISTINCT partition_key FROM jobs") })
             Self.expectIndexWalks(database.plans)
+            // The same customers again: their contacts are found along their natural key, not
+            // by a walk of a Page's (or every) contact against the run's list.
+            for index in 0..<40 {
+                _ = try await store.storeWebhook(
+                    body: Webhook.body([Webhook.message(psid: "p\(index)", mid: "m_again_\(index)", text: "again", timestamp: 2_000 + Int64(index))])
+                )
+            }
+            let again = try #require(try await store.queue.claimRuns(limit: 1, runLength: 64, worker: "t", lease: .seconds(60)).first)
+            try await SplitWebhookHandler(store: store, logger: logger, applier: apply).handleRun(again)
+            #expect(try await store.conversations(ConversationQuery(limit: 50)).items.map(\.messageCount) == Array(repeating: 2, count: 40))
+            let lookups = database.plans.filter { $0.sql.contains("IN (VALUES") }
+            #expect(lookups.count >= 2 && lookups.allSatisfy { $0.sql.contains("FROM contacts") }, "contacts, looked up in each run")
+            for plan in lookups {
+                #expect(plan.nodes.contains { $0.hasPrefix("Index Scan using") && $0.contains("page_id") }, "\(plan.sql)\n\(plan.nodes)")
+            }
         }
     }
 }
 
 /// A PostgreSQL database that, inside transactions, asks for the plan of every statement
-/// on the jobs table before running it.
+/// on the jobs table, and of every look-up by a list of keys, before running it.
 final class ExplainingDatabase: SQLDatabase, @unchecked Sendable {
     struct Plan {
         var sql: String
@@ -166,7 +181,7 @@ final class ExplainingDatabase: SQLDatabase, @unchecked Sendable {
         var dialect: SQLDialect { inner.dialect }
 
         func query(_ sql: String, _ binds: [SQLValue]) async throws -> [SQLRow] {
-            if sql.contains("jobs") {
+            if sql.contains("jobs") || sql.contains("IN (VALUES") {
                 let lines = try await inner.query("EXPLAIN (COSTS OFF) " + sql, binds).compactMap { $0.values.first?.string }
                 database.record(Plan(sql: sql, nodes: Self.nodes(lines)))
             }
