@@ -41,7 +41,7 @@ extension SQLStore {
 
     static func pageRecord(_ row: SQLRow) -> PageRecord { pageRecord(row, prefix: "") }
 
-    /// The Page in `row`, its columns named with `prefix` (``pageColumns(prefix:)``, for a
+    /// The Page in `row`, its columns named with `prefix` (``pageColumns(_:prefix:)``, for a
     /// join whose other tables have an `id` or a `name` too).
     static func pageRecord(_ row: SQLRow, prefix: String) -> PageRecord {
         PageRecord(
@@ -88,8 +88,8 @@ extension SQLStore {
             var events: [RealtimeEvent] = []
             if error == nil {
                 // Read before the update, which comes last: the contact's row lock, which
-                // the inbound apply's upsert of the same contact waits for, is then held only
-                // until the commit, not across these reads and inserts.
+                // the inbound apply may need too (a late first message, a profile request),
+                // is then held only until the commit, not across these reads and inserts.
                 let log = RealtimeLog(db: db, now: now)
                 // By (page, contact), the conversations' unique key: contact_id alone has no index.
                 let conversations = try await db.query(
