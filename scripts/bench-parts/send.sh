@@ -13,7 +13,8 @@
 #   SB_SEND_MESSAGES (10000)  SB_SEND_CONVERSATIONS (500)  SB_SEND_PAGES (10)
 #   SB_SEND_CONCURRENCY (32, SWITCHBOARD_WORKER_CONCURRENCY)  SB_SEND_SCENARIOS (plain,faults,one-page)
 #   SB_SEND_POSTGRES=1 runs on a durable PostgreSQL instead of SQLite; with it,
-#   SB_SEND_PG_STATS=1 prints the statements that cost PostgreSQL most, over all scenarios.
+#   SB_SEND_PG_STATS=1 prints the statements that cost PostgreSQL most, over all scenarios
+#   (SB_SEND_PG_STATS_ROWS of them, 25 by default).
 # Extra arguments go to send.py.
 set -euo pipefail
 source "$(dirname "$0")/../lib/common.sh"
