@@ -89,24 +89,31 @@ public final class RedisBackend: Service {
         while !Task.isCancelled {
             try? await Task.sleep(for: Self.probeInterval)
             guard state.withLock({ $0.poolUp }) else { continue }
-            let answered = await withTaskGroup(of: String?.self) { group in
-                group.addTask {
-                    do {
-                        _ = try await self.client.ping()
-                        return nil
-                    } catch {
-                        return (error as? RedisError)?.message ?? "\(error)"
-                    }
+            let failure = await ping()
+            update(probeUp: failure == nil, error: failure)
+        }
+    }
+
+    /// A PING, given up after ``probeTimeout``: nil when Redis answered, else why not. A
+    /// link the pool counts as up may still have no usable connection (one whose AUTH is
+    /// refused is up for a moment), and a PING would then wait for one.
+    private func ping() async -> String? {
+        await withTaskGroup(of: String?.self) { group in
+            group.addTask {
+                do {
+                    _ = try await self.client.ping()
+                    return nil
+                } catch {
+                    return (error as? RedisError)?.message ?? "\(error)"
                 }
-                group.addTask {
-                    try? await Task.sleep(for: Self.probeTimeout)
-                    return "no answer to PING within \(Self.probeTimeout)"
-                }
-                let first = await group.next() ?? nil
-                group.cancelAll()
-                return first
             }
-            update(probeUp: answered == nil, error: answered)
+            group.addTask {
+                try? await Task.sleep(for: Self.probeTimeout)
+                return "no answer to PING within \(Self.probeTimeout)"
+            }
+            let first = await group.next() ?? nil
+            group.cancelAll()
+            return first
         }
     }
 
@@ -153,17 +160,14 @@ public final class RedisBackend: Service {
         await changed.wait(timeout: timeout)
     }
 
-    /// `GET /api/dev/redis-status`: a PING when the link looks up, so the answer is live.
+    /// `GET /api/dev/redis-status`: a PING when the link looks up, so the answer is live,
+    /// and bounded, so the answer comes within ``probeTimeout`` whatever the link does.
     public func statusReport() async -> RedisStatusReport {
         guard isConnected else {
             return .disconnected(url: maskedURL, reason: state.withLock { $0.lastError })
         }
-        do {
-            _ = try await client.ping()
-            return .connected(url: maskedURL)
-        } catch {
-            return .disconnected(url: maskedURL, reason: (error as? RedisError)?.message ?? "\(error)")
-        }
+        if let failure = await ping() { return .disconnected(url: maskedURL, reason: failure) }
+        return .connected(url: maskedURL)
     }
 
     /// A key under this backend's prefix.
