@@ -317,7 +317,12 @@ public struct Switchboard: Sendable {
         services += redis?.services(role: role) ?? []
         // Without sockets, a worker with Redis still relays what it commits to every node.
         if !role.runsWeb, redis != nil { services.append(realtime) }
-        if role.runsWorker { services.append(makeWorker(profiles: profiles)) }
+        if role.runsWorker {
+            let niceness = configuration.workerNiceness
+            services.append(
+                TaskExecutorService(makeWorker(profiles: profiles), executor: niceness > 0 ? BackgroundExecutor.shared(niceness: niceness) : nil)
+            )
+        }
         services.append(PeriodicService.queueMetrics(queue, interval: .seconds(5), logger: logger))
         services.append(PeriodicService.pruning(store, eventRetention: 7 * 86_400, interval: .seconds(3600), logger: logger))
         if role.runsWeb {

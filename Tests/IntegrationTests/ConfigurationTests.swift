@@ -18,6 +18,8 @@ struct ConfigurationTests {
         #expect(configuration.port == 3000)
         #expect(configuration.demoMode)
         #expect(configuration.graphAPIVersion == "v25.0")
+        #expect(configuration.workerNiceness == 10)
+        #expect(try parse(["SWITCHBOARD_WORKER_NICE": "0"]).workerNiceness == 0)
     }
 
     @Test("the seed contract's names and aliases")
@@ -79,6 +81,8 @@ struct ConfigurationTests {
             (["FACEBOOK_PAGE_ID": "1"], "FACEBOOK_PAGE_ACCESS_TOKEN"),
             (["GRAPH_API_VERSION": "25"], "GRAPH_API_VERSION"),
             (["SWITCHBOARD_SQLITE_SYNC": "sometimes"], "SWITCHBOARD_SQLITE_SYNC"),
+            (["SWITCHBOARD_WORKER_NICE": "20"], "SWITCHBOARD_WORKER_NICE"),
+            (["SWITCHBOARD_WORKER_NICE": "-5"], "SWITCHBOARD_WORKER_NICE"),
             (["EMAIL_SERVER_HOST": "smtp"], "EMAIL_FROM"),
         ]
     )

@@ -62,6 +62,10 @@ public struct SwitchboardConfiguration: Sendable {
     public var webhookMaxBytes = 5 * 1024 * 1024
     /// Parallel jobs per worker process (`SWITCHBOARD_WORKER_CONCURRENCY`).
     public var workerConcurrency = 8
+    /// The nice value of the worker's threads (`SWITCHBOARD_WORKER_NICE`, 0–19; 0: the
+    /// worker shares the process's threads). Above zero, a busy CPU goes to acknowledging
+    /// webhooks first and applying them waits (``BackgroundExecutor``).
+    public var workerNiceness: Int32 = 10
     /// Bot answers in progress per worker process (`SWITCHBOARD_BOT_CONCURRENCY`): their
     /// own lane, since each waits on a model for a while (docs/bot.md).
     public var botConcurrency = 1000
