@@ -53,9 +53,8 @@ class Server:
             # notices too: a run of jobs that fails as a whole says so at this level
             "LOG_LEVEL": "notice",
         }
-        # SB_INGEST_WORKER_NICE=0 measures the worker sharing the acknowledgements' threads.
-        if "SB_INGEST_WORKER_NICE" in os.environ:
-            self.env["SWITCHBOARD_WORKER_NICE"] = os.environ["SB_INGEST_WORKER_NICE"]
+        # serve's own settings pass through (SWITCHBOARD_WORKER_NICE=0, say), as in send.py.
+        self.env |= {k: v for k, v in os.environ.items() if k.startswith("SWITCHBOARD_")}
         self.db_name = None
         self.postmaster = None
         if kind == "postgres":

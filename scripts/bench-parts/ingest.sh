@@ -12,7 +12,8 @@
 #   SB_INGEST_BACKENDS (sqlite,postgres)  SB_INGEST_CONNECTIONS (64)  SB_INGEST_PROCS (1)
 #   SB_INGEST_EVENTS_PER_POST (1)  SB_INGEST_PGBENCH_SECONDS (15)
 #   SB_INGEST_ROLE (all; web: acknowledge only, no worker applying meanwhile)
-#   SB_INGEST_WORKER_NICE (serve's SWITCHBOARD_WORKER_NICE; 0: worker on the shared threads)
+#   SWITCHBOARD_* settings pass through to serve (SWITCHBOARD_WORKER_NICE=0: the worker on
+#   the shared threads, as before session 12)
 #   SB_INGEST_PG_STATS (1: PostgreSQL records its statements; the costliest are printed,
 #   SB_INGEST_PG_STATS_ROWS of them, 15 by default)
 # Extra arguments go to ingest.py (e.g. --rates 500,1000,2000).
