@@ -55,6 +55,6 @@ enum LoggingBootstrap {
     static func once() {
         guard !done else { return }
         done = true
-        LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
+        LoggingSystem.bootstrap { DeferredMetadataLogHandler(StreamLogHandler.standardError(label: $0)) }
     }
 }
