@@ -38,6 +38,8 @@ public struct Switchboard: Sendable {
     let cookies: SessionCookie
     let pageCache: ConversationPageCache
     let senderActions: SenderActions
+    /// Slow webhook acknowledgements, which the worker's ingest runs give way to.
+    let acknowledgements = AcknowledgementPressure()
     /// Redis (`REDIS_URL`): the Streams queue, the Socket.IO cluster, shared presence.
     let redis: RedisWiring?
     /// Where jobs go: the Streams queue with Redis, else the embedded one.
@@ -178,6 +180,7 @@ public struct Switchboard: Sendable {
         ).register(on: router)
         WebhookRoutes(
             store: store,
+            pressure: acknowledgements,
             verifyToken: configuration.webhookVerifyToken,
             appSecret: configuration.appSecret,
             maxBytes: configuration.webhookMaxBytes,
@@ -306,6 +309,7 @@ public struct Switchboard: Sendable {
             lease: configuration.jobLease,
             workerID: Self.workerID,
             clock: store.clock,
+            giveWay: acknowledgements.giveWay([.splitWebhook, .applyInbound, .fetchProfile]),
             logger: logger
         )
     }

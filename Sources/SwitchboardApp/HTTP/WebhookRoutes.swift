@@ -14,6 +14,8 @@ import SwitchboardServices
 /// storing, as a reachability test.
 struct WebhookRoutes {
     let store: any Store
+    /// Told how long each stored webhook took to acknowledge.
+    let pressure: AcknowledgementPressure
     let verifyToken: String?
     let appSecret: AppSecret?
     let maxBytes: Int
@@ -78,7 +80,9 @@ struct WebhookRoutes {
             throw APIError(.serviceUnavailable, "storage_unavailable", "The webhook could not be stored; retry later.", headers: [.retryAfter: "5"])
         }
         outcome("accepted")
-        Timer(label: "switchboard_webhook_ack_seconds", preferredDisplayUnit: .seconds).recordNanoseconds((ContinuousClock.now - started).nanoseconds)
+        let took = ContinuousClock.now - started
+        pressure.record(took)
+        Timer(label: "switchboard_webhook_ack_seconds", preferredDisplayUnit: .seconds).recordNanoseconds(took.nanoseconds)
         return Self.text(.ok, "EVENT_RECEIVED")
     }
 

@@ -161,6 +161,15 @@ public enum JobKindFilter: Sendable, Hashable {
         case .except(let kinds): !kinds.contains(kind)
         }
     }
+
+    /// This filter without `kinds`.
+    public func excluding(_ kinds: Set<JobKind>) -> JobKindFilter {
+        switch self {
+        case .any: .except(kinds)
+        case .only(let admitted): .only(admitted.subtracting(kinds))
+        case .except(let excluded): .except(excluded.union(kinds))
+        }
+    }
 }
 
 /// The queue between the webhook, the REST API and the workers. Delivery is at least

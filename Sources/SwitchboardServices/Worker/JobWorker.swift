@@ -68,6 +68,24 @@ public final class JobWorker: Service {
     private let workerID: String
     private let logger: Logger
     private let stopping = Atomic<Bool>(false)
+    private let giveWay: GiveWay?
+    /// Runs of ``GiveWay/kinds`` running now.
+    private let givingWayRuns = Atomic<Int>(0)
+
+    /// Kinds whose runs give way to something more urgent: while `isNeeded` says so, the
+    /// general slots run at most one run of them at a time, and nothing is handed over.
+    /// The ingest kinds give way to webhook acknowledgements (``AcknowledgementPressure``).
+    public struct GiveWay: Sendable {
+        public var kinds: Set<JobKind>
+        public var isNeeded: @Sendable () -> Bool
+        /// While a run of ``kinds`` gives way, the least time between claims of the others.
+        static let claimInterval = Duration.milliseconds(100)
+
+        public init(kinds: Set<JobKind>, isNeeded: @escaping @Sendable () -> Bool) {
+            self.kinds = kinds
+            self.isNeeded = isNeeded
+        }
+    }
 
     /// One claim loop: the kinds it takes and its slots.
     private final class Claimer: Sendable {
@@ -137,6 +155,7 @@ public final class JobWorker: Service {
     ///     for the split partition, which every webhook shares: on PostgreSQL a run of 64
     ///     capped ingest near 1,600 webhooks/s (the ingest benchmark, session 9).
     ///   - lanes: kinds that run apart, each with this many slots of its own.
+    ///   - giveWay: kinds whose runs yield to something more urgent (see ``GiveWay``).
     public init(
         queue: any JobQueue,
         handlers: [JobKind: any JobHandler],
@@ -147,8 +166,10 @@ public final class JobWorker: Service {
         workerID: String,
         backoff: Backoff = Backoff(),
         clock: any WallClock = SystemWallClock(),
+        giveWay: GiveWay? = nil,
         logger: Logger
     ) {
+        self.giveWay = giveWay
         self.queue = queue
         self.handlers = handlers
         self.concurrency = max(1, concurrency)
@@ -217,7 +238,7 @@ public final class JobWorker: Service {
             worker: workerID,
             lease: lease,
             reserve: { [weak self] in
-                guard let self, !stopping.load(ordering: .relaxed) else { return false }
+                guard let self, !stopping.load(ordering: .relaxed), !givesWay(claimer) else { return false }
                 return claimer.reserveSlot()
             },
             deliver: { [queue] job in
@@ -235,12 +256,10 @@ public final class JobWorker: Service {
             let late = claimer.close()
             if !late.isEmpty { Task { [queue] in try? await queue.release(late) } }
         }
+        var lastClaimGivingWay: ContinuousClock.Instant?
         while !shouldStop {
             for job in claimer.takeHandedOver() {
-                group.addTask {
-                    await self.run([job])
-                    claimer.freeSlot()
-                }
+                start([job], of: claimer, in: &group)
             }
             // A job handed over while this claim runs takes a slot the claim may also fill:
             // the worker then runs that many jobs over its concurrency until one ends.
@@ -249,9 +268,26 @@ public final class JobWorker: Service {
                 await wake.wait(timeout: .seconds(1))
                 continue
             }
+            // Giving way: one run of those kinds at a time, claimed alone. Meanwhile the other
+            // kinds are claimed at most every `GiveWay.claimInterval`: every stored webhook
+            // wakes the claimer, and on PostgreSQL each claim is a transaction.
+            var (limit, kinds) = (free, claimer.kinds)
+            if let giveWay, givesWay(claimer) {
+                if givingWayRuns.load(ordering: .relaxed) > 0 {
+                    let wait = lastClaimGivingWay.map { GiveWay.claimInterval - (ContinuousClock.now - $0) } ?? .zero
+                    if wait > .zero {
+                        await wake.wait(timeout: wait)
+                        continue
+                    }
+                    kinds = kinds.excluding(giveWay.kinds)
+                    lastClaimGivingWay = .now
+                } else {
+                    limit = 1
+                }
+            }
             let runs: [[Job]]
             do {
-                runs = try await queue.claimRuns(limit: free, runLength: runLength, worker: workerID, lease: lease, kinds: claimer.kinds)
+                runs = try await queue.claimRuns(limit: limit, runLength: runLength, worker: workerID, lease: lease, kinds: kinds)
             } catch is CancellationError {
                 return
             } catch {
@@ -265,11 +301,25 @@ public final class JobWorker: Service {
             }
             claimer.freeSlots.subtract(runs.count, ordering: .releasing)
             for run in runs {
-                group.addTask {
-                    await self.run(run)
-                    claimer.freeSlot()
-                }
+                start(run, of: claimer, in: &group)
             }
+        }
+    }
+
+    /// Whether `claimer`'s runs of the giving-way kinds must give way now.
+    private func givesWay(_ claimer: Claimer) -> Bool {
+        guard let giveWay, giveWay.kinds.contains(where: claimer.kinds.admits) else { return false }
+        return giveWay.isNeeded()
+    }
+
+    /// Runs `jobs` in a slot of `claimer` already taken, counting runs of the giving-way kinds.
+    private func start(_ jobs: [Job], of claimer: Claimer, in group: inout DiscardingTaskGroup) {
+        let yields = giveWay?.kinds.contains(jobs[0].kind) == true
+        if yields { givingWayRuns.add(1, ordering: .relaxed) }
+        group.addTask {
+            await self.run(jobs)
+            if yields { self.givingWayRuns.subtract(1, ordering: .relaxed) }
+            claimer.freeSlot()
         }
     }
 

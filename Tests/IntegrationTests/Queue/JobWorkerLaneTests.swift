@@ -11,42 +11,12 @@ import Testing
 struct JobWorkerLaneTests {
     static let fast = JobKind(rawValue: "test.fast")
 
-    /// Holds every job it gets until released; says when each started.
-    final class Held: JobHandler {
-        let started: AsyncStream<String>
-        private let startedContinuation: AsyncStream<String>.Continuation
-        private let gate = Gate()
-
-        init() { (started, startedContinuation) = AsyncStream<String>.makeStream() }
-
-        func handle(_ job: Job) async throws -> JobDisposition {
-            startedContinuation.yield(String(decoding: job.payload, as: UTF8.self))
-            await gate.pass()
-            return .finished
-        }
-
-        func release() { gate.open() }
-    }
-
-    /// Says when each job ran.
-    final class Quick: JobHandler {
-        let ran: AsyncStream<String>
-        private let ranContinuation: AsyncStream<String>.Continuation
-
-        init() { (ran, ranContinuation) = AsyncStream<String>.makeStream() }
-
-        func handle(_ job: Job) async throws -> JobDisposition {
-            ranContinuation.yield(String(decoding: job.payload, as: UTF8.self))
-            return .finished
-        }
-    }
-
     @Test("with every general place free for them, other jobs run while the lane's jobs wait", arguments: TestDatabaseKind.all)
     func laneKeepsGeneralPlacesFree(kind: TestDatabaseKind) async throws {
         try await TestDatabase.with(kind) { database in
             let queue = EmbeddedJobQueue(database: database)
-            let held = Held()
-            let quick = Quick()
+            let held = HeldJobs()
+            let quick = QuickJobs()
             let worker = JobWorker(
                 queue: queue,
                 handlers: [.botAnswer: held, Self.fast: quick],

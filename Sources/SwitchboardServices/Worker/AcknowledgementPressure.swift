@@ -1,0 +1,58 @@
+public import SwitchboardCore
+import Synchronization
+
+/// Whether webhook acknowledgements have been slow lately, so that the worker gives way to
+/// them (see ``JobWorker/GiveWay``).
+///
+/// Meta gives up on a webhook after 20 s and expects an answer well under one; applying a
+/// stored webhook may wait. When `serve` and its database cannot do both, the worker's runs
+/// took the CPU the acknowledgements needed and they slowed to seconds (docs/ingest.md,
+/// session 12). An acknowledgement slower than ``Window/threshold`` marks the next
+/// ``Window/hold`` as under pressure: long enough that the worker does not spring back the
+/// moment acknowledgements recover because it gave way, short enough that a backlog is
+/// drained at full speed soon after a burst. A slow disk at light load also trips it; the
+/// worker then runs one ingest run at a time, which at light load is all it needs.
+public final class AcknowledgementPressure: Sendable {
+    /// The rule, without clocks or locks.
+    public struct Window: Sendable, Equatable {
+        public var threshold: Duration
+        public var hold: Duration
+        /// Under pressure until then.
+        public private(set) var until: ContinuousClock.Instant?
+
+        public init(threshold: Duration, hold: Duration) {
+            self.threshold = threshold
+            self.hold = hold
+        }
+
+        public mutating func record(_ latency: Duration, at now: ContinuousClock.Instant) {
+            if latency > threshold { until = now + hold }
+        }
+
+        public func isUnderPressure(at now: ContinuousClock.Instant) -> Bool {
+            until.map { now < $0 } ?? false
+        }
+    }
+
+    private let window: Mutex<Window>
+
+    public init(threshold: Duration = .milliseconds(100), hold: Duration = .seconds(5)) {
+        window = Mutex(Window(threshold: threshold, hold: hold))
+    }
+
+    /// Records how long one acknowledgement took.
+    public func record(_ latency: Duration) {
+        let now = ContinuousClock.now
+        window.withLock { $0.record(latency, at: now) }
+    }
+
+    public var isUnderPressure: Bool {
+        let now = ContinuousClock.now
+        return window.withLock { $0.isUnderPressure(at: now) }
+    }
+
+    /// The worker's side: runs of `kinds` give way while acknowledgements are slow.
+    public func giveWay(_ kinds: Set<JobKind>) -> JobWorker.GiveWay {
+        JobWorker.GiveWay(kinds: kinds) { [self] in isUnderPressure }
+    }
+}

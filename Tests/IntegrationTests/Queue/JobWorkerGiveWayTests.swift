@@ -1,0 +1,86 @@
+import Foundation
+import SwitchboardCore
+import SwitchboardServices
+import SwitchboardStore
+import Synchronization
+import TestSupport
+import Testing
+
+/// Ingest runs give way to slow webhook acknowledgements (docs/ingest.md, session 12).
+@Suite("Job worker giving way", .timeLimit(.minutes(2)))
+struct JobWorkerGiveWayTests {
+    static let bulk = JobKind(rawValue: "test.bulk")
+    static let other = JobKind(rawValue: "test.other")
+
+    @Test("an acknowledgement over the threshold marks the hold that follows as under pressure")
+    func pressureWindow() {
+        let start = ContinuousClock.now
+        var window = AcknowledgementPressure.Window(threshold: .milliseconds(100), hold: .seconds(5))
+        #expect(!window.isUnderPressure(at: start))
+        window.record(.milliseconds(100), at: start)
+        #expect(!window.isUnderPressure(at: start), "at the threshold is not over it")
+        window.record(.milliseconds(101), at: start)
+        #expect(window.isUnderPressure(at: start + .seconds(4)))
+        #expect(!window.isUnderPressure(at: start + .seconds(5)))
+        window.record(.milliseconds(300), at: start + .seconds(3))
+        #expect(window.isUnderPressure(at: start + .seconds(7)), "a later slow one extends the hold")
+        window.record(.milliseconds(2), at: start + .seconds(7))
+        #expect(window.isUnderPressure(at: start + .seconds(7)), "a fast one does not end it")
+        #expect(!window.isUnderPressure(at: start + .seconds(8)))
+    }
+
+    @Test("a filter without some kinds")
+    func excluding() {
+        let a = JobKind(rawValue: "a")
+        let b = JobKind(rawValue: "b")
+        #expect(JobKindFilter.any.excluding([a]) == .except([a]))
+        #expect(JobKindFilter.only([a, b]).excluding([a]) == .only([b]))
+        #expect(JobKindFilter.except([b]).excluding([a]) == .except([a, b]))
+    }
+
+    static func job(_ kind: JobKind, _ name: String) -> NewJob {
+        NewJob(kind: kind, partition: name, payload: Array(name.utf8))
+    }
+
+    @Test(
+        "under pressure one giving-way run at a time while other kinds go on; once it is over, side by side",
+        arguments: TestDatabaseKind.all
+    )
+    func oneRunAtATimeUnderPressure(kind: TestDatabaseKind) async throws {
+        try await TestDatabase.with(kind) { database in
+            let queue = EmbeddedJobQueue(database: database)
+            let held = HeldJobs()
+            let quick = QuickJobs()
+            let pressure = Mutex(true)
+            let worker = JobWorker(
+                queue: queue,
+                handlers: [Self.bulk: held, Self.other: quick],
+                concurrency: 4,
+                lease: .seconds(300),
+                workerID: "give-way",
+                giveWay: JobWorker.GiveWay(kinds: [Self.bulk]) { pressure.withLock { $0 } },
+                logger: TestDatabase.logger
+            )
+            try await queue.enqueue([Self.job(Self.bulk, "bulk-1"), Self.job(Self.bulk, "bulk-2"), Self.job(Self.other, "other-1")])
+            let running = Task { try await worker.run() }
+            var started = held.started.makeAsyncIterator()
+            var ran = quick.ran.makeAsyncIterator()
+            #expect(await started.next() == "bulk-1")
+            #expect(await ran.next() == "other-1")
+            // A later claim of the other kinds, which would have taken bulk-2 (enqueued before
+            // it) had the bulk kind not been left out; enqueued now, it is not handed over
+            // either.
+            try await queue.enqueue([Self.job(Self.other, "other-2")])
+            #expect(await ran.next() == "other-2")
+            let bulk2 = try await database.read { try await $0.query("SELECT state FROM jobs WHERE partition_key = 'bulk-2'", []) }
+            #expect(bulk2.first?.string("state") == "ready", "no claim so far took bulk-2")
+            // The pressure over, bulk-2 runs beside bulk-1, which is still held.
+            pressure.withLock { $0 = false }
+            queue.wake()
+            #expect(await started.next() == "bulk-2")
+            held.release()
+            running.cancel()
+            _ = try? await running.value
+        }
+    }
+}
