@@ -15,8 +15,9 @@ public struct JobTaker: Sendable {
     public var worker: String
     /// How long that lease lasts.
     public var lease: Duration
-    /// Takes one free slot (false when none is free or the worker is stopping).
-    public var reserve: @Sendable () -> Bool
+    /// Takes one free slot for a job of that kind (false when none is free, the worker is
+    /// stopping, or the kind gives way for now).
+    public var reserve: @Sendable (JobKind) -> Bool
     /// Runs a job in the slot reserved for it (after its transaction committed).
     public var deliver: @Sendable (Job) -> Void
     /// Gives back a reserved slot (the transaction rolled back).
@@ -26,7 +27,7 @@ public struct JobTaker: Sendable {
         kinds: JobKindFilter,
         worker: String,
         lease: Duration,
-        reserve: @escaping @Sendable () -> Bool,
+        reserve: @escaping @Sendable (JobKind) -> Bool,
         deliver: @escaping @Sendable (Job) -> Void,
         release: @escaping @Sendable () -> Void
     ) {

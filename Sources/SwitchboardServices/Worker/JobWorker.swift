@@ -73,7 +73,7 @@ public final class JobWorker: Service {
     private let givingWayRuns = Atomic<Int>(0)
 
     /// Kinds whose runs give way to something more urgent: while `isNeeded` says so, the
-    /// general slots run at most one run of them at a time, and nothing is handed over.
+    /// general slots run at most one run of them at a time, and none is handed over.
     /// The ingest kinds give way to webhook acknowledgements (``AcknowledgementPressure``).
     public struct GiveWay: Sendable {
         public var kinds: Set<JobKind>
@@ -237,8 +237,9 @@ public final class JobWorker: Service {
             kinds: claimer.kinds,
             worker: workerID,
             lease: lease,
-            reserve: { [weak self] in
-                guard let self, !stopping.load(ordering: .relaxed), !givesWay(claimer) else { return false }
+            reserve: { [weak self] kind in
+                guard let self, !stopping.load(ordering: .relaxed) else { return false }
+                if giveWay?.kinds.contains(kind) == true, givesWay(claimer) { return false }
                 return claimer.reserveSlot()
             },
             deliver: { [queue] job in

@@ -34,7 +34,7 @@ extension EmbeddedJobQueue: JobHandoffSource {
             guard job.runAt.map({ $0.millisecondsSince1970 <= now }) ?? true,
                 job.partition.map({ partitions[$0] == 1 }) ?? true,
                 let taker = available.first(where: { $0.kinds.admits(job.kind) }),
-                taker.reserve()
+                taker.reserve(job.kind)
             else {
                 rest.append(job)
                 continue

@@ -19,7 +19,7 @@ final class SendTaker: Sendable {
             kinds: .only([.sendMessage]),
             worker: Self.worker,
             lease: .seconds(30),
-            reserve: { true },
+            reserve: { _ in true },
             deliver: { [self] job in self.jobs.withLock { $0.append(job) } },
             release: {}
         )

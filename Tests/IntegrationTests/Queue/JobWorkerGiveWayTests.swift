@@ -67,13 +67,18 @@ struct JobWorkerGiveWayTests {
             var ran = quick.ran.makeAsyncIterator()
             #expect(await started.next() == "bulk-1")
             #expect(await ran.next() == "other-1")
-            // A later claim of the other kinds, which would have taken bulk-2 (enqueued before
-            // it) had the bulk kind not been left out; enqueued now, it is not handed over
-            // either.
-            try await queue.enqueue([Self.job(Self.other, "other-2")])
+            // Another of the other kind runs (handed over on SQLite, else claimed), while a
+            // bulk job enqueued with it is neither handed over nor claimed, nor is bulk-2.
+            try await queue.enqueue([Self.job(Self.bulk, "bulk-3"), Self.job(Self.other, "other-2")])
             #expect(await ran.next() == "other-2")
-            let bulk2 = try await database.read { try await $0.query("SELECT state FROM jobs WHERE partition_key = 'bulk-2'", []) }
-            #expect(bulk2.first?.string("state") == "ready", "no claim so far took bulk-2")
+            let waiting = try await database.read {
+                try await $0.query("SELECT partition_key, state FROM jobs WHERE kind = 'test.bulk' ORDER BY id", [])
+            }
+            #expect(
+                waiting.map { "\($0.string("partition_key") ?? "") \($0.string("state") ?? "")" } == [
+                    "bulk-1 leased", "bulk-2 ready", "bulk-3 ready",
+                ]
+            )
             // The pressure over, bulk-2 runs beside bulk-1, which is still held.
             pressure.withLock { $0 = false }
             queue.wake()
