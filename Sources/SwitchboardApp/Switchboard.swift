@@ -39,7 +39,7 @@ public struct Switchboard: Sendable {
     let pageCache: ConversationPageCache
     let senderActions: SenderActions
     /// Slow webhook acknowledgements, which the worker's ingest runs give way to.
-    let acknowledgements = AcknowledgementPressure()
+    let acknowledgements: AcknowledgementPressure
     /// Redis (`REDIS_URL`): the Streams queue, the Socket.IO cluster, shared presence.
     let redis: RedisWiring?
     /// Where jobs go: the Streams queue with Redis, else the embedded one.
@@ -96,6 +96,7 @@ public struct Switchboard: Sendable {
         self.lock = lock
         self.outbox = outbox
         self.redis = redis
+        self.acknowledgements = AcknowledgementPressure(threshold: configuration.acknowledgementPressure ?? .milliseconds(100))
         let cookies = SessionCookie(secret: configuration.secret.value, secure: configuration.publicURL?.hasPrefix("https://") == true)
         self.cookies = cookies
         let pageCache = ConversationPageCache(store: store)
@@ -309,7 +310,7 @@ public struct Switchboard: Sendable {
             lease: configuration.jobLease,
             workerID: Self.workerID,
             clock: store.clock,
-            giveWay: acknowledgements.giveWay([.splitWebhook, .applyInbound, .fetchProfile]),
+            giveWay: configuration.acknowledgementPressure.map { _ in acknowledgements.giveWay([.splitWebhook, .applyInbound, .fetchProfile]) },
             logger: logger
         )
     }

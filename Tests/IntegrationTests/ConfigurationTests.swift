@@ -20,6 +20,9 @@ struct ConfigurationTests {
         #expect(configuration.graphAPIVersion == "v25.0")
         #expect(configuration.workerNiceness == 10)
         #expect(try parse(["SWITCHBOARD_WORKER_NICE": "0"]).workerNiceness == 0)
+        #expect(configuration.acknowledgementPressure == .milliseconds(100))
+        #expect(try parse(["SWITCHBOARD_ACK_PRESSURE_MS": "250"]).acknowledgementPressure == .milliseconds(250))
+        #expect(try parse(["SWITCHBOARD_ACK_PRESSURE_MS": "0"]).acknowledgementPressure == nil)
     }
 
     @Test("the seed contract's names and aliases")
@@ -83,6 +86,7 @@ struct ConfigurationTests {
             (["SWITCHBOARD_SQLITE_SYNC": "sometimes"], "SWITCHBOARD_SQLITE_SYNC"),
             (["SWITCHBOARD_WORKER_NICE": "20"], "SWITCHBOARD_WORKER_NICE"),
             (["SWITCHBOARD_WORKER_NICE": "-5"], "SWITCHBOARD_WORKER_NICE"),
+            (["SWITCHBOARD_ACK_PRESSURE_MS": "soon"], "SWITCHBOARD_ACK_PRESSURE_MS"),
             (["EMAIL_SERVER_HOST": "smtp"], "EMAIL_FROM"),
         ]
     )

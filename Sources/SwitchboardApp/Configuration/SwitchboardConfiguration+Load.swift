@@ -32,6 +32,7 @@ extension SwitchboardConfiguration {
         ("SWITCHBOARD_WEBHOOK_MAX_BYTES", "largest webhook body accepted (default 5242880)"),
         ("SWITCHBOARD_WORKER_CONCURRENCY", "parallel jobs per worker process (default 8)"),
         ("SWITCHBOARD_WORKER_NICE", "nice value of the worker's threads, 0-19 (default 10; 0: no separate threads)"),
+        ("SWITCHBOARD_ACK_PRESSURE_MS", "a webhook acknowledged slower than this makes ingest give way for 5 s (default 100; 0: never)"),
         ("SWITCHBOARD_BOT_CONCURRENCY", "bot answers in progress per worker process, in their own lane (default 1000)"),
         ("SWITCHBOARD_JOB_LEASE_SECONDS", "how long a claimed job is held before another worker may retry it (default 30)"),
         ("SWITCHBOARD_SQLITE_SYNC", "full (default: acknowledged webhooks survive power loss) or normal"),
@@ -161,6 +162,9 @@ extension SwitchboardConfiguration {
         configuration.webhookMaxBytes = try int("SWITCHBOARD_WEBHOOK_MAX_BYTES", in: 1024...(256 * 1024 * 1024)) ?? configuration.webhookMaxBytes
         configuration.workerConcurrency = try int("SWITCHBOARD_WORKER_CONCURRENCY", in: 1...256) ?? configuration.workerConcurrency
         configuration.workerNiceness = try int("SWITCHBOARD_WORKER_NICE", in: 0...19).map(Int32.init) ?? configuration.workerNiceness
+        if let milliseconds = try int("SWITCHBOARD_ACK_PRESSURE_MS", in: 0...20_000) {
+            configuration.acknowledgementPressure = milliseconds == 0 ? nil : .milliseconds(milliseconds)
+        }
         configuration.botConcurrency = try int("SWITCHBOARD_BOT_CONCURRENCY", in: 1...10_000) ?? configuration.botConcurrency
         if let lease = try int("SWITCHBOARD_JOB_LEASE_SECONDS", in: 1...3600) { configuration.jobLease = .seconds(lease) }
         if let timeout = try int("SWITCHBOARD_GRAPH_TIMEOUT_SECONDS", in: 1...300) { configuration.graphTimeout = .seconds(timeout) }
