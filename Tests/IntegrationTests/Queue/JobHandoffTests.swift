@@ -12,24 +12,6 @@ import Testing
 struct JobHandoffTests {
     static let kind = JobKind(rawValue: "test.handoff")
 
-    /// Says which jobs started; holds those whose payload starts with "hold" until released.
-    final class Recorder: JobHandler {
-        let ran: AsyncStream<String>
-        private let ranContinuation: AsyncStream<String>.Continuation
-        private let gate = Gate()
-
-        init() { (ran, ranContinuation) = AsyncStream<String>.makeStream() }
-
-        func handle(_ job: Job) async throws -> JobDisposition {
-            let name = String(decoding: job.payload, as: UTF8.self)
-            ranContinuation.yield(name)
-            if name.hasPrefix("hold") { await gate.pass() }
-            return .finished
-        }
-
-        func release() { gate.open() }
-    }
-
     static func job(_ name: String, partition: String?) -> NewJob {
         NewJob(kind: kind, partition: partition, payload: Array(name.utf8))
     }
@@ -38,13 +20,13 @@ struct JobHandoffTests {
     /// its offer to take jobs is in place (and one slot is free whatever the warm-up's
     /// is doing).
     static func withWorker(
-        _ body: @Sendable (EmbeddedJobQueue, any SQLDatabase, Recorder, inout AsyncStream<String>.Iterator) async throws -> Void
+        _ body: @Sendable (EmbeddedJobQueue, any SQLDatabase, RecordingJobs, inout AsyncStream<String>.Iterator) async throws -> Void
     )
         async throws
     {
         try await TestDatabase.with(.sqlite) { database in
             let queue = EmbeddedJobQueue(database: database)
-            let recorder = Recorder()
+            let recorder = RecordingJobs { $0.hasPrefix("hold") }
             let worker = JobWorker(
                 queue: queue,
                 handlers: [kind: recorder],
@@ -54,7 +36,7 @@ struct JobHandoffTests {
                 logger: TestDatabase.logger
             )
             let running = Task { try await worker.run() }
-            var ran = recorder.ran.makeAsyncIterator()
+            var ran = recorder.started.makeAsyncIterator()
             try await queue.enqueue([job("warm-up", partition: "p0")])
             #expect(await ran.next() == "warm-up")
             var failure: (any Error)?

@@ -49,8 +49,8 @@ struct JobWorkerGiveWayTests {
     func oneRunAtATimeUnderPressure(kind: TestDatabaseKind) async throws {
         try await TestDatabase.with(kind) { database in
             let queue = EmbeddedJobQueue(database: database)
-            let held = HeldJobs()
-            let quick = QuickJobs()
+            let held = RecordingJobs.held()
+            let quick = RecordingJobs.quick()
             let pressure = Mutex(true)
             let worker = JobWorker(
                 queue: queue,
@@ -64,7 +64,7 @@ struct JobWorkerGiveWayTests {
             try await queue.enqueue([Self.job(Self.bulk, "bulk-1"), Self.job(Self.bulk, "bulk-2"), Self.job(Self.other, "other-1")])
             let running = Task { try await worker.run() }
             var started = held.started.makeAsyncIterator()
-            var ran = quick.ran.makeAsyncIterator()
+            var ran = quick.started.makeAsyncIterator()
             #expect(await started.next() == "bulk-1")
             #expect(await ran.next() == "other-1")
             // Another of the other kind runs (handed over on SQLite, else claimed), while a

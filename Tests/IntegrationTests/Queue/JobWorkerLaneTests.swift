@@ -15,8 +15,8 @@ struct JobWorkerLaneTests {
     func laneKeepsGeneralPlacesFree(kind: TestDatabaseKind) async throws {
         try await TestDatabase.with(kind) { database in
             let queue = EmbeddedJobQueue(database: database)
-            let held = HeldJobs()
-            let quick = QuickJobs()
+            let held = RecordingJobs.held()
+            let quick = RecordingJobs.quick()
             let worker = JobWorker(
                 queue: queue,
                 handlers: [.botAnswer: held, Self.fast: quick],
@@ -38,7 +38,7 @@ struct JobWorkerLaneTests {
                 if started.count == 3 { break }
             }
             var ran: Set<String> = []
-            for await name in quick.ran {
+            for await name in quick.started {
                 ran.insert(name)
                 if ran.count == 2 { break }
             }

@@ -2,32 +2,30 @@ import SwitchboardCore
 import SwitchboardServices
 import TestSupport
 
-/// Holds every job it gets until released; says when each started (its payload as text).
-final class HeldJobs: JobHandler {
+/// Says when each job started (its payload as text), and holds those that `holds` picks
+/// until released.
+final class RecordingJobs: JobHandler {
     let started: AsyncStream<String>
     private let startedContinuation: AsyncStream<String>.Continuation
+    private let holds: @Sendable (String) -> Bool
     private let gate = Gate()
 
-    init() { (started, startedContinuation) = AsyncStream<String>.makeStream() }
+    init(holding holds: @escaping @Sendable (String) -> Bool) {
+        self.holds = holds
+        (started, startedContinuation) = AsyncStream<String>.makeStream()
+    }
 
     func handle(_ job: Job) async throws -> JobDisposition {
-        startedContinuation.yield(String(decoding: job.payload, as: UTF8.self))
-        await gate.pass()
+        let name = String(decoding: job.payload, as: UTF8.self)
+        startedContinuation.yield(name)
+        if holds(name) { await gate.pass() }
         return .finished
     }
 
     func release() { gate.open() }
-}
 
-/// Says when each job ran (its payload as text).
-final class QuickJobs: JobHandler {
-    let ran: AsyncStream<String>
-    private let ranContinuation: AsyncStream<String>.Continuation
-
-    init() { (ran, ranContinuation) = AsyncStream<String>.makeStream() }
-
-    func handle(_ job: Job) async throws -> JobDisposition {
-        ranContinuation.yield(String(decoding: job.payload, as: UTF8.self))
-        return .finished
-    }
+    /// Holds every job.
+    static func held() -> RecordingJobs { RecordingJobs { _ in true } }
+    /// Holds none.
+    static func quick() -> RecordingJobs { RecordingJobs { _ in false } }
 }
