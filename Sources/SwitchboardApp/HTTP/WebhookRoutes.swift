@@ -81,7 +81,13 @@ struct WebhookRoutes {
         }
         outcome("accepted")
         let took = ContinuousClock.now - started
-        pressure.record(took)
+        if pressure.record(took) {
+            Counter(label: "switchboard_webhook_ack_pressure_total").increment()
+            logger.notice(
+                "webhook acknowledgements are slow; applying them gives way for a while",
+                metadata: ["ack_ms": "\(took.nanoseconds / 1_000_000)"]
+            )
+        }
         Timer(label: "switchboard_webhook_ack_seconds", preferredDisplayUnit: .seconds).recordNanoseconds(took.nanoseconds)
         return Self.text(.ok, "EVENT_RECEIVED")
     }

@@ -25,8 +25,12 @@ public final class AcknowledgementPressure: Sendable {
             self.hold = hold
         }
 
-        public mutating func record(_ latency: Duration, at now: ContinuousClock.Instant) {
-            if latency > threshold { until = now + hold }
+        /// Returns true when this acknowledgement begins a time under pressure.
+        @discardableResult
+        public mutating func record(_ latency: Duration, at now: ContinuousClock.Instant) -> Bool {
+            guard latency > threshold else { return false }
+            defer { until = now + hold }
+            return !isUnderPressure(at: now)
         }
 
         public func isUnderPressure(at now: ContinuousClock.Instant) -> Bool {
@@ -40,10 +44,11 @@ public final class AcknowledgementPressure: Sendable {
         window = Mutex(Window(threshold: threshold, hold: hold))
     }
 
-    /// Records how long one acknowledgement took.
-    public func record(_ latency: Duration) {
+    /// Records how long one acknowledgement took; true when it begins a time under pressure.
+    @discardableResult
+    public func record(_ latency: Duration) -> Bool {
         let now = ContinuousClock.now
-        window.withLock { $0.record(latency, at: now) }
+        return window.withLock { $0.record(latency, at: now) }
     }
 
     public var isUnderPressure: Bool {
