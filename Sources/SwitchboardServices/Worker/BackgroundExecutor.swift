@@ -20,24 +20,7 @@ import Glibc
 /// On Linux a nice value belongs to a thread, so only these threads are lowered. Elsewhere
 /// the threads run at the process's priority.
 public final class BackgroundExecutor: TaskExecutor, Sendable {
-    private struct Queue {
-        var jobs: [UnownedJob] = []
-        var head = 0
-
-        mutating func pop() -> UnownedJob? {
-            guard head < jobs.count else { return nil }
-            defer {
-                head += 1
-                if head == jobs.count {
-                    jobs.removeAll(keepingCapacity: true)
-                    head = 0
-                }
-            }
-            return jobs[head]
-        }
-    }
-
-    private let queue = Mutex(Queue())
+    private let queue = Mutex(FIFO<UnownedJob>())
     private let ready = DispatchSemaphore(value: 0)
     /// The nice value the threads set for themselves.
     public let niceness: Int32
@@ -64,7 +47,7 @@ public final class BackgroundExecutor: TaskExecutor, Sendable {
 
     public func enqueue(_ job: consuming ExecutorJob) {
         let job = UnownedJob(job)
-        queue.withLock { $0.jobs.append(job) }
+        queue.withLock { $0.push(job) }
         ready.signal()
     }
 
@@ -82,5 +65,32 @@ public final class BackgroundExecutor: TaskExecutor, Sendable {
                 job.runSynchronously(on: executor)
             }
         }
+    }
+}
+
+/// A first-in, first-out queue whose storage stays in proportion to what it holds, however
+/// long it is never empty.
+struct FIFO<Element> {
+    private var elements: [Element] = []
+    private var head = 0
+
+    var count: Int { elements.count - head }
+    /// Slots held, taken or not (for tests).
+    var storage: Int { elements.count }
+
+    mutating func push(_ element: Element) { elements.append(element) }
+
+    mutating func pop() -> Element? {
+        guard head < elements.count else { return nil }
+        let element = elements[head]
+        head += 1
+        if head == elements.count {
+            elements.removeAll(keepingCapacity: true)
+            head = 0
+        } else if head >= 1024, head * 2 >= elements.count {
+            elements.removeFirst(head)
+            head = 0
+        }
+        return element
     }
 }
