@@ -38,8 +38,9 @@ public struct Switchboard: Sendable {
     let cookies: SessionCookie
     let pageCache: ConversationPageCache
     let senderActions: SenderActions
-    /// Slow webhook acknowledgements, which the worker's ingest runs give way to.
-    let acknowledgements: AcknowledgementPressure
+    /// Slow webhook acknowledgements, which the worker's ingest runs give way to (nil when
+    /// `SWITCHBOARD_ACK_PRESSURE_MS` is 0).
+    let acknowledgements: AcknowledgementPressure?
     /// Redis (`REDIS_URL`): the Streams queue, the Socket.IO cluster, shared presence.
     let redis: RedisWiring?
     /// Where jobs go: the Streams queue with Redis, else the embedded one.
@@ -96,7 +97,7 @@ public struct Switchboard: Sendable {
         self.lock = lock
         self.outbox = outbox
         self.redis = redis
-        self.acknowledgements = AcknowledgementPressure(threshold: configuration.acknowledgementPressure ?? .milliseconds(100))
+        self.acknowledgements = configuration.acknowledgementPressure.map { AcknowledgementPressure(threshold: $0) }
         let cookies = SessionCookie(secret: configuration.secret.value, secure: configuration.publicURL?.hasPrefix("https://") == true)
         self.cookies = cookies
         let pageCache = ConversationPageCache(store: store)
@@ -310,7 +311,7 @@ public struct Switchboard: Sendable {
             lease: configuration.jobLease,
             workerID: Self.workerID,
             clock: store.clock,
-            giveWay: configuration.acknowledgementPressure.map { _ in acknowledgements.giveWay([.splitWebhook, .applyInbound, .fetchProfile]) },
+            giveWay: acknowledgements?.giveWay([.splitWebhook, .applyInbound, .fetchProfile]),
             logger: logger
         )
     }
