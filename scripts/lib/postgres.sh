@@ -41,7 +41,8 @@ sb_psql_admin() {
 
 # sb_pg_stats_before_start   before sb_start_postgres: the cluster will record its
 # statements (pg_stat_statements, nested ones too). sb_pg_stats_report N, after a run:
-# prints the N statements that cost PostgreSQL the most time.
+# prints the N statements that cost PostgreSQL the most time, with the WAL each wrote (its
+# bytes and full-page images: what a synchronous commit after them has to flush).
 sb_pg_stats_before_start() {
   export SB_PG_EXTRA_OPTS="${SB_PG_EXTRA_OPTS:-} -c shared_preload_libraries=pg_stat_statements -c pg_stat_statements.track=all"
   sb_on_start_postgres_hook=sb_pg_stats_create
@@ -50,6 +51,7 @@ sb_pg_stats_create() { sb_psql_admin -d postgres -qc "CREATE EXTENSION pg_stat_s
 sb_pg_stats_report() {
   sb_psql_admin -d postgres -P pager=off -c "SELECT calls, round(total_exec_time) AS total_ms,
       round((total_exec_time / calls)::numeric, 3) AS ms_each, rows,
+      pg_size_pretty(wal_bytes) AS wal, wal_fpi,
       left(regexp_replace(query, '\s+', ' ', 'g'), 160) AS statement
     FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT ${1:-15}"
 }
