@@ -5,12 +5,14 @@
 # cluster (fsync on), the raw single-row INSERT+COMMIT rate with pgbench at 16 clients.
 # Prints acknowledged events/s, ack p50/p99, webhook->applied p50/p99 and generator/server
 # CPU per step, and checks the targets: PostgreSQL ingest >= 1.0x pgbench, ack p99 < 25 ms
-# at half the pgbench rate.
+# at half the pgbench rate. It does so twice: with one event per POST, then with ten (Meta
+# aggregates events into one POST under load), each step's rate counted in events.
 #
 # Run through `scripts/bench ingest` (builds the release binary). Knobs (env):
 #   SB_INGEST_STEP_SECONDS (10)  SB_INGEST_FRACTIONS (0.25,0.5,1.0 of the pgbench rate)
 #   SB_INGEST_BACKENDS (sqlite,postgres)  SB_INGEST_CONNECTIONS (64)  SB_INGEST_PROCS (1)
-#   SB_INGEST_EVENTS_PER_POST (1)  SB_INGEST_PGBENCH_SECONDS (15)
+#   SB_INGEST_EVENTS_PER_POST (1,10: each shape in turn, one table each)
+#   SB_INGEST_PGBENCH_SECONDS (15)
 #   SB_INGEST_ROLE (all; web: acknowledge only, no worker applying meanwhile)
 #   SWITCHBOARD_* settings pass through to serve (SWITCHBOARD_WORKER_NICE=0: the worker on
 #   the shared threads, as before session 12)
@@ -46,11 +48,18 @@ TPS=$(sed -n 's/^tps = \([0-9.]*\) .*/\1/p' "$SB_TMP/pgbench.log" | tail -1)
 sb_log "pgbench: $TPS tps"
 psql "$TEST_POSTGRES_URL" -qc "DROP DATABASE pgbench_ingest"
 
-"$PY" "$SB_ROOT/scripts/bench-parts/ingest.py" --bin "$BIN" --workdir "$SB_TMP/ingest" --pg-url "$TEST_POSTGRES_URL" \
-  --pgbench-tps "$TPS" --duration "${SB_INGEST_STEP_SECONDS:-10}" --fractions "${SB_INGEST_FRACTIONS:-0.25,0.5,1.0}" \
-  --backends "${SB_INGEST_BACKENDS:-sqlite,postgres}" --connections "${SB_INGEST_CONNECTIONS:-64}" \
-  --max-connections "${SB_INGEST_CONNECTIONS:-64}" --procs "${SB_INGEST_PROCS:-1}" \
-  --events "${SB_INGEST_EVENTS_PER_POST:-1}" --json "$SB_ROOT/.build/bench/ingest.json" "$@"
+# Each shape of POST in turn: one event each (the HTTP path's worst case), then as Meta
+# sends them under load, several events aggregated into one POST (reference §2.3).
+IFS=, read -ra SHAPES <<<"${SB_INGEST_EVENTS_PER_POST:-1,10}"
+for EVENTS in "${SHAPES[@]}"; do
+  JSON="$SB_ROOT/.build/bench/ingest.json"
+  [ "$EVENTS" = 1 ] || JSON="$SB_ROOT/.build/bench/ingest-$EVENTS.json"
+  "$PY" "$SB_ROOT/scripts/bench-parts/ingest.py" --bin "$BIN" --workdir "$SB_TMP/ingest-$EVENTS" --pg-url "$TEST_POSTGRES_URL" \
+    --pgbench-tps "$TPS" --duration "${SB_INGEST_STEP_SECONDS:-10}" --fractions "${SB_INGEST_FRACTIONS:-0.25,0.5,1.0}" \
+    --backends "${SB_INGEST_BACKENDS:-sqlite,postgres}" --connections "${SB_INGEST_CONNECTIONS:-64}" \
+    --max-connections "${SB_INGEST_CONNECTIONS:-64}" --procs "${SB_INGEST_PROCS:-1}" \
+    --events "$EVENTS" --json "$JSON" "$@"
+done
 # PostgreSQL's own log (deadlocks, errors) beside serve's, for a run that stalls.
 cp "$SB_PG_SOCKET_DIR/pg.log" "$SB_ROOT/.build/bench/ingest-postgres-pg.log" 2>/dev/null || true
 echo "PostgreSQL: $PG_OPTS"
