@@ -15,7 +15,6 @@ struct Migration: Sendable {
 enum Schema {
     static let migrations: [Migration] = [
         initial, outbound, sendAttempts, accounts, bot, queueClaims, workflow, dashboard, claimsSkipDead, claimsSkipWaiting,
-        webhooksUpdatedInPlace,
     ]
 
     static var latestVersion: Int { migrations.last?.version ?? 0 }
@@ -383,18 +382,5 @@ enum Schema {
         sqliteStatements: [
             "CREATE INDEX jobs_held ON jobs (partition_key) WHERE state = 'ready' AND attempts > 0"
         ]
-    )
-
-    /// On PostgreSQL a stored webhook's row is rewritten once, when its split records what
-    /// it held; with full pages the new version went to another page, so the update wrote
-    /// the whole body to the WAL again (2.9 KB a webhook of ten events, docs/ingest.md,
-    /// session 13), which the next acknowledgement's commit then had to flush. With room
-    /// left on each page the update stays on it (a heap-only update, logged as the columns
-    /// that changed).
-    static let webhooksUpdatedInPlace = Migration(
-        version: 11,
-        name: "webhooks_updated_in_place",
-        statements: [],
-        postgresStatements: ["ALTER TABLE webhook_events SET (fillfactor = 50)"]
     )
 }
