@@ -141,7 +141,7 @@ class Server:
         self._cursor = after
         return out
 
-    def stop(self, keep_log_in: str | None = None):
+    def stop(self, keep_log_as: str | None = None):
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:
@@ -150,10 +150,9 @@ class Server:
                 self.proc.kill()
                 self.proc.wait()
         self.log_file.close()
-        if keep_log_in:
-            kept = os.path.join(keep_log_in, f"ingest-{self.kind}-serve.log")
-            shutil.copyfile(os.path.join(self.dir, "serve.log"), kept)
-            log(f"{self.kind}: serve's log is in {kept}")
+        if keep_log_as:
+            shutil.copyfile(os.path.join(self.dir, "serve.log"), keep_log_as)
+            log(f"{self.kind}: serve's log is in {keep_log_as}")
 
 
 def run_step(server: Server, args, name: str, rate: float, connections: int, duration: float, tag: str) -> dict:
@@ -260,7 +259,9 @@ def main():
             r["backend"] = kind
             results.append(r)
         finally:
-            server.stop(keep_log_in=os.path.dirname(os.path.abspath(args.json)) if args.json else None)
+            # beside the JSON, one log per backend and shape (ingest-postgres-10-serve.log)
+            shape = "" if args.events == 1 else f"-{args.events}"
+            server.stop(keep_log_as=os.path.join(os.path.dirname(os.path.abspath(args.json)), f"ingest-{kind}{shape}-serve.log") if args.json else None)
 
     header = f"{'backend':9} {'step':>10} {'offered/s':>9} {'acked/s':>8} {'err':>4} {'ack p50':>8} {'ack p99':>8} {'apply p50':>9} {'apply p99':>9} {'backlog':>7} {'gen cpu':>7} {'srv cpu':>7} {'srv us/ev':>9} {'pg us/ev':>8}"
     lines = ["", f"ingest: {args.events} event(s)/POST, {args.customers} customers, {args.duration:.0f} s/step; latencies in ms; cpu in % of one core while the load runs; us/ev: CPU per acknowledged event until applied", header, "-" * len(header)]
