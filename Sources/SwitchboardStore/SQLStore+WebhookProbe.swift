@@ -30,12 +30,16 @@ extension SQLStore {
                 try await db.query("DELETE FROM contacts WHERE id = $1", .int(contactId))
             }
             let stored = try await db.query(
-                "SELECT id, body FROM webhook_events WHERE received_at >= $1 AND processed_at IS NOT NULL",
+                """
+                SELECT w.id, w.body FROM webhook_events w JOIN webhook_splits s ON s.webhook_event_id = w.id
+                WHERE w.received_at >= $1
+                """,
                 .int(since.millisecondsSince1970)
             )
             let marker = Array(mid.utf8)
             for row in stored where row["body"].bytes.map({ $0.contains(subsequence: marker) }) == true {
                 try await db.query("DELETE FROM unhandled_events WHERE webhook_event_id = $1", .int(row.int("id") ?? 0))
+                try await db.query("DELETE FROM webhook_splits WHERE webhook_event_id = $1", .int(row.int("id") ?? 0))
                 try await db.query("DELETE FROM webhook_events WHERE id = $1", .int(row.int("id") ?? 0))
             }
             return removed

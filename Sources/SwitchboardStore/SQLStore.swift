@@ -64,20 +64,19 @@ public final class SQLStore: Store {
                 try await recordUnhandled(event, webhookEventId: webhook.id, in: db)
             }
         }
-        let outcomes = Dictionary(grouping: webhooks) { SplitOutcome(eventCount: $0.eventCount, error: $0.error) }
-        for (outcome, group) in outcomes {
-            let placeholders = bindList(group.count, from: 4)
+        if !webhooks.isEmpty {
+            // A replayed webhook is split again: its row says what the last split found.
+            let rows = webhooks.indices.map { "($\($0 * 3 + 2), $1, $\($0 * 3 + 3), $\($0 * 3 + 4))" }.joined(separator: ", ")
             try await db.query(
-                "UPDATE webhook_events SET processed_at = $1, event_count = $2, error = $3 WHERE id IN (\(placeholders))",
-                [.int(now), .int(Int64(outcome.eventCount)), SQLValue(outcome.error)] + group.map { .int($0.id) }
+                """
+                INSERT INTO webhook_splits (webhook_event_id, split_at, event_count, error) VALUES \(rows)
+                ON CONFLICT (webhook_event_id) DO UPDATE
+                    SET split_at = excluded.split_at, event_count = excluded.event_count, error = excluded.error
+                """,
+                [.int(now)] + webhooks.flatMap { [.int($0.id), .int(Int64($0.eventCount)), SQLValue($0.error)] }
             )
         }
         try await queue.complete(webhooks.map(\.job), in: db)
-    }
-
-    private struct SplitOutcome: Hashable {
-        var eventCount: Int
-        var error: String?
     }
 
     static func recordUnhandled(_ event: UnhandledEvent, webhookEventId: Int64, in db: any SQLExecutor) async throws {
@@ -117,8 +116,9 @@ public final class SQLStore: Store {
                        (SELECT COUNT(*) FROM conversations) AS conversations,
                        (SELECT COUNT(*) FROM messages) AS messages,
                        (SELECT COUNT(*) FROM webhook_events) AS received,
-                       (SELECT COUNT(*) FROM webhook_events WHERE processed_at IS NULL) AS pending,
-                       (SELECT COUNT(*) FROM webhook_events WHERE error IS NOT NULL) AS failed,
+                       (SELECT COUNT(*) FROM webhook_events w
+                        WHERE NOT EXISTS (SELECT 1 FROM webhook_splits s WHERE s.webhook_event_id = w.id)) AS pending,
+                       (SELECT COUNT(*) FROM webhook_splits WHERE error IS NOT NULL) AS failed,
                        (SELECT COUNT(*) FROM unhandled_events) AS unhandled
                 """
             )

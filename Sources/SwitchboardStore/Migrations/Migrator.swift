@@ -22,9 +22,10 @@ public struct Migrator: Sendable {
         }
     }
 
-    /// Runs every step the database lacks; returns the versions applied.
+    /// Runs every step the database lacks, up to `target` (tests stop at an older version to
+    /// check that a step carries existing data forward); returns the versions applied.
     @discardableResult
-    public func migrate(now: Int64) async throws -> [Int] {
+    public func migrate(now: Int64, upTo target: Int = Migrator.latestVersion) async throws -> [Int] {
         let current = try await currentVersion()
         guard current <= Schema.latestVersion else {
             throw SwitchboardError(
@@ -33,7 +34,7 @@ public struct Migrator: Sendable {
             )
         }
         var applied: [Int] = []
-        for migration in Schema.migrations where migration.version > current {
+        for migration in Schema.migrations where migration.version > current && migration.version <= target {
             try await database.transaction { db in
                 if db.dialect == .postgres {
                     // Serialise concurrent `migrate` runs of several nodes.

@@ -15,6 +15,7 @@ struct Migration: Sendable {
 enum Schema {
     static let migrations: [Migration] = [
         initial, outbound, sendAttempts, accounts, bot, queueClaims, workflow, dashboard, claimsSkipDead, claimsSkipWaiting,
+        webhookSplits,
     ]
 
     static var latestVersion: Int { migrations.last?.version ?? 0 }
@@ -381,6 +382,35 @@ enum Schema {
         ],
         sqliteStatements: [
             "CREATE INDEX jobs_held ON jobs (partition_key) WHERE state = 'ready' AND attempts > 0"
+        ]
+    )
+
+    /// What a webhook's split found (when, how many events, why it failed) moves to a narrow
+    /// table of its own, so the raw webhook log is only ever inserted into. Marking a
+    /// webhook split used to rewrite its row: on PostgreSQL a new version of the whole body
+    /// on another page, in the WAL a second time (2.9 KB for a webhook of ten events, the
+    /// page's full image after a checkpoint), and a dead version as large as the body for
+    /// vacuum (docs/ingest.md, session 13). No foreign key: its check would lock the
+    /// webhook's row, which writes to it again.
+    static let webhookSplits = Migration(
+        version: 11,
+        name: "webhook_splits",
+        statements: [
+            """
+            CREATE TABLE webhook_splits (
+                webhook_event_id BIGINT PRIMARY KEY,
+                split_at BIGINT NOT NULL,
+                event_count BIGINT NOT NULL,
+                error TEXT
+            )
+            """,
+            """
+            INSERT INTO webhook_splits (webhook_event_id, split_at, event_count, error)
+            SELECT id, processed_at, COALESCE(event_count, 0), error FROM webhook_events WHERE processed_at IS NOT NULL
+            """,
+            "ALTER TABLE webhook_events DROP COLUMN processed_at",
+            "ALTER TABLE webhook_events DROP COLUMN event_count",
+            "ALTER TABLE webhook_events DROP COLUMN error",
         ]
     )
 }
