@@ -45,6 +45,10 @@ struct WebhookTestTests {
             #expect(try await rig.store.conversations(ConversationQuery(limit: 500)).items.isEmpty)
             #expect(try await rig.store.counts().contacts == 0)
             #expect(try await rig.store.counts().webhooksReceived == stored)
+            let splitsLeft = try await rig.switchboard.database.read { db in
+                try await db.first("SELECT COUNT(*) AS n FROM webhook_splits WHERE webhook_event_id NOT IN (SELECT id FROM webhook_events)")
+            }
+            #expect(splitsLeft?.int("n") == 0, "the probe's split went with its webhook")
             // With Redis configured and answering, the headline says so.
             if TestRedisBackend.available {
                 let connected = try await TestRedisBackend.with { backends in
