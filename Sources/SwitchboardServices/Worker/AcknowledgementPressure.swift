@@ -40,7 +40,7 @@ public final class AcknowledgementPressure: Sendable {
 
     private let window: Mutex<Window>
 
-    public init(threshold: Duration = .milliseconds(100), hold: Duration = .seconds(5)) {
+    public init(threshold: Duration, hold: Duration = .seconds(5)) {
         window = Mutex(Window(threshold: threshold, hold: hold))
     }
 
