@@ -277,6 +277,10 @@ public struct Switchboard: Sendable {
         try await SignInLinks(store: store, outbox: nil, baseURL: publicURL(configuration), development: false, logger: logger).issue(for: user)
     }
 
+    /// Profile lookups in flight per worker process. New customers' names can wait; their
+    /// messages, in the general slots, cannot.
+    static let profileLookupSlots = 8
+
     /// The job handlers of the `worker` role.
     func makeWorker(profiles: any ProfileSource) -> JobWorker {
         let apply = ApplyInboundHandler(
@@ -307,7 +311,9 @@ public struct Switchboard: Sendable {
                 ),
             ],
             concurrency: configuration.workerConcurrency,
-            lanes: [.botAnswer: configuration.botConcurrency],
+            // Each lane waits on someone else (a model, Meta): slow answers there never hold
+            // back the general slots that apply inbound messages.
+            lanes: [.botAnswer: configuration.botConcurrency, .sendMessage: configuration.sendConcurrency, .fetchProfile: Self.profileLookupSlots],
             lease: configuration.jobLease,
             workerID: Self.workerID,
             clock: store.clock,
@@ -405,20 +411,23 @@ extension Switchboard {
 
     static func graphClient(_ configuration: SwitchboardConfiguration, logger: Logger) -> GraphClient {
         GraphClient(
-            httpClient: .shared,
+            httpClient: graphHTTPClient,
             configuration: .init(baseURL: configuration.graphAPIURL, apiVersion: configuration.graphAPIVersion, timeout: configuration.graphTimeout),
             logger: logger
         )
     }
 
+    /// The Graph API's connections. Meta answers over HTTP/2, many calls to a connection; over
+    /// HTTP/1.1 (the emulator, a proxy) each call in flight needs its own, and the shared
+    /// client's eight per host would cap sending at eight calls per Meta's latency. The
+    /// worker's lanes (`SWITCHBOARD_SEND_CONCURRENCY` sends, ``profileLookupSlots``) bound
+    /// how many are open. Lives as long as the process, like `HTTPClient.shared`.
+    static let graphHTTPClient = HTTPClient.boundedByCallers()
+
     /// Profiles through the Graph API at the configured URL and version.
     public func graphProfileSource() -> any ProfileSource {
         GraphProfileSource(
-            graph: GraphClient(
-                httpClient: .shared,
-                configuration: .init(baseURL: configuration.graphAPIURL, apiVersion: configuration.graphAPIVersion),
-                logger: logger
-            ),
+            graph: graphClient(),
             store: store,
             box: SecretBox(secret: configuration.secret.value)
         )

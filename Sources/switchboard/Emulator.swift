@@ -30,6 +30,8 @@ struct Emulator: AsyncParsableCommand {
     var callsPerSecond = 300
     @Option(help: "Milliseconds between a send's answer and its echo webhook.") var echoDelayMs = 5
     @Option(help: "Milliseconds between the echo and the delivery webhook.") var deliveryDelayMs = 20
+    @Option(help: "Milliseconds every Send API call and sender action takes, as Meta's do over the internet (0: at once).")
+    var sendLatencyMs = 0
     @Option(help: "Attempts per webhook POST before it is dropped (Meta retries for hours).") var webhookMaxAttempts = 5
     @Option(help: "First webhook retry delay in milliseconds; doubles each attempt.") var webhookRetryBackoffMs = 100
 
@@ -48,6 +50,7 @@ struct Emulator: AsyncParsableCommand {
         configuration.callsPerSecondPerPage = callsPerSecond
         configuration.echoDelay = .milliseconds(echoDelayMs)
         configuration.deliveryDelay = .milliseconds(deliveryDelayMs)
+        configuration.sendLatency = .milliseconds(sendLatencyMs)
         configuration.webhookMaxAttempts = webhookMaxAttempts
         configuration.webhookRetryBackoff = .milliseconds(webhookRetryBackoffMs)
         let logger = makeLogger("graph-emulator")

@@ -64,6 +64,31 @@ import Testing
         }
     }
 
+    @Test func cancellingTheCallerEndsAHeldCallAsAmbiguous() async throws {
+        // The client's deadline and the emulator's hold both outlast the test's time limit:
+        // only the cancellation can end the call.
+        try await Harness.run(timeout: .seconds(300)) { h in
+            let events = h.emulator.events()
+            let c = customer(h)
+            h.emulator.inject(Fault(.timeoutAfterAccepting(hold: .seconds(300))))
+            let call = Task {
+                await graphError {
+                    try await h.graph.send(pageId: h.page, token: Harness.token, request: .text("held", to: c.psid))
+                }
+            }
+            for await event in events {
+                if case .messageReceived = event { break }
+            }
+            call.cancel()
+            let error = await call.value
+            guard case .transport(let failure)? = error?.kind else {
+                Issue.record("expected a transport failure, got \(String(describing: error))")
+                return
+            }
+            #expect(failure.isAmbiguous)
+        }
+    }
+
     @Test func timeoutAfterAcceptingIsAmbiguousAndTheEchoStillComes() async throws {
         // Long enough that a loaded machine still connects and writes within it (a timeout
         // before sending is another outcome), far shorter than the emulator's hold.
@@ -129,6 +154,21 @@ import Testing
             let start = ContinuousClock.now
             _ = try await h.graph.send(pageId: h.page, token: Harness.token, request: .text("slow", to: c.psid))
             #expect(ContinuousClock.now - start >= .milliseconds(50))
+        }
+    }
+
+    @Test func sendLatencyDelaysEverySendAndSenderAction() async throws {
+        try await Harness.run(configure: { $0.sendLatency = .milliseconds(80) }) { h in
+            let c = customer(h)
+            for _ in 0..<2 {
+                let start = ContinuousClock.now
+                _ = try await h.graph.send(pageId: h.page, token: Harness.token, request: .text("far away", to: c.psid))
+                #expect(ContinuousClock.now - start >= .milliseconds(80))
+            }
+            let start = ContinuousClock.now
+            _ = try await h.graph.senderAction(pageId: h.page, token: Harness.token, psid: c.psid, action: .typingOn)
+            #expect(ContinuousClock.now - start >= .milliseconds(80))
+            #expect(h.emulator.received(pageId: h.page, psid: c.psid).map(\.text) == ["far away", "far away"])
         }
     }
 

@@ -47,6 +47,7 @@ def test_malformed_database_url_exits_78_naming_it(tmp_path, url, command):
         ("SWITCHBOARD_JOB_LEASE_SECONDS", "soon"),
         ("SWITCHBOARD_JOB_LEASE_SECONDS", "0"),
         ("SWITCHBOARD_WORKER_CONCURRENCY", "-1"),
+        ("SWITCHBOARD_SEND_CONCURRENCY", "0"),
         ("SWITCHBOARD_WEBHOOK_MAX_BYTES", "12"),
         ("NEXTAUTH_SECRET", "short"),
         ("PORT", "99999"),

@@ -17,7 +17,9 @@ Reported per scenario, from Switchboard's stored times and the emulator's record
 Scenarios: no faults; 5 % retryable faults (1200 and 2, at random sends); and one Page
 carrying every conversation whose limit (--page-limit, 40 calls/s: below what Switchboard
 sends on a 2-core machine, so the limit binds) is set in the emulator and in Switchboard's
-pacer (SWITCHBOARD_SEND_RATE_PER_PAGE): % of the limit achieved = msgs/s / limit.
+pacer (SWITCHBOARD_SEND_RATE_PER_PAGE): % of the limit achieved = msgs/s / limit; and one
+Page at Meta's 300 calls/s whose every call takes --meta-latency-ms (300), as Meta's do
+over the internet, with Switchboard's defaults: how many sends it keeps in flight decides.
 """
 
 from __future__ import annotations
@@ -148,14 +150,15 @@ class Serve:
         self.log.close()
 
 
-def run(args, name: str, pages: int, fault_ratio: float, calls_per_second: int, messages: int | None = None, pacer_rate: int | None = None) -> dict:
+def run(args, name: str, pages: int, fault_ratio: float, calls_per_second: int, messages: int | None = None, pacer_rate: int | None = None,
+        send_latency_ms: int = 0) -> dict:
     workdir = Path(args.workdir) / name.replace(" ", "-")
     workdir.mkdir(parents=True, exist_ok=True)
     port = free_port()
     emulator = Emulator(
         args.bin, free_port(), f"http://127.0.0.1:{port}/api/webhook/facebook", SECRET, workdir / "emulator.log",
         pages=pages, calls_per_second=calls_per_second, echo_delay_ms=0, delivery_delay_ms=0,
-        webhook_max_attempts=20, webhook_retry_backoff_ms=100,
+        webhook_max_attempts=20, webhook_retry_backoff_ms=100, send_latency_ms=send_latency_ms,
     )
     serve = Serve(args.bin, workdir, emulator.url, port, args.pg_url, args.concurrency, pacer_rate)
     try:
@@ -294,9 +297,10 @@ def main():
     p.add_argument("--conversations", type=int, default=500)
     p.add_argument("--pages", type=int, default=10, help="Pages sharing the conversations when no Page limit should bind")
     p.add_argument("--concurrency", type=int, default=32, help="SWITCHBOARD_WORKER_CONCURRENCY")
-    p.add_argument("--scenarios", default="plain,faults,one-page")
+    p.add_argument("--scenarios", default="plain,faults,one-page,meta-latency")
     p.add_argument("--page-limit", type=int, default=40, help="calls/s of the one Page (emulator and SWITCHBOARD_SEND_RATE_PER_PAGE)")
     p.add_argument("--page-messages", type=int, default=3000, help="replies in the one-Page run")
+    p.add_argument("--meta-latency-ms", type=int, default=300, help="how long each Send API call takes in the meta-latency run")
     p.add_argument("--timeout", type=float, default=600)
     p.add_argument("--json")
     args = p.parse_args()
@@ -308,6 +312,11 @@ def main():
         # (Meta's 300/s is above it on a 2-core machine): the pacer, set to the Page's
         # limit, and the usage header decide the rate.
         "one-page": lambda: run(args, f"one Page at {args.page_limit}/s", 1, 0.0, args.page_limit, args.page_messages, args.page_limit),
+        # One Page at Meta's own limit (300/s, the pacer's default) whose every call takes
+        # Meta's time: the rate then depends on how many sends are in flight at once.
+        "meta-latency": lambda: run(
+            args, f"300/s, {args.meta_latency_ms} ms a call", 1, 0.0, 300, args.page_messages, send_latency_ms=args.meta_latency_ms
+        ),
     }
     results = []
     for key in args.scenarios.split(","):

@@ -54,6 +54,9 @@ public struct EmulatorConfiguration: Sendable {
     public var webhookRetryBackoff: Duration
     /// How long a "timeout after accepting" fault holds the answer by default.
     public var defaultHold: Duration
+    /// How long every Send API call and sender action takes before it is handled, as
+    /// Meta's do over the internet (zero by default: tests want answers at once).
+    public var sendLatency: Duration
 
     public init(
         appId: String = "947561230458812",
@@ -69,7 +72,8 @@ public struct EmulatorConfiguration: Sendable {
         throttleRegainMinutes: Int = 1,
         webhookMaxAttempts: Int = 5,
         webhookRetryBackoff: Duration = .milliseconds(100),
-        defaultHold: Duration = .seconds(30)
+        defaultHold: Duration = .seconds(30),
+        sendLatency: Duration = .zero
     ) {
         self.appId = appId
         self.appSecret = appSecret
@@ -85,6 +89,7 @@ public struct EmulatorConfiguration: Sendable {
         self.webhookMaxAttempts = webhookMaxAttempts
         self.webhookRetryBackoff = webhookRetryBackoff
         self.defaultHold = defaultHold
+        self.sendLatency = sendLatency
     }
 
     /// One demo Page, "Switchboard Demo Shop", with a fixed token: what `switchboard

@@ -91,6 +91,10 @@ extension GraphEmulator {
 
     /// The Send API and sender actions, with faults, rate limit, window and validation.
     func messages(pagePath: String, token: String?, body: [UInt8]) async -> GraphAnswer {
+        let latency = configuration.sendLatency
+        if latency > .zero {
+            do { try await Task.sleep(for: latency) } catch { return .reset }
+        }
         guard let page = state.withLock({ $0.page(forToken: token) }) else { return .error(tokenError(token)) }
         guard pagePath == page.id || pagePath == "me" else { return .error(.unsupported("post", id: pagePath)) }
         guard let request = JSONValue.parse(body), request.object != nil else {

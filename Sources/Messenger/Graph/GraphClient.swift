@@ -176,8 +176,14 @@ public struct GraphClient: Sendable {
         let deadline = NIODeadline.now() + TimeAmount.nanoseconds(Int64(nanoseconds(configuration.timeout)))
         let response: GraphHTTPResponse
         do {
-            response = try await httpClient.execute(request: request, delegate: collector, deadline: deadline, logger: logger)
-                .futureResult.get()
+            // Cancelling the caller's task (a worker told to stop now) ends the call at
+            // once; it is then as ambiguous as a timeout after sending.
+            let call = httpClient.execute(request: request, delegate: collector, deadline: deadline, logger: logger)
+            response = try await withTaskCancellationHandler {
+                try await call.futureResult.get()
+            } onCancel: {
+                call.cancel()
+            }
         } catch {
             let failure = Self.transportFailure(error, requestSent: collector.requestSent)
             logger.warning(

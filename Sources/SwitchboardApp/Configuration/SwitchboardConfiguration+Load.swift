@@ -34,6 +34,7 @@ extension SwitchboardConfiguration {
         ("SWITCHBOARD_WORKER_NICE", "nice value of the worker's threads, 0-19 (default 10; 0: no separate threads)"),
         ("SWITCHBOARD_ACK_PRESSURE_MS", "a webhook acknowledged slower than this makes ingest give way for 5 s (default 100; 0: never)"),
         ("SWITCHBOARD_BOT_CONCURRENCY", "bot answers in progress per worker process, in their own lane (default 1000)"),
+        ("SWITCHBOARD_SEND_CONCURRENCY", "Send API calls in flight per worker process, in their own lane (default 256)"),
         ("SWITCHBOARD_JOB_LEASE_SECONDS", "how long a claimed job is held before another worker may retry it (default 30)"),
         ("SWITCHBOARD_SQLITE_SYNC", "full (default: acknowledged webhooks survive power loss) or normal"),
     ]
@@ -166,6 +167,7 @@ extension SwitchboardConfiguration {
             configuration.acknowledgementPressure = milliseconds == 0 ? nil : .milliseconds(milliseconds)
         }
         configuration.botConcurrency = try int("SWITCHBOARD_BOT_CONCURRENCY", in: 1...10_000) ?? configuration.botConcurrency
+        configuration.sendConcurrency = try int("SWITCHBOARD_SEND_CONCURRENCY", in: 1...10_000) ?? configuration.sendConcurrency
         if let lease = try int("SWITCHBOARD_JOB_LEASE_SECONDS", in: 1...3600) { configuration.jobLease = .seconds(lease) }
         if let timeout = try int("SWITCHBOARD_GRAPH_TIMEOUT_SECONDS", in: 1...300) { configuration.graphTimeout = .seconds(timeout) }
         if let wait = try int("SWITCHBOARD_SEND_ECHO_WAIT_SECONDS", in: 1...3600) { configuration.outbound.echoWait = .seconds(wait) }

@@ -72,6 +72,10 @@ public struct SwitchboardConfiguration: Sendable {
     /// Bot answers in progress per worker process (`SWITCHBOARD_BOT_CONCURRENCY`): their
     /// own lane, since each waits on a model for a while (docs/bot.md).
     public var botConcurrency = 1000
+    /// Send API calls in flight per worker process (`SWITCHBOARD_SEND_CONCURRENCY`): their
+    /// own lane, since each waits on Meta. At Meta's 300 sends/s per Page and a few hundred
+    /// milliseconds per call, one busy Page alone keeps about a hundred in flight.
+    public var sendConcurrency = 256
     /// How long a claimed job stays ours before another worker may take it over.
     public var jobLease: Duration = .seconds(30)
     /// SQLite sync level (`SWITCHBOARD_SQLITE_SYNC`: `full` or `normal`).

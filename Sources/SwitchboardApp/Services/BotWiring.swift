@@ -50,11 +50,18 @@ extension Switchboard {
     /// bounds them): a model holds its connection for the whole answer, and HTTP/1.1
     /// servers (local models, the emulator) serve one request per connection. Lives as
     /// long as the process, like `HTTPClient.shared`.
-    static let botHTTPClient: HTTPClient = {
+    static let botHTTPClient = HTTPClient.boundedByCallers()
+}
+
+extension HTTPClient {
+    /// A client that opens an HTTP/1.1 connection for every request in flight to a host,
+    /// for callers that bound their requests themselves (a worker lane's slots); the
+    /// default pool keeps eight per host and queues the rest.
+    static func boundedByCallers() -> HTTPClient {
         var configuration = HTTPClient.Configuration()
         configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = 10_000
         return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
-    }()
+    }
 }
 
 /// The bot's Graph client, which also tells the dashboard the bot is writing: its

@@ -37,6 +37,7 @@ struct LiveRig: Sendable {
         _ kind: TestDatabaseKind,
         pageToken: String = token,
         graphTimeout: Duration = .seconds(1),
+        profiles: any ProfileSource = NoProfiles(),
         _ body: @Sendable (LiveRig) async throws -> Void
     ) async throws {
         let logs = LogCapture()
@@ -71,7 +72,7 @@ struct LiveRig: Sendable {
                 let application = Application(router: switchboard.makeRouter(role: .web), logger: logger)
                 try await application.test(.live) { client in
                     emulator.setWebhookURL("http://127.0.0.1:\(client.port ?? 0)/api/webhook/facebook")
-                    let worker = switchboard.makeWorker(profiles: NoProfiles())
+                    let worker = switchboard.makeWorker(profiles: profiles)
                     try await withThrowingTaskGroup(of: Void.self) { group in
                         group.addTask { try await worker.run() }
                         defer { group.cancelAll() }
@@ -110,6 +111,14 @@ struct LiveRig: Sendable {
 
     func outbound(_ conversation: String) async throws -> [Message] {
         try await store.messages(conversationId: conversation, limit: 500, before: nil).items.filter { $0.direction == .outbound }
+    }
+}
+
+/// A Graph API that stopped answering profile lookups: each waits until cancelled.
+struct HangingProfiles: ProfileSource {
+    func profile(pageId: String, psid: String) async throws -> ContactProfile? {
+        try await Task.sleep(for: .seconds(3600))
+        return nil
     }
 }
 
@@ -223,6 +232,43 @@ struct OutboundEmulatorTests {
             #expect(!lines.isEmpty)
             #expect(lines.allSatisfy { !$0.contains(LiveRig.token) && !$0.contains("EAAnot-this-page") })
             #expect(lines.allSatisfy { !$0.contains("access_token=") })
+        }
+    }
+
+    // The worker runs Graph calls apart from ingestion. Both tests hold more Graph calls open
+    // than the rig has general slots (4); before the lanes, the next customer's message
+    // then waited for Meta (the test's 30 s wait ends long before the calls would).
+
+    @Test("sends hanging on Meta never hold back the next customer's message", arguments: TestDatabaseKind.all)
+    func hangingSendsLeaveIngestAlone(kind: TestDatabaseKind) async throws {
+        try await LiveRig.with(kind, graphTimeout: .seconds(90)) { rig in
+            #expect(try await rig.connectPage().status == .created)
+            var conversations: [String] = []
+            for name in ["Ana", "Bea", "Cai", "Dan", "Eli", "Fay"] {
+                conversations.append(try await rig.customer(name).1)
+            }
+            rig.emulator.inject(Fault(.timeoutAfterAccepting(hold: .seconds(600)), pageId: LiveRig.pageId, count: conversations.count))
+            for (n, conversation) in conversations.enumerated() {
+                _ = try await rig.send(conversation, "held \(n)", clientId: "held-\(n)")
+            }
+            _ = try await eventually("every send to reach Meta and hang") {
+                rig.emulator.sendCount >= conversations.count ? true : nil
+            }
+            let (_, latecomer) = try await rig.customer("Gus")
+            #expect(try await rig.store.messages(conversationId: latecomer, limit: 10, before: nil).items.map(\.text) == ["hello from Gus"])
+        }
+    }
+
+    @Test("profile lookups hanging on Meta never hold back the next customer's message", arguments: TestDatabaseKind.all)
+    func hangingProfilesLeaveIngestAlone(kind: TestDatabaseKind) async throws {
+        try await LiveRig.with(kind, profiles: HangingProfiles()) { rig in
+            #expect(try await rig.connectPage().status == .created)
+            for name in ["Ana", "Bea", "Cai", "Dan", "Eli", "Fay", "Gus"] {
+                let (_, conversation) = try await rig.customer(name)
+                #expect(
+                    try await rig.store.messages(conversationId: conversation, limit: 10, before: nil).items.map(\.text) == ["hello from \(name)"]
+                )
+            }
         }
     }
 }
