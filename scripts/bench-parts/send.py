@@ -14,6 +14,7 @@ Reported per scenario, from Switchboard's stored times and the emulator's record
   order         adjacent pairs a customer received out of written order (must be 0)
   lost          replies never received (must be 0)
   cpu           CPU seconds used by serve and by the emulator during the run
+  613s          Send API calls Meta refused as over the Page's rate (serve's log)
 Scenarios: no faults; 5 % retryable faults (1200 and 2, at random sends); and one Page
 carrying every conversation whose limit (--page-limit, 40 calls/s: below what Switchboard
 sends on a 2-core machine, so the limit binds) is set in the emulator and in Switchboard's
@@ -269,6 +270,9 @@ def run(args, name: str, pages: int, fault_ratio: float, calls_per_second: int, 
                 seen.add(value)
             lost += len(set(written[c]) - seen)
             order += sum(1 for a, b in zip(received, received[1:]) if a > b)
+        serve.log.flush()
+        # Meta's throttle answers (the pacer is there to never earn one): serve logs each.
+        throttled = sum(1 for line in open(serve.dir / "serve.log", errors="replace") if "graph call refused" in line and "code=613" in line)
         span = (max(sent) - min(created)) if sent else 0
         rate = len(sent) / span if span else 0
         result = {
@@ -278,7 +282,7 @@ def run(args, name: str, pages: int, fault_ratio: float, calls_per_second: int, 
             "duplicates": duplicates, "order_violations": order, "lost": lost,
             "read_p50_ms": (pct(ticks, 50) or 0) * 1000, "read_p99_ms": (pct(ticks, 99) or 0) * 1000, "unread": unread,
             "serve_cpu_s": cpu1[0] - cpu0[0], "serve_cpu_sends_s": sends_cpu, "emulator_cpu_s": cpu1[1] - cpu0[1], "seconds": span,
-            "queued_in_s": queued_in,
+            "queued_in_s": queued_in, "throttled": throttled,
         }
         if pages == 1:
             result["percent_of_limit"] = 100 * rate / calls_per_second
@@ -326,7 +330,7 @@ def main():
     print("queued->sent and sent->read latencies in ms; CPU in s: serve's until the last send, then until every receipt was applied")
     head = (
         f"{'scenario':<22}{'sent':>7}{'msgs/s':>9}{'p50':>7}{'p99':>7}{'read p50':>9}{'read p99':>9}{'unread':>7}{'dup':>5}{'order':>6}"
-        f"{'lost':>5}{'failed':>7}{'srv sends':>10}{'srv all':>8}{'emu cpu':>8}{'% limit':>8}"
+        f"{'lost':>5}{'failed':>7}{'srv sends':>10}{'srv all':>8}{'emu cpu':>8}{'% limit':>8}{'613s':>6}"
     )
     print(head)
     for r in results:
@@ -334,7 +338,7 @@ def main():
         print(
             f"{r['scenario']:<22}{r['sent']:>7}{r['msgs_per_s']:>9.0f}{r['p50_ms']:>7.0f}{r['p99_ms']:>7.0f}{r['read_p50_ms']:>9.0f}"
             f"{r['read_p99_ms']:>9.0f}{r['unread']:>7}{r['duplicates']:>5}{r['order_violations']:>6}{r['lost']:>5}{r['failed']:>7}"
-            f"{r['serve_cpu_sends_s']:>10.1f}{r['serve_cpu_s']:>8.1f}{r['emulator_cpu_s']:>8.1f}{limit:>8}"
+            f"{r['serve_cpu_sends_s']:>10.1f}{r['serve_cpu_s']:>8.1f}{r['emulator_cpu_s']:>8.1f}{limit:>8}{r['throttled']:>6}"
         )
     if args.json:
         with open(args.json, "w") as f:

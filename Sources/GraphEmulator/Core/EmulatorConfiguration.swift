@@ -54,8 +54,9 @@ public struct EmulatorConfiguration: Sendable {
     public var webhookRetryBackoff: Duration
     /// How long a "timeout after accepting" fault holds the answer by default.
     public var defaultHold: Duration
-    /// How long every Send API call and sender action takes before it is handled, as
-    /// Meta's do over the internet (zero by default: tests want answers at once).
+    /// How long every Send API call and sender action takes to answer, as Meta's do over
+    /// the internet; counted against the Page's rate as it arrives, like Meta (zero by
+    /// default: tests want answers at once).
     public var sendLatency: Duration
 
     public init(

@@ -91,10 +91,6 @@ extension GraphEmulator {
 
     /// The Send API and sender actions, with faults, rate limit, window and validation.
     func messages(pagePath: String, token: String?, body: [UInt8]) async -> GraphAnswer {
-        let latency = configuration.sendLatency
-        if latency > .zero {
-            do { try await Task.sleep(for: latency) } catch { return .reset }
-        }
         guard let page = state.withLock({ $0.page(forToken: token) }) else { return .error(tokenError(token)) }
         guard pagePath == page.id || pagePath == "me" else { return .error(.unsupported("post", id: pagePath)) }
         guard let request = JSONValue.parse(body), request.object != nil else {
@@ -115,6 +111,10 @@ extension GraphEmulator {
             return (usage, fault)
         }
         let configuration = self.configuration
+        // Counted as it arrived; Meta then takes its time to answer.
+        if configuration.sendLatency > .zero {
+            do { try await Task.sleep(for: configuration.sendLatency) } catch { return .reset }
+        }
         if budget.exceeded {
             let usage = usageHeader(page: page.id, percent: 100, regainMinutes: configuration.throttleRegainMinutes)
             emit(.sendRefused(pageId: page.id, psid: psid, code: configuration.throttleCode, subcode: nil))

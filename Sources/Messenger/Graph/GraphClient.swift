@@ -44,9 +44,18 @@ public struct GraphClient: Sendable {
         let response = try await call(.POST, path: "\(pageId)/messages", token: token, body: request.jsonBody)
         let json = JSONValue.parse(response.body)
         guard let messageId = json?["message_id"]?.id else {
-            throw GraphError(.invalidResponse(status: response.status, reason: "no message_id"), usage: usage(response))
+            throw GraphError(
+                .invalidResponse(status: response.status, reason: "no message_id"),
+                usage: usage(response),
+                requestWrittenAt: response.requestWrittenAt
+            )
         }
-        return SendResult(recipientId: json?["recipient_id"]?.id, messageId: messageId, usage: usage(response))
+        return SendResult(
+            recipientId: json?["recipient_id"]?.id,
+            messageId: messageId,
+            usage: usage(response),
+            requestWrittenAt: response.requestWrittenAt
+        )
     }
 
     /// Sends `typing_on`, `typing_off` or `mark_seen`, alone as Graph requires.
@@ -185,17 +194,19 @@ public struct GraphClient: Sendable {
                 call.cancel()
             }
         } catch {
-            let failure = Self.transportFailure(error, requestSent: collector.requestSent)
+            let writtenAt = collector.requestWrittenAt
+            let failure = Self.transportFailure(error, requestSent: writtenAt != nil)
             logger.warning(
                 "graph call failed",
                 metadata: ["method": "\(method.rawValue)", "path": "\(path)", "failure": "\(failure)"]
             )
-            throw GraphError(.transport(failure))
+            throw GraphError(.transport(failure), requestWrittenAt: writtenAt)
         }
         guard (200..<300).contains(response.status) else {
             let error = GraphError(
                 .http(status: response.status, body: GraphErrorBody.parse(response.body)),
-                usage: usage(response)
+                usage: usage(response),
+                requestWrittenAt: response.requestWrittenAt
             )
             logger.warning(
                 "graph call refused",
@@ -246,11 +257,15 @@ public struct SendResult: Sendable, Hashable {
     public var messageId: String
     /// The Page's usage after this call, for the rate limiter.
     public var usage: BusinessUseCaseUsage?
+    /// When the request's last byte went to the socket: Meta cannot have counted the call
+    /// against the Page's rate before (the rate limiter counts it from then).
+    public var requestWrittenAt: ContinuousClock.Instant?
 
-    public init(recipientId: String?, messageId: String, usage: BusinessUseCaseUsage? = nil) {
+    public init(recipientId: String?, messageId: String, usage: BusinessUseCaseUsage? = nil, requestWrittenAt: ContinuousClock.Instant? = nil) {
         self.recipientId = recipientId
         self.messageId = messageId
         self.usage = usage
+        self.requestWrittenAt = requestWrittenAt
     }
 }
 

@@ -15,10 +15,14 @@ public struct GraphError: Error, Sendable, Hashable, CustomStringConvertible {
     public var kind: Kind
     /// The `X-Business-Use-Case-Usage` of the failed response, when it carried one.
     public var usage: BusinessUseCaseUsage?
+    /// When the request's last byte went to the socket; nil if it never did (Meta cannot
+    /// have seen the call).
+    public var requestWrittenAt: ContinuousClock.Instant?
 
-    public init(_ kind: Kind, usage: BusinessUseCaseUsage? = nil) {
+    public init(_ kind: Kind, usage: BusinessUseCaseUsage? = nil, requestWrittenAt: ContinuousClock.Instant? = nil) {
         self.kind = kind
         self.usage = usage
+        self.requestWrittenAt = requestWrittenAt
     }
 
     /// The Graph error body, if Meta sent one.

@@ -8,6 +8,8 @@ struct GraphHTTPResponse: Sendable {
     var status: Int
     var usageHeader: String?
     var body: [UInt8]
+    /// When the request's last byte went to the socket.
+    var requestWrittenAt: ContinuousClock.Instant?
 }
 
 /// Collects a response like AsyncHTTPClient's `ResponseAccumulator`, and also records
@@ -16,7 +18,8 @@ final class GraphResponseCollector: HTTPClientResponseDelegate {
     typealias Response = GraphHTTPResponse
 
     private struct State {
-        var requestSent = false
+        /// When every byte of the request had been handed to the socket.
+        var requestWrittenAt: ContinuousClock.Instant?
         var status = 0
         var usageHeader: String?
         var body = ByteBuffer()
@@ -27,17 +30,17 @@ final class GraphResponseCollector: HTTPClientResponseDelegate {
 
     init(maxBodyBytes: Int = 1 << 20) { self.maxBodyBytes = maxBodyBytes }
 
-    /// True once every byte of the request was handed to the socket.
-    var requestSent: Bool { state.withLock { $0.requestSent } }
+    /// When every byte of the request was handed to the socket; nil while it was not.
+    var requestWrittenAt: ContinuousClock.Instant? { state.withLock { $0.requestWrittenAt } }
 
     func didSendRequest(task: HTTPClient.Task<Response>) {
-        state.withLock { $0.requestSent = true }
+        state.withLock { $0.requestWrittenAt = $0.requestWrittenAt ?? .now }
     }
 
     func didReceiveHead(task: HTTPClient.Task<Response>, _ head: HTTPResponseHead) -> EventLoopFuture<Void> {
         state.withLock {
             // A response can only come after the request reached Graph.
-            $0.requestSent = true
+            $0.requestWrittenAt = $0.requestWrittenAt ?? .now
             $0.status = Int(head.status.code)
             $0.usageHeader = head.headers.first(name: "x-business-use-case-usage")
         }
@@ -56,7 +59,12 @@ final class GraphResponseCollector: HTTPClientResponseDelegate {
 
     func didFinishRequest(task: HTTPClient.Task<Response>) throws -> Response {
         state.withLock {
-            GraphHTTPResponse(status: $0.status, usageHeader: $0.usageHeader, body: Array($0.body.readableBytesView))
+            GraphHTTPResponse(
+                status: $0.status,
+                usageHeader: $0.usageHeader,
+                body: Array($0.body.readableBytesView),
+                requestWrittenAt: $0.requestWrittenAt
+            )
         }
     }
 }

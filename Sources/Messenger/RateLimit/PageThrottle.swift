@@ -16,29 +16,34 @@ public actor PageThrottle<C: Clock> where C.Duration == Duration, C.Instant: Sen
         _ = try await acquire(page: page, class: sendClass, limit: nil)
     }
 
-    /// Like `acquire(page:class:)`, but waits in place only while each wait is at most
-    /// `limit`: a longer one (a paused Page, a heavily slowed one) is returned instead, and
-    /// no token is taken, so the caller can reschedule its job rather than hold a worker.
+    /// Like `acquire(page:class:)`, but waits in place only while the waits add up to at
+    /// most `limit`: a longer one (a paused Page, a heavily slowed one, or the turn of many
+    /// senders of one busy Page) is returned instead, and no token is taken, so the caller
+    /// can reschedule its job rather than hold a worker. Each wait alone within the limit
+    /// was not enough: among hundreds of senders of one Page, a send could lose its turn
+    /// again and again until its job's lease lapsed, and a second run of it began.
     /// nil means a token was taken.
     public func acquire(page: String, class sendClass: PageSendClass, waitingAtMost limit: Duration) async throws -> Duration? {
         try await acquire(page: page, class: sendClass, limit: limit)
     }
 
     private func acquire(page: String, class sendClass: PageSendClass, limit: Duration?) async throws -> Duration? {
+        var waited = Duration.zero
         while true {
             switch limiter.reserve(page: page, class: sendClass, now: clock.now) {
             case .proceed: return nil
             case .wait(let delay):
-                if let limit, delay > limit { return delay }
+                if let limit, waited + delay > limit { return delay }
                 try await clock.sleep(for: delay)
+                waited += delay
             }
         }
     }
 
-    /// A call let go by `acquire` has its answer (or failed): see
-    /// ``PageRateLimiter/finished(page:class:now:)``.
-    public func finished(page: String, class sendClass: PageSendClass) {
-        limiter.finished(page: page, class: sendClass, now: clock.now)
+    /// A call let go by `acquire` has its answer (or failed), its request written
+    /// `writtenAgo` before: see ``PageRateLimiter/finished(page:class:now:writtenAgo:)``.
+    public func finished(page: String, class sendClass: PageSendClass, writtenAgo: Duration?) {
+        limiter.finished(page: page, class: sendClass, now: clock.now, writtenAgo: writtenAgo)
     }
 
     /// Feeds a response's usage header (slows above 80 %, pauses when throttled); nil (no

@@ -23,9 +23,10 @@ public protocol OutboundPacer: Sendable {
     /// nil: go now (a token was taken). Otherwise the wait that was longer than `limit`
     /// (no token taken): the sender reschedules its job instead of holding a worker.
     func acquire(page: String, class sendClass: PageSendClass, waitingAtMost limit: Duration) async throws -> Duration?
-    /// The call `acquire` let go has its answer, or failed: it counts in the Page's
-    /// sliding second as of now (Meta may have counted it this late).
-    func finished(page: String, class sendClass: PageSendClass) async
+    /// The call `acquire` let go has its answer, or failed, its request written
+    /// `writtenAgo` before (nil: never, or not known): it counts in the Page's sliding
+    /// second as of then, or, unknown, as of now (Meta may have counted it this late).
+    func finished(page: String, class sendClass: PageSendClass, writtenAgo: Duration?) async
     /// Feeds `X-Business-Use-Case-Usage`: slows above 80 %, pauses when throttled.
     func record(usage: BusinessUseCaseUsage?, page: String) async
     /// Pauses the Page (32, 613, or 4 with a regain time).

@@ -173,7 +173,12 @@ public struct OutboundSender: JobHandler {
         } catch {
             outcome = .failure(error)
         }
-        await pacer.finished(page: page.id, class: sendClass)
+        let writtenAt =
+            switch outcome {
+            case .success(let result): result.requestWrittenAt
+            case .failure(let error): error.requestWrittenAt
+            }
+        await pacer.finished(page: page.id, class: sendClass, writtenAgo: writtenAt.map { $0.duration(to: .now) })
         switch outcome {
         case .success(let result):
             await pacer.record(usage: result.usage, page: page.id)

@@ -358,12 +358,14 @@ public final class EmbeddedJobQueue: JobQueue {
         try await database.transaction(durability: .relaxed, planning: .indexWalks) { db in
             self.touch([job.kind])
             if retry != nil, let partition = job.partition, partition != Self.webhookPartition {
-                // Before the head's own update, which clears the holder this reads.
+                // Before the head's own update, which clears the holder this reads. Only while
+                // the head is still there: a run whose lease lapsed under it may put back a
+                // job that a later run already finished, and nothing would end that wait.
                 try await db.query(
                     """
                     UPDATE jobs SET state = 'waiting', attempts = attempts - (CASE WHEN state = 'leased' THEN 1 ELSE 0 END),
                         lease_until = NULL, leased_by = NULL
-                    WHERE partition_key = $1 AND id > $2
+                    WHERE partition_key = $1 AND id > $2 AND EXISTS (SELECT 1 FROM jobs h WHERE h.id = $2 AND h.state = 'leased')
                       AND (state = 'ready' OR (state = 'leased' AND leased_by = (SELECT h.leased_by FROM jobs h WHERE h.id = $2)))
                     """,
                     .text(partition),

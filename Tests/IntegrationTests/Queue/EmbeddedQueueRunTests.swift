@@ -138,6 +138,26 @@ struct EmbeddedQueueRunTests {
         }
     }
 
+    /// Two runs of one job: its lease lapsed under the first (a send waiting its turn at a
+    /// busy Page), the second finished it, then the first put it back for later. The job is
+    /// gone, so nothing may wait behind it: its followers once waited for good.
+    @Test("a job put back after another run of it finished leaves its partition's jobs runnable", arguments: TestDatabaseKind.all)
+    func lateFailureOfAFinishedJob(kind: TestDatabaseKind) async throws {
+        try await TestDatabase.with(kind) { database in
+            let clock = ManualWallClock()
+            let queue = EmbeddedJobQueue(database: database, clock: clock)
+            try await Self.enqueue(queue, [("p", 0)], clock: clock)
+            let first = try #require(try await queue.claimRuns(limit: 1, runLength: 1, worker: "a", lease: .seconds(30)).first?.first)
+            clock.advance(by: 31)
+            let second = try #require(try await queue.claimRuns(limit: 1, runLength: 1, worker: "a", lease: .seconds(30)).first?.first)
+            #expect(second.id == first.id && second.attempt == 2)
+            try await Self.enqueue(queue, [("p", 0), ("p", 0)], clock: clock)
+            try await queue.complete(second)
+            try await queue.fail(first, reason: "the Page is over its rate", retryAt: clock.now().addingTimeInterval(10))
+            #expect(Self.payloads(try await queue.claimRuns(limit: 5, runLength: 5, worker: "a", lease: .seconds(30))) == [["0", "1"]])
+        }
+    }
+
     @Test("a dead-lettered job does not block its partition", arguments: TestDatabaseKind.all)
     func deadJobsDoNotBlock(kind: TestDatabaseKind) async throws {
         try await TestDatabase.with(kind) { database in

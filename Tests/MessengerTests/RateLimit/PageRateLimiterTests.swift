@@ -45,8 +45,9 @@ import Testing
         #expect(sent.count >= 5 * 285 - 30)
     }
 
-    /// A call that finished counts as of its answer: calls held up on their way cannot
-    /// bunch into one of Meta's seconds. Unfinished ones count as of their start, as before.
+    /// A finished call whose request's writing time is unknown counts as of its answer:
+    /// calls held up on their way cannot bunch into one of Meta's seconds. Unfinished ones
+    /// count as of their start.
     @Test func finishedCallsCountFromTheirAnswer() {
         var limiter = Limiter(configuration: PageRateLimits(standardPerSecond: 10, burstSeconds: 1))
         #expect(burst(&limiter, at: t0) == 9, "95 % of 10, rounded down")
@@ -58,6 +59,59 @@ import Testing
         #expect(burst(&limiter, at: t0 + .milliseconds(1600)) == 8)
         // Another class of the same Page is counted apart.
         #expect(limiter.reserve(page: "P", class: .media, now: t0 + .milliseconds(1600)) == .proceed)
+    }
+
+    /// A call counts as of the moment its request was written, however long Meta then
+    /// takes to answer.
+    @Test func finishedCallsCountFromWhenTheirRequestWasWritten() {
+        var limiter = Limiter(configuration: PageRateLimits(standardPerSecond: 10, burstSeconds: 1))
+        #expect(burst(&limiter, at: t0) == 9)
+        // Written 50 ms after they were let go (held up here), answered 550 ms later.
+        for _ in 0..<8 { limiter.finished(page: "P", now: t0 + .milliseconds(600), writtenAgo: .milliseconds(550)) }
+        #expect(limiter.reserve(page: "P", now: t0 + .seconds(1)) == .proceed)
+        #expect(limiter.reserve(page: "P", now: t0 + .seconds(1)) == .wait(.milliseconds(50)))
+        #expect(burst(&limiter, at: t0 + .milliseconds(1050)) == 8)
+    }
+
+    /// With Meta taking 300 ms to answer each call, the Page still sends at 95 % of its
+    /// limit, and no sliding second of written requests holds more than that. Counting
+    /// calls until their answer allowed 95 % over 1.3 s instead.
+    @Test func metasLatencyCostsNoRate() {
+        var limiter = Limiter()
+        var written: [ManualClock.Instant] = []
+        var inFlight: [ManualClock.Instant] = []  // answer times, ascending
+        var now = t0
+        while now < t0 + .seconds(5) {
+            while let answer = inFlight.first, answer <= now {
+                inFlight.removeFirst()
+                limiter.finished(page: "P", now: now, writtenAgo: .milliseconds(299))
+            }
+            while limiter.reserve(page: "P", now: now) == .proceed {
+                written.append(now + .milliseconds(1))
+                inFlight.append(now + .milliseconds(300))
+            }
+            now = now + .milliseconds(1)
+        }
+        for (index, start) in written.enumerated() {
+            #expect(written[index...].prefix { $0 < start + .seconds(1) }.count <= 285)
+        }
+        #expect(written.count >= 5 * 285 - 30)
+    }
+
+    /// A call let go after another's request was written cannot be that call: when a call
+    /// that took over a second finishes, the open entry of a later one stays counted.
+    @Test func aSlowCallNeverUncountsALaterOne() {
+        var limiter = Limiter(configuration: PageRateLimits(standardPerSecond: 3, burstSeconds: 1))
+        #expect(burst(&limiter, at: t0) == 2)
+        // The second call is answered at once; the first hangs.
+        limiter.finished(page: "P", now: t0 + .milliseconds(10), writtenAgo: .milliseconds(5))
+        // A new call goes at t0 + 1.5 s (the first's entry left the second at t0 + 1 s).
+        #expect(limiter.reserve(page: "P", now: t0 + .milliseconds(1500)) == .proceed)
+        // The first answers at t0 + 1.6 s, written at t0 + 1 ms: the open entry of the
+        // call let go at t0 + 1.5 s is not its own.
+        limiter.finished(page: "P", now: t0 + .milliseconds(1600), writtenAgo: .milliseconds(1599))
+        #expect(limiter.reserve(page: "P", now: t0 + .milliseconds(1600)) == .proceed)
+        #expect(limiter.reserve(page: "P", now: t0 + .milliseconds(1600)) != .proceed, "the later call still counts")
     }
 
     @Test func smallLimitsKeepAtLeastOneCallOfMargin() {

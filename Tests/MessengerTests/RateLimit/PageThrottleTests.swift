@@ -55,6 +55,25 @@ import Testing
         }
     }
 
+    /// Waits in place add up to the limit at most: a send that keeps losing its turn is
+    /// handed its next wait instead of sleeping on (its job's lease would lapse).
+    @Test func waitsInPlaceAddUpToTheLimitAtMost() async throws {
+        let clock = ManualClock()
+        let throttle = PageThrottle(clock: clock)
+        try await throttle.acquire(page: "P", class: .media)
+        var sleeps = clock.sleeps.makeAsyncIterator()
+        try await withThrowingTaskGroup(of: Duration?.self) { group in
+            group.addTask { try await throttle.acquire(page: "P", class: .media, waitingAtMost: .milliseconds(110)) }
+            #expect(await sleeps.next() == ManualClock.Instant(offset: .milliseconds(100)))
+            // While it sleeps for its token, the Page is paused a little longer: 20 ms more
+            // would make 120 ms in place.
+            await throttle.pause(page: "P", for: .milliseconds(120))
+            clock.advance(by: .milliseconds(100))
+            let handedBack = try await group.next()
+            #expect(handedBack == .some(.milliseconds(20)))
+        }
+    }
+
     @Test func usageAbove80PercentStretchesTheWaits() async throws {
         let clock = ManualClock()
         let throttle = PageThrottle(clock: clock, configuration: PageRateLimits(standardPerSecond: 10))
