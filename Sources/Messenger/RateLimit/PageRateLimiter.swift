@@ -162,15 +162,21 @@ public struct PageRateLimiter<C: Clock>: Sendable where C.Duration == Duration, 
     /// 209 sends/s of 300 at 300 ms a call (the send benchmark's meta-latency run, session 14).
     /// Unknown times count as of the answer, as before. The oldest call still open is the one
     /// taken: calls are not told apart, and taking an older one than this call leaves a
-    /// later time on the one still open, which then counts longer, never shorter; one let go
-    /// after this call was written cannot be it and is left.
+    /// later time on the one still open, which then counts longer, never shorter. A call
+    /// never counts from before the entry it takes was let go: a later call's entry taken
+    /// keeps its time, and a pacer on a test's manual clock, which stands still during the
+    /// call, counts it as of its start.
     public mutating func finished(page: String, class sendClass: SendClass = .standard, now: C.Instant, writtenAgo: Duration? = nil) {
         var state = pages[page] ?? PageState()
         var recent = state.recent[sendClass, default: []]
-        let at = writtenAgo.map { now.advanced(by: .zero - max(.zero, $0)) } ?? now
-        // A call let go after this one was written is not this one (this one's entry may
-        // have left the sliding second already, if it took that long).
-        if let open = recent.firstIndex(where: { !$0.finished }), recent[open].at <= at { recent.remove(at: open) }
+        var at = writtenAgo.map { now.advanced(by: .zero - max(.zero, $0)) } ?? now
+        if let open = recent.firstIndex(where: { !$0.finished }) {
+            // Never earlier than the entry taken: if this call's own entry already left the
+            // sliding second (it took that long), the one taken is a later call's, which must
+            // stay counted from when it was let go.
+            at = max(at, recent[open].at)
+            recent.remove(at: open)
+        }
         recent.insert(Call(at: at, finished: true), at: recent.firstIndex { $0.at > at } ?? recent.endIndex)
         Self.prune(&recent, now: now)
         state.recent[sendClass] = recent

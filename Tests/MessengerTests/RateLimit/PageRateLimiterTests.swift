@@ -98,8 +98,8 @@ import Testing
         #expect(written.count >= 5 * 285 - 30)
     }
 
-    /// A call let go after another's request was written cannot be that call: when a call
-    /// that took over a second finishes, the open entry of a later one stays counted.
+    /// When a call that took over a second finishes (its own entry gone), the entry of a
+    /// later call it takes keeps counting from when that call was let go.
     @Test func aSlowCallNeverUncountsALaterOne() {
         var limiter = Limiter(configuration: PageRateLimits(standardPerSecond: 3, burstSeconds: 1))
         #expect(burst(&limiter, at: t0) == 2)
@@ -107,8 +107,8 @@ import Testing
         limiter.finished(page: "P", now: t0 + .milliseconds(10), writtenAgo: .milliseconds(5))
         // A new call goes at t0 + 1.5 s (the first's entry left the second at t0 + 1 s).
         #expect(limiter.reserve(page: "P", now: t0 + .milliseconds(1500)) == .proceed)
-        // The first answers at t0 + 1.6 s, written at t0 + 1 ms: the open entry of the
-        // call let go at t0 + 1.5 s is not its own.
+        // The first answers at t0 + 1.6 s, written at t0 + 1 ms; the entry it takes is the
+        // one of the call let go at t0 + 1.5 s.
         limiter.finished(page: "P", now: t0 + .milliseconds(1600), writtenAgo: .milliseconds(1599))
         #expect(limiter.reserve(page: "P", now: t0 + .milliseconds(1600)) == .proceed)
         #expect(limiter.reserve(page: "P", now: t0 + .milliseconds(1600)) != .proceed, "the later call still counts")

@@ -74,6 +74,25 @@ import Testing
         }
     }
 
+    /// Sends handed back to wait get turns a token apart, in order; once the turns reach
+    /// past the limit, a send takes the next one at once, unless a token is free.
+    @Test func handedBackWaitsAreTurnsATokenApart() async throws {
+        let clock = ManualClock()
+        let throttle = PageThrottle(clock: clock)
+        await throttle.pause(page: "P", for: .seconds(60))
+        var turns: [Duration?] = []
+        for _ in 0..<3 { turns.append(try await throttle.acquire(page: "P", class: .media, waitingAtMost: .seconds(1))) }
+        #expect(turns == [.seconds(60), .milliseconds(60_100), .milliseconds(60_200)])
+        // Another class and another Page have turns of their own.
+        #expect(try await throttle.acquire(page: "P", class: .standard, waitingAtMost: .seconds(1)) == .seconds(60))
+        #expect(try await throttle.acquire(page: "Q", class: .media, waitingAtMost: .seconds(1)) == nil)
+        // The first turn comes: its send finds a token, and the next send still queues up
+        // behind the turns promised, without waiting in place.
+        clock.advance(by: .seconds(60))
+        #expect(try await throttle.acquire(page: "P", class: .media, waitingAtMost: .seconds(1)) == nil)
+        #expect(try await throttle.acquire(page: "P", class: .media, waitingAtMost: .milliseconds(50)) == .milliseconds(300))
+    }
+
     @Test func usageAbove80PercentStretchesTheWaits() async throws {
         let clock = ManualClock()
         let throttle = PageThrottle(clock: clock, configuration: PageRateLimits(standardPerSecond: 10))
