@@ -41,6 +41,8 @@ public struct Switchboard: Sendable {
     /// Slow webhook acknowledgements, which the worker's ingest runs give way to (nil when
     /// `SWITCHBOARD_ACK_PRESSURE_MS` is 0).
     let acknowledgements: AcknowledgementPressure?
+    /// Paces the worker's sends per Page (its share of each limit with Redis).
+    let sendPacer: PageSendPacer
     /// Redis (`REDIS_URL`): the Streams queue, the Socket.IO cluster, shared presence.
     let redis: RedisWiring?
     /// Where jobs go: the Streams queue with Redis, else the embedded one.
@@ -98,6 +100,7 @@ public struct Switchboard: Sendable {
         self.outbox = outbox
         self.redis = redis
         self.acknowledgements = configuration.acknowledgementPressure.map { AcknowledgementPressure(threshold: $0) }
+        self.sendPacer = PageSendPacer(configuration: configuration.sendRates)
         let cookies = SessionCookie(secret: configuration.secret.value, secure: configuration.publicURL?.hasPrefix("https://") == true)
         self.cookies = cookies
         let pageCache = ConversationPageCache(store: store)
@@ -304,7 +307,7 @@ public struct Switchboard: Sendable {
                     graph: graphClient(),
                     box: SecretBox(secret: configuration.secret.value),
                     publisher: hub,
-                    pacer: PageSendPacer(configuration: configuration.sendRates),
+                    pacer: sendPacer,
                     clock: store.clock,
                     configuration: configuration.outbound,
                     logger: logger
@@ -330,6 +333,13 @@ public struct Switchboard: Sendable {
         // Without sockets, a worker with Redis still relays what it commits to every node.
         if !role.runsWeb, redis != nil { services.append(realtime) }
         if role.runsWorker {
+            if let redis {
+                services.append(
+                    RedisSendShare(backend: redis.backend, heartbeat: configuration.nodeHeartbeat, clock: store.clock, logger: logger) {
+                        [sendPacer] share in await sendPacer.setShare(share)
+                    }
+                )
+            }
             let niceness = configuration.workerNiceness
             services.append(
                 TaskExecutorService(makeWorker(profiles: profiles), executor: niceness > 0 ? BackgroundExecutor.shared(niceness: niceness) : nil)

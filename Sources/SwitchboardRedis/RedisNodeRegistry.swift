@@ -13,11 +13,13 @@ public struct RedisNodeRegistry: Sendable {
     public var ttl: Duration { heartbeat * 3 }
     let key: String
 
-    public init(backend: RedisBackend, heartbeat: Duration, clock: any WallClock = SystemWallClock()) {
+    /// - Parameter set: the sorted set the nodes beat into (`nodes`: every node with
+    ///   realtime; `senders`: the nodes whose workers send, see ``RedisSendShare``).
+    public init(backend: RedisBackend, heartbeat: Duration, clock: any WallClock = SystemWallClock(), set: String = "nodes") {
         self.backend = backend
         self.heartbeat = heartbeat
         self.clock = clock
-        self.key = backend.key("nodes")
+        self.key = backend.key(set)
     }
 
     var now: Int64 { clock.now().millisecondsSince1970 }

@@ -109,6 +109,11 @@ public struct PageRateLimiter<C: Clock>: Sendable where C.Duration == Duration, 
 
     public let configuration: Configuration
     private var pages: [String: PageState] = [:]
+    /// This process's share of every Page's limit: 1 alone, 1/N among N sending processes
+    /// (each paces on its own, and Meta counts their calls together).
+    public var share: Double = 1 {
+        didSet { share = min(1, max(share, 0.001)) }
+    }
 
     public init(configuration: Configuration = Configuration()) {
         self.configuration = configuration
@@ -225,7 +230,7 @@ public struct PageRateLimiter<C: Clock>: Sendable where C.Duration == Duration, 
     }
 
     private func baseRate(_ sendClass: SendClass) -> Double {
-        sendClass == .media ? configuration.mediaPerSecond : configuration.standardPerSecond
+        (sendClass == .media ? configuration.mediaPerSecond : configuration.standardPerSecond) * share
     }
 
     private func effectiveRate(_ sendClass: SendClass, usagePercent: Int) -> Double {

@@ -87,6 +87,11 @@ public actor PageThrottle<C: Clock> where C.Duration == Duration, C.Instant: Sen
         limiter.record(usage: usage, page: page, now: clock.now)
     }
 
+    /// Sets this process's share of every Page's limit (1/N among N sending processes).
+    public func setShare(_ share: Double) {
+        limiter.share = share
+    }
+
     /// Pauses the Page (e.g. for a `GraphFailureClass.pauseFor`).
     public func pause(page: String, for duration: Duration) {
         limiter.pause(page: page, for: duration, now: clock.now)

@@ -114,6 +114,19 @@ import Testing
         #expect(limiter.reserve(page: "P", now: t0 + .milliseconds(1600)) != .proceed, "the later call still counts")
     }
 
+    /// Among two sending processes, each keeps to half of every limit.
+    @Test func aShareScalesEveryLimit() {
+        var limiter = Limiter()
+        limiter.share = 0.5
+        #expect(burst(&limiter, at: t0) == 15)
+        #expect(limiter.currentRate(page: "P") == 150)
+        var sent = 15
+        for millisecond in 1..<1000 { sent += burst(&limiter, at: t0 + .milliseconds(millisecond)) }
+        #expect(sent == 142, "95 % of 150 in the sliding second")
+        limiter.share = 0
+        #expect(limiter.share == 0.001, "never nothing")
+    }
+
     @Test func smallLimitsKeepAtLeastOneCallOfMargin() {
         let limits = PageRateLimits()
         #expect(limits.callsPerSecond(300) == 285)
