@@ -162,6 +162,12 @@ public enum JobKindFilter: Sendable, Hashable {
         }
     }
 
+    /// Whether no kind passes (``only(_:)`` of none): a claim with it can find nothing.
+    public var admitsNothing: Bool {
+        if case .only(let kinds) = self { return kinds.isEmpty }
+        return false
+    }
+
     /// This filter without `kinds`.
     public func excluding(_ kinds: Set<JobKind>) -> JobKindFilter {
         switch self {

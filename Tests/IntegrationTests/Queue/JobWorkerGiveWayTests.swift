@@ -41,6 +41,10 @@ struct JobWorkerGiveWayTests {
         #expect(JobKindFilter.any.excluding([a]) == .except([a]))
         #expect(JobKindFilter.only([a, b]).excluding([a]) == .only([b]))
         #expect(JobKindFilter.except([b]).excluding([a]) == .except([a, b]))
+        #expect(JobKindFilter.only([a]).excluding([a]).admitsNothing)
+        #expect(!JobKindFilter.only([a, b]).excluding([a]).admitsNothing)
+        #expect(!JobKindFilter.any.excluding([a, b]).admitsNothing)
+        #expect(!JobKindFilter.except([]).admitsNothing)
     }
 
     static func job(_ kind: JobKind, _ name: String) -> NewJob {
