@@ -20,7 +20,8 @@ carrying every conversation whose limit (--page-limit, 40 calls/s: below what Sw
 sends on a 2-core machine, so the limit binds) is set in the emulator and in Switchboard's
 pacer (SWITCHBOARD_SEND_RATE_PER_PAGE): % of the limit achieved = msgs/s / limit; and one
 Page at Meta's 300 calls/s whose every call takes --meta-latency-ms (300), as Meta's do
-over the internet, with Switchboard's defaults: how many sends it keeps in flight decides.
+over the internet, with Switchboard's default send lane: how many sends it keeps in flight
+decides.
 """
 
 from __future__ import annotations
@@ -272,7 +273,8 @@ def run(args, name: str, pages: int, fault_ratio: float, calls_per_second: int, 
             order += sum(1 for a, b in zip(received, received[1:]) if a > b)
         serve.log.flush()
         # Meta's throttle answers (the pacer is there to never earn one): serve logs each.
-        throttled = sum(1 for line in open(serve.dir / "serve.log", errors="replace") if "graph call refused" in line and "code=613" in line)
+        with open(serve.dir / "serve.log", errors="replace") as lines:
+            throttled = sum(1 for line in lines if "graph call refused" in line and "code=613" in line)
         span = (max(sent) - min(created)) if sent else 0
         rate = len(sent) / span if span else 0
         result = {

@@ -4,7 +4,7 @@
 # own process): with no faults, with 5 % retryable faults (1200 and 2 at random sends), and
 # with every conversation on one Page whose limit binds, and 9,000 replies on one Page at
 # Meta's 300/s whose calls take Meta's time (SB_SEND_META_LATENCY_MS, 300), with
-# Switchboard's default concurrency. Customers read what they get, so
+# Switchboard's default send lane (SWITCHBOARD_SEND_CONCURRENCY). Customers read what they get, so
 # each reply comes back as echo, delivery and read webhooks.
 # Prints msgs/s, queued->sent p50/p99, sent->read p50/p99 (the ticks), unread, duplicates,
 # order violations and lost replies (the last four must be 0: checked against the emulator's
