@@ -1,3 +1,4 @@
+import Logging
 import RESP
 public import SwitchboardCore
 
@@ -40,6 +41,23 @@ public struct RedisNodeRegistry: Sendable {
     /// Nodes silent for longer than the ttl.
     func deadNodes() async throws -> [String] {
         try await backend.client.send(.zrangebyscore(RedisArgument(key), min: .negativeInfinity, max: .exclusive(Double(now - ttlMilliseconds))))
+    }
+
+    /// Beats every `heartbeat` while Redis is connected, until the task is cancelled;
+    /// `afterBeat` runs after each beat that succeeded. A failed beat is logged and tried
+    /// again at the next one.
+    func beatUntilCancelled(logger: Logger, afterBeat: () async throws -> Void = {}) async {
+        while !Task.isCancelled {
+            if backend.isConnected {
+                do {
+                    try await beat()
+                    try await afterBeat()
+                } catch {
+                    logger.debug("heartbeat failed", metadata: ["set": "\(key)", "error": "\(error)"])
+                }
+            }
+            try? await Task.sleep(for: heartbeat)
+        }
     }
 
     /// Removes this node (a graceful stop).

@@ -34,7 +34,11 @@ public struct RedisSendShare: Service {
     /// Beats, then returns this process's share: 1 over the live senders.
     public func refresh() async throws -> Double {
         try await registry.beat()
-        return 1 / Double(max(1, try await registry.liveNodes().count))
+        return try await currentShare()
+    }
+
+    private func currentShare() async throws -> Double {
+        1 / Double(max(1, try await registry.liveNodes().count))
     }
 
     /// Leaves the senders (a graceful stop): the others take its share at their next beat.
@@ -45,20 +49,12 @@ public struct RedisSendShare: Service {
     public func run() async {
         await cancelWhenGracefulShutdown {
             var current = 1.0
-            while !Task.isCancelled {
-                if registry.backend.isConnected {
-                    do {
-                        let share = try await refresh()
-                        if share != current {
-                            logger.info("send rate shared", metadata: ["senders": "\(Int((1 / share).rounded()))"])
-                            current = share
-                            await apply(share)
-                        }
-                    } catch {
-                        logger.debug("sender heartbeat failed", metadata: ["error": "\(error)"])
-                    }
-                }
-                try? await Task.sleep(for: registry.heartbeat)
+            await registry.beatUntilCancelled(logger: logger) {
+                let share = try await currentShare()
+                guard share != current else { return }
+                logger.info("send rate shared", metadata: ["senders": "\(Int((1 / share).rounded()))"])
+                current = share
+                await apply(share)
             }
         }
         try? await leave()

@@ -224,7 +224,7 @@ public final class RedisSocketIOCluster: Service {
                 group.addTask { await self.writeLoop() }
                 group.addTask { await self.readLoop() }
                 group.addTask { await self.listenLoop() }
-                group.addTask { await self.heartbeatLoop() }
+                group.addTask { await self.registry.beatUntilCancelled(logger: self.logger) }
             }
         }
         try? await registry.leave()
@@ -427,18 +427,6 @@ public final class RedisSocketIOCluster: Service {
         }
     }
 
-    private func heartbeatLoop() async {
-        while !Task.isCancelled {
-            if backend.isConnected {
-                do {
-                    try await registry.beat()
-                } catch {
-                    logger.debug("node heartbeat failed", metadata: ["error": "\(error)"])
-                }
-            }
-            try? await Task.sleep(for: registry.heartbeat)
-        }
-    }
 }
 
 extension RedisSocketIOCluster.Ask {
