@@ -297,7 +297,13 @@ public struct Switchboard: Sendable {
         return JobWorker(
             queue: queue,
             handlers: [
-                .splitWebhook: SplitWebhookHandler(store: store, logger: logger, applier: apply, maxBodyBytes: configuration.webhookMaxBytes),
+                .splitWebhook: SplitWebhookHandler(
+                    store: store,
+                    logger: logger,
+                    applier: apply,
+                    maxBodyBytes: configuration.webhookMaxBytes,
+                    givingWay: { [acknowledgements] in acknowledgements?.isUnderPressure ?? false }
+                ),
                 .applyInbound: apply,
                 .botAnswer: botAnswerHandler(),
                 .fetchProfile: FetchProfileHandler(store: store, source: profiles, publisher: hub, logger: logger),

@@ -30,9 +30,16 @@ extension SQLStore {
     /// the backlog (see ``QueryPlanning/indexWalks``); the rest are index lookups anyway.
     private static let runPlanning = QueryPlanning.indexWalks
 
-    public func recordWebhookRun(_ webhooks: [SplitWebhook], _ shares: [ConversationShare], inline: Bool) async throws -> [InboundOutcome?] {
+    public func recordWebhookRun(
+        _ webhooks: [SplitWebhook],
+        _ shares: [ConversationShare],
+        applying: ShareApplication
+    ) async throws
+        -> [InboundOutcome?]
+    {
         let now = self.now
-        let applyLanes = applyLanes(shares: shares.count)
+        let inline = applying != .queued
+        let applyLanes = applying == .inline(sideBySide: true) ? applyLanes(shares: shares.count) : 1
         guard inline, applyLanes > 1 else {
             let outcomes = try await database.transaction(durability: .relaxed, planning: Self.runPlanning) { [queue] db in
                 let waiting = inline ? try await Self.partitionsWithApplyJobs(shares.map(\.partition), in: db) : []

@@ -20,7 +20,7 @@ struct ConfigurationTests {
         #expect(configuration.graphAPIVersion == "v25.0")
         #expect(configuration.workerNiceness == 10)
         #expect(try parse(["SWITCHBOARD_WORKER_NICE": "0"]).workerNiceness == 0)
-        #expect(configuration.acknowledgementPressure == .milliseconds(100))
+        #expect(configuration.acknowledgementPressure == .milliseconds(25))
         #expect(try parse(["SWITCHBOARD_ACK_PRESSURE_MS": "250"]).acknowledgementPressure == .milliseconds(250))
         #expect(try parse(["SWITCHBOARD_ACK_PRESSURE_MS": "0"]).acknowledgementPressure == nil)
     }

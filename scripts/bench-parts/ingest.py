@@ -230,7 +230,7 @@ def main():
     p.add_argument("--procs", type=int, default=1)
     p.add_argument("--events", type=int, default=1)
     p.add_argument("--customers", type=int, default=1000)
-    p.add_argument("--drain-timeout", type=float, default=45)
+    p.add_argument("--drain-timeout", type=float, default=120)
     p.add_argument("--json", help="write the results here too")
     args = p.parse_args()
     args.bin = os.path.abspath(args.bin)

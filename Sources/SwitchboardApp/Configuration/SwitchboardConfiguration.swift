@@ -68,7 +68,7 @@ public struct SwitchboardConfiguration: Sendable {
     public var workerNiceness: Int32 = 10
     /// An acknowledgement slower than this puts the worker's ingest runs under
     /// ``AcknowledgementPressure`` for five seconds (`SWITCHBOARD_ACK_PRESSURE_MS`; nil: never).
-    public var acknowledgementPressure: Duration? = .milliseconds(100)
+    public var acknowledgementPressure: Duration? = .milliseconds(25)
     /// Bot answers in progress per worker process (`SWITCHBOARD_BOT_CONCURRENCY`): their
     /// own lane, since each waits on a model for a while (docs/bot.md).
     public var botConcurrency = 1000

@@ -89,6 +89,19 @@ public struct SplitWebhook: Sendable {
     }
 }
 
+/// How a run of split webhooks applies its conversations' shares
+/// (``Store/recordWebhookRun(_:_:applying:)``).
+public enum ShareApplication: Sendable, Equatable {
+    /// Each share is queued as its per-webhook `inbound.apply` jobs.
+    case queued
+    /// Applied with the run. On PostgreSQL a large run's conversations are applied in
+    /// several transactions side by side when `sideBySide`; without it in one, which holds
+    /// one connection's share of the database's CPU instead of several: while ingest gives
+    /// way to acknowledgements, side-by-side runs held them for 100 ms and more
+    /// (docs/ingest.md, session 15).
+    case inline(sideBySide: Bool)
+}
+
 /// One conversation's events from a run of webhooks, merged in timestamp order, and the
 /// per-webhook `inbound.apply` jobs that apply them instead when that conversation
 /// already has apply jobs waiting (whose turn comes first, invariant 4).

@@ -187,10 +187,15 @@ public protocol Store: Sendable {
     func webhookSizes(ids: [Int64]) async throws -> [Int64: Int]
     /// Records a run of split webhooks in one transaction: their unhandled events, their
     /// split jobs' completion, and each conversation's share: applied at once when
-    /// `inline` (unless that conversation already has apply jobs waiting, whose turn comes
-    /// first), else queued as its per-webhook `inbound.apply` jobs. Returns, aligned with
-    /// `shares`, the outcome of each share applied inline (nil: queued).
-    func recordWebhookRun(_ webhooks: [SplitWebhook], _ shares: [ConversationShare], inline: Bool) async throws -> [InboundOutcome?]
+    /// `applying` says so (unless that conversation already has apply jobs waiting, whose
+    /// turn comes first), else queued as its per-webhook `inbound.apply` jobs. Returns,
+    /// aligned with `shares`, the outcome of each share applied inline (nil: queued).
+    func recordWebhookRun(
+        _ webhooks: [SplitWebhook],
+        _ shares: [ConversationShare],
+        applying: ShareApplication
+    ) async throws
+        -> [InboundOutcome?]
     /// Applies one conversation's events idempotently (invariant 3), completing `job` in
     /// the same transaction when given.
     func applyInbound(_ batch: InboundBatch, completing job: Job?) async throws -> InboundOutcome

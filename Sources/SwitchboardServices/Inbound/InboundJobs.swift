@@ -33,6 +33,7 @@ public struct SplitWebhookHandler: JobRunHandler {
     let applier: ApplyInboundHandler?
     let bytesPerPart: Int
     let maxBodyBytes: Int
+    let givingWay: @Sendable () -> Bool
 
     /// - Parameters:
     ///   - applier: applies runs inline and does what follows each commit; nil: every
@@ -42,18 +43,22 @@ public struct SplitWebhookHandler: JobRunHandler {
     ///     large ones in parts.
     ///   - maxBodyBytes: the largest body the webhook accepts; a run that cannot exceed a
     ///     part is not measured first.
+    ///   - givingWay: while true, a run is applied in one transaction, never side by side
+    ///     (``ShareApplication``): ingest gives way to acknowledgements.
     public init(
         store: any Store,
         logger: Logger,
         applier: ApplyInboundHandler? = nil,
         bytesPerPart: Int = 16 << 20,
-        maxBodyBytes: Int = 5 << 20
+        maxBodyBytes: Int = 5 << 20,
+        givingWay: @escaping @Sendable () -> Bool = { false }
     ) {
         self.store = store
         self.logger = logger
         self.applier = applier
         self.bytesPerPart = bytesPerPart
         self.maxBodyBytes = maxBodyBytes
+        self.givingWay = givingWay
     }
 
     public var completesJob: Bool { true }
@@ -96,7 +101,7 @@ public struct SplitWebhookHandler: JobRunHandler {
         }
         if let applier {
             do {
-                let outcomes = try await store.recordWebhookRun(plan.webhooks, plan.shares, inline: true)
+                let outcomes = try await store.recordWebhookRun(plan.webhooks, plan.shares, applying: .inline(sideBySide: !givingWay()))
                 for (share, outcome) in zip(plan.shares, outcomes) {
                     if let outcome { await applier.finish(outcome, events: share.batch.events) }
                 }
@@ -108,7 +113,7 @@ public struct SplitWebhookHandler: JobRunHandler {
                 )
             }
         }
-        _ = try await store.recordWebhookRun(plan.webhooks, plan.shares, inline: false)
+        _ = try await store.recordWebhookRun(plan.webhooks, plan.shares, applying: .queued)
     }
 
     /// The queue partition of a conversation: its Page and customer.

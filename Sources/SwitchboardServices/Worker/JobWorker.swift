@@ -71,18 +71,28 @@ public final class JobWorker: Service {
     private let giveWay: GiveWay?
     /// Runs of ``GiveWay/kinds`` running now.
     private let givingWayRuns = Atomic<Int>(0)
+    /// While giving way, no run of ``GiveWay/kinds`` is claimed before then.
+    private let givingWayRest = Mutex<ContinuousClock.Instant?>(nil)
 
     /// Kinds whose runs give way to something more urgent: while `isNeeded` says so, the
-    /// general slots run at most one run of them at a time, and none is handed over.
-    /// The ingest kinds give way to webhook acknowledgements (``AcknowledgementPressure``).
+    /// general slots run at most one run of them at a time, of at most ``runLength`` jobs,
+    /// and rest ``restPerRun`` times as long as each took before claiming the next; none
+    /// is handed over. The ingest kinds give way to webhook acknowledgements
+    /// (``AcknowledgementPressure``): one run after another, even one at a time, kept the
+    /// database's CPU and WAL busy enough to hold acknowledgements for 100 ms and more
+    /// (docs/ingest.md, session 15).
     public struct GiveWay: Sendable {
         public var kinds: Set<JobKind>
+        public var runLength: Int
+        public var restPerRun: Double
         public var isNeeded: @Sendable () -> Bool
         /// While a run of ``kinds`` gives way, the least time between claims of the others.
         static let claimInterval = Duration.milliseconds(100)
 
-        public init(kinds: Set<JobKind>, isNeeded: @escaping @Sendable () -> Bool) {
+        public init(kinds: Set<JobKind>, runLength: Int = 128, restPerRun: Double = 1, isNeeded: @escaping @Sendable () -> Bool) {
             self.kinds = kinds
+            self.runLength = max(1, runLength)
+            self.restPerRun = max(0, restPerRun)
             self.isNeeded = isNeeded
         }
     }
@@ -272,7 +282,7 @@ public final class JobWorker: Service {
             // Giving way: one run of those kinds at a time, claimed alone. Meanwhile the other
             // kinds are claimed at most every `GiveWay.claimInterval`: every stored webhook
             // wakes the claimer, and on PostgreSQL each claim is a transaction.
-            var (limit, kinds) = (free, claimer.kinds)
+            var (limit, kinds, length) = (free, claimer.kinds, runLength)
             if let giveWay, givesWay(claimer) {
                 if givingWayRuns.load(ordering: .relaxed) > 0 {
                     let wait = lastClaimGivingWay.map { GiveWay.claimInterval - (ContinuousClock.now - $0) } ?? .zero
@@ -287,12 +297,16 @@ public final class JobWorker: Service {
                     // each, every 100 ms (the ingest benchmark, session 14).
                     if kinds.admitsNothing { continue }
                 } else {
-                    limit = 1
+                    if let rest = givingWayRest.withLock({ $0 }), rest > .now {
+                        await wake.wait(timeout: rest - .now)
+                        continue
+                    }
+                    (limit, length) = (1, min(runLength, giveWay.runLength))
                 }
             }
             let runs: [[Job]]
             do {
-                runs = try await queue.claimRuns(limit: limit, runLength: runLength, worker: workerID, lease: lease, kinds: kinds)
+                runs = try await queue.claimRuns(limit: limit, runLength: length, worker: workerID, lease: lease, kinds: kinds)
             } catch is CancellationError {
                 return
             } catch {
@@ -322,7 +336,12 @@ public final class JobWorker: Service {
         let yields = giveWay?.kinds.contains(jobs[0].kind) == true
         if yields { givingWayRuns.add(1, ordering: .relaxed) }
         group.addTask {
+            let started = ContinuousClock.now
             await self.run(jobs)
+            if yields, let giveWay = self.giveWay, giveWay.restPerRun > 0, giveWay.isNeeded() {
+                let ended = ContinuousClock.now
+                self.givingWayRest.withLock { $0 = ended + (ended - started) * giveWay.restPerRun }
+            }
             if yields { self.givingWayRuns.subtract(1, ordering: .relaxed) }
             claimer.freeSlot()
         }

@@ -98,4 +98,83 @@ struct JobWorkerGiveWayTests {
             _ = try? await running.value
         }
     }
+
+    /// Takes runs whole, each lasting `duration` (the work itself), and says when each ran;
+    /// `afterRun` sees each run's jobs before the worker does.
+    final class TimedRuns: JobRunHandler {
+        struct Run: Sendable {
+            var names: [String]
+            var started: ContinuousClock.Instant
+            var ended: ContinuousClock.Instant
+        }
+        let runs: AsyncStream<Run>
+        private let continuation: AsyncStream<Run>.Continuation
+        let queue: EmbeddedJobQueue
+        let duration: Duration
+        let afterRun: @Sendable ([String]) -> Void
+
+        init(queue: EmbeddedJobQueue, duration: Duration, afterRun: @escaping @Sendable ([String]) -> Void) {
+            self.queue = queue
+            self.duration = duration
+            self.afterRun = afterRun
+            (runs, continuation) = AsyncStream<Run>.makeStream()
+        }
+
+        var completesJob: Bool { true }
+
+        func handle(_ job: Job) async throws -> JobDisposition {
+            try await handleRun([job])
+            return .finished
+        }
+
+        func handleRun(_ jobs: [Job]) async throws {
+            let started = ContinuousClock.now
+            try await Task.sleep(for: duration)
+            for job in jobs { try await queue.complete(job) }
+            let names = jobs.map { String(decoding: $0.payload, as: UTF8.self) }
+            afterRun(names)
+            continuation.yield(Run(names: names, started: started, ended: .now))
+        }
+    }
+
+    @Test(
+        "under pressure runs are short and each is followed by a rest as long as it took; once it is over, long runs at once",
+        arguments: TestDatabaseKind.all
+    )
+    func shortRunsAndRestsUnderPressure(kind: TestDatabaseKind) async throws {
+        try await TestDatabase.with(kind) { database in
+            let queue = EmbeddedJobQueue(database: database)
+            let pressure = Mutex(true)
+            // The pressure is over once the second run is done.
+            let handler = TimedRuns(queue: queue, duration: .milliseconds(150)) { names in
+                if names.contains("b3") { pressure.withLock { $0 = false } }
+            }
+            let worker = JobWorker(
+                queue: queue,
+                handlers: [Self.bulk: handler],
+                concurrency: 4,
+                runLength: 100,
+                lease: .seconds(300),
+                workerID: "rests",
+                giveWay: JobWorker.GiveWay(kinds: [Self.bulk], runLength: 2, restPerRun: 1) { pressure.withLock { $0 } },
+                logger: TestDatabase.logger
+            )
+            try await queue.enqueue((1...7).map { NewJob(kind: Self.bulk, partition: "split", payload: Array("b\($0)".utf8)) })
+            let running = Task { try await worker.run() }
+            var runs = handler.runs.makeAsyncIterator()
+            let first = try #require(await runs.next())
+            let second = try #require(await runs.next())
+            #expect(first.names == ["b1", "b2"])
+            #expect(second.names == ["b3", "b4"])
+            #expect(
+                second.started - first.ended >= first.ended - first.started,
+                "the second run began \(second.started - first.ended) after the first, which took \(first.ended - first.started)"
+            )
+            // The pressure over, what is left runs at once as one run of the worker's length.
+            let third = try #require(await runs.next())
+            #expect(third.names == ["b5", "b6", "b7"])
+            running.cancel()
+            _ = try? await running.value
+        }
+    }
 }
