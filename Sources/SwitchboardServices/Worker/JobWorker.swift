@@ -76,24 +76,29 @@ public final class JobWorker: Service {
 
     /// Kinds whose runs give way to something more urgent: while `isNeeded` says so, the
     /// general slots run at most one run of them at a time, of at most ``runLength`` jobs,
-    /// and rest ``restPerRun`` times as long as each took before claiming the next; none
-    /// is handed over. The ingest kinds give way to webhook acknowledgements
+    /// and after each rest `restAfterRun()` times as long as it took before claiming the
+    /// next; none is handed over. The ingest kinds give way to webhook acknowledgements
     /// (``AcknowledgementPressure``): one run after another, even one at a time, kept the
     /// database's CPU and WAL busy enough to hold acknowledgements for 100 ms and more
     /// (docs/ingest.md, session 15).
     public struct GiveWay: Sendable {
         public var kinds: Set<JobKind>
         public var runLength: Int
-        public var restPerRun: Double
         public var isNeeded: @Sendable () -> Bool
+        public var restAfterRun: @Sendable () -> Double
         /// While a run of ``kinds`` gives way, the least time between claims of the others.
         static let claimInterval = Duration.milliseconds(100)
 
-        public init(kinds: Set<JobKind>, runLength: Int = 128, restPerRun: Double = 1, isNeeded: @escaping @Sendable () -> Bool) {
+        public init(
+            kinds: Set<JobKind>,
+            runLength: Int = 128,
+            isNeeded: @escaping @Sendable () -> Bool,
+            restAfterRun: @escaping @Sendable () -> Double = { 0 }
+        ) {
             self.kinds = kinds
             self.runLength = max(1, runLength)
-            self.restPerRun = max(0, restPerRun)
             self.isNeeded = isNeeded
+            self.restAfterRun = restAfterRun
         }
     }
 
@@ -338,9 +343,10 @@ public final class JobWorker: Service {
         group.addTask {
             let started = ContinuousClock.now
             await self.run(jobs)
-            if yields, let giveWay = self.giveWay, giveWay.restPerRun > 0, giveWay.isNeeded() {
+            if yields, let giveWay = self.giveWay, giveWay.isNeeded() {
                 let ended = ContinuousClock.now
-                self.givingWayRest.withLock { $0 = ended + (ended - started) * giveWay.restPerRun }
+                let rest = (ended - started) * max(0, giveWay.restAfterRun())
+                self.givingWayRest.withLock { $0 = ended + rest }
             }
             if yields { self.givingWayRuns.subtract(1, ordering: .relaxed) }
             claimer.freeSlot()

@@ -34,6 +34,43 @@ struct JobWorkerGiveWayTests {
         #expect(later, "and a new one begins after it")
     }
 
+    @Test("the rest after a run doubles while acknowledgements are slow, up to a limit, and shrinks a step at a time once they are not")
+    func restFollowsAcknowledgements() {
+        let start = ContinuousClock.now
+        var window = AcknowledgementPressure.Window(threshold: .milliseconds(25), hold: .seconds(5))
+        #expect(window.restAfterRun() == 0, "no slow acknowledgement, no rest")
+        window.record(.milliseconds(30), at: start)
+        #expect(window.restAfterRun() == 0.25)
+        window.record(.milliseconds(30), at: start)
+        window.record(.milliseconds(90), at: start)
+        #expect(window.restAfterRun() == 0.5, "several slow ones in one run count once")
+        var rests: [Double] = []
+        for _ in 0..<4 {
+            window.record(.milliseconds(26), at: start)
+            rests.append(window.restAfterRun())
+        }
+        #expect(rests == [1, 2, 4, 4], "doubled, up to four times the run's time")
+        window.record(.milliseconds(25), at: start)
+        let calm = (0..<17).map { _ in window.restAfterRun() }
+        #expect(calm == stride(from: 3.75, through: 0, by: -0.25).map { $0 } + [0], "at the threshold is not slow")
+        // Still the same time under pressure: the rest goes on from where it was.
+        window.record(.milliseconds(30), at: start + .seconds(1))
+        #expect(window.restAfterRun() == 0.25)
+        #expect(window.restAfterRun() == 0)
+        window.record(.milliseconds(30), at: start + .seconds(2))
+        window.record(.milliseconds(30), at: start + .seconds(2))
+        #expect(window.restAfterRun() == 0.25)
+        for _ in 0..<2 {
+            window.record(.milliseconds(30), at: start + .seconds(3))
+            _ = window.restAfterRun()
+        }
+        #expect(window.restPerRun == 1)
+        // A time under pressure that begins after the last one ended starts from no rest.
+        let begins = window.record(.milliseconds(30), at: start + .seconds(9))
+        #expect(begins, "the last slow one was at 3 s, the hold is 5 s")
+        #expect(window.restAfterRun() == 0.25)
+    }
+
     @Test("a filter without some kinds")
     func excluding() {
         let a = JobKind(rawValue: "a")
@@ -156,7 +193,7 @@ struct JobWorkerGiveWayTests {
                 runLength: 100,
                 lease: .seconds(300),
                 workerID: "rests",
-                giveWay: JobWorker.GiveWay(kinds: [Self.bulk], runLength: 2, restPerRun: 1) { pressure.withLock { $0 } },
+                giveWay: JobWorker.GiveWay(kinds: [Self.bulk], runLength: 2, isNeeded: { pressure.withLock { $0 } }, restAfterRun: { 1 }),
                 logger: TestDatabase.logger
             )
             try await queue.enqueue((1...7).map { NewJob(kind: Self.bulk, partition: "split", payload: Array("b\($0)".utf8)) })
