@@ -326,7 +326,8 @@ public struct Switchboard: Sendable {
             lease: configuration.jobLease,
             workerID: Self.workerID,
             clock: store.clock,
-            giveWay: acknowledgements?.giveWay([.splitWebhook, .applyInbound, .fetchProfile]),
+            // A profile lookup's time is Meta's: it gives way but earns no rest.
+            giveWay: acknowledgements?.giveWay([.splitWebhook, .applyInbound, .fetchProfile], resting: [.splitWebhook, .applyInbound]),
             logger: logger
         )
     }

@@ -86,8 +86,14 @@ public final class AcknowledgementPressure: Sendable {
         return window.withLock { $0.isUnderPressure(at: now) }
     }
 
-    /// The worker's side: runs of `kinds` give way while acknowledgements are slow.
-    public func giveWay(_ kinds: Set<JobKind>) -> JobWorker.GiveWay {
-        JobWorker.GiveWay(kinds: kinds, isNeeded: { [self] in isUnderPressure }, restAfterRun: { [self] in window.withLock { $0.restAfterRun() } })
+    /// The worker's side: runs of `kinds` give way while acknowledgements are slow, and
+    /// those of `resting` are followed by rests (see ``JobWorker/GiveWay``).
+    public func giveWay(_ kinds: Set<JobKind>, resting: Set<JobKind>) -> JobWorker.GiveWay {
+        JobWorker.GiveWay(
+            kinds: kinds,
+            resting: resting,
+            isNeeded: { [self] in isUnderPressure },
+            restAfterRun: { [self] in window.withLock { $0.restAfterRun() } }
+        )
     }
 }

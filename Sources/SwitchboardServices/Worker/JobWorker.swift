@@ -76,13 +76,17 @@ public final class JobWorker: Service {
 
     /// Kinds whose runs give way to something more urgent: while `isNeeded` says so, the
     /// general slots run at most one run of them at a time, of at most ``runLength`` jobs,
-    /// and after each rest `restAfterRun()` times as long as it took before claiming the
-    /// next; none is handed over. The ingest kinds give way to webhook acknowledgements
-    /// (``AcknowledgementPressure``): one run after another, even one at a time, kept the
-    /// database's CPU and WAL busy enough to hold acknowledgements for 100 ms and more
-    /// (docs/ingest.md, session 15).
+    /// none is handed over, and after each run of a ``resting`` kind claimed meanwhile the
+    /// worker rests `restAfterRun()` times as long as the run took before claiming the next
+    /// (other kinds are still claimed). The ingest kinds give way to webhook
+    /// acknowledgements (``AcknowledgementPressure``): one run after another, even one at a
+    /// time, kept the database's CPU and WAL busy enough to hold acknowledgements for
+    /// 100 ms and more (docs/ingest.md, session 15).
     public struct GiveWay: Sendable {
         public var kinds: Set<JobKind>
+        /// The kinds whose runs are followed by a rest: those whose time is the database's
+        /// and the CPU's (applying webhooks), not a wait on someone else (a profile lookup).
+        public var resting: Set<JobKind>
         public var runLength: Int
         public var isNeeded: @Sendable () -> Bool
         public var restAfterRun: @Sendable () -> Double
@@ -91,11 +95,13 @@ public final class JobWorker: Service {
 
         public init(
             kinds: Set<JobKind>,
+            resting: Set<JobKind>? = nil,
             runLength: Int = 128,
             isNeeded: @escaping @Sendable () -> Bool,
             restAfterRun: @escaping @Sendable () -> Double = { 0 }
         ) {
             self.kinds = kinds
+            self.resting = resting?.intersection(kinds) ?? kinds
             self.runLength = max(1, runLength)
             self.isNeeded = isNeeded
             self.restAfterRun = restAfterRun
@@ -287,12 +293,14 @@ public final class JobWorker: Service {
             // Giving way: one run of those kinds at a time, claimed alone. Meanwhile the other
             // kinds are claimed at most every `GiveWay.claimInterval`: every stored webhook
             // wakes the claimer, and on PostgreSQL each claim is a transaction.
-            var (limit, kinds, length) = (free, claimer.kinds, runLength)
+            var (limit, kinds, length, rests) = (free, claimer.kinds, runLength, false)
             if let giveWay, givesWay(claimer) {
-                if givingWayRuns.load(ordering: .relaxed) > 0 {
+                let restLeft =
+                    giveWay.resting.contains(where: claimer.kinds.admits) ? givingWayRest.withLock { $0 }.map { $0 - .now } ?? .zero : .zero
+                if givingWayRuns.load(ordering: .relaxed) > 0 || restLeft > .zero {
                     let wait = lastClaimGivingWay.map { GiveWay.claimInterval - (ContinuousClock.now - $0) } ?? .zero
                     if wait > .zero {
-                        await wake.wait(timeout: wait)
+                        await wake.wait(timeout: restLeft > .zero ? min(wait, restLeft) : wait)
                         continue
                     }
                     kinds = kinds.excluding(giveWay.kinds)
@@ -302,11 +310,7 @@ public final class JobWorker: Service {
                     // each, every 100 ms (the ingest benchmark, session 14).
                     if kinds.admitsNothing { continue }
                 } else {
-                    if let rest = givingWayRest.withLock({ $0 }), rest > .now {
-                        await wake.wait(timeout: rest - .now)
-                        continue
-                    }
-                    (limit, length) = (1, min(runLength, giveWay.runLength))
+                    (limit, length, rests) = (1, min(runLength, giveWay.runLength), true)
                 }
             }
             let runs: [[Job]]
@@ -325,7 +329,7 @@ public final class JobWorker: Service {
             }
             claimer.freeSlots.subtract(runs.count, ordering: .releasing)
             for run in runs {
-                start(run, of: claimer, in: &group)
+                start(run, of: claimer, in: &group, restsAfter: rests && giveWay?.resting.contains(run[0].kind) == true)
             }
         }
     }
@@ -337,13 +341,15 @@ public final class JobWorker: Service {
     }
 
     /// Runs `jobs` in a slot of `claimer` already taken, counting runs of the giving-way kinds.
-    private func start(_ jobs: [Job], of claimer: Claimer, in group: inout DiscardingTaskGroup) {
+    /// `restsAfter`: a run claimed while giving way, of a resting kind; the rest after it is
+    /// set when it ends, if the worker still gives way.
+    private func start(_ jobs: [Job], of claimer: Claimer, in group: inout DiscardingTaskGroup, restsAfter: Bool = false) {
         let yields = giveWay?.kinds.contains(jobs[0].kind) == true
         if yields { givingWayRuns.add(1, ordering: .relaxed) }
         group.addTask {
             let started = ContinuousClock.now
             await self.run(jobs)
-            if yields, let giveWay = self.giveWay, giveWay.isNeeded() {
+            if restsAfter, let giveWay = self.giveWay, giveWay.isNeeded() {
                 let ended = ContinuousClock.now
                 let rest = (ended - started) * max(0, giveWay.restAfterRun())
                 self.givingWayRest.withLock { $0 = ended + rest }
