@@ -214,4 +214,36 @@ struct JobWorkerGiveWayTests {
             _ = try? await running.value
         }
     }
+
+    @Test("during a rest other kinds still run, and the giving-way kind waits", arguments: TestDatabaseKind.all)
+    func otherKindsRunDuringARest(kind: TestDatabaseKind) async throws {
+        try await TestDatabase.with(kind) { database in
+            let queue = EmbeddedJobQueue(database: database)
+            let bulk = TimedRuns(queue: queue, duration: .milliseconds(100)) { _ in }
+            let quick = RecordingJobs.quick()
+            let worker = JobWorker(
+                queue: queue,
+                handlers: [Self.bulk: bulk, Self.other: quick],
+                concurrency: 4,
+                lease: .seconds(300),
+                workerID: "rest-others",
+                // A rest of 600 times the run: a minute, longer than the test.
+                giveWay: JobWorker.GiveWay(kinds: [Self.bulk], runLength: 1, isNeeded: { true }, restAfterRun: { 600 }),
+                logger: TestDatabase.logger
+            )
+            try await queue.enqueue([Self.job(Self.bulk, "bulk-1"), Self.job(Self.bulk, "bulk-2")])
+            let running = Task { try await worker.run() }
+            var runs = bulk.runs.makeAsyncIterator()
+            #expect(await runs.next()?.names == ["bulk-1"])
+            try await queue.enqueue([Self.job(Self.other, "other-1")])
+            var ran = quick.started.makeAsyncIterator()
+            #expect(await ran.next() == "other-1")
+            let bulkLeft = try await database.read {
+                try await $0.query("SELECT partition_key, state FROM jobs WHERE kind = 'test.bulk'", [])
+            }
+            #expect(bulkLeft.map { "\($0.string("partition_key") ?? "") \($0.string("state") ?? "")" } == ["bulk-2 ready"])
+            running.cancel()
+            _ = try? await running.value
+        }
+    }
 }
