@@ -294,9 +294,12 @@ public final class JobWorker: Service {
             // kinds are claimed at most every `GiveWay.claimInterval`: every stored webhook
             // wakes the claimer, and on PostgreSQL each claim is a transaction.
             var (limit, kinds, length, rests) = (free, claimer.kinds, runLength, false)
+            // While resting, an empty claim of the other kinds waits no longer than the rest.
+            var restLeft = Duration.zero
             if let giveWay, givesWay(claimer) {
-                let restLeft =
-                    giveWay.resting.contains(where: claimer.kinds.admits) ? givingWayRest.withLock { $0 }.map { $0 - .now } ?? .zero : .zero
+                if giveWay.resting.contains(where: claimer.kinds.admits) {
+                    restLeft = givingWayRest.withLock { $0 }.map { $0 - .now } ?? .zero
+                }
                 if givingWayRuns.load(ordering: .relaxed) > 0 || restLeft > .zero {
                     let wait = lastClaimGivingWay.map { GiveWay.claimInterval - (ContinuousClock.now - $0) } ?? .zero
                     if wait > .zero {
@@ -324,7 +327,7 @@ public final class JobWorker: Service {
                 continue
             }
             guard !runs.isEmpty else {
-                await wake.wait(timeout: .seconds(1))
+                await wake.wait(timeout: restLeft > .zero ? min(.seconds(1), restLeft) : .seconds(1))
                 continue
             }
             claimer.freeSlots.subtract(runs.count, ordering: .releasing)
