@@ -8,10 +8,11 @@ import Synchronization
 /// stored webhook may wait. When `serve` and its database cannot do both, the worker's runs
 /// took the CPU the acknowledgements needed and they slowed to seconds (docs/ingest.md,
 /// session 12). An acknowledgement slower than ``Window/threshold`` marks the next
-/// ``Window/hold`` as under pressure: long enough that the worker does not spring back the
-/// moment acknowledgements recover because it gave way, short enough that a backlog is
-/// drained at full speed soon after a burst. A slow disk at light load also trips it; the
-/// worker then runs one ingest run at a time, which at light load is all it needs.
+/// ``Window/hold`` as under pressure, and the time lasts until the worker's rests have come
+/// back down to none: it does not spring back the moment acknowledgements recover because
+/// it gave way, and once webhooks stop coming a backlog drains at full speed soon after. A
+/// slow disk at light load also trips it; the worker then runs one ingest run at a time,
+/// which at light load is all it needs.
 public final class AcknowledgementPressure: Sendable {
     /// The rule, without clocks or locks.
     public struct Window: Sendable, Equatable {
@@ -24,13 +25,23 @@ public final class AcknowledgementPressure: Sendable {
         public private(set) var restPerRun = 0.0
         /// Whether an acknowledgement was slow since the last run ended.
         private var slowSinceRun = false
+        /// Whether any webhook was acknowledged since the last run ended.
+        private var acknowledgedSinceRun = false
 
         /// The rest per unit of run time never exceeds this: the worker keeps a fifth of
         /// its pace however slow acknowledgements are, so a backlog still drains.
         public static let longestRest = 4.0
-        /// A run that saw a slow acknowledgement rests at least this (then twice as long as
-        /// the last each time); one that saw none rests this much less than the last.
-        public static let restStep = 0.25
+        /// The rest when a time under pressure begins: as long as the run. Starting from
+        /// none, the first runs of every such time held acknowledgements up while the rest
+        /// doubled to what they tolerate (docs/ingest.md, session 16).
+        public static let firstRest = 1.0
+        /// A run that saw a slow acknowledgement rests at least this, else twice the last.
+        public static let shortestSlowedRest = 0.5
+        /// A run that saw none rests this much less than the last, down to none. Small,
+        /// so that the worker probes its way back to full pace over many runs: lowered a
+        /// quarter at a time, the rest reached none every few seconds and each time the
+        /// acknowledgements paid for it with a burst of slow ones.
+        public static let restDecrease = 1.0 / 16
 
         public init(threshold: Duration, hold: Duration) {
             self.threshold = threshold
@@ -38,32 +49,41 @@ public final class AcknowledgementPressure: Sendable {
         }
 
         /// Returns true when this acknowledgement begins a time under pressure, whose rests
-        /// start over from none.
+        /// start over from ``firstRest``.
         @discardableResult
         public mutating func record(_ latency: Duration, at now: ContinuousClock.Instant) -> Bool {
+            acknowledgedSinceRun = true
             guard latency > threshold else { return false }
             slowSinceRun = true
             defer { until = now + hold }
             guard !isUnderPressure(at: now) else { return false }
-            restPerRun = 0
+            restPerRun = Self.firstRest
             return true
         }
 
+        /// Under pressure for ``hold`` after a slow acknowledgement, and after that until
+        /// the rests have come down to none. Calm acknowledgements while the worker rests
+        /// are the rests' doing: ended by the hold alone, a time under pressure gave the
+        /// worker back its full pace with a backlog, and its runs side by side brought the
+        /// slow acknowledgements straight back (docs/ingest.md, session 16).
         public func isUnderPressure(at now: ContinuousClock.Instant) -> Bool {
-            until.map { now < $0 } ?? false
+            until.map { now < $0 || restPerRun > 0 } ?? false
         }
 
-        /// After a run that gave way: its rest, per unit of its time. Doubled (from
-        /// ``restStep``) when an acknowledgement was slow during the run, else lowered by
-        /// ``restStep`` down to none: the worker finds the pace the acknowledgements
-        /// tolerate instead of a fixed one, which either held them up or left a backlog
-        /// the machine had time for (docs/ingest.md, session 15).
+        /// After a run that gave way: its rest, per unit of its time. Doubled (at least to
+        /// ``shortestSlowedRest``) when an acknowledgement was slow since the last run
+        /// ended; none when no webhook came at all (nothing to give way to: the backlog of
+        /// a burst that has ended drains at full pace); else lowered by ``restDecrease``.
+        /// The worker finds the pace the acknowledgements tolerate instead of a fixed one,
+        /// which either held them up or left a backlog the machine had time for
+        /// (docs/ingest.md, sessions 15 and 16).
         public mutating func restAfterRun() -> Double {
             restPerRun =
-                slowSinceRun
-                ? min(Self.longestRest, max(Self.restStep, restPerRun * 2))
-                : max(0, restPerRun - Self.restStep)
+                if slowSinceRun { min(Self.longestRest, max(Self.shortestSlowedRest, restPerRun * 2)) } else if !acknowledgedSinceRun { 0 } else {
+                    max(0, restPerRun - Self.restDecrease)
+                }
             slowSinceRun = false
+            acknowledgedSinceRun = false
             return restPerRun
         }
     }

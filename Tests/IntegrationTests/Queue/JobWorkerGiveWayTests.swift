@@ -12,7 +12,7 @@ struct JobWorkerGiveWayTests {
     static let bulk = JobKind(rawValue: "test.bulk")
     static let other = JobKind(rawValue: "test.other")
 
-    @Test("an acknowledgement over the threshold marks the hold that follows as under pressure")
+    @Test("an acknowledgement over the threshold marks the hold that follows as under pressure, and the worker's rests extend it")
     func pressureWindow() {
         let start = ContinuousClock.now
         var window = AcknowledgementPressure.Window(threshold: .milliseconds(100), hold: .seconds(5))
@@ -22,7 +22,10 @@ struct JobWorkerGiveWayTests {
         let over = window.record(.milliseconds(101), at: start)
         #expect(over, "begins a time under pressure")
         #expect(window.isUnderPressure(at: start + .seconds(4)))
-        #expect(!window.isUnderPressure(at: start + .seconds(5)))
+        #expect(window.isUnderPressure(at: start + .seconds(6)), "past the hold while the worker still rests")
+        #expect(window.restAfterRun() == 2, "a run during which an acknowledgement was slow")
+        #expect(window.restAfterRun() == 0, "a run during which no webhook came")
+        #expect(!window.isUnderPressure(at: start + .seconds(5)), "no rest left: the hold alone")
         let again = window.record(.milliseconds(300), at: start + .seconds(3))
         #expect(!again, "already under pressure")
         #expect(window.isUnderPressure(at: start + .seconds(7)), "a later slow one extends the hold")
@@ -34,41 +37,52 @@ struct JobWorkerGiveWayTests {
         #expect(later, "and a new one begins after it")
     }
 
-    @Test("the rest after a run doubles while acknowledgements are slow, up to a limit, and shrinks a step at a time once they are not")
+    @Test(
+        "the rest after a run starts at the run's time, doubles while acknowledgements are slow, and comes down a little at a time once they are not"
+    )
     func restFollowsAcknowledgements() {
         let start = ContinuousClock.now
         var window = AcknowledgementPressure.Window(threshold: .milliseconds(25), hold: .seconds(5))
         #expect(window.restAfterRun() == 0, "no slow acknowledgement, no rest")
-        window.record(.milliseconds(30), at: start)
-        #expect(window.restAfterRun() == 0.25)
+        let begins = window.record(.milliseconds(30), at: start)
+        #expect(begins)
+        #expect(window.restPerRun == AcknowledgementPressure.Window.firstRest)
+        #expect(window.restAfterRun() == 2)
         window.record(.milliseconds(30), at: start)
         window.record(.milliseconds(90), at: start)
-        #expect(window.restAfterRun() == 0.5, "several slow ones in one run count once")
-        var rests: [Double] = []
-        for _ in 0..<4 {
-            window.record(.milliseconds(26), at: start)
-            rests.append(window.restAfterRun())
+        #expect(window.restAfterRun() == 4, "several slow ones in one run count once")
+        window.record(.milliseconds(26), at: start)
+        #expect(window.restAfterRun() == 4, "up to four times the run's time")
+        var calm: [Double] = []
+        for _ in 0..<3 {
+            window.record(.milliseconds(25), at: start)
+            calm.append(window.restAfterRun())
         }
-        #expect(rests == [1, 2, 4, 4], "doubled, up to four times the run's time")
-        window.record(.milliseconds(25), at: start)
-        let calm = (0..<17).map { _ in window.restAfterRun() }
-        #expect(calm == stride(from: 3.75, through: 0, by: -0.25).map { $0 } + [0], "at the threshold is not slow")
-        // Still the same time under pressure: the rest goes on from where it was.
-        window.record(.milliseconds(30), at: start + .seconds(1))
-        #expect(window.restAfterRun() == 0.25)
-        #expect(window.restAfterRun() == 0)
-        window.record(.milliseconds(30), at: start + .seconds(2))
-        window.record(.milliseconds(30), at: start + .seconds(2))
-        #expect(window.restAfterRun() == 0.25)
-        for _ in 0..<2 {
-            window.record(.milliseconds(30), at: start + .seconds(3))
+        #expect(calm == [3.9375, 3.875, 3.8125], "at the threshold is not slow: a sixteenth less each run")
+        #expect(window.restAfterRun() == 0, "nothing came during the run: nothing to give way to")
+        // Still the same time under pressure: a slow one doubles from the shortest.
+        let sameTime = window.record(.milliseconds(30), at: start + .seconds(1))
+        #expect(!sameTime)
+        #expect(window.restAfterRun() == 0.5)
+        // Past the hold, the time under pressure lasts until the rest is none.
+        window.record(.milliseconds(1), at: start + .seconds(7))
+        #expect(window.isUnderPressure(at: start + .seconds(7)))
+        let pastHold = window.record(.milliseconds(30), at: start + .seconds(7))
+        #expect(!pastHold, "not a new time: the rest goes on from where it was")
+        #expect(window.restAfterRun() == 1)
+        for _ in 0..<15 {
+            window.record(.milliseconds(1), at: start + .seconds(7))
             _ = window.restAfterRun()
         }
-        #expect(window.restPerRun == 1)
-        // A time under pressure that begins after the last one ended starts from no rest.
-        let begins = window.record(.milliseconds(30), at: start + .seconds(9))
-        #expect(begins, "the last slow one was at 3 s, the hold is 5 s")
-        #expect(window.restAfterRun() == 0.25)
+        #expect(window.restPerRun == 1.0 / 16)
+        #expect(window.isUnderPressure(at: start + .seconds(13)))
+        window.record(.milliseconds(1), at: start + .seconds(13))
+        #expect(window.restAfterRun() == 0)
+        #expect(!window.isUnderPressure(at: start + .seconds(13)))
+        // A time under pressure that begins after the last one ended starts from the run's time.
+        let next = window.record(.milliseconds(30), at: start + .seconds(14))
+        #expect(next)
+        #expect(window.restPerRun == AcknowledgementPressure.Window.firstRest)
     }
 
     @Test("a filter without some kinds")
