@@ -302,7 +302,7 @@ public struct Switchboard: Sendable {
                     logger: logger,
                     applier: apply,
                     maxBodyBytes: configuration.webhookMaxBytes,
-                    givingWay: { [acknowledgements] in acknowledgements?.isUnderPressure ?? false }
+                    givingWay: { [acknowledgements] in acknowledgements?.givesWay ?? false }
                 ),
                 .applyInbound: apply,
                 .botAnswer: botAnswerHandler(),

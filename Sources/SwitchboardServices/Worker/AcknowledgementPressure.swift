@@ -27,6 +27,8 @@ public final class AcknowledgementPressure: Sendable {
         private var slowSinceRun = false
         /// Whether any webhook was acknowledged since the last run ended.
         private var acknowledgedSinceRun = false
+        /// When the last webhook was acknowledged.
+        private var lastAcknowledged: ContinuousClock.Instant?
 
         /// The rest per unit of run time never exceeds this: the worker keeps a fifth of
         /// its pace however slow acknowledgements are, so a backlog still drains.
@@ -42,6 +44,8 @@ public final class AcknowledgementPressure: Sendable {
         /// quarter at a time, the rest reached none every few seconds and each time the
         /// acknowledgements paid for it with a burst of slow ones.
         public static let restDecrease = 1.0 / 16
+        /// Webhooks are arriving while the last was acknowledged less than this ago.
+        public static let arrivalGap = Duration.seconds(1)
 
         public init(threshold: Duration, hold: Duration) {
             self.threshold = threshold
@@ -53,6 +57,7 @@ public final class AcknowledgementPressure: Sendable {
         @discardableResult
         public mutating func record(_ latency: Duration, at now: ContinuousClock.Instant) -> Bool {
             acknowledgedSinceRun = true
+            lastAcknowledged = now
             guard latency > threshold else { return false }
             slowSinceRun = true
             defer { until = now + hold }
@@ -70,6 +75,17 @@ public final class AcknowledgementPressure: Sendable {
             until.map { now < $0 || restPerRun > 0 } ?? false
         }
 
+        /// Whether the worker gives way: under pressure, and also whenever webhooks are
+        /// arriving (one acknowledged within ``arrivalGap``), however fast. Then ingest runs
+        /// one run at a time, each in one transaction, with rests only under pressure.
+        /// Runs side by side are for draining a backlog once webhooks stop: started at full
+        /// pace while they came, they held acknowledgements up for a second or more before
+        /// the first slow one could say so, since the worker's lowered threads make a run
+        /// last seconds on a busy machine (docs/ingest.md, session 16).
+        public func givesWay(at now: ContinuousClock.Instant) -> Bool {
+            isUnderPressure(at: now) || lastAcknowledged.map { now - $0 < Self.arrivalGap } ?? false
+        }
+
         /// After a run that gave way: its rest, per unit of its time. Doubled (at least to
         /// ``shortestSlowedRest``) when an acknowledgement was slow since the last run
         /// ended; none when no webhook came at all (nothing to give way to: the backlog of
@@ -78,10 +94,11 @@ public final class AcknowledgementPressure: Sendable {
         /// which either held them up or left a backlog the machine had time for
         /// (docs/ingest.md, sessions 15 and 16).
         public mutating func restAfterRun() -> Double {
-            restPerRun =
-                if slowSinceRun { min(Self.longestRest, max(Self.shortestSlowedRest, restPerRun * 2)) } else if !acknowledgedSinceRun { 0 } else {
-                    max(0, restPerRun - Self.restDecrease)
-                }
+            switch (slowSinceRun, acknowledgedSinceRun) {
+            case (true, _): restPerRun = min(Self.longestRest, max(Self.shortestSlowedRest, restPerRun * 2))
+            case (false, false): restPerRun = 0
+            case (false, true): restPerRun = max(0, restPerRun - Self.restDecrease)
+            }
             slowSinceRun = false
             acknowledgedSinceRun = false
             return restPerRun
@@ -101,18 +118,20 @@ public final class AcknowledgementPressure: Sendable {
         return window.withLock { $0.record(latency, at: now) }
     }
 
-    public var isUnderPressure: Bool {
+    /// See ``Window/givesWay(at:)``.
+    public var givesWay: Bool {
         let now = ContinuousClock.now
-        return window.withLock { $0.isUnderPressure(at: now) }
+        return window.withLock { $0.givesWay(at: now) }
     }
 
-    /// The worker's side: runs of `kinds` give way while acknowledgements are slow, and
-    /// those of `resting` are followed by rests (see ``JobWorker/GiveWay``).
+    /// The worker's side: runs of `kinds` give way while webhooks arrive, and those of
+    /// `resting` are followed by rests while acknowledgements are slow (see
+    /// ``JobWorker/GiveWay``).
     public func giveWay(_ kinds: Set<JobKind>, resting: Set<JobKind>) -> JobWorker.GiveWay {
         JobWorker.GiveWay(
             kinds: kinds,
             resting: resting,
-            isNeeded: { [self] in isUnderPressure },
+            isNeeded: { [self] in givesWay },
             restAfterRun: { [self] in window.withLock { $0.restAfterRun() } }
         )
     }

@@ -37,6 +37,20 @@ struct JobWorkerGiveWayTests {
         #expect(later, "and a new one begins after it")
     }
 
+    @Test("the worker gives way while webhooks arrive, however fast, and under pressure")
+    func givesWayWhileWebhooksArrive() {
+        let start = ContinuousClock.now
+        var window = AcknowledgementPressure.Window(threshold: .milliseconds(25), hold: .seconds(5))
+        #expect(!window.givesWay(at: start), "nothing has come")
+        window.record(.milliseconds(2), at: start)
+        #expect(window.givesWay(at: start + .milliseconds(999)))
+        #expect(!window.isUnderPressure(at: start + .milliseconds(999)), "a fast acknowledgement is no pressure")
+        #expect(window.restAfterRun() == 0, "and no rest")
+        #expect(!window.givesWay(at: start + .seconds(1)), "a second without a webhook: a backlog drains side by side")
+        window.record(.milliseconds(30), at: start + .seconds(2))
+        #expect(window.givesWay(at: start + .seconds(4)), "under pressure after the webhooks stopped")
+    }
+
     @Test(
         "the rest after a run starts at the run's time, doubles while acknowledgements are slow, and comes down a little at a time once they are not"
     )
