@@ -118,6 +118,11 @@ public final class AcknowledgementPressure: Sendable {
         return window.withLock { $0.record(latency, at: now) }
     }
 
+    public var isUnderPressure: Bool {
+        let now = ContinuousClock.now
+        return window.withLock { $0.isUnderPressure(at: now) }
+    }
+
     /// See ``Window/givesWay(at:)``.
     public var givesWay: Bool {
         let now = ContinuousClock.now
@@ -132,6 +137,7 @@ public final class AcknowledgementPressure: Sendable {
             kinds: kinds,
             resting: resting,
             isNeeded: { [self] in givesWay },
+            handsOver: { [self] in !isUnderPressure },
             restAfterRun: { [self] in window.withLock { $0.restAfterRun() } }
         )
     }

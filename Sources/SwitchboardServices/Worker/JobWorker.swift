@@ -76,7 +76,7 @@ public final class JobWorker: Service {
 
     /// Kinds whose runs give way to something more urgent: while `isNeeded` says so, the
     /// general slots run at most one run of them at a time, of at most ``runLength`` jobs,
-    /// none is handed over, and after each run of a ``resting`` kind claimed meanwhile the
+    /// none is handed over unless `handsOver()`, and after each run of a ``resting`` kind claimed meanwhile the
     /// worker rests `restAfterRun()` times as long as the run took before claiming the next
     /// (other kinds are still claimed). The ingest kinds give way to webhook
     /// acknowledgements (``AcknowledgementPressure``): one run after another, even one at a
@@ -89,6 +89,9 @@ public final class JobWorker: Service {
         public var resting: Set<JobKind>
         public var runLength: Int
         public var isNeeded: @Sendable () -> Bool
+        /// Whether a job of ``kinds`` may still be handed over as it is enqueued while the
+        /// worker gives way (a handed-over job is a run of one, applied at once).
+        public var handsOver: @Sendable () -> Bool
         public var restAfterRun: @Sendable () -> Double
         /// While a run of ``kinds`` gives way, the least time between claims of the others.
         static let claimInterval = Duration.milliseconds(100)
@@ -98,12 +101,14 @@ public final class JobWorker: Service {
             resting: Set<JobKind>? = nil,
             runLength: Int = 128,
             isNeeded: @escaping @Sendable () -> Bool,
+            handsOver: @escaping @Sendable () -> Bool = { false },
             restAfterRun: @escaping @Sendable () -> Double = { 0 }
         ) {
             self.kinds = kinds
             self.resting = resting?.intersection(kinds) ?? kinds
             self.runLength = max(1, runLength)
             self.isNeeded = isNeeded
+            self.handsOver = handsOver
             self.restAfterRun = restAfterRun
         }
     }
@@ -260,7 +265,7 @@ public final class JobWorker: Service {
             lease: lease,
             reserve: { [weak self] kind in
                 guard let self, !stopping.load(ordering: .relaxed) else { return false }
-                if giveWay?.kinds.contains(kind) == true, givesWay(claimer) { return false }
+                if let giveWay, giveWay.kinds.contains(kind), givesWay(claimer), !giveWay.handsOver() { return false }
                 return claimer.reserveSlot()
             },
             deliver: { [queue] job in

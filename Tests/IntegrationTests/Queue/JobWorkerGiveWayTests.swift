@@ -164,6 +164,39 @@ struct JobWorkerGiveWayTests {
         }
     }
 
+    @Test("while giving way, a job of a giving-way kind is handed over as it is enqueued only when the rule allows it")
+    func handoffWhileGivingWay() async throws {
+        try await TestDatabase.with(.sqlite) { database in
+            let queue = EmbeddedJobQueue(database: database)
+            let quick = RecordingJobs.quick()
+            let handsOver = Mutex(true)
+            let worker = JobWorker(
+                queue: queue,
+                handlers: [Self.bulk: quick],
+                concurrency: 2,
+                lease: .seconds(300),
+                workerID: "give-way-handoff",
+                giveWay: JobWorker.GiveWay(kinds: [Self.bulk], isNeeded: { true }, handsOver: { handsOver.withLock { $0 } }),
+                logger: TestDatabase.logger
+            )
+            let running = Task { try await worker.run() }
+            var ran = quick.started.makeAsyncIterator()
+            // A first job puts the worker's offer to take jobs in place.
+            try await queue.enqueue([Self.job(Self.bulk, "warm-up")])
+            #expect(await ran.next() == "warm-up")
+            let before = queue.handoffs
+            try await queue.enqueue([Self.job(Self.bulk, "handed")])
+            #expect(await ran.next() == "handed")
+            #expect(queue.handoffs == before + 1)
+            handsOver.withLock { $0 = false }
+            try await queue.enqueue([Self.job(Self.bulk, "claimed")])
+            #expect(await ran.next() == "claimed")
+            #expect(queue.handoffs == before + 1, "under pressure it waits for a claim")
+            running.cancel()
+            _ = try? await running.value
+        }
+    }
+
     /// Takes runs whole, each lasting `duration` (the work itself), and says when each ran;
     /// `afterRun` sees each run's jobs before the worker does.
     final class TimedRuns: JobRunHandler {
