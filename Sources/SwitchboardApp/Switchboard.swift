@@ -38,8 +38,8 @@ public struct Switchboard: Sendable {
     let cookies: SessionCookie
     let pageCache: ConversationPageCache
     let senderActions: SenderActions
-    /// Slow webhook acknowledgements, which the worker's ingest runs give way to (nil when
-    /// `SWITCHBOARD_ACK_PRESSURE_MS` is 0).
+    /// Webhooks arriving and slow acknowledgements, which the worker's ingest runs give way
+    /// to (nil when `SWITCHBOARD_ACK_PRESSURE_MS` is 0).
     let acknowledgements: AcknowledgementPressure?
     /// Paces the worker's sends per Page (its share of each limit with Redis).
     let sendPacer: PageSendPacer
@@ -326,8 +326,13 @@ public struct Switchboard: Sendable {
             lease: configuration.jobLease,
             workerID: Self.workerID,
             clock: store.clock,
-            // A profile lookup's time is Meta's: it gives way but earns no rest.
-            giveWay: acknowledgements?.giveWay([.splitWebhook, .applyInbound, .fetchProfile], resting: [.splitWebhook, .applyInbound]),
+            // A profile lookup's time is Meta's: it gives way but earns no rest. With one
+            // writer (SQLite) every acknowledgement waits for a run's whole transaction.
+            giveWay: acknowledgements?.giveWay(
+                [.splitWebhook, .applyInbound, .fetchProfile],
+                resting: [.splitWebhook, .applyInbound],
+                runLength: database.concurrentWriters > 1 ? 128 : 16
+            ),
             logger: logger
         )
     }

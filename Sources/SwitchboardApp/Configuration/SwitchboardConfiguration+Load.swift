@@ -32,7 +32,10 @@ extension SwitchboardConfiguration {
         ("SWITCHBOARD_WEBHOOK_MAX_BYTES", "largest webhook body accepted (default 5242880)"),
         ("SWITCHBOARD_WORKER_CONCURRENCY", "parallel jobs per worker process (default 8)"),
         ("SWITCHBOARD_WORKER_NICE", "nice value of the worker's threads, 0-19 (default 10; 0: no separate threads)"),
-        ("SWITCHBOARD_ACK_PRESSURE_MS", "a webhook acknowledged slower than this makes ingest give way for 5 s (default 25; 0: never)"),
+        (
+            "SWITCHBOARD_ACK_PRESSURE_MS",
+            "a webhook acknowledged slower than this makes ingest rest between runs (default 25; 0: ingest never gives way)"
+        ),
         ("SWITCHBOARD_BOT_CONCURRENCY", "bot answers in progress per worker process, in their own lane (default 1000)"),
         ("SWITCHBOARD_SEND_CONCURRENCY", "Send API calls in flight per worker process, in their own lane (default 256)"),
         ("SWITCHBOARD_JOB_LEASE_SECONDS", "how long a claimed job is held before another worker may retry it (default 30)"),

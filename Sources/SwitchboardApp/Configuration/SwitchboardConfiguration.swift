@@ -67,7 +67,9 @@ public struct SwitchboardConfiguration: Sendable {
     /// webhooks first and applying them waits (``BackgroundExecutor``).
     public var workerNiceness: Int32 = 10
     /// An acknowledgement slower than this puts the worker's ingest runs under
-    /// ``AcknowledgementPressure`` for five seconds (`SWITCHBOARD_ACK_PRESSURE_MS`; nil: never).
+    /// ``AcknowledgementPressure`` for five seconds and until their rests are none
+    /// (`SWITCHBOARD_ACK_PRESSURE_MS`; nil: the worker never gives way, not even to webhooks
+    /// arriving).
     public var acknowledgementPressure: Duration? = .milliseconds(25)
     /// Bot answers in progress per worker process (`SWITCHBOARD_BOT_CONCURRENCY`): their
     /// own lane, since each waits on a model for a while (docs/bot.md).

@@ -132,10 +132,11 @@ public final class AcknowledgementPressure: Sendable {
     /// The worker's side: runs of `kinds` give way while webhooks arrive, and those of
     /// `resting` are followed by rests while acknowledgements are slow (see
     /// ``JobWorker/GiveWay``).
-    public func giveWay(_ kinds: Set<JobKind>, resting: Set<JobKind>) -> JobWorker.GiveWay {
+    public func giveWay(_ kinds: Set<JobKind>, resting: Set<JobKind>, runLength: Int) -> JobWorker.GiveWay {
         JobWorker.GiveWay(
             kinds: kinds,
             resting: resting,
+            runLength: runLength,
             isNeeded: { [self] in givesWay },
             handsOver: { [self] in !isUnderPressure },
             restAfterRun: { [self] in window.withLock { $0.restAfterRun() } }
