@@ -76,9 +76,10 @@ public final class JobWorker: Service {
 
     /// Kinds whose runs give way to something more urgent: while `isNeeded` says so, the
     /// general slots run at most one run of them at a time, of at most ``runLength`` jobs,
-    /// none is handed over unless `handsOver()`, and after each run of a ``resting`` kind claimed meanwhile the
-    /// worker rests `restAfterRun()` times as long as the run took before claiming the next
-    /// (other kinds are still claimed). The ingest kinds give way to webhook
+    /// none is handed over unless `handsOver()` says it may be, and after each run of a
+    /// ``resting`` kind claimed meanwhile the worker rests `restAfterRun()` times as long as
+    /// the run took before claiming the next (other kinds are still claimed, at most every
+    /// ``claimInterval`` while such a run is in flight or resting). The ingest kinds give way to webhook
     /// acknowledgements (``AcknowledgementPressure``): one run after another, even one at a
     /// time, kept the database's CPU and WAL busy enough to hold acknowledgements for
     /// 100 ms and more (docs/ingest.md, session 15).
