@@ -79,10 +79,10 @@ public final class JobWorker: Service {
     /// none is handed over unless `handsOver()` says it may be, and after each run of a
     /// ``resting`` kind claimed meanwhile the worker rests `restAfterRun()` times as long as
     /// the run took before claiming the next (other kinds are still claimed, at most every
-    /// ``claimInterval`` while such a run is in flight or resting). The ingest kinds give way to webhook
-    /// acknowledgements (``AcknowledgementPressure``): one run after another, even one at a
-    /// time, kept the database's CPU and WAL busy enough to hold acknowledgements for
-    /// 100 ms and more (docs/ingest.md, session 15).
+    /// ``claimInterval`` while such a run is in flight or resting). The ingest kinds give way
+    /// to webhook acknowledgements (``AcknowledgementPressure``): one run after another, even
+    /// one at a time, kept the database's CPU and WAL busy enough to hold acknowledgements
+    /// for 100 ms and more (docs/ingest.md, session 15).
     public struct GiveWay: Sendable {
         public var kinds: Set<JobKind>
         /// The kinds whose runs are followed by a rest: those whose time is the database's
