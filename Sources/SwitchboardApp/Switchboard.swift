@@ -323,6 +323,9 @@ public struct Switchboard: Sendable {
             // Each lane waits on someone else (a model, Meta): slow answers there never hold
             // back the general slots that apply inbound messages.
             lanes: [.botAnswer: configuration.botConcurrency, .sendMessage: configuration.sendConcurrency, .fetchProfile: Self.profileLookupSlots],
+            // A customer waits for the bot's answer, an agent for their reply to go out: these
+            // run at the process's priority while the rest of the worker runs lowered.
+            urgentLanes: [.botAnswer, .sendMessage],
             lease: configuration.jobLease,
             workerID: Self.workerID,
             clock: store.clock,

@@ -114,7 +114,8 @@ public final class JobWorker: Service {
         }
     }
 
-    /// One claim loop: the kinds it takes and its slots.
+    /// One claim loop: the kinds it takes, its slots, and whether it runs at the process's
+    /// priority.
     private final class Claimer: Sendable {
         let kinds: JobKindFilter
         /// Free slots; a run holds one from its claim until it is done.
@@ -125,9 +126,13 @@ public final class JobWorker: Service {
         /// and not yet started; closed once the claim loop has ended.
         private let handoffs = Mutex<(jobs: [Job], closed: Bool)>(([], false))
 
-        init(kinds: JobKindFilter, slots: Int) {
+        /// Someone waits on these jobs: the lane leaves the worker's lowered threads.
+        let isUrgent: Bool
+
+        init(kinds: JobKindFilter, slots: Int, isUrgent: Bool = false) {
             self.kinds = kinds
             self.freeSlots = Atomic(max(1, slots))
+            self.isUrgent = isUrgent
         }
 
         /// Takes a slot for a job to be handed over, if one is free and the loop runs.
@@ -182,12 +187,19 @@ public final class JobWorker: Service {
     ///     for the split partition, which every webhook shares: on PostgreSQL a run of 64
     ///     capped ingest near 1,600 webhooks/s (the ingest benchmark, session 9).
     ///   - lanes: kinds that run apart, each with this many slots of its own.
+    ///   - urgentLanes: lanes someone is waiting on (a customer for the bot's answer, an agent
+    ///     for their reply): their claims and jobs run on Swift's global executor, at the
+    ///     process's priority, even when the worker runs on lowered threads
+    ///     (``BackgroundExecutor``). Their work is small beside ingest's, which stays lowered:
+    ///     under a burst, webhooks still wait behind their acknowledgements, and a reply does
+    ///     not wait behind the webhooks.
     ///   - giveWay: kinds whose runs yield to something more urgent (see ``GiveWay``).
     public init(
         queue: any JobQueue,
         handlers: [JobKind: any JobHandler],
         concurrency: Int,
         lanes: [JobKind: Int] = [:],
+        urgentLanes: Set<JobKind> = [],
         runLength: Int = 1024,
         lease: Duration,
         workerID: String,
@@ -207,7 +219,11 @@ public final class JobWorker: Service {
         self.clock = clock
         self.logger = logger
         let general = Claimer(kinds: lanes.isEmpty ? .any : .except(Set(lanes.keys)), slots: concurrency)
-        self.claimers = [general] + lanes.sorted { $0.key.rawValue < $1.key.rawValue }.map { Claimer(kinds: .only([$0.key]), slots: $0.value) }
+        self.claimers =
+            [general]
+            + lanes.sorted { $0.key.rawValue < $1.key.rawValue }.map {
+                Claimer(kinds: .only([$0.key]), slots: $0.value, isUrgent: urgentLanes.contains($0.key))
+            }
     }
 
     public func run() async throws {
@@ -220,7 +236,11 @@ public final class JobWorker: Service {
                 // Running jobs finish; the relay ends at its next wake-up.
                 for claimer in self.claimers {
                     group.addTask {
-                        await withDiscardingTaskGroup { runs in await self.claimLoop(claimer, group: &runs) }
+                        if claimer.isUrgent {
+                            await withTaskExecutorPreference(globalConcurrentExecutor) { await self.claimLoopWithRuns(claimer) }
+                        } else {
+                            await self.claimLoopWithRuns(claimer)
+                        }
                     }
                 }
             }
@@ -275,6 +295,11 @@ public final class JobWorker: Service {
             },
             release: { claimer.freeSlot() }
         )
+    }
+
+    /// The claim loop of `claimer`, its runs as child tasks (they inherit where it runs).
+    private func claimLoopWithRuns(_ claimer: Claimer) async {
+        await withDiscardingTaskGroup { runs in await claimLoop(claimer, group: &runs) }
     }
 
     private func claimLoop(_ claimer: Claimer, group: inout DiscardingTaskGroup) async {

@@ -85,5 +85,48 @@ struct BackgroundExecutorTests {
             _ = try? await running.value
         }
     }
+
+    /// A lane someone waits on (the bot's answers, agents' sends) leaves the lowered threads;
+    /// the general slots and the other lanes stay on them.
+    @Test("an urgent lane's jobs, claimed or handed over, run at the process's priority")
+    func urgentLaneRunsAtProcessPriority() async throws {
+        let urgent = JobKind(rawValue: "test.nice.urgent")
+        let laned = JobKind(rawValue: "test.nice.lane")
+        try await TestDatabase.with(.sqlite) { database in
+            let queue = EmbeddedJobQueue(database: database)
+            let probes = (general: NicenessProbe(), urgent: NicenessProbe(), laned: NicenessProbe())
+            let worker = JobWorker(
+                queue: queue,
+                handlers: [Self.probe: probes.general, urgent: probes.urgent, laned: probes.laned],
+                concurrency: 2,
+                lanes: [urgent: 2, laned: 2],
+                urgentLanes: [urgent],
+                lease: .seconds(300),
+                workerID: "nice-urgent",
+                logger: TestDatabase.logger
+            )
+            // Claimed: waiting before the worker starts.
+            try await queue.enqueue([
+                NewJob(kind: Self.probe, partition: "a", payload: []), NewJob(kind: urgent, partition: "b", payload: []),
+                NewJob(kind: laned, partition: "c", payload: []),
+            ])
+            let service = TaskExecutorService(worker, executor: BackgroundExecutor.shared(niceness: 7))
+            let running = Task { try await service.run() }
+            var ran = (
+                general: probes.general.ran.makeAsyncIterator(), urgent: probes.urgent.ran.makeAsyncIterator(),
+                laned: probes.laned.ran.makeAsyncIterator()
+            )
+            let claimed = (general: await ran.general.next(), urgent: await ran.urgent.next(), laned: await ran.laned.next())
+            // Handed over (or claimed, whichever is free) while the worker runs.
+            try await queue.enqueue([NewJob(kind: urgent, partition: "d", payload: [])])
+            let later = await ran.urgent.next()
+            #expect(claimed.general == 7)
+            #expect(claimed.urgent == 0)
+            #expect(claimed.laned == 7)
+            #expect(later == 0)
+            running.cancel()
+            _ = try? await running.value
+        }
+    }
 }
 #endif
