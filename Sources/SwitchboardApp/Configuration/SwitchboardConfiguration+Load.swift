@@ -31,7 +31,10 @@ extension SwitchboardConfiguration {
         ("SWITCHBOARD_ENV / NODE_ENV", "`production` refuses to start without a configured secret"),
         ("SWITCHBOARD_WEBHOOK_MAX_BYTES", "largest webhook body accepted (default 5242880)"),
         ("SWITCHBOARD_WORKER_CONCURRENCY", "parallel jobs per worker process (default 8)"),
-        ("SWITCHBOARD_WORKER_NICE", "nice value of the worker's threads, 0-19, except for bot answers and sends (default 10; 0: no separate threads)"),
+        (
+            "SWITCHBOARD_WORKER_NICE",
+            "nice value of the worker's threads, 0-19, except for bot answers and sends (default 10; 0: no separate threads)"
+        ),
         (
             "SWITCHBOARD_ACK_PRESSURE_MS",
             "a webhook acknowledged slower than this makes ingest rest between runs (default 25; 0: ingest never gives way)"
